@@ -1,0 +1,127 @@
+// CBook: full-depth L3 order books for every instrument of an ITCH feed.
+//
+// Orders: a store keyed by order reference number. ITCH refs are unique for the
+// day and mostly increasing, so the store is a page table over the ref space:
+// page = ref >> 12, slot = ref & 4095. Pages are taken when a ref range first
+// appears and handed back to a free list when their last live order leaves; a
+// day file therefore touches a small, moving window of pages and reuses them,
+// with no allocation once the window's size has been reached.
+//
+// Levels: per side, price levels sorted so that the best level is the last one
+// (bids by price, asks by negated price: one ascending key order for both).
+// Almost all activity lands near the touch, so levels are found by scanning down
+// from the best, 8 or 16 keys at a time with AVX2 / AVX-512, and inserted with a
+// short memmove. Each level keeps its aggregate shares and its order count.
+#ifndef CBOOK_H
+#define CBOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CBOOK_MAX_LOCATES 65536
+#define CBOOK_PAGE_BITS 12
+#define CBOOK_PAGE_ORDERS (1u << CBOOK_PAGE_BITS)
+// Refs up to 2^36 (68.7 billion) are stored; a larger ref is counted and dropped.
+#define CBOOK_MAX_REF_BITS 36
+// Largest price accepted: ITCH's $199,999.9900 fits, and negated keys stay in int32.
+#define CBOOK_MAX_PRICE 0x7FFFFFFFu
+
+enum { CBOOK_BID = 0, CBOOK_ASK = 1 };
+
+typedef enum { CBOOK_SIMD_SCALAR = 0, CBOOK_SIMD_AVX2 = 1, CBOOK_SIMD_AVX512 = 2 } cbook_simd;
+
+// One resting order: 16 bytes, the whole state kept per live order.
+typedef struct {
+    uint32_t price;
+    uint32_t shares;
+    uint16_t locate;
+    uint8_t side;   // CBOOK_BID / CBOOK_ASK
+    uint8_t live;
+    uint32_t reserved;
+} cbook_order;
+
+typedef struct {
+    int32_t *key;   // bid: price, ask: -price; ascending, best level last
+    uint64_t *qty;  // aggregate shares
+    uint32_t *cnt;  // orders at the level
+    uint32_t n, cap;
+} cbook_side;
+
+typedef struct {
+    uint32_t bid_px, ask_px; // 0 when the side is empty
+    uint64_t bid_sz, ask_sz;
+} cbook_bbo;
+
+typedef struct {
+    cbook_side side[2];
+    cbook_bbo last; // BBO after the last message that touched this book
+    uint64_t live_orders;
+} cbook_book;
+
+typedef struct cbook_page {
+    cbook_order o[CBOOK_PAGE_ORDERS];
+    uint32_t live;
+    struct cbook_page *next_free;      // free list
+    struct cbook_page *next_allocated; // every page ever allocated, for teardown
+} cbook_page;
+
+// Counters of everything applied and everything refused; nothing is dropped uncounted.
+typedef struct {
+    uint64_t adds, executes, cancels, deletes, replaces, trades;
+    uint64_t unknown_ref;      // E/C/X/D/U naming no live order (e.g. added before a mid-day slice)
+    uint64_t duplicate_ref;    // A/F/U adding a ref that is already live
+    uint64_t ref_out_of_range; // ref >= 2^CBOOK_MAX_REF_BITS
+    uint64_t bad_price;        // price above CBOOK_MAX_PRICE
+    uint64_t bad_side;         // side byte neither 'B' nor 'S'
+    uint64_t over_execution;   // executed/cancelled more shares than the order had (order removed)
+    uint64_t malformed;        // handed a message whose length does not match its type
+    uint64_t filtered;         // skipped because its locate is outside the symbol filter
+    uint64_t ignored;          // other message types (no book effect)
+} cbook_stats;
+
+typedef struct {
+    cbook_page **pages;        // page table, reserved virtual memory, committed on touch
+    uint64_t page_slots;       // entries in the table
+    cbook_page *free_pages;
+    cbook_page *all_pages;
+    uint64_t pages_allocated;  // ever allocated (memory held)
+    uint64_t pages_in_use;
+    uint64_t live_orders;
+    cbook_book *books[CBOOK_MAX_LOCATES];
+    uint8_t *filter;           // NULL: every locate; else 1 = keep
+    cbook_simd simd;
+    cbook_stats stats;
+} cbook_set;
+
+// NULL when memory cannot be reserved. The SIMD level is the best the CPU has,
+// unless OMNI_SIMD=scalar|avx2|avx512 in the environment asks for another.
+cbook_set *cbook_set_create(void);
+void cbook_set_destroy(cbook_set *s);
+void cbook_set_simd(cbook_set *s, cbook_simd level); // clamps to what the CPU supports
+cbook_simd cbook_cpu_simd(void);
+const char *cbook_simd_name(cbook_simd level);
+
+// Restricts books to the locates added with cbook_filter_add (none at first);
+// order messages for other locates are counted as filtered. 0, or -1 when out of memory.
+int cbook_filter_enable(cbook_set *s);
+int cbook_filter_add(cbook_set *s, uint16_t locate);
+
+// Applies one ITCH message. Returns the locate whose best bid or offer changed
+// (price or size) because of it, or -1 when no BBO changed.
+int cbook_apply(cbook_set *s, const uint8_t *msg, uint16_t len);
+
+// Book queries (off the hot path). A locate with no book reads as empty.
+cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate);
+// Copies up to `n` levels of one side, best first; returns the number copied.
+uint32_t cbook_depth(const cbook_set *s, uint16_t locate, int side, uint32_t n,
+                     uint32_t *px, uint64_t *qty, uint32_t *cnt);
+uint32_t cbook_level_count(const cbook_set *s, uint16_t locate, int side);
+uint64_t cbook_book_orders(const cbook_set *s, uint16_t locate);
+int cbook_has_book(const cbook_set *s, uint16_t locate);
+// Order lookup: 1 and *out filled when `ref` is live.
+int cbook_find_order(const cbook_set *s, uint64_t ref, cbook_order *out);
+
+// Memory held for order state and levels, in bytes (for bytes-per-live-order reports).
+uint64_t cbook_memory_bytes(const cbook_set *s);
+
+#endif

@@ -1,0 +1,8 @@
+// CWire: wire-format codecs. Header-inline so Swift and C callers inline them at -O.
+#ifndef CWIRE_H
+#define CWIRE_H
+#include "cw_endian.h"
+#include "cw_itch.h"
+#include "cw_frame.h"
+#include "cw_scan.h"
+#endif

@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// C kernels are built at -O3 in every configuration: they are the hot path,
+// and debug-built kernels would make `swift test` replays needlessly slow.
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-function"])]
+
+let package = Package(
+    name: "OmniAlpha",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "omni", targets: ["omni"]),
+        .library(name: "OmniCore", targets: ["OmniCore"]),
+        .library(name: "OmniFeed", targets: ["OmniFeed"]),
+        .library(name: "OmniBook", targets: ["OmniBook"]),
+        .library(name: "CWire", targets: ["CWire"]),
+        .library(name: "CBook", targets: ["CBook"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
+        .target(name: "CBook", dependencies: ["CWire"], path: "CKernels/CBook", cSettings: kernelFlags),
+        .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
+        .target(name: "OmniCore"),
+        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
+        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "CWire", "CBook", "CZlib"]),
+        .executableTarget(name: "omni", dependencies: [
+            "OmniCore", "OmniFeed", "OmniBook",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
+        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
+        .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
+        .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "CWire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Monotonic wall time for reports (off the hot path).
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Progress on stderr for long runs: rewritten in place on a terminal, a line every 10 s otherwise.
+struct Progress {
+    let label: String
+    let start = monotonicNanoseconds()
+    let tty = isatty(2) != 0
+    var lastPrint: UInt64 = 0
+
+    init(_ label: String) { self.label = label }
+
+    mutating func update(_ text: @autoclosure () -> String) {
+        let now = monotonicNanoseconds()
+        let every: UInt64 = tty ? 250_000_000 : 10_000_000_000
+        guard now - start > 1_000_000_000, now - lastPrint > every else { return }
+        lastPrint = now
+        let line = "\(label): \(text())"
+        writeStderr(tty ? "\r\u{1B}[K" + line : line + "\n")
+    }
+
+    func finish() {
+        if tty && lastPrint > 0 { writeStderr("\r\u{1B}[K") }
+    }
+}
+
+func stderrLine(_ s: String) { writeStderr(s + "\n") }
+
+func writeStderr(_ s: String) {
+    var t = s
+    t.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
+}
+
+/// 12345678 → "12,345,678"
+func grouped(_ v: UInt64) -> String {
+    let s = String(v)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return out
+}
+
+func fixed(_ v: Double, _ decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let r = (v * scale).rounded() / scale
+    var s = String(r)
+    if let dot = s.firstIndex(of: ".") {
+        let have = s.distance(from: dot, to: s.endIndex) - 1
+        if have < decimals { s += String(repeating: "0", count: decimals - have) }
+    } else if decimals > 0 {
+        s += "." + String(repeating: "0", count: decimals)
+    }
+    return s
+}
