@@ -91,6 +91,11 @@ cbook_set *cbook_set_create(void) {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (table == MAP_FAILED) { free(s); return NULL; }
     s->pages = table;
+    if (!(s->books = calloc(CBOOK_MAX_LOCATES, sizeof *s->books))) {
+        munmap(table, PAGE_TABLE_SLOTS * sizeof(cbook_page *));
+        free(s);
+        return NULL;
+    }
     s->page_slots = PAGE_TABLE_SLOTS;
     s->simd = cbook_cpu_simd();
     const char *want = getenv("OMNI_SIMD");
@@ -102,15 +107,14 @@ cbook_set *cbook_set_create(void) {
     return s;
 }
 
-static void side_free(cbook_side *sd) { free(sd->key); free(sd->qty); free(sd->cnt); }
+static void side_free(cbook_side *sd) { free(sd->key); free(sd->level); }
 
 void cbook_set_destroy(cbook_set *s) {
     if (!s) return;
     for (cbook_page *p = s->all_pages; p;) { cbook_page *next = p->next_allocated; free(p); p = next; }
     munmap(s->pages, s->page_slots * sizeof(cbook_page *));
-    for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++) {
-        if (s->books[i]) { side_free(&s->books[i]->side[0]); side_free(&s->books[i]->side[1]); free(s->books[i]); }
-    }
+    for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++) { side_free(&s->books[i].side[0]); side_free(&s->books[i].side[1]); }
+    free(s->books);
     free(s->filter);
     free(s);
 }
@@ -184,53 +188,52 @@ static int side_grow(cbook_side *sd) {
     int32_t *key = realloc(sd->key, cap * sizeof *key);
     if (!key) return -1;
     sd->key = key;
-    uint64_t *qty = realloc(sd->qty, cap * sizeof *qty);
-    if (!qty) return -1;
-    sd->qty = qty;
-    uint32_t *cnt = realloc(sd->cnt, cap * sizeof *cnt);
-    if (!cnt) return -1;
-    sd->cnt = cnt;
+    cbook_level *level = realloc(sd->level, cap * sizeof *level);
+    if (!level) return -1;
+    sd->level = level;
     sd->cap = cap;
     return 0;
 }
 
+// Adds shares to the level at `key`, creating it if needed. Returns 1 when the
+// best level changed, 0 when not, -1 when out of memory.
 static inline int level_add(const cbook_set *s, cbook_side *sd, int32_t key, uint32_t shares) {
     int32_t j = side_find(s, sd, key);
     if (j >= 0 && sd->key[j] == key) {
-        sd->qty[j] += shares;
-        sd->cnt[j]++;
-        return 0;
+        sd->level[j].qty += shares;
+        sd->level[j].cnt++;
+        return (uint32_t)j == sd->n - 1;
     }
     if (sd->n == sd->cap && side_grow(sd) != 0) return -1;
     uint32_t at = (uint32_t)(j + 1), tail = sd->n - at;
     if (tail) {
         memmove(sd->key + at + 1, sd->key + at, tail * sizeof *sd->key);
-        memmove(sd->qty + at + 1, sd->qty + at, tail * sizeof *sd->qty);
-        memmove(sd->cnt + at + 1, sd->cnt + at, tail * sizeof *sd->cnt);
+        memmove(sd->level + at + 1, sd->level + at, tail * sizeof *sd->level);
     }
     sd->key[at] = key;
-    sd->qty[at] = shares;
-    sd->cnt[at] = 1;
+    sd->level[at] = (cbook_level){.qty = shares, .cnt = 1};
     sd->n++;
-    return 0;
+    return at == sd->n - 1;
 }
 
 // Takes `shares` off the level at `key`; `leaves` = 1 when the order leaves the level.
-static inline void level_reduce(const cbook_set *s, cbook_side *sd, int32_t key, uint32_t shares, int leaves) {
+// Returns 1 when the best level changed.
+static inline int level_reduce(const cbook_set *s, cbook_side *sd, int32_t key, uint32_t shares, int leaves) {
     int32_t j = side_find(s, sd, key);
     // Every live order's level exists: the store and the levels change together.
-    if (j < 0 || sd->key[j] != key) return;
-    sd->qty[j] -= shares;
-    sd->cnt[j] -= (uint32_t)leaves;
-    if (sd->cnt[j] == 0) {
+    if (j < 0 || sd->key[j] != key) return 0;
+    int top = (uint32_t)j == sd->n - 1;
+    sd->level[j].qty -= shares;
+    sd->level[j].cnt -= (uint32_t)leaves;
+    if (sd->level[j].cnt == 0) {
         uint32_t tail = sd->n - (uint32_t)j - 1;
         if (tail) {
             memmove(sd->key + j, sd->key + j + 1, tail * sizeof *sd->key);
-            memmove(sd->qty + j, sd->qty + j + 1, tail * sizeof *sd->qty);
-            memmove(sd->cnt + j, sd->cnt + j + 1, tail * sizeof *sd->cnt);
+            memmove(sd->level + j, sd->level + j + 1, tail * sizeof *sd->level);
         }
         sd->n--;
     }
+    return top;
 }
 
 static inline int32_t level_key(int side, uint32_t price) { return side == CBOOK_BID ? (int32_t)price : -(int32_t)price; }
@@ -238,48 +241,60 @@ static inline int32_t level_key(int side, uint32_t price) { return side == CBOOK
 static inline cbook_bbo book_bbo(const cbook_book *b) {
     cbook_bbo q = {0, 0, 0, 0};
     const cbook_side *bid = &b->side[CBOOK_BID], *ask = &b->side[CBOOK_ASK];
-    if (bid->n) { q.bid_px = (uint32_t)bid->key[bid->n - 1]; q.bid_sz = bid->qty[bid->n - 1]; }
-    if (ask->n) { q.ask_px = (uint32_t)(-ask->key[ask->n - 1]); q.ask_sz = ask->qty[ask->n - 1]; }
+    if (bid->n) { q.bid_px = (uint32_t)bid->key[bid->n - 1]; q.bid_sz = bid->level[bid->n - 1].qty; }
+    if (ask->n) { q.ask_px = (uint32_t)(-ask->key[ask->n - 1]); q.ask_sz = ask->level[ask->n - 1].qty; }
     return q;
 }
 
-// Returns `locate` when the book's BBO differs from the one after its previous change, else -1.
-static inline int bbo_changed(cbook_book *b, uint16_t locate) {
-    cbook_bbo q = book_bbo(b);
-    if (q.bid_px == b->last.bid_px && q.bid_sz == b->last.bid_sz && q.ask_px == b->last.ask_px &&
-        q.ask_sz == b->last.ask_sz)
-        return -1;
-    b->last = q;
+// After the best level of `side` changed: returns `locate` when its price or size
+// differs from the BBO last reported for the book, else -1. Only that side is read.
+static inline int bbo_side_changed(cbook_book *b, int side, uint16_t locate) {
+    const cbook_side *sd = &b->side[side];
+    uint32_t px = 0;
+    uint64_t sz = 0;
+    if (sd->n) {
+        px = side == CBOOK_BID ? (uint32_t)sd->key[sd->n - 1] : (uint32_t)(-sd->key[sd->n - 1]);
+        sz = sd->level[sd->n - 1].qty;
+    }
+    uint32_t *last_px = side == CBOOK_BID ? &b->last.bid_px : &b->last.ask_px;
+    uint64_t *last_sz = side == CBOOK_BID ? &b->last.bid_sz : &b->last.ask_sz;
+    if (px == *last_px && sz == *last_sz) return -1;
+    *last_px = px;
+    *last_sz = sz;
     return locate;
 }
 
 static inline cbook_book *book_for(cbook_set *s, uint16_t locate) {
-    cbook_book *b = s->books[locate];
-    if (!b) b = s->books[locate] = calloc(1, sizeof *b);
+    cbook_book *b = &s->books[locate];
+    b->present = 1;
     return b;
 }
 
 // ---- Message application.
 
-// Adds an order; 0 when added, -1 when refused (already counted).
+// Adds an order. Returns 1 when the best level of its side changed, 0 when not,
+// -1 when refused (already counted).
 static inline int order_add(cbook_set *s, cbook_book *b, uint16_t locate, uint64_t ref, int side, uint32_t shares, uint32_t price) {
     if (price > CBOOK_MAX_PRICE) { s->stats.bad_price++; return -1; }
     cbook_order *o = order_claim(s, ref);
     if (!o) return -1;
-    if (level_add(s, &b->side[side], level_key(side, price), shares) != 0) { order_release(s, ref, o); return -1; }
+    int top = level_add(s, &b->side[side], level_key(side, price), shares);
+    if (top < 0) { order_release(s, ref, o); return -1; }
     o->price = price;
     o->shares = shares;
     o->locate = locate;
     o->side = (uint8_t)side;
     o->live = 1;
     b->live_orders++;
-    return 0;
+    return top;
 }
 
-static inline void order_remove(cbook_set *s, cbook_book *b, uint64_t ref, cbook_order *o) {
-    level_reduce(s, &b->side[o->side], level_key(o->side, o->price), o->shares, 1);
+// Removes an order; returns 1 when the best level of its side changed.
+static inline int order_remove(cbook_set *s, cbook_book *b, uint64_t ref, cbook_order *o) {
+    int top = level_reduce(s, &b->side[o->side], level_key(o->side, o->price), o->shares, 1);
     b->live_orders--;
     order_release(s, ref, o);
+    return top;
 }
 
 // E, C and X: take shares off an order; an order left with none leaves the book.
@@ -287,15 +302,17 @@ static inline int order_reduce(cbook_set *s, uint64_t ref, uint32_t shares) {
     cbook_order *o = order_live(s, ref);
     if (!o) { s->stats.unknown_ref++; return -1; }
     const uint16_t locate = o->locate;
-    cbook_book *b = s->books[locate];
+    const int side = o->side;
+    cbook_book *b = &s->books[locate];
+    int top;
     if (shares >= o->shares) {
         if (shares > o->shares) s->stats.over_execution++;
-        order_remove(s, b, ref, o);
+        top = order_remove(s, b, ref, o);
     } else {
-        level_reduce(s, &b->side[o->side], level_key(o->side, o->price), shares, 0);
+        top = level_reduce(s, &b->side[side], level_key(side, o->price), shares, 0);
         o->shares -= shares;
     }
-    return bbo_changed(b, locate);
+    return top ? bbo_side_changed(b, side, locate) : -1;
 }
 
 int cbook_apply(cbook_set *s, const uint8_t *m, uint16_t len) {
@@ -315,8 +332,7 @@ int cbook_apply(cbook_set *s, const uint8_t *m, uint16_t len) {
         int side = m[19] == 'B' ? CBOOK_BID : m[19] == 'S' ? CBOOK_ASK : -1;
         if (side < 0) { s->stats.bad_side++; return -1; }
         cbook_book *b = book_for(s, locate);
-        if (!b || order_add(s, b, locate, ref, side, cw_be32(m + 20), cw_be32(m + 32)) != 0) return -1;
-        return bbo_changed(b, locate);
+        return order_add(s, b, locate, ref, side, cw_be32(m + 20), cw_be32(m + 32)) == 1 ? bbo_side_changed(b, side, locate) : -1;
     }
     case 'E': s->stats.executes++; return order_reduce(s, ref, cw_be32(m + 19));
     case 'C': s->stats.executes++; return order_reduce(s, ref, cw_be32(m + 19)); // C's price is the print, not the order's
@@ -325,55 +341,50 @@ int cbook_apply(cbook_set *s, const uint8_t *m, uint16_t len) {
         s->stats.deletes++;
         cbook_order *o = order_live(s, ref);
         if (!o) { s->stats.unknown_ref++; return -1; }
-        uint16_t at = o->locate;
-        order_remove(s, s->books[at], ref, o);
-        return bbo_changed(s->books[at], at);
+        const uint16_t at = o->locate;
+        const int side = o->side;
+        cbook_book *b = &s->books[at];
+        return order_remove(s, b, ref, o) ? bbo_side_changed(b, side, at) : -1;
     }
     default: { // 'U': the new order keeps side and instrument, takes a new ref and loses time priority
         s->stats.replaces++;
         cbook_order *o = order_live(s, ref);
         if (!o) { s->stats.unknown_ref++; return -1; }
-        uint16_t at = o->locate;
-        int side = o->side;
-        cbook_book *b = s->books[at];
-        order_remove(s, b, ref, o);
-        order_add(s, b, at, cw_be64(m + 19), side, cw_be32(m + 27), cw_be32(m + 31));
-        return bbo_changed(b, at);
+        const uint16_t at = o->locate;
+        const int side = o->side;
+        cbook_book *b = &s->books[at];
+        int top = order_remove(s, b, ref, o);
+        top |= order_add(s, b, at, cw_be64(m + 19), side, cw_be32(m + 27), cw_be32(m + 31)) == 1;
+        // The old and the new order may both sit at the best level: compare once, after both.
+        return top ? bbo_side_changed(b, side, at) : -1;
     }
     }
 }
 
 // ---- Queries.
 
-cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate) {
-    cbook_bbo empty = {0, 0, 0, 0};
-    return s->books[locate] ? book_bbo(s->books[locate]) : empty;
-}
+cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
 
 uint32_t cbook_depth(const cbook_set *s, uint16_t locate, int side, uint32_t n, uint32_t *px, uint64_t *qty, uint32_t *cnt) {
-    const cbook_book *b = s->books[locate];
-    if (!b || side < 0 || side > 1) return 0;
-    const cbook_side *sd = &b->side[side];
+    if (side < 0 || side > 1) return 0;
+    const cbook_side *sd = &s->books[locate].side[side];
     uint32_t k = n < sd->n ? n : sd->n;
     for (uint32_t i = 0; i < k; i++) {
         uint32_t j = sd->n - 1 - i;
         px[i] = side == CBOOK_BID ? (uint32_t)sd->key[j] : (uint32_t)(-sd->key[j]);
-        qty[i] = sd->qty[j];
-        cnt[i] = sd->cnt[j];
+        qty[i] = sd->level[j].qty;
+        cnt[i] = sd->level[j].cnt;
     }
     return k;
 }
 
 uint32_t cbook_level_count(const cbook_set *s, uint16_t locate, int side) {
-    const cbook_book *b = s->books[locate];
-    return (b && side >= 0 && side <= 1) ? b->side[side].n : 0;
+    return (side >= 0 && side <= 1) ? s->books[locate].side[side].n : 0;
 }
 
-uint64_t cbook_book_orders(const cbook_set *s, uint16_t locate) {
-    return s->books[locate] ? s->books[locate]->live_orders : 0;
-}
+uint64_t cbook_book_orders(const cbook_set *s, uint16_t locate) { return s->books[locate].live_orders; }
 
-int cbook_has_book(const cbook_set *s, uint16_t locate) { return s->books[locate] != NULL; }
+int cbook_has_book(const cbook_set *s, uint16_t locate) { return (int)s->books[locate].present; }
 
 int cbook_find_order(const cbook_set *s, uint64_t ref, cbook_order *out) {
     const cbook_order *o = order_live(s, ref);
@@ -383,10 +394,10 @@ int cbook_find_order(const cbook_set *s, uint64_t ref, cbook_order *out) {
 }
 
 uint64_t cbook_memory_bytes(const cbook_set *s) {
-    uint64_t bytes = s->pages_allocated * sizeof(cbook_page);
+    uint64_t bytes = s->pages_allocated * sizeof(cbook_page) + CBOOK_MAX_LOCATES * sizeof(cbook_book);
     for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++) {
-        const cbook_book *b = s->books[i];
-        if (b) bytes += sizeof *b + (uint64_t)(b->side[0].cap + b->side[1].cap) * (4 + 8 + 4);
+        const cbook_book *b = &s->books[i];
+        bytes += (uint64_t)(b->side[0].cap + b->side[1].cap) * (sizeof(int32_t) + sizeof(cbook_level));
     }
     return bytes;
 }

@@ -14,7 +14,7 @@ public struct BBO: Equatable, Sendable {
         self.bidPrice = bidPrice; self.bidSize = bidSize; self.askPrice = askPrice; self.askSize = askSize
     }
 
-    @inlinable init(_ q: cbook_bbo) {
+    @inlinable public init(_ q: cbook_bbo) {
         bidPrice = Price(itch: q.bid_px); bidSize = q.bid_sz
         askPrice = Price(itch: q.ask_px); askSize = q.ask_sz
     }
@@ -40,7 +40,7 @@ public struct DepthSnapshot: Equatable, Sendable {
 /// Full-depth L3 books for every instrument of one feed, keyed by stock locate.
 /// Owns the C kernel's state; `apply` is the hot path and allocates nothing once warm.
 public final class Books {
-    @usableFromInline let kernel: UnsafeMutablePointer<cbook_set>
+    public let kernel: UnsafeMutablePointer<cbook_set>
 
     /// Fails only when the order store's address space cannot be reserved.
     public init() throws {

@@ -32,16 +32,32 @@ public struct FeedCounts {
 /// keeping the feed's own state (stock directory, trading states, system events).
 public final class ITCHReplay {
     public let books: Books
+    @usableFromInline let kernel: UnsafeMutablePointer<cbook_set>
     public private(set) var directory = StockDirectory()
+    // Per-type counters live behind a pointer: the hot loop bumps them with no
+    // exclusivity check or copy-on-write test, which a class's array property would cost.
+    @usableFromInline let typeCounts: UnsafeMutablePointer<UInt64>
     @usableFromInline var feedCounts = FeedCounts()
-    public var counts: FeedCounts { feedCounts }
+    public var counts: FeedCounts {
+        var c = feedCounts
+        c.malformed = typeCounts[256]
+        for t in 0..<256 { c.byType[t] = typeCounts[t] }
+        return c
+    }
     /// System Event (S) codes in arrival order with their timestamps.
     public private(set) var systemEvents: [(Timestamp, UInt8)] = []
     /// Timestamp of the last well-formed message.
     public private(set) var lastTimestamp = Timestamp(nanoseconds: 0)
     private var wantedSymbols: Set<Symbol>?
 
-    public init(books: Books) { self.books = books }
+    public init(books: Books) {
+        self.books = books
+        kernel = books.kernel
+        typeCounts = .allocate(capacity: 257) // 256 types, then malformed
+        typeCounts.initialize(repeating: 0, count: 257)
+    }
+
+    deinit { typeCounts.deallocate() }
 
     /// Builds books only for these symbols, as their Stock Directory messages announce them.
     public func restrict(to symbols: Set<Symbol>) {
@@ -58,13 +74,14 @@ public final class ITCHReplay {
     @inlinable @inline(__always)
     public func handle<Sink: BBOSink>(_ m: UnsafePointer<UInt8>, _ len: UInt16, into sink: inout Sink) {
         guard cw_itch_valid(m, Int(len)) != 0 else {
-            feedCounts.malformed &+= 1
+            typeCounts[256] &+= 1
             return
         }
         let type = m[0]
-        feedCounts.byType[Int(type)] &+= 1
-        if let changed = books.apply(m, length: len) {
-            sink.bboChanged(changed, books.book(changed).bbo)
+        typeCounts[Int(type)] &+= 1
+        let changed = cbook_apply(kernel, m, len)
+        if changed >= 0 {
+            sink.bboChanged(Locate(truncatingIfNeeded: changed), BBO(cbook_get_bbo(kernel, Locate(truncatingIfNeeded: changed))))
         } else if type == UInt8(ascii: "R") || type == UInt8(ascii: "H") || type == UInt8(ascii: "S") {
             feedState(m, type)
         }
@@ -90,16 +107,23 @@ public final class ITCHReplay {
     public func runDayFile<Sink: BBOSink>(_ input: UnsafeRawBufferPointer, into sink: inout Sink,
                                           progress: ((Int) -> Void)? = nil) {
         guard let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        let size = input.count
+        // Lookahead cursors: see cbook_prefetch_far / cbook_prefetch_near.
+        var far = LookaheadCursor(), near = LookaheadCursor()
+        for _ in 0..<ITCHReplay.farDistance { far.advance(base, size) { cbook_prefetch_far(kernel, $0, $1) } }
+        for _ in 0..<ITCHReplay.nearDistance { near.advance(base, size) { cbook_prefetch_near(kernel, $0, $1) } }
         var off = 0
         var msg: UnsafePointer<UInt8>?
         var len: UInt16 = 0
         var untilProgress = 1 << 20
         while true {
-            let r = cw_dayfile_next(base, input.count, &off, &msg, &len)
+            let r = cw_dayfile_next(base, size, &off, &msg, &len)
             guard r == CW_FRAME_MSG, let m = msg else {
                 if r == CW_FRAME_TRUNCATED { feedCounts.truncatedAt = off }
                 break
             }
+            far.advance(base, size) { cbook_prefetch_far(kernel, $0, $1) }
+            near.advance(base, size) { cbook_prefetch_near(kernel, $0, $1) }
             handle(m, len, into: &sink)
             untilProgress &-= 1
             if untilProgress == 0, let progress {
@@ -109,5 +133,22 @@ public final class ITCHReplay {
         }
         feedCounts.bytes += off
         if let m = msg, cw_itch_valid(m, Int(len)) != 0 { lastTimestamp = Timestamp(nanoseconds: cw_itch_timestamp(m)) }
+    }
+
+    /// Messages ahead of the applied one at which order slots, then books, are prefetched.
+    @usableFromInline static let farDistance = 16
+    @usableFromInline static let nearDistance = 6
+}
+
+/// A framing cursor that runs ahead of the replay to issue prefetches; stops at the end or at a broken record.
+@usableFromInline struct LookaheadCursor {
+    @usableFromInline var off = 0
+    @usableFromInline init() {}
+
+    @inlinable @inline(__always)
+    mutating func advance(_ base: UnsafePointer<UInt8>, _ size: Int, _ hint: (UnsafePointer<UInt8>, UInt16) -> Void) {
+        var msg: UnsafePointer<UInt8>?
+        var len: UInt16 = 0
+        if cw_dayfile_next(base, size, &off, &msg, &len) == CW_FRAME_MSG, let m = msg { hint(m, len) }
     }
 }

@@ -6,6 +6,7 @@ import CZlib
 /// A whole input file in memory, read-only: memory-mapped when plain, inflated
 /// into anonymous memory when it ends in `.gz`. Replays walk it without copying.
 public final class MappedInput {
+    /// Valid while this object lives: keep it alive (withExtendedLifetime) across every use.
     public let bytes: UnsafeRawBufferPointer
     public let path: String
     public let wasCompressed: Bool

@@ -80,8 +80,10 @@ struct GenReplicate: ParsableCommand {
         let inputs = try sources.map { try MappedInput(path: $0) }
         let writer = try FileWriter(path: out)
         var progress = Progress("gen replicate")
-        let summary = try FixtureFlow(sources: inputs.map(\.bytes), messages: messages).write(to: writer) { n in
-            progress.update("\(grouped(UInt64(n))) of \(grouped(UInt64(messages))) messages")
+        let summary = try withExtendedLifetime(inputs) {
+            try FixtureFlow(sources: inputs.map(\.bytes), messages: messages).write(to: writer) { n in
+                progress.update("\(grouped(UInt64(n))) of \(grouped(UInt64(messages))) messages")
+            }
         }
         progress.finish()
         print("wrote \(out): \(grouped(UInt64(summary.written))) messages, \(grouped(UInt64(writer.bytesWritten))) bytes; source flow \(summary.sourceMessages) messages x \(summary.copies) copies per block; \(summary.retiringDeletes) block-end deletes; \(summary.droppedUnknownRefs) source messages naming orders added before the slice left out")

@@ -71,6 +71,7 @@ struct Replay: ParsableCommand {
         }
         let start = monotonicNanoseconds()
         var bboRows: UInt64 = 0
+        defer { withExtendedLifetime(input) {} }
         if let bboCSV {
             var sink = BBOCSVSink(out: try FileWriter(path: bboCSV))
             replay.runDayFile(input.bytes, into: &sink, progress: report)

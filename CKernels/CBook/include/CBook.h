@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cw_endian.h"
 
 #define CBOOK_MAX_LOCATES 65536
 #define CBOOK_PAGE_BITS 12
@@ -41,9 +42,14 @@ typedef struct {
 } cbook_order;
 
 typedef struct {
-    int32_t *key;   // bid: price, ask: -price; ascending, best level last
-    uint64_t *qty;  // aggregate shares
-    uint32_t *cnt;  // orders at the level
+    uint64_t qty;   // aggregate shares
+    uint32_t cnt;   // orders at the level
+    uint32_t reserved;
+} cbook_level;
+
+typedef struct {
+    int32_t *key;        // bid: price, ask: -price; ascending, best level last (kept apart for SIMD scans)
+    cbook_level *level;  // level[i] belongs to key[i]
     uint32_t n, cap;
 } cbook_side;
 
@@ -54,8 +60,9 @@ typedef struct {
 
 typedef struct {
     cbook_side side[2];
-    cbook_bbo last; // BBO after the last message that touched this book
-    uint64_t live_orders;
+    cbook_bbo last;       // the BBO as last reported: always equal to the book's current BBO
+    uint32_t live_orders;
+    uint32_t present;     // 1 once the locate has seen an order
 } cbook_book;
 
 typedef struct cbook_page {
@@ -87,7 +94,7 @@ typedef struct {
     uint64_t pages_allocated;  // ever allocated (memory held)
     uint64_t pages_in_use;
     uint64_t live_orders;
-    cbook_book *books[CBOOK_MAX_LOCATES];
+    cbook_book *books;         // CBOOK_MAX_LOCATES books, indexed by locate: no pointer to chase
     uint8_t *filter;           // NULL: every locate; else 1 = keep
     cbook_simd simd;
     cbook_stats stats;
@@ -109,6 +116,47 @@ int cbook_filter_add(cbook_set *s, uint16_t locate);
 // Applies one ITCH message. Returns the locate whose best bid or offer changed
 // (price or size) because of it, or -1 when no BBO changed.
 int cbook_apply(cbook_set *s, const uint8_t *msg, uint16_t len);
+
+// Prefetch hints for a message that will be applied soon. A replay walks two
+// cursors ahead of the one it applies: the far one pulls in the order slot of
+// E/C/X/D/U refs (the one cache miss a ref-keyed store cannot avoid: the order
+// was added at some earlier, random time), the near one pulls in the book and
+// the top levels of the order's side. Both only read memory that is valid.
+static inline void cbook_prefetch_far(const cbook_set *s, const uint8_t *m, uint16_t len) {
+    if (len < 19) return;
+    uint8_t t = m[0];
+    if (t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') {
+        uint64_t ref = cw_be64(m + 11);
+        uint64_t pi = ref >> CBOOK_PAGE_BITS;
+        if (pi < s->page_slots) {
+            const cbook_page *p = s->pages[pi];
+            if (p) __builtin_prefetch(&p->o[ref & (CBOOK_PAGE_ORDERS - 1)], 1, 3);
+        }
+    }
+    __builtin_prefetch(&s->books[cw_be16(m + 1)], 0, 3);
+}
+
+static inline void cbook_prefetch_near(const cbook_set *s, const uint8_t *m, uint16_t len) {
+    if (len < 19) return;
+    const cbook_book *b = &s->books[cw_be16(m + 1)];
+    if (!b->present) return;
+    uint8_t t = m[0];
+    int side = -1;
+    if (t == 'A' || t == 'F') {
+        side = m[19] == 'S' ? CBOOK_ASK : CBOOK_BID;
+    } else if (t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') {
+        uint64_t ref = cw_be64(m + 11);
+        uint64_t pi = ref >> CBOOK_PAGE_BITS;
+        const cbook_page *p = pi < s->page_slots ? s->pages[pi] : NULL;
+        if (p) side = p->o[ref & (CBOOK_PAGE_ORDERS - 1)].side;
+    }
+    if (side < 0) { __builtin_prefetch(b, 0, 3); return; }
+    const cbook_side *sd = &b->side[side];
+    if (sd->n) {
+        __builtin_prefetch(sd->key + sd->n - 1, 1, 3);
+        __builtin_prefetch(sd->level + sd->n - 1, 1, 3);
+    }
+}
 
 // Book queries (off the hot path). A locate with no book reads as empty.
 cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate);
