@@ -275,7 +275,8 @@ static inline cbook_book *book_for(cbook_set *s, uint16_t locate) {
 // Adds an order. Returns 1 when the best level of its side changed, 0 when not,
 // -1 when refused (already counted).
 static inline int order_add(cbook_set *s, cbook_book *b, uint16_t locate, uint64_t ref, int side, uint32_t shares, uint32_t price) {
-    if (price > CBOOK_MAX_PRICE) { s->stats.bad_price++; return -1; }
+    if (price == 0 || price > CBOOK_MAX_PRICE) { s->stats.bad_price++; return -1; }
+    if (shares == 0) { s->stats.bad_shares++; return -1; }
     cbook_order *o = order_claim(s, ref);
     if (!o) return -1;
     int top = level_add(s, &b->side[side], level_key(side, price), shares);

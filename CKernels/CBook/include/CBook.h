@@ -78,7 +78,8 @@ typedef struct {
     uint64_t unknown_ref;      // E/C/X/D/U naming no live order (e.g. added before a mid-day slice)
     uint64_t duplicate_ref;    // A/F/U adding a ref that is already live
     uint64_t ref_out_of_range; // ref >= 2^CBOOK_MAX_REF_BITS
-    uint64_t bad_price;        // price above CBOOK_MAX_PRICE
+    uint64_t bad_price;        // price 0 or above CBOOK_MAX_PRICE (A/F/U: the order is not booked)
+    uint64_t bad_shares;       // A/F/U for 0 shares (not booked)
     uint64_t bad_side;         // side byte neither 'B' nor 'S'
     uint64_t over_execution;   // executed/cancelled more shares than the order had (order removed)
     uint64_t malformed;        // handed a message whose length does not match its type

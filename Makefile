@@ -1,0 +1,58 @@
+# OmniAlpha: the two commands README.md promises, and the tools around them.
+#   make demo   generate a synthetic ITCH day, replay it through the books, print the summary
+#   make test   the whole test suite: unit tests, real-data checks, peer cross-checks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Debian packages the build needs; installed by `make setup` only when missing.
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+OMNI_DATA ?= $(abspath ../shared/data)
+export OMNI_DATA
+
+DEMO_FILE := bench-data/demo-synthetic.itch
+DEMO_MESSAGES ?= 5000000
+DEMO_SYMBOLS ?= 1000
+
+.PHONY: setup build release demo test unit-test peer-test fuzz bench compare clean
+
+setup:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	swift build
+
+release: setup
+	swift build -c release --product omni
+
+demo: release
+	@mkdir -p bench-data
+	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
+	.build/release/omni replay $(DEMO_FILE) --stats
+
+test: setup unit-test peer-test
+
+unit-test:
+	swift test
+
+# omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
+peer-test: release
+	Tests/Peers/compare-bbo.sh
+
+fuzz: setup
+	Fuzz/run-fuzz.sh $(or $(SECONDS),60)
+
+bench: release
+	cd Benchmarks && swift package --disable-sandbox benchmark
+
+compare: release
+	Benchmarks/compare-itch-book.sh
+
+clean:
+	rm -rf .build Benchmarks/.build bench-data .venv-peers
