@@ -286,6 +286,7 @@ static inline int order_add(cbook_set *s, cbook_book *b, uint16_t locate, uint64
     o->locate = locate;
     o->side = (uint8_t)side;
     o->live = 1;
+    o->arrival = ++s->arrivals; // a replace comes through here too: it goes to the back of its level
     b->live_orders++;
     return top;
 }

@@ -76,7 +76,7 @@ public final class Books {
     public func order(_ ref: UInt64) -> RestingOrder? {
         var o = cbook_order()
         guard cbook_find_order(kernel, ref, &o) != 0 else { return nil }
-        return RestingOrder(locate: o.locate, side: o.side == 0 ? .bid : .ask, price: Price(itch: o.price), shares: Quantity(o.shares))
+        return RestingOrder(locate: o.locate, side: o.side == 0 ? .bid : .ask, price: Price(itch: o.price), shares: Quantity(o.shares), arrival: o.arrival)
     }
 }
 
@@ -91,6 +91,8 @@ public struct RestingOrder: Equatable, Sendable {
     public var side: Side
     public var price: Price
     public var shares: Quantity
+    /// Feed-wide arrival stamp: among orders at one price level, lower is ahead in time priority.
+    public var arrival: UInt32
 }
 
 /// One instrument's book: a view into `Books`.

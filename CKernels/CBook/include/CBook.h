@@ -38,7 +38,7 @@ typedef struct {
     uint16_t locate;
     uint8_t side;   // CBOOK_BID / CBOOK_ASK
     uint8_t live;
-    uint32_t reserved;
+    uint32_t arrival; // feed-wide arrival stamp: lower = earlier = ahead in its level's time priority
 } cbook_order;
 
 typedef struct {
@@ -95,6 +95,7 @@ typedef struct {
     uint64_t pages_allocated;  // ever allocated (memory held)
     uint64_t pages_in_use;
     uint64_t live_orders;
+    uint32_t arrivals;         // last arrival stamp handed out (wraps after 2^32 adds)
     cbook_book *books;         // CBOOK_MAX_LOCATES books, indexed by locate: no pointer to chase
     uint8_t *filter;           // NULL: every locate; else 1 = keep
     cbook_simd simd;

@@ -1,0 +1,125 @@
+import CWire
+import Testing
+
+func dayFile(_ messages: [[UInt8]]) -> [UInt8] { messages.flatMap { be(UInt64($0.count), 2) + $0 } }
+
+/// Walks a day file; returns the messages and the final result.
+func walk(_ buf: [UInt8]) -> (messages: [[UInt8]], result: cw_frame_result, offset: Int) {
+    var out: [[UInt8]] = []
+    var off = 0
+    var r = CW_FRAME_END
+    buf.withUnsafeBufferPointer { b in
+        var msg: UnsafePointer<UInt8>?
+        var len: UInt16 = 0
+        while true {
+            r = cw_dayfile_next(b.baseAddress, b.count, &off, &msg, &len)
+            guard r == CW_FRAME_MSG, let m = msg else { break }
+            out.append(Array(UnsafeBufferPointer(start: m, count: Int(len))))
+        }
+    }
+    return (out, r, off)
+}
+
+@Suite("Day-file and MoldUDP64 framing")
+struct FramingTests {
+    let d1 = message("D", be(1, 8)), d2 = message("D", be(2, 8))
+
+    @Test func dayFileWalksEveryRecord() {
+        let w = walk(dayFile([d1, d2]))
+        #expect(w.messages == [d1, d2] && w.result == CW_FRAME_END)
+        #expect(walk([]).result == CW_FRAME_END)
+    }
+
+    @Test func truncatedLengthPrefixAndBody() {
+        var buf = dayFile([d1, d2])
+        buf.removeLast()  // body of the second record one byte short
+        var w = walk(buf)
+        #expect(w.messages == [d1] && w.result == CW_FRAME_TRUNCATED && w.offset == d1.count + 2)
+        w = walk(dayFile([d1]) + [0x00])  // half a length prefix
+        #expect(w.messages == [d1] && w.result == CW_FRAME_TRUNCATED)
+        w = walk([0xFF, 0xFF, 1, 2, 3])  // a length far past the end
+        #expect(w.messages.isEmpty && w.result == CW_FRAME_TRUNCATED && w.offset == 0)
+    }
+
+    @Test func scanCountsTypesAndMalformed() {
+        let bad = message("D", be(1, 7))
+        let buf = dayFile([d1, bad, d2, message("Z", [])]) + [0x00, 0x10]
+        var stats = cw_scan_stats()
+        cw_scan_stats_reset(&stats)
+        let end = buf.withUnsafeBufferPointer { cw_scan_dayfile($0.baseAddress, $0.count, 0, &stats) }
+        #expect(stats.messages == 2 && withUnsafeBytes(of: stats.by_type) { $0.load(fromByteOffset: 8 * Int(UInt8(ascii: "D")), as: UInt64.self) } == 2)
+        #expect(stats.malformed == 2)
+        #expect(stats.truncated_at == UInt64(end) && end == buf.count - 2)
+    }
+
+    func packet(session: String = "TESTSESS01", seq: UInt64, _ msgs: [[UInt8]]) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: 1500)
+        let name = Array(session.utf8)
+        var b = cw_mold_builder()
+        buf.withUnsafeMutableBufferPointer { p in
+            cw_mold_begin(&b, p.baseAddress, p.count, name, seq)
+            for m in msgs { _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) } }
+        }
+        return Array(buf[0..<b.len])
+    }
+
+    func blocks(_ pkt: [UInt8]) -> (header: cw_mold_header?, messages: [[UInt8]], result: cw_frame_result) {
+        var h = cw_mold_header()
+        var out: [[UInt8]] = []
+        var r = CW_FRAME_END
+        let ok = pkt.withUnsafeBufferPointer { p -> Bool in
+            guard cw_mold_parse_header(p.baseAddress, p.count, &h) == 0 else { return false }
+            var c = cw_mold_cursor()
+            cw_mold_cursor_init(&c, p.baseAddress, p.count, &h)
+            var msg: UnsafePointer<UInt8>?
+            var len: UInt16 = 0
+            while true {
+                r = cw_mold_next(&c, &msg, &len)
+                guard r == CW_FRAME_MSG, let m = msg else { break }
+                out.append(Array(UnsafeBufferPointer(start: m, count: Int(len))))
+            }
+            return true
+        }
+        return (ok ? h : nil, out, r)
+    }
+
+    @Test func moldPacketRoundTrip() {
+        let pkt = packet(seq: 41, [d1, d2])
+        #expect(pkt.count == 20 + 2 * (2 + 19))
+        let b = blocks(pkt)
+        #expect(b.header?.sequence == 41 && b.header?.count == 2 && b.messages == [d1, d2] && b.result == CW_FRAME_END)
+        #expect(withUnsafeBytes(of: b.header!.session) { Array($0) } == Array("TESTSESS01".utf8))
+    }
+
+    @Test func moldHeartbeatAndEndOfSession() {
+        let hb = blocks(packet(seq: 9, []))
+        #expect(hb.header?.count == UInt16(CW_MOLD_HEARTBEAT) && hb.messages.isEmpty)
+        var eos = packet(seq: 9, [])
+        eos[18] = 0xFF; eos[19] = 0xFF
+        let e = blocks(eos)
+        #expect(e.header?.count == UInt16(CW_MOLD_END_OF_SESSION) && e.messages.isEmpty && e.result == CW_FRAME_END)
+    }
+
+    @Test func moldMalformedPackets() {
+        #expect(blocks(Array(packet(seq: 1, [d1]).prefix(19))).header == nil)  // shorter than the header
+        var lying = packet(seq: 1, [d1])
+        lying[19] = 3  // promises three blocks, carries one
+        let l = blocks(lying)
+        #expect(l.messages == [d1] && l.result == CW_FRAME_TRUNCATED)
+        let cut = blocks(Array(packet(seq: 1, [d1, d2]).dropLast(5)))  // second block cut short
+        #expect(cut.messages == [d1] && cut.result == CW_FRAME_TRUNCATED)
+    }
+
+    @Test func moldBuilderRefusesWhatDoesNotFit() {
+        var buf = [UInt8](repeating: 0, count: 20 + 21 + 10)
+        var b = cw_mold_builder()
+        let name = Array("S".utf8) + [UInt8](repeating: 32, count: 9)
+        let (first, second) = buf.withUnsafeMutableBufferPointer { p -> (Int32, Int32) in
+            cw_mold_begin(&b, p.baseAddress, p.count, name, 1)
+            let a = d1.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, 19) }
+            let c = d2.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, 19) }
+            return (a, c)
+        }
+        #expect(first == 0 && second == -1 && b.count == 1 && b.len == 41)
+    }
+}

@@ -1,0 +1,120 @@
+import CWire
+import Foundation
+import OmniBook
+import OmniCore
+import OmniFeed
+import Testing
+
+/// Packs day-file messages into MoldUDP64 packets of up to `perPacket` messages.
+func moldPackets(_ day: [UInt8], session: String = "OMNITEST01", perPacket: Int = 7) -> [[UInt8]] {
+    var msgs: [[UInt8]] = []
+    day.withUnsafeBufferPointer { b in
+        var off = 0
+        var m: UnsafePointer<UInt8>?
+        var len: UInt16 = 0
+        while cw_dayfile_next(b.baseAddress, b.count, &off, &m, &len) == CW_FRAME_MSG {
+            msgs.append(Array(UnsafeBufferPointer(start: m!, count: Int(len))))
+        }
+    }
+    var packets: [[UInt8]] = []
+    var seq: UInt64 = 1
+    for chunk in stride(from: 0, to: msgs.count, by: perPacket) {
+        var buf = [UInt8](repeating: 0, count: 1500)
+        var b = cw_mold_builder()
+        buf.withUnsafeMutableBufferPointer { p in
+            cw_mold_begin(&b, p.baseAddress, p.count, Array(session.utf8), seq)
+            for m in msgs[chunk..<min(chunk + perPacket, msgs.count)] {
+                _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) }
+            }
+        }
+        seq += UInt64(b.count)
+        packets.append(Array(buf[0..<b.len]))
+    }
+    return packets
+}
+
+func readPackets(_ packets: [[UInt8]], into r: ITCHReplay, reader: inout MoldPacketReader) -> [String] {
+    var sink = RowSink()
+    for p in packets { p.withUnsafeBytes { reader.read($0, into: r, sink: &sink) } }
+    return sink.rows
+}
+
+@Suite("MoldUDP64 packets and the synthetic day")
+struct MoldAndSyntheticTests {
+    func synthetic(messages: Int = 50_000, seed: UInt64 = 3) throws -> [UInt8] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-syn-\(getpid())-\(seed)-\(messages).itch").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let w = try FileWriter(path: path)
+            try SyntheticDay(symbols: 20, messages: messages, seed: seed).write(to: w)
+        }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    func dayReplay(_ day: [UInt8]) throws -> (ITCHReplay, [String]) {
+        let r = ITCHReplay(books: try Books())
+        var sink = RowSink()
+        day.withUnsafeBytes { r.runDayFile($0, into: &sink) }
+        return (r, sink.rows)
+    }
+
+    @Test func syntheticDayIsValidUncrossedAndRepeatable() throws {
+        let day = try synthetic()
+        #expect(day == (try synthetic()))
+        #expect(day != (try synthetic(seed: 4)))
+        let (r, rows) = try dayReplay(day)
+        #expect(r.counts.messages == 50_000 && r.counts.malformed == 0 && r.counts.truncatedAt == nil)
+        let s = r.books.stats
+        #expect(s.unknown_ref == 0 && s.duplicate_ref == 0 && s.over_execution == 0 && s.bad_price == 0)
+        for t in "SRHAFECXDUP" { #expect(r.counts.byType[Int(t.asciiValue!)] > 0, "no \(t) messages") }
+        #expect(r.books.locates.allSatisfy { !r.books.book($0).bbo.isCrossed })
+        #expect(r.directory.count == 20 && r.directory[1]?.description == "SYN00001")
+        #expect(r.systemEvents.map { Character(Unicode.Scalar($0.1)) } == ["O", "S", "Q", "M", "E", "C"])
+        #expect(rows.count > 1000)
+    }
+
+    @Test func moldPacketsGiveTheSameBooksAsTheDayFile() throws {
+        let day = try synthetic(messages: 20_000)
+        let (_, expected) = try dayReplay(day)
+        let r = ITCHReplay(books: try Books())
+        var reader = MoldPacketReader()
+        #expect(readPackets(moldPackets(day), into: r, reader: &reader) == expected)
+        #expect(reader.gaps == 0 && reader.duplicateMessages == 0 && reader.nextSequence == 20_001)
+    }
+
+    @Test func duplicatesDroppedGapsCountedWrongSessionRefused() throws {
+        let day = try synthetic(messages: 2_000)
+        let packets = moldPackets(day, perPacket: 10)
+        var shuffled = packets
+        shuffled.insert(packets[3], at: 5)              // a retransmitted packet arriving late
+        shuffled.remove(at: 8)                          // a lost packet: 10 messages missing
+        shuffled.insert(moldPackets(day, session: "OTHERSESS1")[0], at: 2)
+        let r = ITCHReplay(books: try Books())
+        var reader = MoldPacketReader()
+        _ = readPackets(shuffled, into: r, reader: &reader)
+        #expect(reader.duplicateMessages == 10 && reader.gaps == 1 && reader.missedMessages == 10 && reader.wrongSession == 1)
+        #expect(r.counts.messages == 1_990)
+    }
+
+    @Test func malformedPacketsAreCounted() throws {
+        let packets = moldPackets(try synthetic(messages: 100), perPacket: 10)
+        var lying = packets[0]
+        lying[19] = 11                                  // promises one block more than it carries
+        let r = ITCHReplay(books: try Books())
+        var reader = MoldPacketReader()
+        _ = readPackets([Array(packets[0].prefix(12)), lying], into: r, reader: &reader)
+        #expect(reader.malformedPackets == 2 && r.counts.messages == 10)
+    }
+
+    @Test func heartbeatAndEndOfSession() throws {
+        var hb = [UInt8](repeating: 0, count: 20)
+        hb.replaceSubrange(0..<10, with: Array("OMNITEST01".utf8))
+        hb[17] = 1
+        var eos = hb
+        eos[18] = 0xFF; eos[19] = 0xFF
+        let r = ITCHReplay(books: try Books())
+        var reader = MoldPacketReader()
+        _ = readPackets([hb, eos], into: r, reader: &reader)
+        #expect(reader.heartbeats == 1 && reader.endOfSession && r.counts.messages == 0)
+    }
+}
