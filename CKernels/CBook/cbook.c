@@ -152,7 +152,7 @@ static inline cbook_order *order_claim(cbook_set *s, uint64_t ref) {
             p = s->free_pages;
             s->free_pages = p->next_free;
         } else {
-            if (!(p = calloc(1, sizeof *p))) return NULL;
+            if (!(p = calloc(1, sizeof *p))) { s->stats.out_of_memory++; return NULL; }
             p->next_allocated = s->all_pages;
             s->all_pages = p;
             s->pages_allocated++;
@@ -238,14 +238,6 @@ static inline int level_reduce(const cbook_set *s, cbook_side *sd, int32_t key, 
 
 static inline int32_t level_key(int side, uint32_t price) { return side == CBOOK_BID ? (int32_t)price : -(int32_t)price; }
 
-static inline cbook_bbo book_bbo(const cbook_book *b) {
-    cbook_bbo q = {0, 0, 0, 0};
-    const cbook_side *bid = &b->side[CBOOK_BID], *ask = &b->side[CBOOK_ASK];
-    if (bid->n) { q.bid_px = (uint32_t)bid->key[bid->n - 1]; q.bid_sz = bid->level[bid->n - 1].qty; }
-    if (ask->n) { q.ask_px = (uint32_t)(-ask->key[ask->n - 1]); q.ask_sz = ask->level[ask->n - 1].qty; }
-    return q;
-}
-
 // After the best level of `side` changed: returns `locate` when its price or size
 // differs from the BBO last reported for the book, else -1. Only that side is read.
 static inline int bbo_side_changed(cbook_book *b, int side, uint16_t locate) {
@@ -280,7 +272,7 @@ static inline int order_add(cbook_set *s, cbook_book *b, uint16_t locate, uint64
     cbook_order *o = order_claim(s, ref);
     if (!o) return -1;
     int top = level_add(s, &b->side[side], level_key(side, price), shares);
-    if (top < 0) { order_release(s, ref, o); return -1; }
+    if (top < 0) { s->stats.out_of_memory++; order_release(s, ref, o); return -1; }
     o->price = price;
     o->shares = shares;
     o->locate = locate;

@@ -48,9 +48,9 @@ public struct MoldPacketReader {
                 duplicateMessages += 1
             } else {
                 replay.handle(m, len, into: &sink)
-                nextSequence = seq + 1
+                nextSequence = seq &+ 1
             }
-            seq += 1
+            seq &+= 1 // a hostile sequence near 2^64 wraps instead of trapping
         }
     }
 }

@@ -125,7 +125,7 @@ struct Replay: ParsableCommand {
         lines.append("elapsed     \(fixed(secs * 1000, 3)) ms, \(fixed(rate / 1e6, 2)) M msgs/s, \(fixed(msgs > 0 ? Double(elapsed) / Double(msgs) : 0, 1)) ns/msg")
         if stats {
             lines.append("book kernel adds=\(k.adds) executes=\(k.executes) cancels=\(k.cancels) deletes=\(k.deletes) replaces=\(k.replaces) trades=\(k.trades)")
-            lines.append("refused     duplicate_ref=\(k.duplicate_ref) ref_out_of_range=\(k.ref_out_of_range) bad_price=\(k.bad_price) bad_shares=\(k.bad_shares) bad_side=\(k.bad_side) over_execution=\(k.over_execution) filtered=\(k.filtered)")
+            lines.append("refused     duplicate_ref=\(k.duplicate_ref) ref_out_of_range=\(k.ref_out_of_range) bad_price=\(k.bad_price) bad_shares=\(k.bad_shares) bad_side=\(k.bad_side) over_execution=\(k.over_execution) filtered=\(k.filtered) out_of_memory=\(k.out_of_memory)")
             let mem = replay.books.memoryBytes
             let live = replay.books.liveOrders
             lines.append("memory      \(grouped(mem)) bytes for orders and levels\(live > 0 ? ", \(mem / live) bytes per live order" : ""); order state 16 bytes/order; SIMD \(replay.books.simd)")

@@ -121,5 +121,23 @@ struct FramingTests {
             return (a, c)
         }
         #expect(first == 0 && second == -1 && b.count == 1 && b.len == 41)
+        var tiny = [UInt8](repeating: 0, count: 10)
+        let begun = tiny.withUnsafeMutableBufferPointer { cw_mold_begin(&b, $0.baseAddress, $0.count, name, 1) }
+        let appended = d1.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, 19) }
+        #expect(begun == -1 && appended == -1 && tiny.allSatisfy { $0 == 0 })
+    }
+
+    @Test func moldCursorOnAPacketShorterThanTheHeaderYieldsNothing() {
+        var h = cw_mold_header()
+        h.count = 5
+        let short: [UInt8] = [0, 19, 1, 2, 3]
+        var c = cw_mold_cursor()
+        var msg: UnsafePointer<UInt8>?
+        var len: UInt16 = 0
+        let r = short.withUnsafeBufferPointer { p -> cw_frame_result in
+            cw_mold_cursor_init(&c, p.baseAddress, p.count, &h)
+            return cw_mold_next(&c, &msg, &len)
+        }
+        #expect(r == CW_FRAME_END && msg == nil)
     }
 }

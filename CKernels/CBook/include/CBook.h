@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "cw_endian.h"
+#include "cw_itch.h"
 
 #define CBOOK_MAX_LOCATES 65536
 #define CBOOK_PAGE_BITS 12
@@ -83,6 +83,7 @@ typedef struct {
     uint64_t bad_side;         // side byte neither 'B' nor 'S'
     uint64_t over_execution;   // executed/cancelled more shares than the order had (order removed)
     uint64_t malformed;        // handed a message whose length does not match its type
+    uint64_t out_of_memory;    // orders not booked because a page or level array could not be allocated
     uint64_t filtered;         // skipped because its locate is outside the symbol filter
     uint64_t ignored;          // other message types (no book effect)
 } cbook_stats;
@@ -125,7 +126,7 @@ int cbook_apply(cbook_set *s, const uint8_t *msg, uint16_t len);
 // was added at some earlier, random time), the near one pulls in the book and
 // the top levels of the order's side. Both only read memory that is valid.
 static inline void cbook_prefetch_far(const cbook_set *s, const uint8_t *m, uint16_t len) {
-    if (len < 19) return;
+    if (len == 0 || len != cw_itch_len_table[m[0]]) return; // lookahead sees unvalidated records
     uint8_t t = m[0];
     if (t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') {
         uint64_t ref = cw_be64(m + 11);
@@ -139,7 +140,7 @@ static inline void cbook_prefetch_far(const cbook_set *s, const uint8_t *m, uint
 }
 
 static inline void cbook_prefetch_near(const cbook_set *s, const uint8_t *m, uint16_t len) {
-    if (len < 19) return;
+    if (len == 0 || len != cw_itch_len_table[m[0]]) return;
     const cbook_book *b = &s->books[cw_be16(m + 1)];
     if (!b->present) return;
     uint8_t t = m[0];

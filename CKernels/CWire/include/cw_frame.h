@@ -61,6 +61,7 @@ typedef struct {
 static inline void cw_mold_cursor_init(cw_mold_cursor *c, const uint8_t *pkt, size_t size, const cw_mold_header *h) {
     c->pkt = pkt; c->size = size; c->off = CW_MOLD_HEADER_LEN;
     c->remaining = (h->count == CW_MOLD_END_OF_SESSION) ? 0u : h->count;
+    if (size < CW_MOLD_HEADER_LEN) { c->off = size; c->remaining = 0; } // header never parsed: no blocks
 }
 
 // Next block. CW_FRAME_TRUNCATED when the header's count runs past the packet
@@ -73,7 +74,7 @@ static inline cw_frame_result cw_mold_next(cw_mold_cursor *c, const uint8_t **ms
     return CW_FRAME_MSG;
 }
 
-// Packet builder: header, then blocks appended while they fit in `cap` bytes.
+// Packet builder: header, then blocks appended while they fit in `cap` bytes (cap >= CW_MOLD_HEADER_LEN).
 typedef struct {
     uint8_t *buf;
     size_t cap;
@@ -81,16 +82,19 @@ typedef struct {
     uint16_t count;
 } cw_mold_builder;
 
-static inline void cw_mold_begin(cw_mold_builder *b, uint8_t *buf, size_t cap, const uint8_t session[CW_MOLD_SESSION_LEN], uint64_t seq) {
+// Returns 0, or -1 (nothing written) when `cap` cannot hold the header.
+static inline int cw_mold_begin(cw_mold_builder *b, uint8_t *buf, size_t cap, const uint8_t session[CW_MOLD_SESSION_LEN], uint64_t seq) {
     b->buf = buf; b->cap = cap; b->len = CW_MOLD_HEADER_LEN; b->count = 0;
+    if (cap < CW_MOLD_HEADER_LEN) { b->cap = b->len = 0; return -1; }
     memcpy(buf, session, CW_MOLD_SESSION_LEN);
     cw_put64(buf + 10, seq);
     cw_put16(buf + 18, 0);
+    return 0;
 }
 
 // Appends one message; 0 on success, -1 when it does not fit (the packet is unchanged).
 static inline int cw_mold_append(cw_mold_builder *b, const uint8_t *msg, uint16_t len) {
-    if (b->cap - b->len < (size_t)len + 2 || b->count == CW_MOLD_END_OF_SESSION - 1) return -1;
+    if (b->cap < CW_MOLD_HEADER_LEN || b->cap - b->len < (size_t)len + 2 || b->count == CW_MOLD_END_OF_SESSION - 1) return -1;
     cw_put16(b->buf + b->len, len);
     memcpy(b->buf + b->len + 2, msg, len);
     b->len += (size_t)len + 2;
@@ -101,6 +105,7 @@ static inline int cw_mold_append(cw_mold_builder *b, const uint8_t *msg, uint16_
 
 // Marks the packet as end of session (no blocks).
 static inline void cw_mold_mark_end_of_session(cw_mold_builder *b) {
+    if (b->cap < CW_MOLD_HEADER_LEN) return;
     b->len = CW_MOLD_HEADER_LEN; b->count = 0;
     cw_put16(b->buf + 18, CW_MOLD_END_OF_SESSION);
 }
