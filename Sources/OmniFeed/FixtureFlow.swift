@@ -110,7 +110,7 @@ public struct FixtureFlow {
             }
             // Retire what the block left resting, so state stays bounded block after block.
             for c in 0..<copies {
-                for (_, live) in refMap[c] where summary.written < messages {
+                for live in refMap[c].values.sorted(by: { $0.ref < $1.ref }) where summary.written < messages { // ref order: the same file every run
                     let n = m.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, live.locate, clock, live.ref) }
                     try m.withUnsafeBytes { b throws in try emit(UnsafeRawBufferPointer(rebasing: b[0..<n])) }
                     summary.retiringDeletes += 1

@@ -1,0 +1,34 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmark suites for OmniAlpha, kept in their own package so the root package
+// builds and tests without ordo-one/benchmark. Run from this directory:
+//   swift package --disable-sandbox benchmark
+let package = Package(
+    name: "OmniAlphaBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "OmniAlpha", path: ".."),
+        // Only the MallocInterposer trait: the default traits add RuntimeInterposer, whose
+        // swift-runtime-interposer package (Linux, Swift 6.3) has no local mirror here.
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        // The interposer's counters, read directly by the steady-state benchmark's own check.
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.5.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "ITCHReplay",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniCore", package: "OmniAlpha"),
+                .product(name: "OmniFeed", package: "OmniAlpha"),
+                .product(name: "OmniBook", package: "OmniAlpha"),
+                .product(name: "CWire", package: "OmniAlpha"),
+                .product(name: "CBook", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/ITCHReplay",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
