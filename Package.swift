@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
@@ -31,8 +32,9 @@ let package = Package(
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "CWire", "CBook", "CZlib"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook",
+            "OmniCore", "OmniFeed", "OmniBook", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
         .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
