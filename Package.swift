@@ -7,12 +7,13 @@ let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-std=c11", "-Wall", "-Wextr
 
 let package = Package(
     name: "OmniAlpha",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "omni", targets: ["omni"]),
         .library(name: "OmniCore", targets: ["OmniCore"]),
         .library(name: "OmniFeed", targets: ["OmniFeed"]),
         .library(name: "OmniBook", targets: ["OmniBook"]),
+        .library(name: "OmniEngine", targets: ["OmniEngine"]),
         .library(name: "CWire", targets: ["CWire"]),
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
@@ -21,6 +22,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
@@ -31,6 +33,10 @@ let package = Package(
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "CWire", "CBook", "CZlib"]),
+        .target(name: "OmniEngine", dependencies: [
+            "CRing", "CSys", "OmniCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +47,7 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "CWire"]),
+        .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,7 @@ import PackageDescription
 //   swift package --disable-sandbox benchmark
 let package = Package(
     name: "OmniAlphaBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "OmniAlpha", path: ".."),
         // Only the MallocInterposer trait: the default traits add RuntimeInterposer, whose

@@ -1,0 +1,210 @@
+import CRing
+import CSys
+import Glibc
+import Synchronization
+
+/// Stages on their threads: each pinned to its core, started together,
+/// stopped in order so that every ring drains.
+///
+/// Add stages upstream first (sources, then the stages they feed): `stop()`
+/// stops them in that order, joining each thread before asking the next stage
+/// to stop, so when a stage sees the stop its producer has already ended and an
+/// empty input means a drained input.
+public final class Pipeline: @unchecked Sendable {
+    @usableFromInline struct Entry {
+        @usableFromInline let control: StageControl
+        @usableFromInline let core: Int?
+        @usableFromInline let input: EventRing?
+        @usableFromInline let body: @Sendable () -> Void
+        @usableFromInline var thread: pthread_t?
+        @inlinable init(control: StageControl, core: Int?, input: EventRing?, body: @escaping @Sendable () -> Void, thread: pthread_t?) {
+            self.control = control
+            self.core = core
+            self.input = input
+            self.body = body
+            self.thread = thread
+        }
+    }
+
+    @usableFromInline var entries: [Entry] = []
+    private var started = false
+
+    public init() {}
+
+    /// The stages' controls, in the order they were added.
+    public var controls: [StageControl] { entries.map(\.control) }
+
+    public func control(named name: String) -> StageControl? { entries.first { $0.control.name == name }?.control }
+
+    /// Adds a stage reading `input`. `core` nil: not pinned.
+    @discardableResult @inlinable
+    public func addStage<H: EventHandler, W: WaitStrategy>(
+        name: String, core: Int?, input: EventRing, output: EventRing?, hop: Int? = nil, handler: H, wait: W
+    ) -> StageControl {
+        let control = StageControl(name: name)
+        let stage = Stage(input: input, output: output, hop: hop, handler: handler, wait: wait)
+        entries.append(Entry(control: control, core: core, input: input, body: {
+            var s = stage
+            s.run(control: control)
+        }, thread: nil))
+        return control
+    }
+
+    /// As `addStage(..., wait:)`, with the wait strategy chosen from a topology's `WaitKind`.
+    @discardableResult @inlinable
+    public func addStage<H: EventHandler>(
+        name: String, core: Int?, input: EventRing, output: EventRing?, hop: Int? = nil, handler: H, wait: WaitKind
+    ) -> StageControl {
+        switch wait {
+        case .spin: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: SpinWait())
+        case .spinYield: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: SpinYieldWait())
+        case .backoff: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: BackoffWait())
+        }
+    }
+
+    /// Adds a source stage publishing to `output`.
+    @discardableResult @inlinable
+    public func addSource<S: EventSource, W: WaitStrategy>(
+        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: W
+    ) -> StageControl {
+        let control = StageControl(name: name)
+        let stage = SourceStage(output: output, hop: hop, source: source, wait: wait)
+        entries.append(Entry(control: control, core: core, input: nil, body: {
+            var s = stage
+            s.run(control: control)
+        }, thread: nil))
+        return control
+    }
+
+    @discardableResult @inlinable
+    public func addSource<S: EventSource>(
+        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: WaitKind
+    ) -> StageControl {
+        switch wait {
+        case .spin: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: SpinWait())
+        case .spinYield: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: SpinYieldWait())
+        case .backoff: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: BackoffWait())
+        }
+    }
+
+    /// Starts every stage on a thread of its own, pinned to its core and named
+    /// after the stage. A failed pin is recorded in the stage's `pinError`; the
+    /// stage runs unpinned.
+    public func start() throws(EngineError) {
+        precondition(!started, "a pipeline starts once")
+        started = true
+        for i in entries.indices {
+            let e = entries[i]
+            let core = e.core
+            let control = e.control
+            let body = e.body
+            let box = Unmanaged.passRetained(ThreadBody {
+                if let core {
+                    control.pinErrorCell.store(csys_pin_to_core(Int32(core)), ordering: .relaxed)
+                }
+                _ = control.name.withCString { csys_name_thread($0) }
+                body()
+            }).toOpaque()
+            var t = pthread_t()
+            let rc = pthread_create(&t, nil, { arg in
+                Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+                return nil
+            }, box)
+            if rc != 0 {
+                Unmanaged<ThreadBody>.fromOpaque(box).release()
+                stop()
+                throw .threadStart(stage: control.name, errno: rc)
+            }
+            entries[i].thread = t
+        }
+    }
+
+    /// Graceful stop: in the order the stages were added, asks each to stop and
+    /// waits for its thread; each stage drains its input ring before it ends.
+    public func stop() {
+        for i in entries.indices {
+            entries[i].control.requestStop()
+            if let t = entries[i].thread {
+                pthread_join(t, nil)
+                entries[i].thread = nil
+            }
+        }
+    }
+
+    /// Waits until every source stage has finished (or `timeoutNs` passes);
+    /// true when they all did.
+    public func waitForSources(timeoutNs: UInt64) -> Bool {
+        let end = csys_monotonic_ns() &+ timeoutNs
+        while csys_monotonic_ns() < end {
+            if entries.allSatisfy({ $0.input != nil || $0.control.isFinished }) { return true }
+            usleep(1000)
+        }
+        return false
+    }
+
+    /// A supervisor over this pipeline's stages.
+    public func supervisor(stallAfterNs: UInt64) -> Supervisor {
+        Supervisor(watched: entries.map { .init(control: $0.control, input: $0.input) }, stallAfterNs: stallAfterNs)
+    }
+
+    deinit { stop() }
+}
+
+private final class ThreadBody {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+/// A stage reported stalled: its heartbeat has not moved for `stalledNs` while
+/// its input ring held `backlog` events.
+public struct StallReport: Sendable, Equatable, CustomStringConvertible {
+    public let stage: String
+    public let stalledNs: UInt64
+    public let backlog: Int
+    public var description: String {
+        "stage '\(stage)' stalled: no heartbeat for \(stalledNs / 1_000_000) ms with \(backlog) events waiting"
+    }
+}
+
+/// Watches stages' heartbeats off the hot path. Call `check()` periodically
+/// (every few ms); it reports each stage whose heartbeat has not advanced for
+/// `stallAfterNs` while its input ring is non-empty. An idle stage with an
+/// empty input is never stalled, whatever its wait strategy.
+public struct Supervisor: Sendable {
+    public struct Watched: Sendable {
+        let control: StageControl
+        let input: EventRing?
+    }
+
+    private let watched: [Watched]
+    public let stallAfterNs: UInt64
+    private var lastBeat: [UInt64]
+    private var lastChangeNs: [UInt64]
+
+    public init(watched: [Watched], stallAfterNs: UInt64) {
+        self.watched = watched
+        self.stallAfterNs = stallAfterNs
+        let now = csys_monotonic_ns()
+        lastBeat = watched.map { $0.control.heartbeat }
+        lastChangeNs = Array(repeating: now, count: watched.count)
+    }
+
+    /// Stalled stages now; `now` is CLOCK_MONOTONIC nanoseconds.
+    public mutating func check(now: UInt64 = csys_monotonic_ns()) -> [StallReport] {
+        var reports: [StallReport] = []
+        for (i, w) in watched.enumerated() {
+            let beat = w.control.heartbeat
+            if beat != lastBeat[i] || w.control.isFinished {
+                lastBeat[i] = beat
+                lastChangeNs[i] = now
+                continue
+            }
+            let backlog = w.input?.count ?? 0
+            let quiet = now &- lastChangeNs[i]
+            if backlog > 0 && quiet >= stallAfterNs {
+                reports.append(StallReport(stage: w.control.name, stalledNs: quiet, backlog: backlog))
+            }
+        }
+        return reports
+    }
+}

@@ -1,0 +1,273 @@
+import CSys
+import Glibc
+import Yams
+
+/// How a stage waits when its input ring is empty (or its output ring is full).
+/// Chosen once, outside the loop: each kind is a `WaitStrategy` type the loop specialises on.
+public enum WaitKind: String, Sendable, Equatable, CaseIterable {
+    /// Busy-poll without pause: the lowest latency, a whole core burnt.
+    case spin
+    /// Busy-poll, then `sched_yield` after a number of empty polls.
+    case spinYield = "spin-yield"
+    /// Busy-poll, then sleeps growing exponentially up to a cap.
+    case backoff
+}
+
+/// One stage of a topology: a loop pinned to `core`.
+public struct StageSpec: Sendable, Equatable {
+    public var name: String
+    public var core: Int
+    public var wait: WaitKind
+
+    public init(name: String, core: Int, wait: WaitKind = .spin) {
+        self.name = name
+        self.core = core
+        self.wait = wait
+    }
+}
+
+/// An SPSC ring from one stage to another.
+public struct RingSpec: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var capacity: Int
+
+    public init(from: String, to: String, capacity: Int) {
+        self.from = from
+        self.to = to
+        self.capacity = capacity
+    }
+}
+
+/// Why a topology file was rejected. Every case names what is wrong and where.
+public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
+    case unreadable(path: String, reason: String)
+    case invalidYAML(String)
+    case notAMapping(section: String)
+    case missingKey(key: String, section: String, index: Int?)
+    case wrongType(key: String, section: String, index: Int?, expected: String, found: String)
+    case unknownWait(stage: String, value: String)
+    case duplicateStage(name: String)
+    case unknownStage(name: String, ringIndex: Int, end: String)
+    case coreOutOfRange(stage: String, core: Int, onlineCores: Int)
+    case badCapacity(ringIndex: Int, capacity: Int)
+    case cycle(stages: [String])
+    case noStages
+
+    public var description: String {
+        func at(_ section: String, _ index: Int?) -> String { index.map { "\(section)[\($0)]" } ?? section }
+        switch self {
+        case let .unreadable(path, reason): return "cannot read topology file \(path): \(reason)"
+        case let .invalidYAML(message): return "topology is not valid YAML: \(message)"
+        case let .notAMapping(section): return "\(section): expected a mapping"
+        case let .missingKey(key, section, index): return "\(at(section, index)): missing key '\(key)'"
+        case let .wrongType(key, section, index, expected, found):
+            return "\(at(section, index)).\(key): expected \(expected), found \(found)"
+        case let .unknownWait(stage, value):
+            return "stage '\(stage)': unknown wait '\(value)' (one of \(WaitKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .duplicateStage(name): return "stage '\(name)' is declared more than once"
+        case let .unknownStage(name, ringIndex, end): return "rings[\(ringIndex)].\(end): unknown stage '\(name)'"
+        case let .coreOutOfRange(stage, core, online):
+            return "stage '\(stage)': core \(core) is out of range (\(online) cores online: 0...\(online - 1))"
+        case let .badCapacity(ringIndex, capacity):
+            return "rings[\(ringIndex)].capacity: \(capacity) is not a power of two in 2...\(Int(CRING_MAX_CAPACITY_VALUE))"
+        case let .cycle(stages): return "rings form a cycle: \(stages.joined(separator: " -> "))"
+        case .noStages: return "stages: at least one stage is needed"
+        }
+    }
+}
+
+/// Mirrors CRING_MAX_CAPACITY (a macro with a shift, which Swift does not import).
+let CRING_MAX_CAPACITY_VALUE: UInt32 = 1 << 31
+
+/// Which stages run where and which rings join them: parsed from YAML, validated.
+///
+/// ```yaml
+/// stages:
+///   - name: decode
+///     core: 0
+///     wait: spin            # spin | spin-yield | backoff (default spin)
+///   - name: book
+///     core: 1
+/// rings:
+///   - from: decode
+///     to: book
+///     capacity: 4096
+/// ```
+/// Stages on the same core are fused: they run to completion on that core
+/// rather than handing events across cores.
+public struct Topology: Sendable, Equatable {
+    public var stages: [StageSpec]
+    public var rings: [RingSpec]
+
+    /// Builds and validates a topology; `onlineCores` defaults to the machine's.
+    public init(stages: [StageSpec], rings: [RingSpec], onlineCores: Int = Topology.onlineCores()) throws(TopologyError) {
+        self.stages = stages
+        self.rings = rings
+        try validate(onlineCores: onlineCores)
+    }
+
+    public static func onlineCores() -> Int { Int(csys_online_cores()) }
+
+    /// Parses and validates YAML text.
+    public init(yaml: String, onlineCores: Int = Topology.onlineCores()) throws(TopologyError) {
+        let root: Any?
+        do { root = try Yams.load(yaml: yaml) } catch { throw .invalidYAML("\(error)") }
+        guard let top = root as? [AnyHashable: Any] else { throw .notAMapping(section: "topology") }
+        guard let rawStages = top["stages"] else { throw .missingKey(key: "stages", section: "topology", index: nil) }
+        guard let stageList = rawStages as? [Any] else {
+            throw .wrongType(key: "stages", section: "topology", index: nil, expected: "a list", found: Self.describe(rawStages))
+        }
+        var stages: [StageSpec] = []
+        for (i, item) in stageList.enumerated() {
+            guard let m = item as? [AnyHashable: Any] else { throw .notAMapping(section: "stages[\(i)]") }
+            let name: String = try Self.field("name", in: m, section: "stages", index: i, expected: "a string")
+            let core: Int = try Self.field("core", in: m, section: "stages", index: i, expected: "an integer")
+            var wait = WaitKind.spin
+            if m["wait"] != nil {
+                let w: String = try Self.field("wait", in: m, section: "stages", index: i, expected: "a string")
+                guard let kind = WaitKind(rawValue: w) else { throw .unknownWait(stage: name, value: w) }
+                wait = kind
+            }
+            stages.append(StageSpec(name: name, core: core, wait: wait))
+        }
+        var rings: [RingSpec] = []
+        if let rawRings = top["rings"] {
+            guard let ringList = rawRings as? [Any] else {
+                throw .wrongType(key: "rings", section: "topology", index: nil, expected: "a list", found: Self.describe(rawRings))
+            }
+            for (i, item) in ringList.enumerated() {
+                guard let m = item as? [AnyHashable: Any] else { throw .notAMapping(section: "rings[\(i)]") }
+                let from: String = try Self.field("from", in: m, section: "rings", index: i, expected: "a string")
+                let to: String = try Self.field("to", in: m, section: "rings", index: i, expected: "a string")
+                let capacity: Int = try Self.field("capacity", in: m, section: "rings", index: i, expected: "an integer")
+                rings.append(RingSpec(from: from, to: to, capacity: capacity))
+            }
+        }
+        try self.init(stages: stages, rings: rings, onlineCores: onlineCores)
+    }
+
+    /// Reads, parses and validates a YAML file.
+    public init(contentsOf path: String, onlineCores: Int = Topology.onlineCores()) throws(TopologyError) {
+        guard let f = fopen(path, "r") else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
+            if n < buf.count {
+                if ferror(f) != 0 { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+                break
+            }
+        }
+        try self.init(yaml: String(decoding: bytes, as: UTF8.self), onlineCores: onlineCores)
+    }
+
+    /// Checks names, cores, capacities and that the rings form no cycle.
+    public func validate(onlineCores: Int) throws(TopologyError) {
+        if stages.isEmpty { throw .noStages }
+        var seen = Set<String>()
+        for s in stages {
+            if !seen.insert(s.name).inserted { throw .duplicateStage(name: s.name) }
+            if s.core < 0 || s.core >= onlineCores {
+                throw .coreOutOfRange(stage: s.name, core: s.core, onlineCores: onlineCores)
+            }
+        }
+        for (i, r) in rings.enumerated() {
+            if !seen.contains(r.from) { throw .unknownStage(name: r.from, ringIndex: i, end: "from") }
+            if !seen.contains(r.to) { throw .unknownStage(name: r.to, ringIndex: i, end: "to") }
+            if r.capacity < 2 || r.capacity > Int(CRING_MAX_CAPACITY_VALUE) || r.capacity & (r.capacity - 1) != 0 {
+                throw .badCapacity(ringIndex: i, capacity: r.capacity)
+            }
+        }
+        if let c = findCycle() { throw .cycle(stages: c) }
+    }
+
+    /// Stage names in an order where every ring goes from an earlier to a later
+    /// stage (declaration order breaks ties). Valid only for an acyclic topology.
+    public var stageOrder: [String] {
+        var indegree = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, 0) })
+        for r in rings { indegree[r.to, default: 0] += 1 }
+        var order: [String] = []
+        var done = Set<String>()
+        while order.count < stages.count {
+            guard let next = stages.first(where: { !done.contains($0.name) && indegree[$0.name] == 0 }) else { break }
+            order.append(next.name)
+            done.insert(next.name)
+            for r in rings where r.from == next.name { indegree[r.to, default: 0] -= 1 }
+        }
+        return order
+    }
+
+    /// Groups of two or more stages sharing a core: fused, run to completion on it.
+    /// In declaration order; stages alone on their core are not listed.
+    public var fusedGroups: [[String]] {
+        var byCore: [Int: [String]] = [:]
+        var coreOrder: [Int] = []
+        for s in stages {
+            if byCore[s.core] == nil { coreOrder.append(s.core) }
+            byCore[s.core, default: []].append(s.name)
+        }
+        return coreOrder.compactMap { byCore[$0]!.count > 1 ? byCore[$0]! : nil }
+    }
+
+    /// Whether two stages are fused (on the same core).
+    public func areFused(_ a: String, _ b: String) -> Bool {
+        guard let ca = stages.first(where: { $0.name == a })?.core,
+              let cb = stages.first(where: { $0.name == b })?.core else { return false }
+        return a != b && ca == cb
+    }
+
+    /// Whether the ring crosses cores (false: both ends are fused on one core).
+    public func crossesCores(_ ring: RingSpec) -> Bool { !areFused(ring.from, ring.to) }
+
+    /// A cycle in the ring graph as its stage names, the first repeated at the end
+    /// ("a -> b -> a"), or nil.
+    func findCycle() -> [String]? {
+        var next: [String: [String]] = [:]
+        for r in rings { next[r.from, default: []].append(r.to) }
+        var state: [String: Int] = [:] // 1 on the path, 2 done
+        var path: [String] = []
+        func visit(_ n: String) -> [String]? {
+            state[n] = 1
+            path.append(n)
+            for m in next[n] ?? [] {
+                if state[m] == 1 {
+                    let start = path.lastIndex(of: m)!
+                    return Array(path[start...]) + [m]
+                }
+                if state[m] == nil, let c = visit(m) { return c }
+            }
+            path.removeLast()
+            state[n] = 2
+            return nil
+        }
+        for s in stages where state[s.name] == nil {
+            if let c = visit(s.name) { return c }
+        }
+        return nil
+    }
+
+    private static func field<T>(_ key: String, in m: [AnyHashable: Any], section: String, index: Int, expected: String) throws(TopologyError) -> T {
+        guard let v = m[key] else { throw .missingKey(key: key, section: section, index: index) }
+        guard let t = v as? T else {
+            throw .wrongType(key: key, section: section, index: index, expected: expected, found: describe(v))
+        }
+        return t
+    }
+
+    private static func describe(_ v: Any) -> String {
+        switch v {
+        case let s as String: return "string \"\(s)\""
+        case let i as Int: return "integer \(i)"
+        case let d as Double: return "number \(d)"
+        case let b as Bool: return "boolean \(b)"
+        case is [Any]: return "a list"
+        case is [AnyHashable: Any]: return "a mapping"
+        default: return "\(type(of: v))"
+        }
+    }
+}
