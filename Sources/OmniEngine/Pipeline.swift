@@ -27,6 +27,11 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     @usableFromInline var entries: [Entry] = []
+
+    @usableFromInline func append(_ control: StageControl, core: Int?, input: EventRing?, body: @escaping @Sendable () -> Void) -> StageControl {
+        entries.append(Entry(control: control, core: core, input: input, body: body, thread: nil))
+        return control
+    }
     private var started = false
 
     public init() {}
@@ -43,11 +48,10 @@ public final class Pipeline: @unchecked Sendable {
     ) -> StageControl {
         let control = StageControl(name: name)
         let stage = Stage(input: input, output: output, hop: hop, handler: handler, wait: wait)
-        entries.append(Entry(control: control, core: core, input: input, body: {
+        return append(control, core: core, input: input) {
             var s = stage
             s.run(control: control)
-        }, thread: nil))
-        return control
+        }
     }
 
     /// As `addStage(..., wait:)`, with the wait strategy chosen from a topology's `WaitKind`.
@@ -69,11 +73,10 @@ public final class Pipeline: @unchecked Sendable {
     ) -> StageControl {
         let control = StageControl(name: name)
         let stage = SourceStage(output: output, hop: hop, source: source, wait: wait)
-        entries.append(Entry(control: control, core: core, input: nil, body: {
+        return append(control, core: core, input: nil) {
             var s = stage
             s.run(control: control)
-        }, thread: nil))
-        return control
+        }
     }
 
     @discardableResult @inlinable

@@ -204,7 +204,7 @@ public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: Sendable {
     @inlinable public mutating func run(control: StageControl) {
         let inRing = input.raw
         let outRing = output?.raw
-        let stampHop: UInt32? = hop.flatMap { $0 >= 0 && $0 < Int(OMNI_EVENT_HOPS) ? UInt32($0) : nil }
+        let stampHop = hopIndex(hop)
         var beat: UInt64 = 0
         var events: UInt64 = 0
         var event = omni_event()
@@ -239,6 +239,11 @@ public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: Sendable {
     }
 }
 
+/// The omni_event.hop index to stamp, or nil when `hop` is absent or outside the event's hops.
+@usableFromInline func hopIndex(_ hop: Int?) -> UInt32? {
+    hop.flatMap { $0 >= 0 && $0 < Int(OMNI_EVENT_HOPS) ? UInt32($0) : nil }
+}
+
 /// A source stage: asks `source` for events and publishes them to `output`
 /// until the source is finished or a stop is requested.
 public struct SourceStage<Source: EventSource, Wait: WaitStrategy>: Sendable {
@@ -256,7 +261,7 @@ public struct SourceStage<Source: EventSource, Wait: WaitStrategy>: Sendable {
 
     @inlinable public mutating func run(control: StageControl) {
         let outRing = output.raw
-        let stampHop: UInt32? = hop.flatMap { $0 >= 0 && $0 < Int(OMNI_EVENT_HOPS) ? UInt32($0) : nil }
+        let stampHop = hopIndex(hop)
         var beat: UInt64 = 0
         var events: UInt64 = 0
         var event = omni_event()

@@ -73,8 +73,8 @@ public struct FixtureFlow {
             for src in flow where summary.written < messages {
                 let t = src[0]
                 clock += 50
-                for c in 0..<copies {
-                    let locate = UInt16(1 + c * locateList.count + locateIndex[cw_be16_at(src, 1)]!)
+                for c in 0..<copies where summary.written < messages {
+                    let locate = UInt16(1 + c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_be16($0.baseAddress! + 1) }]!)
                     m.replaceSubrange(0..<src.count, with: src)
                     let keep = m.withUnsafeMutableBufferPointer { p -> Bool in
                         cw_itch_put_header(p.baseAddress, t, locate, 0, clock)
@@ -122,4 +122,3 @@ public struct FixtureFlow {
     }
 }
 
-@inline(__always) private func cw_be16_at(_ a: [UInt8], _ i: Int) -> UInt16 { UInt16(a[i]) << 8 | UInt16(a[i + 1]) }

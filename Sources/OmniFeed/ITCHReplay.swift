@@ -3,7 +3,6 @@ import CWire
 import OmniBook
 import OmniCore
 
-
 /// Receives each change of an instrument's best bid or offer, right after the message that caused it.
 public protocol BBOSink {
     mutating func bboChanged(_ locate: Locate, _ bbo: BBO)
@@ -37,11 +36,14 @@ public final class ITCHReplay {
     // Per-type counters live behind a pointer: the hot loop bumps them with no
     // exclusivity check or copy-on-write test, which a class's array property would cost.
     @usableFromInline let typeCounts: UnsafeMutablePointer<UInt64>
-    @usableFromInline var feedCounts = FeedCounts()
+    private var truncatedAt: Int?
+    private var bytesWalked = 0
     public var counts: FeedCounts {
-        var c = feedCounts
+        var c = FeedCounts()
         c.malformed = typeCounts[256]
         for t in 0..<256 { c.byType[t] = typeCounts[t] }
+        c.truncatedAt = truncatedAt
+        c.bytes = bytesWalked
         return c
     }
     /// System Event (S) codes in arrival order with their timestamps.
@@ -119,7 +121,7 @@ public final class ITCHReplay {
         while true {
             let r = cw_dayfile_next(base, size, &off, &msg, &len)
             guard r == CW_FRAME_MSG, let m = msg else {
-                if r == CW_FRAME_TRUNCATED { feedCounts.truncatedAt = off }
+                if r == CW_FRAME_TRUNCATED { truncatedAt = off }
                 break
             }
             far.advance(base, size) { cbook_prefetch_far(kernel, $0, $1) }
@@ -131,7 +133,7 @@ public final class ITCHReplay {
                 progress(off)
             }
         }
-        feedCounts.bytes += off
+        bytesWalked += off
         if let m = msg, cw_itch_valid(m, Int(len)) != 0 { lastTimestamp = Timestamp(nanoseconds: cw_itch_timestamp(m)) }
     }
 
