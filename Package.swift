@@ -32,13 +32,14 @@ let package = Package(
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
-        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "CWire", "CBook", "CZlib"]),
+        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CRing", "CSys", "CZlib"]),
         .target(name: "OmniEngine", dependencies: [
             "CRing", "CSys", "OmniCore",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "CRing", "CSys",
+            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -46,7 +47,7 @@ let package = Package(
         .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
-        .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "CWire"]),
+        .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,25 +14,26 @@ public final class Pipeline: @unchecked Sendable {
     @usableFromInline struct Entry {
         @usableFromInline let control: StageControl
         @usableFromInline let core: Int?
-        @usableFromInline let input: EventRing?
+        @usableFromInline let inputs: [EventRing]
         @usableFromInline let body: @Sendable () -> Void
         @usableFromInline var thread: pthread_t?
-        @inlinable init(control: StageControl, core: Int?, input: EventRing?, body: @escaping @Sendable () -> Void, thread: pthread_t?) {
+        @inlinable init(control: StageControl, core: Int?, inputs: [EventRing], body: @escaping @Sendable () -> Void) {
             self.control = control
             self.core = core
-            self.input = input
+            self.inputs = inputs
             self.body = body
-            self.thread = thread
+            thread = nil
         }
     }
 
     @usableFromInline var entries: [Entry] = []
 
-    @usableFromInline func append(_ control: StageControl, core: Int?, input: EventRing?, body: @escaping @Sendable () -> Void) -> StageControl {
-        entries.append(Entry(control: control, core: core, input: input, body: body, thread: nil))
+    @usableFromInline func append(_ control: StageControl, core: Int?, inputs: [EventRing], body: @escaping @Sendable () -> Void) -> StageControl {
+        precondition(!started, "stages are added before start()")
+        entries.append(Entry(control: control, core: core, inputs: inputs, body: body))
         return control
     }
-    private var started = false
+    @usableFromInline var started = false
 
     public init() {}
 
@@ -41,39 +42,57 @@ public final class Pipeline: @unchecked Sendable {
 
     public func control(named name: String) -> StageControl? { entries.first { $0.control.name == name }?.control }
 
-    /// Adds a stage reading `input`. `core` nil: not pinned.
+    /// Adds a stage reading `inputs` (fan-in when several) and writing every
+    /// event it passes on to each of `outputs` (fan-out when several; none: a sink).
+    /// `core` nil: not pinned.
     @discardableResult @inlinable
     public func addStage<H: EventHandler, W: WaitStrategy>(
-        name: String, core: Int?, input: EventRing, output: EventRing?, hop: Int? = nil, handler: H, wait: W
+        name: String, core: Int?, inputs: [EventRing], outputs: [EventRing], hop: Int? = nil, handler: H, wait: W
     ) -> StageControl {
         let control = StageControl(name: name)
-        let stage = Stage(input: input, output: output, hop: hop, handler: handler, wait: wait)
-        return append(control, core: core, input: input) {
+        let stage = Stage(inputs: inputs, outputs: outputs, hop: hop, handler: handler, wait: wait)
+        return append(control, core: core, inputs: inputs) {
             var s = stage
             s.run(control: control)
         }
     }
 
-    /// As `addStage(..., wait:)`, with the wait strategy chosen from a topology's `WaitKind`.
+    /// As above, with the wait strategy chosen from a topology's `WaitKind`.
+    @discardableResult @inlinable
+    public func addStage<H: EventHandler>(
+        name: String, core: Int?, inputs: [EventRing], outputs: [EventRing], hop: Int? = nil, handler: H, wait: WaitKind
+    ) -> StageControl {
+        switch wait {
+        case .spin: return addStage(name: name, core: core, inputs: inputs, outputs: outputs, hop: hop, handler: handler, wait: SpinWait())
+        case .spinYield: return addStage(name: name, core: core, inputs: inputs, outputs: outputs, hop: hop, handler: handler, wait: SpinYieldWait())
+        case .backoff: return addStage(name: name, core: core, inputs: inputs, outputs: outputs, hop: hop, handler: handler, wait: BackoffWait())
+        }
+    }
+
+    /// A stage with one input and at most one output.
+    @discardableResult @inlinable
+    public func addStage<H: EventHandler, W: WaitStrategy>(
+        name: String, core: Int?, input: EventRing, output: EventRing?, hop: Int? = nil, handler: H, wait: W
+    ) -> StageControl {
+        addStage(name: name, core: core, inputs: [input], outputs: output.map { [$0] } ?? [], hop: hop, handler: handler, wait: wait)
+    }
+
     @discardableResult @inlinable
     public func addStage<H: EventHandler>(
         name: String, core: Int?, input: EventRing, output: EventRing?, hop: Int? = nil, handler: H, wait: WaitKind
     ) -> StageControl {
-        switch wait {
-        case .spin: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: SpinWait())
-        case .spinYield: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: SpinYieldWait())
-        case .backoff: return addStage(name: name, core: core, input: input, output: output, hop: hop, handler: handler, wait: BackoffWait())
-        }
+        addStage(name: name, core: core, inputs: [input], outputs: output.map { [$0] } ?? [], hop: hop, handler: handler, wait: wait)
     }
 
-    /// Adds a source stage publishing to `output`.
+    /// Adds a source stage publishing to each of `outputs` (none: a source fused
+    /// with its downstream handlers, which consumes its own events).
     @discardableResult @inlinable
     public func addSource<S: EventSource, W: WaitStrategy>(
-        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: W
+        name: String, core: Int?, outputs: [EventRing], hop: Int? = nil, source: S, wait: W
     ) -> StageControl {
         let control = StageControl(name: name)
-        let stage = SourceStage(output: output, hop: hop, source: source, wait: wait)
-        return append(control, core: core, input: nil) {
+        let stage = SourceStage(outputs: outputs, hop: hop, source: source, wait: wait)
+        return append(control, core: core, inputs: []) {
             var s = stage
             s.run(control: control)
         }
@@ -81,13 +100,27 @@ public final class Pipeline: @unchecked Sendable {
 
     @discardableResult @inlinable
     public func addSource<S: EventSource>(
-        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: WaitKind
+        name: String, core: Int?, outputs: [EventRing], hop: Int? = nil, source: S, wait: WaitKind
     ) -> StageControl {
         switch wait {
-        case .spin: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: SpinWait())
-        case .spinYield: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: SpinYieldWait())
-        case .backoff: return addSource(name: name, core: core, output: output, hop: hop, source: source, wait: BackoffWait())
+        case .spin: return addSource(name: name, core: core, outputs: outputs, hop: hop, source: source, wait: SpinWait())
+        case .spinYield: return addSource(name: name, core: core, outputs: outputs, hop: hop, source: source, wait: SpinYieldWait())
+        case .backoff: return addSource(name: name, core: core, outputs: outputs, hop: hop, source: source, wait: BackoffWait())
         }
+    }
+
+    @discardableResult @inlinable
+    public func addSource<S: EventSource, W: WaitStrategy>(
+        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: W
+    ) -> StageControl {
+        addSource(name: name, core: core, outputs: [output], hop: hop, source: source, wait: wait)
+    }
+
+    @discardableResult @inlinable
+    public func addSource<S: EventSource>(
+        name: String, core: Int?, output: EventRing, hop: Int? = nil, source: S, wait: WaitKind
+    ) -> StageControl {
+        addSource(name: name, core: core, outputs: [output], hop: hop, source: source, wait: wait)
     }
 
     /// Starts every stage on a thread of its own, pinned to its core and named
@@ -139,7 +172,7 @@ public final class Pipeline: @unchecked Sendable {
     public func waitForSources(timeoutNs: UInt64) -> Bool {
         let end = csys_monotonic_ns() &+ timeoutNs
         while csys_monotonic_ns() < end {
-            if entries.allSatisfy({ $0.input != nil || $0.control.isFinished }) { return true }
+            if entries.allSatisfy({ !$0.inputs.isEmpty || $0.control.isFinished }) { return true }
             usleep(1000)
         }
         return false
@@ -147,7 +180,7 @@ public final class Pipeline: @unchecked Sendable {
 
     /// A supervisor over this pipeline's stages.
     public func supervisor(stallAfterNs: UInt64) -> Supervisor {
-        Supervisor(watched: entries.map { .init(control: $0.control, input: $0.input) }, stallAfterNs: stallAfterNs)
+        Supervisor(watched: entries.map { .init(control: $0.control, inputs: $0.inputs) }, stallAfterNs: stallAfterNs)
     }
 
     deinit { stop() }
@@ -159,7 +192,7 @@ private final class ThreadBody {
 }
 
 /// A stage reported stalled: its heartbeat has not moved for `stalledNs` while
-/// its input ring held `backlog` events.
+/// its input rings held `backlog` events.
 public struct StallReport: Sendable, Equatable, CustomStringConvertible {
     public let stage: String
     public let stalledNs: UInt64
@@ -176,7 +209,7 @@ public struct StallReport: Sendable, Equatable, CustomStringConvertible {
 public struct Supervisor: Sendable {
     public struct Watched: Sendable {
         let control: StageControl
-        let input: EventRing?
+        let inputs: [EventRing]
     }
 
     private let watched: [Watched]
@@ -202,7 +235,7 @@ public struct Supervisor: Sendable {
                 lastChangeNs[i] = now
                 continue
             }
-            let backlog = w.input?.count ?? 0
+            let backlog = w.inputs.reduce(0) { $0 + $1.count }
             let quiet = now &- lastChangeNs[i]
             if backlog > 0 && quiet >= stallAfterNs {
                 reports.append(StallReport(stage: w.control.name, stalledNs: quiet, backlog: backlog))

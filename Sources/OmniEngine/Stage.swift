@@ -70,6 +70,7 @@ public protocol EventHandler: Sendable {
 /// What a source stage answers when asked for the next event.
 public enum SourcePoll: Sendable {
     case produced   // the event was filled in: publish it
+    case consumed   // an event was made and handled here (a fused source): nothing to publish
     case idle       // nothing now: wait and ask again
     case finished   // nothing more ever: the stage ends
 }
@@ -181,57 +182,86 @@ func publish<W: WaitStrategy>(_ event: UnsafePointer<omni_event>, to ring: Unsaf
     wait.reset()
 }
 
-/// A stage: busy-polls its input ring, hands each event to `handler`, stamps
-/// hop `hop` with the TSC and passes the event on to `output`. On stop it
-/// drains its input before it returns.
-public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: Sendable {
-    public let input: EventRing
-    public let output: EventRing?
+/// A stage: busy-polls its input rings in turn, hands each event to `handler`,
+/// stamps hop `hop` with the TSC and passes the event on to every output ring
+/// (fan-out; none for a sink). Several inputs are fan-in: each is an SPSC ring
+/// from one upstream stage, read up to `stageBatch` events at a time, so no
+/// input starves another. On stop it drains its inputs before it returns.
+/// (@unchecked: the raw ring pointers stay valid while `inputs` / `outputs`
+/// hold their owners, and one thread runs a stage.)
+public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: @unchecked Sendable {
+    public let inputs: [EventRing]
+    public let outputs: [EventRing]
     public var handler: Handler
     public var wait: Wait
-    /// Index into omni_event.hop stamped on pass-through; nil or >= OMNI_EVENT_HOPS: no stamp.
+    /// Index into omni_event.hop stamped after the handler; nil or >= OMNI_EVENT_HOPS: no stamp.
     public let hop: Int?
+    @usableFromInline let inRaw: [UnsafeMutablePointer<cring_spsc>]
+    @usableFromInline let outRaw: [UnsafeMutablePointer<cring_spsc>]
+    @usableFromInline let stampHop: UInt32?
 
-    public init(input: EventRing, output: EventRing?, hop: Int?, handler: Handler, wait: Wait) {
-        self.input = input
-        self.output = output
+    public init(inputs: [EventRing], outputs: [EventRing], hop: Int?, handler: Handler, wait: Wait) {
+        precondition(!inputs.isEmpty, "a stage reads at least one ring: a stage without input is a SourceStage")
+        self.inputs = inputs
+        self.outputs = outputs
         self.hop = hop
         self.handler = handler
         self.wait = wait
+        inRaw = inputs.map(\.raw)
+        outRaw = outputs.map(\.raw)
+        stampHop = hopIndex(hop)
     }
 
-    /// The loop. Returns after a stop request once the input is empty.
+    public init(input: EventRing, output: EventRing?, hop: Int?, handler: Handler, wait: Wait) {
+        self.init(inputs: [input], outputs: output.map { [$0] } ?? [], hop: hop, handler: handler, wait: wait)
+    }
+
+    /// One pass over the inputs: handles what each holds, up to `stageBatch`
+    /// events per input, and returns how many it handled. The loop of `run`;
+    /// callable on its own by a caller that drives the stage (a benchmark).
+    @inlinable public mutating func poll(control: StageControl, beat: inout UInt64) -> Int {
+        var handled = 0
+        for ring in inRaw {
+            var slots: UnsafeRawPointer?
+            let n = cring_spsc_peek(ring, stageBatch, &slots)
+            if n == 0 { continue }
+            let base = slots!
+            for k in 0..<Int(n) {
+                var event = base.load(fromByteOffset: k * MemoryLayout<omni_event>.stride, as: omni_event.self)
+                let forward = handler.handle(&event)
+                if let h = stampHop { omni_event_stamp(&event, h, csys_rdtsc()) }
+                if forward {
+                    for out in outRaw { publish(&event, to: out, wait: &wait, beat: &beat, control: control) }
+                }
+            }
+            cring_spsc_release(ring, n)
+            handled &+= Int(n)
+        }
+        return handled
+    }
+
+    /// The loop. Returns after a stop request once every input is empty.
     @inlinable public mutating func run(control: StageControl) {
-        let inRing = input.raw
-        let outRing = output?.raw
-        let stampHop = hopIndex(hop)
         var beat: UInt64 = 0
         var events: UInt64 = 0
-        var event = omni_event()
         while true {
-            var slots: UnsafeRawPointer?
-            let n = cring_spsc_peek(inRing, stageBatch, &slots)
             beat &+= 1
-            control.heartbeatCell.store(beat, ordering: .relaxed)
+            control.heartbeatCell.store(beat, ordering: .relaxed) // only this thread writes it: a plain store
+            let n = poll(control: control, beat: &beat)
             if n == 0 {
-                // acquiring: pairs with requestStop; the producer stopped before ours was set (runner order),
-                // so one more empty peek after seeing the flag means the ring is drained.
+                // acquiring: pairs with requestStop; the producers stopped before ours was set (runner order),
+                // so one more pass that finds every input empty after seeing the flag means they are drained.
                 if control.stopCell.load(ordering: .acquiring) {
-                    if cring_spsc_peek(inRing, stageBatch, &slots) == 0 { break }
+                    let last = poll(control: control, beat: &beat)
+                    if last == 0 { break }
+                    events &+= UInt64(last)
+                    control.eventsCell.store(events, ordering: .relaxed)
                     continue
                 }
                 wait.idle()
                 continue
             }
             wait.reset()
-            let base = slots!
-            for k in 0..<Int(n) {
-                event = base.load(fromByteOffset: k * MemoryLayout<omni_event>.stride, as: omni_event.self)
-                let forward = handler.handle(&event)
-                if let h = stampHop { omni_event_stamp(&event, h, csys_rdtsc()) }
-                if forward, let outRing { publish(&event, to: outRing, wait: &wait, beat: &beat, control: control) }
-            }
-            cring_spsc_release(inRing, n)
             events &+= UInt64(n)
             control.eventsCell.store(events, ordering: .relaxed)
         }
@@ -244,23 +274,24 @@ public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: Sendable {
     hop.flatMap { $0 >= 0 && $0 < Int(OMNI_EVENT_HOPS) ? UInt32($0) : nil }
 }
 
-/// A source stage: asks `source` for events and publishes them to `output`
-/// until the source is finished or a stop is requested.
+/// A source stage: asks `source` for events and publishes them to every output
+/// ring until the source is finished or a stop is requested. With no output the
+/// source handles its events itself (a source fused with its downstream handlers).
 public struct SourceStage<Source: EventSource, Wait: WaitStrategy>: Sendable {
-    public let output: EventRing
+    public let outputs: [EventRing]
     public var source: Source
     public var wait: Wait
     public let hop: Int?
 
-    public init(output: EventRing, hop: Int?, source: Source, wait: Wait) {
-        self.output = output
+    public init(outputs: [EventRing], hop: Int?, source: Source, wait: Wait) {
+        self.outputs = outputs
         self.hop = hop
         self.source = source
         self.wait = wait
     }
 
     @inlinable public mutating func run(control: StageControl) {
-        let outRing = output.raw
+        let outRaw = outputs.map(\.raw)
         let stampHop = hopIndex(hop)
         var beat: UInt64 = 0
         var events: UInt64 = 0
@@ -271,7 +302,10 @@ public struct SourceStage<Source: EventSource, Wait: WaitStrategy>: Sendable {
             switch source.next(&event) {
             case .produced:
                 if let h = stampHop { omni_event_stamp(&event, h, csys_rdtsc()) }
-                publish(&event, to: outRing, wait: &wait, beat: &beat, control: control)
+                for out in outRaw { publish(&event, to: out, wait: &wait, beat: &beat, control: control) }
+                events &+= 1
+                control.eventsCell.store(events, ordering: .relaxed)
+            case .consumed:
                 events &+= 1
                 control.eventsCell.store(events, ordering: .relaxed)
             case .idle:
@@ -299,5 +333,39 @@ public struct Fused<First: EventHandler, Then: EventHandler>: EventHandler {
     }
     @inlinable @inline(__always) public mutating func handle(_ event: inout omni_event) -> Bool {
         first.handle(&event) && then.handle(&event)
+    }
+}
+
+/// A source and the handlers fused after it on its core: each event the source
+/// makes goes through `then` at once, with no ring between them. Produced when
+/// `then` passes it on (to the group's output ring), consumed when it does not.
+public struct FusedSource<Source: EventSource, Then: EventHandler>: EventSource {
+    public var source: Source
+    public var then: Then
+    public init(_ source: Source, _ then: Then) {
+        self.source = source
+        self.then = then
+    }
+    @inlinable @inline(__always) public mutating func next(_ event: inout omni_event) -> SourcePoll {
+        let r = source.next(&event)
+        guard case .produced = r else { return r }
+        return then.handle(&event) ? .produced : .consumed
+    }
+}
+
+/// `handler`, then the end of hop `hop` stamped: how a member of a fused group
+/// records its hop, where no ring boundary does.
+public struct Stamped<Handler: EventHandler>: EventHandler {
+    public var handler: Handler
+    @usableFromInline let hop: UInt32
+    public init(_ handler: Handler, hop: Int) {
+        precondition(hop >= 0 && hop < Int(OMNI_EVENT_HOPS), "hop \(hop) is outside omni_event.hop")
+        self.handler = handler
+        self.hop = UInt32(hop)
+    }
+    @inlinable @inline(__always) public mutating func handle(_ event: inout omni_event) -> Bool {
+        let forward = handler.handle(&event)
+        omni_event_stamp(&event, hop, csys_rdtsc())
+        return forward
     }
 }

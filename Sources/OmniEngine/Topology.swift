@@ -53,6 +53,8 @@ public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
     case badCapacity(ringIndex: Int, capacity: Int)
     case cycle(stages: [String])
     case noStages
+    case notAChain(expected: [String], reason: String)
+    case sharedCoreApart(core: Int, stages: [String])
 
     public var description: String {
         func at(_ section: String, _ index: Int?) -> String { index.map { "\(section)[\($0)]" } ?? section }
@@ -73,6 +75,10 @@ public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
             return "rings[\(ringIndex)].capacity: \(capacity) is not a power of two in 2...\(Int(CRING_MAX_CAPACITY_VALUE))"
         case let .cycle(stages): return "rings form a cycle: \(stages.joined(separator: " -> "))"
         case .noStages: return "stages: at least one stage is needed"
+        case let .notAChain(expected, reason):
+            return "topology is not the chain \(expected.joined(separator: " -> ")): \(reason)"
+        case let .sharedCoreApart(core, stages):
+            return "stages \(stages.map { "'\($0)'" }.joined(separator: " and ")) share core \(core) but are not adjacent in the chain: only neighbours can be fused"
         }
     }
 }
@@ -212,6 +218,36 @@ public struct Topology: Sendable, Equatable {
             byCore[s.core, default: []].append(s.name)
         }
         return coreOrder.compactMap { byCore[$0]!.count > 1 ? byCore[$0]! : nil }
+    }
+
+    /// Checks that the topology is exactly the chain `chain[0] -> chain[1] -> ...`
+    /// (those stages, one ring between each neighbour pair, no other ring) and
+    /// cuts it where a ring crosses cores: each group of neighbours sharing a core
+    /// runs fused on it. Stages sharing a core that are not neighbours are refused.
+    public func chainGroups(_ chain: [String]) throws(TopologyError) -> [[String]] {
+        let names = Set(stages.map(\.name))
+        for n in chain where !names.contains(n) { throw .notAChain(expected: chain, reason: "no stage named '\(n)'") }
+        for s in stages where !chain.contains(s.name) {
+            throw .notAChain(expected: chain, reason: "stage '\(s.name)' is not part of it")
+        }
+        for i in chain.indices.dropLast() {
+            let n = rings.filter { $0.from == chain[i] && $0.to == chain[i + 1] }.count
+            if n != 1 { throw .notAChain(expected: chain, reason: "\(n) rings from '\(chain[i])' to '\(chain[i + 1])' (need one)") }
+        }
+        if rings.count != max(chain.count - 1, 0) {
+            throw .notAChain(expected: chain, reason: "\(rings.count) rings where the chain has \(chain.count - 1)")
+        }
+        let core = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0.core) })
+        var groups: [[String]] = []
+        for n in chain {
+            if let last = groups.last?.last, core[last] == core[n] { groups[groups.count - 1].append(n) } else { groups.append([n]) }
+        }
+        for (i, g) in groups.enumerated() {
+            for h in groups[(i + 1)...] where core[h[0]] == core[g[0]] {
+                throw .sharedCoreApart(core: core[g[0]]!, stages: [g.last!, h[0]])
+            }
+        }
+        return groups
     }
 
     /// Whether two stages are fused (on the same core).

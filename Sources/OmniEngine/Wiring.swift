@@ -1,57 +1,68 @@
 /// The rings of a topology, made, and the lookups that place stages between them.
 ///
-/// This version of the stage loop reads one input ring and writes at most one
-/// output ring, so a stage with several inputs (fan-in) or several outputs
-/// (fan-out) in the topology is refused when it is added.
+/// A ring whose two ends share a core is not made: those stages are fused, run
+/// to completion on that core (`Fused`, `FusedSource`), and the event passes
+/// from one handler to the next without a ring. A stage may read several rings
+/// (fan-in) and write several (fan-out: each event it passes on goes to all).
 public final class Wiring: Sendable {
     public let topology: Topology
-    /// One ring per `topology.rings` entry, same order.
-    public let rings: [EventRing]
+    /// One entry per `topology.rings` entry, same order: the ring, or nil where both ends share a core.
+    public let rings: [EventRing?]
 
     public init(_ topology: Topology) throws(EngineError) {
         self.topology = topology
-        var made: [EventRing] = []
-        for r in topology.rings { made.append(try EventRing(capacity: r.capacity)) }
+        var made: [EventRing?] = []
+        for r in topology.rings {
+            made.append(topology.crossesCores(r) ? try EventRing(capacity: r.capacity) : nil)
+        }
         rings = made
     }
 
     public func spec(of stage: String) -> StageSpec? { topology.stages.first { $0.name == stage } }
 
-    /// The single ring into `stage`, nil when none; throws for fan-in.
-    public func input(of stage: String) throws(EngineError) -> EventRing? {
-        try single(topology.rings.indices.filter { topology.rings[$0].to == stage }, stage: stage, what: "input")
-    }
-
-    /// The single ring out of `stage`, nil when none; throws for fan-out.
-    public func output(of stage: String) throws(EngineError) -> EventRing? {
-        try single(topology.rings.indices.filter { topology.rings[$0].from == stage }, stage: stage, what: "output")
-    }
-
-    private func single(_ idx: [Int], stage: String, what: String) throws(EngineError) -> EventRing? {
+    /// The cross-core rings into `stage`, in topology order.
+    public func inputs(of stage: String) throws(EngineError) -> [EventRing] {
         guard spec(of: stage) != nil else { throw .unknownStage(stage) }
-        if idx.count > 1 { throw .unsupported("stage '\(stage)' has \(idx.count) \(what) rings; a stage has at most one") }
-        return idx.first.map { rings[$0] }
+        return topology.rings.indices.compactMap { topology.rings[$0].to == stage ? rings[$0] : nil }
+    }
+
+    /// The cross-core rings out of `stage`, in topology order.
+    public func outputs(of stage: String) throws(EngineError) -> [EventRing] {
+        guard spec(of: stage) != nil else { throw .unknownStage(stage) }
+        return topology.rings.indices.compactMap { topology.rings[$0].from == stage ? rings[$0] : nil }
     }
 }
 
 extension Pipeline {
     /// Adds topology stage `name` (core, wait strategy and rings from the topology) running `handler`.
+    /// For a fused group, name its first stage in `name` and its last in `through`: the group
+    /// reads the first stage's rings and writes the last one's.
     @discardableResult @inlinable
-    public func addStage<H: EventHandler>(_ name: String, of wiring: Wiring, hop: Int? = nil, handler: H) throws(EngineError) -> StageControl {
+    public func addStage<H: EventHandler>(_ name: String, through last: String? = nil, of wiring: Wiring, hop: Int? = nil,
+                                          handler: H) throws(EngineError) -> StageControl {
         guard let spec = wiring.spec(of: name) else { throw .unknownStage(name) }
-        guard let input = try wiring.input(of: name) else {
+        let inputs = try wiring.inputs(of: name)
+        if inputs.isEmpty {
+            if let feeder = wiring.topology.rings.first(where: { $0.to == name })?.from {
+                throw .unsupported("stage '\(name)' shares core \(spec.core) with '\(feeder)', which feeds it: they are fused; add them as one group (through:)")
+            }
             throw .unsupported("stage '\(name)' has no input ring: add it as a source")
         }
-        return addStage(name: name, core: spec.core, input: input, output: try wiring.output(of: name),
+        let outputs = try wiring.outputs(of: last ?? name)
+        return addStage(name: last.map { "\(name)..\($0)" } ?? name, core: spec.core, inputs: inputs, outputs: outputs,
                         hop: hop, handler: handler, wait: spec.wait)
     }
 
-    /// Adds topology stage `name`, which has no input ring, as a source.
+    /// Adds topology stage `name`, which has no input ring, as a source (through `last`, as above).
     @discardableResult @inlinable
-    public func addSource<S: EventSource>(_ name: String, of wiring: Wiring, hop: Int? = nil, source: S) throws(EngineError) -> StageControl {
+    public func addSource<S: EventSource>(_ name: String, through last: String? = nil, of wiring: Wiring, hop: Int? = nil,
+                                          source: S) throws(EngineError) -> StageControl {
         guard let spec = wiring.spec(of: name) else { throw .unknownStage(name) }
-        if try wiring.input(of: name) != nil { throw .unsupported("stage '\(name)' has an input ring: a source has none") }
-        guard let output = try wiring.output(of: name) else { throw .unsupported("source '\(name)' has no output ring") }
-        return addSource(name: name, core: spec.core, output: output, hop: hop, source: source, wait: spec.wait)
+        if wiring.topology.rings.contains(where: { $0.to == name }) {
+            throw .unsupported("stage '\(name)' has an input ring: a source has none")
+        }
+        let outputs = try wiring.outputs(of: last ?? name)
+        return addSource(name: last.map { "\(name)..\($0)" } ?? name, core: spec.core, outputs: outputs, hop: hop,
+                         source: source, wait: spec.wait)
     }
 }
