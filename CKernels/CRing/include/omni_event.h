@@ -14,7 +14,7 @@
 //     8    8 seq      the source's sequence: MoldUDP64 message number for feed events, else a per-source counter
 //    16    8 rx_tsc   TSC when the input that caused this event arrived (frame rx); hop stamps count from it
 //    24   16 hop[4]   TSC ticks from rx_tsc to the end of hop i (decode, book, strategy, out ...)
-//    40   24 payload  union, by type: level, bbo, order, fill, command
+//    40   24 payload  union, by type: level, bbo, order, fill, command, itch
 //
 // Hop stamps are 32-bit deltas rather than absolute stamps so that four of them
 // fit: 2^32 ticks is over a second at TSC rates up to 4 GHz, far past any hop latency
@@ -37,6 +37,7 @@ typedef enum {
     OMNI_EV_ORDER_REPLACE = 5, // new price and size for order.client_order_id
     OMNI_EV_FILL = 6,          // gateway -> strategy, risk, journal: an execution of one of our orders: the `fill` payload
     OMNI_EV_COMMAND = 7,       // control plane -> hot path: the `command` payload
+    OMNI_EV_ITCH = 8,          // feed -> decode -> book: one ITCH message, by reference: the `itch` payload
 } omni_event_type;
 
 enum {
@@ -94,6 +95,16 @@ typedef struct {
     uint64_t arg[2]; // meaning per code
 } omni_command;
 
+// A zero-copy view of one ITCH message inside the feed's input buffer (a mapped
+// day file, a receive buffer), which outlives every event that refers to it.
+// Offsets rather than pointers keep the ABI free of pointers.
+typedef struct {
+    uint64_t offset;     // byte offset of the message's first byte (its type) in the input buffer
+    uint16_t length;     // message length in bytes, as framed
+    uint8_t msg_type;    // the message's type byte once decoded; 0 before
+    uint8_t reserved[13];
+} omni_itch_ref;
+
 typedef struct omni_event {
     uint16_t type;
     uint16_t locate;
@@ -108,6 +119,7 @@ typedef struct omni_event {
         omni_order order;
         omni_fill fill;
         omni_command command;
+        omni_itch_ref itch;
     };
 } omni_event;
 
@@ -116,7 +128,8 @@ _Static_assert(_Alignof(omni_event) == 8, "8-byte fields: rings and journals pla
 _Static_assert(offsetof(omni_event, seq) == 8 && offsetof(omni_event, rx_tsc) == 16, "header offsets");
 _Static_assert(offsetof(omni_event, hop) == 24 && offsetof(omni_event, level) == 40, "hop and payload offsets");
 _Static_assert(sizeof(omni_book_level) == 24 && sizeof(omni_bbo) == 24 && sizeof(omni_order) == 24
-               && sizeof(omni_fill) == 24 && sizeof(omni_command) == 24, "every payload fills the 24 bytes");
+               && sizeof(omni_fill) == 24 && sizeof(omni_command) == 24 && sizeof(omni_itch_ref) == 24,
+               "every payload fills the 24 bytes");
 
 // Records the end of hop `hop` at TSC reading `now`: ticks since rx_tsc, saturated,
 // and at least 1 so that a stamped hop never reads as unstamped.
