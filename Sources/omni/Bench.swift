@@ -10,7 +10,7 @@ import Glibc
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure hot-path components on pinned cores.",
-        subcommands: [BenchRing.self]
+        subcommands: [BenchRing.self, BenchPipeline.self]
     )
 }
 
@@ -171,11 +171,19 @@ struct BenchRing: ParsableCommand {
         }
         let errors = results.reduce(UInt64(0)) { $0 + $1.errors }
         print(errors == 0 ? "sequence errors: 0 (every message arrived once, in order)" : "SEQUENCE ERRORS: \(errors)")
+        let colors = ["spsc": "#1f77b4", "mpsc": "#d62728", "shm": "#2ca02c"]
+        let curves = results.flatMap { r in
+            [LatencyCurve(name: r.kind.rawValue, label: r.kind.rawValue + " ring", color: colors[r.kind.rawValue]!,
+                          dashed: false, histogram: r.ringHistogram),
+             LatencyCurve(name: r.kind.rawValue + "-baseline", label: r.kind.rawValue + " baseline",
+                          color: colors[r.kind.rawValue]!, dashed: true, histogram: r.baselineHistogram)]
+        }
         if let hdrOut {
-            for path in try writeHistograms(results, to: hdrOut) { print("wrote \(path)") }
+            for path in try writeHistograms(curves, to: hdrOut) { print("wrote \(path)") }
         }
         if let plot {
-            try writePlot(results, conditions: conditions, to: plot)
+            try writePlot(curves, title: "omni bench ring: round-trip latency by percentile", subtitle: conditions.short,
+                          yLabel: "round trip", to: plot)
             print("wrote \(plot)")
         }
         if errors != 0 { throw ExitCode(1) }

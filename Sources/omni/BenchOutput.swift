@@ -1,4 +1,4 @@
-// `omni bench ring` output files: HdrHistogram percentile text and an SVG plot of
+// `omni bench` output files: HdrHistogram percentile text and an SVG plot of
 // the percentile curves. Off the hot path.
 import Histogram
 
@@ -30,40 +30,43 @@ struct BenchOutputError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// FILE.hgrm → FILE.<kind>.hgrm and FILE.<kind>-baseline.hgrm; returns the paths written.
-func writeHistograms(_ results: [BenchKindResult], to file: String) throws -> [String] {
+/// One latency distribution to write and draw.
+struct LatencyCurve {
+    let name: String     // file suffix: FILE.<name>.hgrm
+    let label: String    // legend
+    let color: String
+    let dashed: Bool
+    let histogram: Histogram<UInt64>
+}
+
+/// FILE.hgrm → FILE.<curve name>.hgrm, one per curve with samples; returns the paths written.
+func writeHistograms(_ curves: [LatencyCurve], to file: String) throws -> [String] {
     let stem = file.hasSuffix(".hgrm") ? String(file.dropLast(5)) : file
     var written: [String] = []
-    for r in results {
-        for (suffix, h) in [("", r.ringHistogram), ("-baseline", r.baselineHistogram)] {
-            var text = ""
-            h.outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1.0)
-            let path = "\(stem).\(r.kind.rawValue)\(suffix).hgrm"
-            try writeTextFile(text, to: path)
-            written.append(path)
-        }
+    for c in curves where c.histogram.totalCount > 0 {
+        var text = ""
+        c.histogram.outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1.0)
+        let path = "\(stem).\(c.name).hgrm"
+        try writeTextFile(text, to: path)
+        written.append(path)
     }
     return written
 }
 
 /// Percentile curves: x = log10(1 / (1 - percentile)) ("nines"), y = log10(ns).
-func writePlot(_ results: [BenchKindResult], conditions: BenchConditions, to path: String) throws {
+func writePlot(_ latencies: [LatencyCurve], title: String, subtitle: String, yLabel: String, to path: String) throws {
     struct Curve { let label: String; let color: String; let dashed: Bool; let points: [(Double, Double)] }
-    let colors = ["spsc": "#1f77b4", "mpsc": "#d62728", "shm": "#2ca02c"]
     let maxNines = 6.0
     var curves: [Curve] = []
-    for r in results {
-        for (dashed, h) in [(false, r.ringHistogram), (true, r.baselineHistogram)] where h.totalCount > 0 {
-            var pts: [(Double, Double)] = []
-            for iv in h.percentiles(ticksPerHalfDistance: 5) {
-                let p = iv.percentileLevelIteratedTo / 100
-                let x = p >= 1 ? maxNines : Swift.min(maxNines, log10(1 / (1 - p)))
-                pts.append((x, log10(Double(Swift.max(iv.value, 1)))))
-                if p >= 1 || x >= maxNines { break }
-            }
-            curves.append(Curve(label: r.kind.rawValue + (dashed ? " baseline" : " ring"),
-                                color: colors[r.kind.rawValue] ?? "#000", dashed: dashed, points: pts))
+    for c in latencies where c.histogram.totalCount > 0 {
+        var pts: [(Double, Double)] = []
+        for iv in c.histogram.percentiles(ticksPerHalfDistance: 5) {
+            let p = iv.percentileLevelIteratedTo / 100
+            let x = p >= 1 ? maxNines : Swift.min(maxNines, log10(1 / (1 - p)))
+            pts.append((x, log10(Double(Swift.max(iv.value, 1)))))
+            if p >= 1 || x >= maxNines { break }
         }
+        curves.append(Curve(label: c.label, color: c.color, dashed: c.dashed, points: pts))
     }
     let allY = curves.flatMap { $0.points.map(\.1) }
     let yLo = floor(allY.min() ?? 1), yHi = Swift.max(ceil(allY.max() ?? 2), yLo + 1)
@@ -75,8 +78,8 @@ func writePlot(_ results: [BenchKindResult], conditions: BenchConditions, to pat
     func f(_ v: Double) -> String { fixed(v, 1) }
     var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    s += "<text x=\"\(f(left))\" y=\"20\" font-size=\"15\">omni bench ring: round-trip latency by percentile</text>\n"
-    s += "<text x=\"\(f(left))\" y=\"38\" font-size=\"11\" fill=\"#555\">\(xmlEscape(conditions.short))</text>\n"
+    s += "<text x=\"\(f(left))\" y=\"20\" font-size=\"15\">\(xmlEscape(title))</text>\n"
+    s += "<text x=\"\(f(left))\" y=\"38\" font-size=\"11\" fill=\"#555\">\(xmlEscape(subtitle))</text>\n"
     // Grid and axes.
     let xLabels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]
     for i in 0...Int(xHi) {
@@ -97,7 +100,7 @@ func writePlot(_ results: [BenchKindResult], conditions: BenchConditions, to pat
     }
     s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#333\"/>\n"
     s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(h - 15))\" text-anchor=\"middle\">percentile (log scale of 1/(1-p))</text>\n"
-    s += "<text transform=\"translate(18,\(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">round trip (ns, log scale)</text>\n"
+    s += "<text transform=\"translate(18,\(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(xmlEscape(yLabel)) (ns, log scale)</text>\n"
     // Curves (a step line through the histogram's percentile points) and the legend.
     for (i, c) in curves.enumerated() {
         var d = ""

@@ -54,6 +54,7 @@ func fixed(_ v: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let r = (v * scale).rounded() / scale
+    if decimals == 0, r.magnitude < 9e18 { return String(Int64(r)) }
     var s = String(r)
     if let dot = s.firstIndex(of: ".") {
         let have = s.distance(from: dot, to: s.endIndex) - 1
