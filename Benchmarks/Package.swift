@@ -26,6 +26,9 @@ let package = Package(
                 .product(name: "OmniBook", package: "OmniAlpha"),
                 .product(name: "CWire", package: "OmniAlpha"),
                 .product(name: "CBook", package: "OmniAlpha"),
+                .product(name: "OmniEngine", package: "OmniAlpha"),
+                .product(name: "CRing", package: "OmniAlpha"),
+                .product(name: "CSys", package: "OmniAlpha"),
             ],
             path: "Benchmarks/ITCHReplay",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -184,4 +184,6 @@ let benchmarks: @Sendable () -> Void = {
         },
         setup: loadSteady
     )
+
+    stageBenchmarks()
 }
