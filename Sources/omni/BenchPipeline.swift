@@ -15,41 +15,20 @@ import Glibc
 let pipelineChain = ["feed", "decode", "book", "sink"]
 let pipelineHops = ["decode", "book", "sink"]
 
+/// The chain's topology with stage i on `cores[i]`, rings of 4096 events, every stage spinning.
+func chainTopologyYAML(cores: [Int]) -> String {
+    var y = "stages:\n"
+    for (name, core) in zip(pipelineChain, cores) { y += "  - {name: \(name), core: \(core)}\n" }
+    y += "rings:\n"
+    for i in pipelineChain.indices.dropLast() { y += "  - {from: \(pipelineChain[i]), to: \(pipelineChain[i + 1]), capacity: 4096}\n" }
+    return y
+}
+
 /// Topologies built in, by name; any other --topology value is a YAML file.
 let builtinTopologies: [(name: String, yaml: String, about: String)] = [
-    ("fused", """
-    stages:
-      - {name: feed, core: 1}
-      - {name: decode, core: 1}
-      - {name: book, core: 1}
-      - {name: sink, core: 1}
-    rings:
-      - {from: feed, to: decode, capacity: 4096}
-      - {from: decode, to: book, capacity: 4096}
-      - {from: book, to: sink, capacity: 4096}
-    """, "run to completion: every stage on core 1, no ring crossed"),
-    ("split", """
-    stages:
-      - {name: feed, core: 0}
-      - {name: decode, core: 0}
-      - {name: book, core: 1}
-      - {name: sink, core: 1}
-    rings:
-      - {from: feed, to: decode, capacity: 4096}
-      - {from: decode, to: book, capacity: 4096}
-      - {from: book, to: sink, capacity: 4096}
-    """, "feed+decode on core 0, a ring, book+sink on core 1"),
-    ("split-all", """
-    stages:
-      - {name: feed, core: 0}
-      - {name: decode, core: 1}
-      - {name: book, core: 2}
-      - {name: sink, core: 3}
-    rings:
-      - {from: feed, to: decode, capacity: 4096}
-      - {from: decode, to: book, capacity: 4096}
-      - {from: book, to: sink, capacity: 4096}
-    """, "one stage per core, cores 0-3 (needs 4 cores)"),
+    ("fused", chainTopologyYAML(cores: [1, 1, 1, 1]), "run to completion: every stage on core 1, no ring crossed"),
+    ("split", chainTopologyYAML(cores: [0, 0, 1, 1]), "feed+decode on core 0, a ring, book+sink on core 1"),
+    ("split-all", chainTopologyYAML(cores: [0, 1, 2, 3]), "one stage per core, cores 0-3 (needs 4 cores)"),
 ]
 
 struct BenchPipeline: ParsableCommand {
@@ -72,8 +51,8 @@ struct BenchPipeline: ParsableCommand {
         Each of decode, book and sink stamps the TSC at its end: per-hop latency is the \
         difference to the stamp before, end to end is rx to sink.
 
-        A topology (YAML, see --help of the topology format in README) places these four stages \
-        on cores; neighbours on one core are fused, run to completion with no ring between them, \
+        A topology (YAML: `stages` with name, core and wait; `rings` with from, to and capacity; \
+        README shows one) places these four stages on cores; neighbours on one core are fused, run to completion with no ring between them, \
         and a ring is made only where the chain crosses cores. Built-in topologies: \
         \(builtinTopologies.map { "\($0.name) (\($0.about))" }.joined(separator: "; ")).
 
@@ -85,8 +64,8 @@ struct BenchPipeline: ParsableCommand {
         --messages messages over 500 symbols (seed 1) written to a temporary file first.
 
         --hdr-out FILE writes FILE.<topology>.<hop>.hgrm and FILE.<topology>.end-to-end.hgrm \
-        (HdrHistogram percentile text, ns, all rounds); --plot FILE.svg draws the end-to-end \
-        curves (solid) and the per-hop curves (dashed).
+        (HdrHistogram percentile text, ns, all rounds); --plot FILE.svg draws each topology's \
+        end-to-end curve, and with a single topology its per-hop curves too (dashed).
 
         Example: omni bench pipeline --topology fused --topology split --rate 1000000 --rounds 5
         """
