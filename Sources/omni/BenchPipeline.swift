@@ -149,10 +149,11 @@ struct BenchPipeline: ParsableCommand {
         progress.finish()
         for r in runs { print(r.report()) }
         if runs.count > 1 {
-            let a = runs[0], perRoundRatios = zip(a.rounds, runs[1].rounds).map {
-                Double($0.latencies.endToEnd.valueAtPercentile(50)) / Double(max($1.latencies.endToEnd.valueAtPercentile(50), 1))
-            }
-            print("end-to-end p50 \(a.name)/\(runs[1].name): \(fixed(median(perRoundRatios), 3)) (median of per-round ratios: \(perRoundRatios.map { fixed($0, 3) }.joined(separator: " ")))")
+            func p50(_ r: PipelineRound) -> Double { Double(max(r.latencies.endToEnd.valueAtPercentile(50), 1)) }
+            let a = runs[0], b = runs[1]
+            let ratios = zip(b.rounds, a.rounds).map { p50($0) / p50($1) }
+            print("end-to-end p50: \(a.name) \(fixed(median(a.rounds.map(p50)), 0)) ns, \(b.name) \(fixed(median(b.rounds.map(p50)), 0)) ns; "
+                  + "\(b.name)/\(a.name) = \(fixed(median(ratios), 2))x (per round: \(ratios.map { fixed($0, 2) }.joined(separator: " ")))")
         }
         let lost = runs.flatMap(\.rounds).reduce(UInt64(0)) { $0 + $1.tapDropped + $1.unstamped }
         let short = runs.flatMap(\.rounds).contains { $0.delivered != perRound }
