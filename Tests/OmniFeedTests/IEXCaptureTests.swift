@@ -217,3 +217,63 @@ struct MoldCaptureTests {
         #expect(!check(Array(mold(0, []).prefix(19))))
     }
 }
+
+@Suite("IEX-TP sequence and malformed-segment accounting")
+struct IEXSequenceTests {
+    /// An IEX-TP segment of DEEP messages; `count` overrides the header's message count.
+    func segment(session: UInt32 = 7, seq: UInt64, _ messages: [[UInt8]], count: Int? = nil) -> [UInt8] {
+        let blocks = messages.flatMap { [UInt8($0.count & 0xFF), UInt8($0.count >> 8)] + $0 }
+        var h = cw_iextp_header()
+        h.version = 1; h.protocol_id = UInt16(CW_IEX_PROTO_DEEP); h.channel_id = 1; h.session_id = session
+        h.payload_length = UInt16(blocks.count); h.message_count = UInt16(count ?? messages.count)
+        h.first_seq = seq
+        var seg = [UInt8](repeating: 0, count: 40)
+        seg.withUnsafeMutableBufferPointer { cw_iextp_put_header($0.baseAddress, &h) }
+        return seg + blocks
+    }
+
+    func trade(_ symbol: String) -> [UInt8] {
+        var m = [UInt8](repeating: 0, count: 38)
+        m[0] = UInt8(ascii: "T")
+        for (i, c) in (symbol + "        ").utf8.prefix(8).enumerated() { m[10 + i] = c }
+        return m
+    }
+
+    @Test func gapsResetsAndMalformedSegments() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-iex-\(getpid()).pcap").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let w = try PcapWriter(path: path)
+        let ep = UDPEndpoints(sourceIP: 1, destinationIP: IPv4.parse("224.2.3.10")!, sourcePort: 1, destinationPort: 16648)
+        let system: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "O")] + [UInt8](repeating: 0, count: 8)
+        let segments: [[UInt8]] = [
+            segment(seq: 1, [system, trade("AAPL")]),          // 1, 2
+            segment(seq: 3, []),                                // heartbeat: 3 next
+            segment(seq: 6, [trade("MSFT")]),                   // gap: 3, 4, 5 missed
+            segment(seq: 7, [trade("AAPL"), [UInt8(ascii: "Q")] + [UInt8](repeating: 0, count: 41)]), // Q is TOPS only: malformed message
+            segment(seq: 1, [trade("IBM")]),                    // back to 1: a reset
+            segment(seq: 2, [trade("IBM")], count: 2),          // count promises a block that is not there
+            segment(session: 8, seq: 100, [trade("ZZZ")]),      // a second session starts where it starts
+            Array(segment(seq: 3, [trade("X")]).prefix(39)),    // version 1 but shorter than a header
+            [0xFF, 0xFF, 0xFF],                                 // neither IEX-TP nor MoldUDP64
+        ]
+        for (i, s) in segments.enumerated() {
+            try s.withUnsafeBytes { try w.writeUDP(payload: $0, timestampNs: UInt64(i), endpoints: ep) }
+        }
+        // An ARP frame, which is not UDP.
+        let arp: [UInt8] = [UInt8](repeating: 0xFF, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)
+        try arp.withUnsafeBytes { try w.write(frame: $0, timestampNs: 99) }
+        try w.flush()
+
+        let input = try MappedInput(path: path)
+        let r = CaptureReplay()
+        try withExtendedLifetime(input) { try r.run(input.bytes, path: path) }
+        let c = r.counts
+        #expect(c.packets == 10 && c.udpDatagrams == 9 && c.otherFrames == 1 && c.truncatedRecords == 0)
+        #expect(c.iexSegments == 7 && c.iexHeartbeats == 1)
+        #expect(c.malformedSegments == 2 && c.malformedMessages == 1 && c.unknownPayloads == 1)
+        #expect(c.gaps == 1 && c.missedMessages == 3 && c.sequenceResets == 1 && c.sessions == 2)
+        #expect(iexCounts(c) == ["S": 1, "T": 6])
+        #expect(c.symbols == 4) // AAPL, MSFT, IBM, ZZZ
+        #expect(c.firstTimestampNs == 0 && c.lastTimestampNs == 99)
+    }
+}
