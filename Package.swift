@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
         .library(name: "CRing", targets: ["CRing"]),
+        .library(name: "CNet", targets: ["CNet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,9 +31,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
+        .target(name: "CNet", path: "CKernels/CNet", cSettings: kernelFlags),
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
-        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CRing", "CSys", "CZlib"]),
+        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CRing", "CSys", "CZlib"]),
         .target(name: "OmniEngine", dependencies: [
             "CRing", "CSys", "OmniCore",
             .product(name: "Yams", package: "Yams"),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
+        .testTarget(name: "CNetTests", dependencies: ["CNet"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,7 @@ import Glibc
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay an ITCH 5.0 day file through full-depth order books and print a summary.",
+        abstract: "Replay an ITCH 5.0 day file, or a pcap / pcapng capture of IEX-TP or MoldUDP64, and print a summary.",
         discussion: """
         FILE is a NASDAQ TotalView-ITCH 5.0 day file in its usual framing, [u16 big-endian \
         length][message] repeated, plain or gzip-compressed (.gz). The file is memory-mapped \
@@ -23,11 +23,17 @@ struct Replay: ParsableCommand {
         --depth-csv writes the books at the end of the replay: \
         locate,symbol,side,level,price,shares,orders with level 1 the best.
 
+        A packet capture (classic pcap or pcapng, plain or .gz, told by its magic number, not its \
+        name) is walked frame by frame down to UDP: IEX-TP segments (IEX DEEP 1.0, TOPS 1.6) are \
+        counted by message type with sequence checks; MoldUDP64 packets carrying ITCH 5.0 go \
+        through the books as above (--symbols, --bbo-csv and --depth-csv apply to them).
+
         Example: omni replay 12302019.NASDAQ_ITCH50.gz --symbols AAPL,MSFT --bbo-csv bbo.csv
+        Example: omni replay DEEP10.pcap.gz
         """
     )
 
-    @Argument(help: "ITCH 5.0 day file (plain or .gz).")
+    @Argument(help: "ITCH 5.0 day file, or a pcap / pcapng capture (plain or .gz).")
     var file: String
 
     @Option(help: "Build books only for these symbols (comma-separated); needs the file's stock directory (R) messages.")
@@ -59,6 +65,14 @@ struct Replay: ParsableCommand {
         let loadStart = monotonicNanoseconds()
         let input = try MappedInput(path: file)
         let loadNs = monotonicNanoseconds() - loadStart
+        if let format = CaptureFormat.of(input.bytes) {
+            try withExtendedLifetime(input) { try runCapture(input, format: format, loadNs: loadNs) }
+            return
+        }
+        let name = file.hasSuffix(".gz") ? String(file.dropLast(3)) : file
+        if name.hasSuffix(".pcap") || name.hasSuffix(".pcapng") {
+            throw FeedError.corrupt(path: file, offset: 0, reason: "named as a capture, but starts with no pcap or pcapng magic number")
+        }
         let books = try Books()
         let replay = ITCHReplay(books: books)
         if let symbols {
@@ -134,4 +148,96 @@ struct Replay: ParsableCommand {
         }
         print(lines.joined(separator: "\n"))
     }
+}
+
+// ---- packet captures
+
+extension Replay {
+    private func runCapture(_ input: MappedInput, format: CaptureFormat, loadNs: UInt64) throws {
+        let itch = ITCHReplay(books: try Books())
+        if let symbols { itch.restrict(to: Set(symbols.split(separator: ",").compactMap { Symbol($0) })) }
+        let capture = CaptureReplay(itch: itch)
+        let start = monotonicNanoseconds()
+        var bboRows: UInt64 = 0
+        if let bboCSV {
+            var sink = BBOCSVSink(out: try FileWriter(path: bboCSV))
+            try capture.run(input.bytes, path: file, into: &sink)
+            try sink.out.flush()
+            if let error = sink.error { throw error }
+            bboRows = sink.rows
+        } else {
+            try capture.run(input.bytes, path: file)
+        }
+        let elapsed = monotonicNanoseconds() - start
+        if let depthCSV { try writeDepth(depthCSV, itch) }
+        printCaptureSummary(capture, format: format, bytes: input.bytes.count, compressed: input.wasCompressed,
+                            loadNs: loadNs, elapsed: elapsed, bboRows: bboRows)
+        if capture.counts.moldPackets > 0 {
+            for s in itch.missingSymbols { stderrLine("warning: --symbols: \(s) is not in the file's stock directory") }
+        }
+    }
+
+    private func printCaptureSummary(_ r: CaptureReplay, format: CaptureFormat, bytes: Int, compressed: Bool,
+                                     loadNs: UInt64, elapsed: UInt64, bboRows: UInt64) {
+        let c = r.counts
+        var lines: [String] = []
+        lines.append("file        \(file) (\(format), \(grouped(UInt64(bytes))) bytes\(compressed ? " inflated" : ""), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
+        var tail = ""
+        if c.truncatedRecords > 0 { tail += ", \(c.truncatedRecords) truncated record at the end (not read)" }
+        if c.malformedRecords > 0 { tail += ", \(c.malformedRecords) malformed record (walk stopped there)" }
+        lines.append("packets     \(grouped(c.packets)) complete\(tail)")
+        if let first = c.firstTimestampNs {
+            lines.append("span        \(utc(first)) to \(utc(c.lastTimestampNs)) UTC")
+        }
+        lines.append("frames      \(grouped(c.udpDatagrams)) UDP, \(grouped(c.otherFrames)) other traffic, \(grouped(c.fragments)) IPv4 fragments, \(grouped(c.malformedFrames)) malformed, \(grouped(c.cutPayloads)) cut by the snap length")
+        if c.iexSegments > 0 || c.malformedSegments > 0 {
+            let protocols = c.protocols.map { p in
+                p == 0x8004 ? "DEEP 1.0 (0x8004)" : p == 0x8003 ? "TOPS 1.6 (0x8003)" : "protocol 0x\(String(p, radix: 16))"
+            }.joined(separator: ", ")
+            lines.append("iex-tp      \(protocols); \(c.sessions) session\(c.sessions == 1 ? "" : "s"), \(grouped(c.iexSegments)) segments, \(grouped(c.iexHeartbeats)) heartbeats, \(grouped(c.malformedSegments)) malformed segments")
+            lines.append("messages    \(grouped(c.iexMessages)) well-formed, \(grouped(c.malformedMessages)) malformed")
+            let types = (0..<256).filter { c.iexByType[$0] > 0 }.sorted { c.iexByType[$0] > c.iexByType[$1] }
+            for t in types {
+                let name = CaptureReplay.iexTypeName(UInt8(t))
+                let count = grouped(c.iexByType[t])
+                lines.append("  \(Character(Unicode.Scalar(UInt8(t)))) \(name)\(String(repeating: " ", count: max(1, 26 - name.count)))\(String(repeating: " ", count: max(0, 9 - count.count)))\(count)")
+            }
+            lines.append("sequence    \(grouped(c.gaps)) gaps (\(grouped(c.missedMessages)) messages missed), \(grouped(c.sequenceResets)) resets (sequence went back)")
+            lines.append("symbols     \(grouped(UInt64(c.symbols)))")
+        }
+        if c.moldPackets > 0 {
+            let m = r.mold
+            lines.append("moldudp64   \(grouped(c.moldPackets)) packets, \(grouped(m.heartbeats)) heartbeats, \(grouped(m.gaps)) gaps (\(grouped(m.missedMessages)) messages missed), \(grouped(m.duplicateMessages)) duplicates, \(grouped(m.malformedPackets)) malformed\(m.endOfSession ? ", end of session" : "")")
+            if let itch = r.itch {
+                let ic = itch.counts
+                var byType = ""
+                for t in 0..<256 where ic.byType[t] > 0 { byType += " \(Character(Unicode.Scalar(UInt8(t))))=\(ic.byType[t])" }
+                lines.append("itch        \(grouped(ic.messages)) well-formed:\(byType); \(grouped(ic.malformed)) malformed")
+                lines.append("symbols     \(itch.directory.count) in directory, \(itch.books.locates.count) with books, \(grouped(itch.books.liveOrders)) live orders at end")
+                if bboRows > 0 || bboCSV != nil { lines.append("bbo rows    \(grouped(bboRows)) -> \(bboCSV ?? "")") }
+            }
+        }
+        if c.unknownPayloads > 0 { lines.append("other udp   \(grouped(c.unknownPayloads)) payloads neither IEX-TP nor MoldUDP64") }
+        let secs = Double(elapsed) / 1e9
+        lines.append("elapsed     \(fixed(secs * 1000, 3)) ms, \(fixed(secs > 0 ? Double(c.packets) / secs / 1e6 : 0, 2)) M packets/s")
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS.mmm` for ns since the Unix epoch (days to civil date: H. Hinnant's algorithm).
+private func utc(_ ns: UInt64) -> String {
+    let secs = Int64(ns / 1_000_000_000), ms = Int(ns / 1_000_000 % 1000)
+    let days = secs / 86_400, tod = Int(secs % 86_400)
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+    return "\(y)-\(two(Int(m)))-\(two(Int(d))) \(two(tod / 3600)):\(two(tod / 60 % 60)):\(two(tod % 60)).\(msText)"
 }
