@@ -57,7 +57,7 @@ struct BenchPipeline: ParsableCommand {
         \(builtinTopologies.map { "\($0.name) (\($0.about))" }.joined(separator: "; ")).
 
         Rounds alternate the topologies (A, B, A, B, ...), each round a fresh set of books fed \
-        the same first --messages messages. The report gives per topology the median over \
+        the same first --messages messages, after --warmup unreported rounds of each. The report gives per topology the median over \
         rounds of throughput and of each percentile, and the ratio of their end-to-end p50.
 
         Input: --input FILE (ITCH day file, plain or .gz), else a synthetic day of \
@@ -86,6 +86,9 @@ struct BenchPipeline: ParsableCommand {
     @Option(help: "Rounds per topology, alternating.")
     var rounds: Int = 3
 
+    @Option(help: "Unreported warm-up rounds per topology before the measured ones.")
+    var warmup: Int = 1
+
     @Option(name: .customLong("hdr-out"), help: "Write the histograms (HdrHistogram text form, ns) to FILE.<topology>.<hop>.hgrm.")
     var hdrOut: String?
 
@@ -96,6 +99,7 @@ struct BenchPipeline: ParsableCommand {
         guard messages > 0 else { throw ValidationError("--messages must be positive (got \(messages))") }
         guard rate >= 0 && rate.isFinite && rate <= 1e9 else { throw ValidationError("--rate must be in 0...1e9 messages/s (got \(rate))") }
         guard rounds >= 1 && rounds <= 1000 else { throw ValidationError("--rounds must be in 1...1000 (got \(rounds))") }
+        guard warmup >= 0 && warmup <= 100 else { throw ValidationError("--warmup must be in 0...100 (got \(warmup))") }
         guard !topologies.isEmpty else { throw ValidationError("--topology: name at least one") }
         if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot writes SVG: give a file name ending in .svg (got '\(plot)')") }
     }
@@ -126,7 +130,7 @@ struct BenchPipeline: ParsableCommand {
         print("""
         omni bench pipeline: \(grouped(perRound)) messages per round from \(mapped.label)
           rate \(rate > 0 ? grouped(UInt64(rate)) + " msgs/s" : "unpaced (as fast as the stages go)"), \
-        \(rounds) rounds per topology, alternating; clock \(String(cString: csys_clock_source_name(clock.source))) \
+        \(warmup) warm-up + \(rounds) measured rounds per topology, alternating; clock \(String(cString: csys_clock_source_name(clock.source))) \
         \(fixed(Double(clock.hz) / 1e6, 2)) MHz; CPU \(cpuModelName()), nproc \(csys_online_cores())
         """)
         for r in runs {
@@ -136,12 +140,13 @@ struct BenchPipeline: ParsableCommand {
         fflush(nil)
 
         var progress = Progress("bench pipeline")
-        for round in 0..<rounds {
+        for round in -warmup..<rounds {
             for i in runs.indices {
-                progress.update("round \(round + 1)/\(rounds), \(runs[i].name)")
+                progress.update(round < 0 ? "warm-up, \(runs[i].name)" : "round \(round + 1)/\(rounds), \(runs[i].name)")
                 let r = try withExtendedLifetime(mapped) {
                     try runRound(runs[i], input: mapped.input.bytes, messages: perRound, ticksPerMessage: ticksPerMessage, clock: clock)
                 }
+                if round < 0 { continue } // the first pass over the input faults its pages in and warms the caches
                 runs[i].rounds.append(r)
                 runs[i].latencies.add(r.latencies)
             }
