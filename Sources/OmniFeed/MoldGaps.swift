@@ -61,6 +61,14 @@ extension MoldSession {
         highWater = end
     }
 
+    /// The reorder buffer had no room for a packet: waiting for the other line is no use any
+    /// more (what it sends may not fit either), so every open gap is asked for at the next poll.
+    @usableFromInline
+    mutating func overflowed() {
+        _counters.reorderOverflows &+= 1
+        for k in 0..<gapCount { store.gaps[gapSlot(k)].overflowed = true }
+    }
+
     @usableFromInline
     mutating func openGap(from: UInt64, to: UInt64, missing: UInt64, line: MoldLine, at rxTime: UInt64, overflowed: Bool) {
         _counters.gapsOpened &+= 1

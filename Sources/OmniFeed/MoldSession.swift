@@ -347,13 +347,13 @@ public struct MoldSession {
                 }
             }
             if record.offset >= 0 { reclaim() } // every block of it may have been a duplicate
-            if record.offset == -2 { _counters.reorderOverflows &+= 1 }
             if dups != 0 {
                 store.lines[li].duplicates &+= dups
                 _counters.duplicates &+= dups
                 if dups == count { _counters.duplicatePackets &+= 1 } else { _counters.partialDuplicatePackets &+= 1 }
             }
             if end > oldHigh { advanceHighWater(first: first, end: end, droppedAbove: droppedAbove, line: line, at: rxTime) }
+            if record.offset == -2 { overflowed() }
             if buffered != 0 { drain(into: &consumer) }
         }
         if settle() { consumer.stateChanged(to: state) }

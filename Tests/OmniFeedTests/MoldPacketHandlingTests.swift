@@ -1,0 +1,148 @@
+import CWire
+import OmniFeed
+import Testing
+
+/// Small messages 1...n: each is its sequence number as 4 bytes, so order is visible in the bytes.
+func numbered(_ n: Int) -> [[UInt8]] { (1...n).map { i in [0, 0, UInt8(i >> 8), UInt8(i & 0xFF)] } }
+
+@Suite("MoldUDP64 session: packets one by one")
+struct MoldPacketHandlingTests {
+    let msgs = numbered(100)
+
+    func session(_ config: MoldSessionConfig = MoldSessionConfig()) -> (MoldSession, MoldCollector) {
+        (MoldSession(config), MoldCollector())
+    }
+
+    @Test func checkBlocksNamesEachDefect() {
+        let good = moldPacket(seq: 1, msgs[0..<3])
+        func check(_ p: [UInt8]) -> cw_mold_check {
+            p.withUnsafeBufferPointer { b in
+                var h = cw_mold_header()
+                _ = cw_mold_parse_header(b.baseAddress, b.count, &h)
+                return cw_mold_check_blocks(b.baseAddress, b.count, &h)
+            }
+        }
+        var countPast = good; countPast[19] = 4
+        var blockPast = good; blockPast[21] = 200
+        #expect(check(good) == CW_MOLD_OK)
+        #expect(check(Array(good.prefix(12))) == CW_MOLD_SHORT_HEADER)
+        #expect(check(countPast) == CW_MOLD_COUNT_PAST_END)
+        #expect(check(blockPast) == CW_MOLD_BLOCK_PAST_END)
+        #expect(check(Array(good.dropLast())) == CW_MOLD_BLOCK_PAST_END)
+        #expect(check(Array(good.prefix(21))) == CW_MOLD_BLOCK_PAST_END) // half a length prefix
+        #expect(check(good + [0]) == CW_MOLD_TRAILING_BYTES)
+        #expect(check(moldEndOfSession(next: 9)) == CW_MOLD_OK)
+    }
+
+    @Test func malformedAndWrongSessionPacketsAreCountedAndDropped() {
+        var (s, got) = session()
+        let good = moldPacket(seq: 1, msgs[0..<5])
+        var countPast = good; countPast[19] = 6
+        var blockPast = good; blockPast[21] = 0xFF
+        let wrap = moldPacket(seq: UInt64.max - 1, msgs[0..<5])
+        let bad: [[UInt8]] = [Array(good.prefix(12)), countPast, blockPast, Array(good.dropLast()), good + [7], wrap]
+        for p in bad { p.withUnsafeBytes { s.receive($0, line: .b, at: 0, into: &got) } }
+        s.receive(UnsafeRawBufferPointer(start: nil, count: 0), line: .b, at: 0, into: &got)
+        #expect(s.counters.malformed == 7 && s.line(.b).malformed == 7 && s.line(.b).packets == 0)
+        #expect(s.session == nil) // nothing malformed locks the session
+        good.withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        #expect(s.session == Array("OMNIMOLD01".utf8))
+        let other = moldPacket("OTHERSESS1", seq: 6, msgs[5..<9])
+        other.withUnsafeBytes { s.receive($0, line: .b, at: 0, into: &got) }
+        #expect(s.counters.wrongSession == 1 && s.line(.b).wrongSession == 1)
+        #expect(got.messages == 5 && s.expected == 6 && s.state == .live && s.counters.gapsOpened == 0)
+        #expect(got.stream == moldExchangeStream(msgs[0..<5]))
+    }
+
+    @Test func configuredSessionRejectsOthersFromTheStart() {
+        var (s, got) = session(MoldSessionConfig(session: "EXPECTED"))
+        moldPacket(seq: 1, msgs[0..<3]).withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        moldPacket("EXPECTED", seq: 1, msgs[0..<3]).withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        #expect(s.counters.wrongSession == 1 && got.messages == 3)
+        #expect(s.session == Array("EXPECTED  ".utf8))
+    }
+
+    @Test func staleAndPartlyDuplicatePackets() {
+        var (s, got) = session()
+        func feed(_ p: [UInt8], _ l: MoldLine) { p.withUnsafeBytes { s.receive($0, line: l, at: 0, into: &got) } }
+        feed(moldPacket(seq: 1, msgs[0..<5]), .a)
+        feed(moldPacket(seq: 3, msgs[2..<8]), .b)  // 3...5 seen: only 6...8 are new
+        feed(moldPacket(seq: 1, msgs[0..<5]), .b)  // all seen
+        #expect(got.messages == 8 && got.outOfOrder == 0 && got.stream == moldExchangeStream(msgs[0..<8]))
+        #expect(s.counters.duplicates == 8 && s.counters.partialDuplicatePackets == 1 && s.counters.duplicatePackets == 1)
+        #expect(s.line(.b).duplicates == 8 && s.line(.b).won == 3 && s.line(.a).won == 5)
+        #expect(s.state == .live && s.counters.gapsOpened == 0)
+    }
+
+    @Test func aheadPacketsAreHeldThenReleasedInOrder() {
+        var (s, got) = session()
+        func feed(_ p: [UInt8], _ l: MoldLine) { p.withUnsafeBytes { s.receive($0, line: l, at: 0, into: &got) } }
+        feed(moldPacket(seq: 1, msgs[0..<2]), .a)
+        feed(moldPacket(seq: 8, msgs[7..<10]), .a)   // gap 3..<8
+        feed(moldPacket(seq: 5, msgs[4..<6]), .a)    // fills 5, 6 inside it: held
+        #expect(s.state == .gapOpen && got.messages == 2 && s.buffered == 5)
+        #expect(s.gaps.count == 1 && s.gaps[0].missing == 3 && s.gaps[0].range == 3..<8)
+        feed(moldPacket(seq: 3, msgs[2..<4]), .b)    // 3, 4 from the other line
+        #expect(got.messages == 6 && s.state == .gapOpen)
+        feed(moldPacket(seq: 7, msgs[6..<9]), .b)    // 7, and 8, 9 again
+        #expect(got.messages == 10 && got.outOfOrder == 0 && s.state == .live && s.buffered == 0 && s.bufferedBytes == 0)
+        #expect(got.stream == moldExchangeStream(msgs[0..<10]))
+        #expect(s.counters.gapsOpened == 1 && s.counters.gapsFilledByOtherLine == 1 && s.counters.duplicates == 2)
+        #expect(got.states == [.gapOpen, .live])
+    }
+
+    @Test func heartbeatAheadOpensAGapAndRequestsAreSplit() {
+        var config = MoldSessionConfig()
+        config.maxMessagesPerRequest = 1_000
+        var (s, got) = session(config)
+        moldPacket(seq: 1, msgs[0..<5]).withUnsafeBytes { s.receive($0, line: .a, at: 100, into: &got) }
+        moldPacket(seq: 2_506, []).withUnsafeBytes { s.receive($0, line: .a, at: 200, into: &got) } // heartbeat: next is 2506
+        #expect(s.state == .gapOpen && s.counters.heartbeats == 1 && s.line(.a).heartbeats == 1 && s.highWater == 2_506)
+        var buf = [UInt8](repeating: 0, count: 10 * 20)
+        let n = buf.withUnsafeMutableBytes { s.poll(now: 200, requests: $0, into: &got) }
+        var asked: [(UInt64, UInt16)] = []
+        for r in 0..<n {
+            var h = cw_mold_header()
+            buf.withUnsafeBufferPointer { _ = cw_mold_parse_request($0.baseAddress! + r * 20, 20, &h) }
+            asked.append((h.sequence, h.count))
+        }
+        #expect(asked.map(\.0) == [6, 1_006, 2_006] && asked.map(\.1) == [1_000, 1_000, 500])
+        // A buffer with room for one request: the round waits.
+        var small = [UInt8](repeating: 0, count: 20)
+        #expect(small.withUnsafeMutableBytes { s.poll(now: 300, requests: $0, into: &got) } == 0)
+        #expect(s.counters.requestsSent == 3)
+    }
+
+    @Test func lateJoinStartsAtTheFirstPacket() {
+        var config = MoldSessionConfig()
+        config.firstSequence = nil
+        var (s, got) = session(config)
+        moldPacket(seq: 50, msgs[49..<53]).withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        #expect(s.expected == 54 && got.messages == 4 && s.state == .live && s.counters.gapsOpened == 0)
+    }
+
+    @Test func wrapOfTheByteRingKeepsMessagesIntact() {
+        // A small ring, refilled many times: the records wrap and are freed out of arrival order.
+        var config = MoldSessionConfig()
+        config.reorderBytes = 256
+        config.reorderMessages = 64
+        var (s, got) = session(config)
+        func feed(_ p: [UInt8]) { p.withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) } }
+        var next = 1
+        for round in 0..<30 {
+            let k = 1 + round % 4
+            let a = next, b = next + k, c = b + k // three packets of k messages: send the last two first
+            feed(moldPacket(seq: UInt64(c), msgs[(c - 1)..<(c - 1 + k)]))
+            feed(moldPacket(seq: UInt64(b), msgs[(b - 1)..<(b - 1 + k)]))
+            feed(moldPacket(seq: UInt64(a), msgs[(a - 1)..<(a - 1 + k)]))
+            next = c + k
+            if next + 12 > msgs.count { break }
+        }
+        #expect(got.stream == moldExchangeStream(msgs[0..<(next - 1)]) && got.outOfOrder == 0)
+        #expect(s.buffered == 0 && s.bufferedBytes == 0 && s.counters.reorderOverflows == 0)
+    }
+}
+
+func moldExchangeStream(_ m: ArraySlice<[UInt8]>) -> [UInt8] {
+    m.flatMap { [UInt8($0.count >> 8), UInt8($0.count & 0xFF)] + $0 }
+}
