@@ -1,4 +1,5 @@
 import CWire
+import OmniBook
 import OmniFeed
 import Testing
 
@@ -145,4 +146,31 @@ struct MoldPacketHandlingTests {
 
 func moldExchangeStream(_ m: ArraySlice<[UInt8]>) -> [UInt8] {
     m.flatMap { [UInt8($0.count >> 8), UInt8($0.count & 0xFF)] + $0 }
+}
+
+@Suite("MoldUDP64 session into ITCH books")
+struct MoldITCHConsumerTests {
+    @Test func booksFollowTheSessionAndKnowWhenNotToQuote() throws {
+        let day = MoldDays.synthetic
+        let x = MoldExchange(dayMessages(day), seed: 4)
+        let expected = try MoldDays.rows(day)
+        let k = x.packets.count - 50 // lost: 49 packets after it are held (the default buffer holds them)
+        var s = MoldSession(MoldSessionConfig(session: "OMNIMOLD01"))
+        var c = MoldITCHConsumer(replay: ITCHReplay(books: try Books()), sink: RowSink())
+        for (i, p) in x.packets.enumerated() where i != k {
+            p.withUnsafeBytes { s.receive($0, line: .a, at: UInt64(i), into: &c) }
+            if i == k - 1 { #expect(c.quotable && c.state == .live) }
+        }
+        #expect(!c.quotable && c.state == .gapOpen && !s.isQuotable)
+        x.packets[k].withUnsafeBytes { s.receive($0, line: .retransmission, at: 1_000_000, into: &c) }
+        #expect(c.quotable && c.state == .live && s.isQuotable)
+        #expect(c.sink.rows == expected && c.replay.counts.messages == UInt64(x.messages.count))
+
+        // The operator skips a gap instead: the books are marked for a rebuild.
+        var s2 = MoldSession(MoldSessionConfig(session: "OMNIMOLD01"))
+        var c2 = MoldITCHConsumer(replay: ITCHReplay(books: try Books()), sink: NoBBOSink())
+        for (i, p) in x.packets.enumerated() where i != k { p.withUnsafeBytes { s2.receive($0, line: .a, at: 0, into: &c2) } }
+        #expect(s2.skipGap(into: &c2) == UInt64(x.counts[k]))
+        #expect(c2.rebuildNeeded && !c2.quotable && c2.state == .live && c2.skippedMessages == UInt64(x.counts[k]))
+    }
 }
