@@ -100,6 +100,8 @@ public struct MoldSessionCounters: Sendable, Equatable {
     public var overflowMessages: UInt64 = 0
     /// Messages at or beyond the end-of-session sequence: dropped.
     public var beyondEnd: UInt64 = 0
+    /// Packets starting more than `maxSequenceJump` beyond the high water: dropped.
+    public var implausibleSequence: UInt64 = 0
     public init() {}
 }
 
@@ -115,6 +117,10 @@ public struct MoldSessionConfig: Sendable {
     public var reorderMessages = 1 << 14
     /// Open gaps tracked at once; beyond it a new gap is merged into the last one.
     public var maxGaps = 256
+    /// A packet starting further than this beyond the high water is not believed (a corrupt
+    /// sequence number would otherwise open a gap of up to 2^64 messages and poison the session):
+    /// it is counted in `implausibleSequence` and dropped.
+    public var maxSequenceJump: UInt64 = 1 << 32
     /// Time a gap is left to the other line (A/B arbitration window) or to reordering
     /// before the first request. Same unit as the receive times and `now` (nanoseconds).
     public var requestDelay: UInt64 = 0
@@ -301,6 +307,9 @@ public struct MoldSession {
             lock(raw)
         }
         if !started { start(at: first) }
+        guard first <= highWater || first - highWater <= config.maxSequenceJump else {
+            _counters.implausibleSequence &+= 1; return
+        }
         store.lines[li].packets &+= 1
         let end = min(first + count, endSequence ?? .max) // nothing exists past the announced end
         if li != MoldLine.retransmission.rawValue {

@@ -256,6 +256,25 @@ struct MoldSessionRecoveryTests {
         #expect(missing.count > 0)
     }
 
+    @Test func partialAnswersCountAsProgressNotAsRetries() throws {
+        // The server answers 10 messages a request; the gap is ~90: each round brings some, none is lost.
+        let x = MoldExchange(Array(dayMessages(MoldDays.synthetic).prefix(2_000)), seed: 8)
+        var config = MoldSessionConfig(session: "OMNIMOLD01")
+        config.requestTimeout = 100_000
+        config.maxRetries = 1
+        var sim = MoldSimulation(config, server: x.server(maxPerRequest: 10))
+        var lost = [Bool](repeating: false, count: x.packets.count)
+        for i in 50..<70 { lost[i] = true }
+        sim.send(x, on: .a, latency: 5_000, lost: lost)
+        sim.run()
+        let c = sim.session.counters
+        let missing = Int(x.firstSequence[70] - x.firstSequence[50])
+        #expect(missing > 40)
+        #expect(sim.server.counters.clamped >= 1 && c.requestsSent >= UInt64(missing / 10))
+        #expect(c.gapsLost == 0 && c.retries == 0 && c.gapsFilledByRetransmission == 1)
+        #expect(sim.collector.stream == x.stream(1..<x.end) && sim.session.state == .finished)
+    }
+
     @Test func reorderBufferOverflowRequestsAtOnceAndRecovers() throws {
         let x = MoldExchange(Array(dayMessages(MoldDays.synthetic).prefix(2_000)), seed: 6)
         var config = MoldSessionConfig(session: "OMNIMOLD01")

@@ -74,9 +74,10 @@ struct MoldExchange {
         return out
     }
 
-    func server(historyMessages: Int = 1 << 20) -> MoldRequestServer {
+    func server(historyMessages: Int = 1 << 20, maxPerRequest: UInt16 = 1_000) -> MoldRequestServer {
         var c = MoldRequestServerConfig(session: session)
         c.historyMessages = historyMessages
+        c.maxMessagesPerRequest = maxPerRequest
         var s = MoldRequestServer(c)
         for p in packets { _ = p.withUnsafeBytes { s.record(packet: $0) } }
         return s
@@ -205,5 +206,36 @@ struct MoldSimulation {
             if tr < tl { deliver(responses[r]); r += 1 } else { deliver(lines[i]); i += 1 }
             last = now
         }
+    }
+}
+
+@Suite("MoldUDP64 test harness")
+struct MoldSimulationTests {
+    @Test func exchangePacketsCarryTheDayInOrderWithinTheMTU() {
+        let msgs = Array(dayMessages(MoldDays.synthetic).prefix(5_000))
+        let x = MoldExchange(msgs, maxPerPacket: 8, seed: 1)
+        var seen: [[UInt8]] = []
+        for (i, p) in x.packets.enumerated() {
+            #expect(p.count <= 1400 && (1...8).contains(x.counts[i]))
+            var h = cw_mold_header()
+            p.withUnsafeBufferPointer { b in
+                _ = cw_mold_parse_header(b.baseAddress, b.count, &h)
+                var c = cw_mold_cursor()
+                cw_mold_cursor_init(&c, b.baseAddress, b.count, &h)
+                var m: UnsafePointer<UInt8>?
+                var len: UInt16 = 0
+                while cw_mold_next(&c, &m, &len) == CW_FRAME_MSG { seen.append(Array(UnsafeBufferPointer(start: m, count: Int(len)))) }
+            }
+            #expect(h.sequence == x.firstSequence[i] && Int(h.count) == x.counts[i])
+        }
+        #expect(seen == msgs)
+        #expect(Set(x.counts).count == 8) // every size from 1 to 8 occurs
+        #expect(x.stream(1..<x.end) == moldExchangeStream(msgs[...]))
+    }
+
+    @Test func lossPatternIsSeededAndNearItsRate() {
+        let a = lossPattern(10_000, rate: 0.01, seed: 1)
+        #expect(a == lossPattern(10_000, rate: 0.01, seed: 1) && a != lossPattern(10_000, rate: 0.01, seed: 2))
+        #expect((60...140).contains(a.filter { $0 }.count))
     }
 }
