@@ -59,7 +59,7 @@ public struct MoldLineCounters: Sendable, Equatable {
     /// Jumps in this line's own sequence (loss on this line, covered by the other or not).
     /// Not kept for the retransmission line, whose answers jump by nature.
     public var lineGaps: UInt64 = 0
-    /// Messages that arrived first on this line.
+    /// Messages that were new when this line brought them (delivered, held, or dropped for want of buffer).
     public var won: UInt64 { messages - duplicates }
     public init() {}
 }
@@ -77,6 +77,7 @@ public struct MoldSessionCounters: Sendable, Equatable {
     /// Dropped whole: short header, block past the end, count past the end, trailing bytes, sequence overflow.
     public var malformed: UInt64 = 0
     public var wrongSession: UInt64 = 0
+    /// Gaps detected, those merged into the previous one (`gapsMerged`) included.
     public var gapsOpened: UInt64 = 0
     /// Filled by the line that did not reveal the gap (A/B arbitration at work).
     public var gapsFilledByOtherLine: UInt64 = 0
@@ -109,7 +110,8 @@ public struct MoldSessionConfig: Sendable {
     /// The session to accept (10 bytes, space padded); nil locks onto the first session seen.
     public var session: [UInt8]?
     /// The first sequence number expected; nil starts at the first packet seen (late join:
-    /// what came before is not recovered).
+    /// what came before is not recovered). Joining a session mid-day with 1 here asks for the
+    /// whole day so far, or, past `maxSequenceJump`, refuses every packet as implausible.
     public var firstSequence: UInt64? = 1
     /// Reorder buffer: bytes of message blocks held, and the window of sequence numbers
     /// beyond `expected` that can be held (rounded up to a power of two).
@@ -122,9 +124,10 @@ public struct MoldSessionConfig: Sendable {
     /// it is counted in `implausibleSequence` and dropped.
     public var maxSequenceJump: UInt64 = 1 << 32
     /// Time a gap is left to the other line (A/B arbitration window) or to reordering
-    /// before the first request. Same unit as the receive times and `now` (nanoseconds).
+    /// before the first request. All times here are in the unit of the receive times and of
+    /// `poll(now:)`: nanoseconds by default; TSC ticks work as well if these are given in ticks.
     public var requestDelay: UInt64 = 0
-    /// Time to wait for an answer before asking again.
+    /// Time to wait for an answer before asking again (10 ms).
     public var requestTimeout: UInt64 = 10_000_000
     /// Request rounds sent again without progress before the gap is declared lost.
     public var maxRetries = 3
@@ -365,7 +368,8 @@ public struct MoldSession {
             if record.offset == -2 { overflowed() }
             if buffered != 0 { drain(into: &consumer) }
         }
-        if settle() { consumer.stateChanged(to: state) }
+        // Live with nothing open and no end announced: nothing can have changed state.
+        if gapCount != 0 || state != .live || endSequence != nil, settle() { consumer.stateChanged(to: state) }
     }
 
     /// Delivers held messages from `expected` on while they are contiguous.
