@@ -22,6 +22,9 @@ extension MoldSession {
             k += 1
             var g = store.gaps[i]
             if g.missing == 0 || g.lost { continue }
+            // Answers for a gap out of the reorder window's reach could not be held: it waits,
+            // timers untouched, until `expected` comes close enough.
+            if max(g.from, expected) - expected > store.slotMask { continue }
             var retry = false
             if g.attempts == 0 {
                 let wait = g.overflowed ? 0 : config.requestDelay // an overflowed gap cannot wait for the other line
@@ -55,7 +58,9 @@ extension MoldSession {
     }
 
     /// Writes the requests of one round for gap `g` at request index `at`; how many, or 0 when
-    /// not even the first fits. Held messages at either end of the gap are not asked for.
+    /// not even the first fits. Held messages at either end of the gap are not asked for. The
+    /// range may reach past the reorder window: answers that start at `expected` are delivered
+    /// as they come, without being held.
     @usableFromInline
     func writeRequests(for g: MoldGap, into out: UnsafeMutableRawBufferPointer, at: Int) -> Int {
         let size = Int(CW_MOLD_REQUEST_LEN)

@@ -293,6 +293,8 @@ struct MoldSessionRecoveryTests {
         #expect(sim.requests.first?.sequence == x.firstSequence[3])
         #expect(sim.collector.stream == x.stream(1..<x.end) && sim.collector.outOfOrder == 0)
         #expect(sim.session.state == .finished && c.gapsLost == 0)
+        // Answers start at `expected` and flow through unheld; gaps out of reach wait their turn: no round goes unanswered.
+        #expect(c.retries == 0)
     }
 
     @Test func endOfSession() throws {
