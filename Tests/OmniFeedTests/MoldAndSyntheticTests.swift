@@ -7,30 +7,10 @@ import Testing
 
 /// Packs day-file messages into MoldUDP64 packets of up to `perPacket` messages.
 func moldPackets(_ day: [UInt8], session: String = "OMNITEST01", perPacket: Int = 7) -> [[UInt8]] {
-    var msgs: [[UInt8]] = []
-    day.withUnsafeBufferPointer { b in
-        var off = 0
-        var m: UnsafePointer<UInt8>?
-        var len: UInt16 = 0
-        while cw_dayfile_next(b.baseAddress, b.count, &off, &m, &len) == CW_FRAME_MSG {
-            msgs.append(Array(UnsafeBufferPointer(start: m!, count: Int(len))))
-        }
+    let msgs = dayMessages(day)
+    return stride(from: 0, to: msgs.count, by: perPacket).map {
+        moldPacket(session, seq: UInt64($0 + 1), msgs[$0..<min($0 + perPacket, msgs.count)])
     }
-    var packets: [[UInt8]] = []
-    var seq: UInt64 = 1
-    for chunk in stride(from: 0, to: msgs.count, by: perPacket) {
-        var buf = [UInt8](repeating: 0, count: 1500)
-        var b = cw_mold_builder()
-        buf.withUnsafeMutableBufferPointer { p in
-            cw_mold_begin(&b, p.baseAddress, p.count, Array(session.utf8), seq)
-            for m in msgs[chunk..<min(chunk + perPacket, msgs.count)] {
-                _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) }
-            }
-        }
-        seq += UInt64(b.count)
-        packets.append(Array(buf[0..<b.len]))
-    }
-    return packets
 }
 
 func readPackets(_ packets: [[UInt8]], into r: ITCHReplay, reader: inout MoldPacketReader) -> [String] {

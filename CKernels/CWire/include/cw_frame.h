@@ -110,4 +110,47 @@ static inline void cw_mold_mark_end_of_session(cw_mold_builder *b) {
     cw_put16(b->buf + 18, CW_MOLD_END_OF_SESSION);
 }
 
+// Checks that exactly `h->count` blocks fill the packet. The session layer
+// drops a packet whole on any of these rather than deliver half of it.
+typedef enum {
+    CW_MOLD_OK = 0,
+    CW_MOLD_SHORT_HEADER = -1,  // fewer than 20 bytes
+    CW_MOLD_BLOCK_PAST_END = -2, // a block's length (or its 2-byte prefix) runs past the packet
+    CW_MOLD_COUNT_PAST_END = -3, // the packet ends on a block boundary before `count` blocks
+    CW_MOLD_TRAILING_BYTES = -4, // bytes left after the last promised block
+} cw_mold_check;
+
+static inline cw_mold_check cw_mold_check_blocks(const uint8_t *pkt, size_t size, const cw_mold_header *h) {
+    if (size < CW_MOLD_HEADER_LEN) return CW_MOLD_SHORT_HEADER;
+    uint32_t n = (h->count == CW_MOLD_END_OF_SESSION) ? 0u : h->count;
+    size_t off = CW_MOLD_HEADER_LEN;
+    for (uint32_t i = 0; i < n; i++) {
+        if (off == size) return CW_MOLD_COUNT_PAST_END;
+        if (size - off < 2) return CW_MOLD_BLOCK_PAST_END;
+        size_t len = cw_be16(pkt + off);
+        if (size - off - 2 < len) return CW_MOLD_BLOCK_PAST_END;
+        off += 2 + len;
+    }
+    return off == size ? CW_MOLD_OK : CW_MOLD_TRAILING_BYTES;
+}
+
+// ---- MoldUDP64 request packet (client -> re-request server, unicast): the same
+// 20 bytes as a downstream header, `count` being the number of messages asked for.
+#define CW_MOLD_REQUEST_LEN 20
+
+// Writes a request; returns CW_MOLD_REQUEST_LEN, or 0 (nothing written) when `cap` is too small.
+static inline size_t cw_mold_put_request(uint8_t *buf, size_t cap, const uint8_t session[CW_MOLD_SESSION_LEN], uint64_t seq, uint16_t count) {
+    if (cap < CW_MOLD_REQUEST_LEN) return 0;
+    memcpy(buf, session, CW_MOLD_SESSION_LEN);
+    cw_put64(buf + 10, seq);
+    cw_put16(buf + 18, count);
+    return CW_MOLD_REQUEST_LEN;
+}
+
+// 0 on success; -1 unless the datagram is exactly one request long.
+static inline int cw_mold_parse_request(const uint8_t *buf, size_t size, cw_mold_header *r) {
+    if (size != CW_MOLD_REQUEST_LEN) return -1;
+    return cw_mold_parse_header(buf, size, r);
+}
+
 #endif
