@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
         .library(name: "CRing", targets: ["CRing"]),
+        .library(name: "CNet", targets: ["CNet"]),
+        .library(name: "OmniNet", targets: ["OmniNet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
+        .target(name: "CNet", dependencies: ["CSys"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "CWire", "CBook", "CZlib"]),
@@ -48,6 +51,8 @@ let package = Package(
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
+        .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
+        .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
     ],
     swiftLanguageModes: [.v6]
 )
