@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
+        .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -278,14 +278,14 @@ extension MulticastReceiver where Backend == IoUringBackend {
 
 /// A receive loop written once and specialised per backend: `MulticastGroup.receive(path:into:)`
 /// picks the backend at run time, then calls `run` with the concrete receiver type.
-public protocol ReceiveLoop {
+public protocol ReceiveLoop: ~Copyable {
     associatedtype Result
     mutating func run<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>) throws(NetError) -> Result
 }
 
 extension MulticastGroup {
     /// Opens a receiver of the chosen path and hands it to the loop; closed when the loop returns.
-    public func receive<L: ReceiveLoop>(path: ReceivePath, options: ReceiveOptions = .init(), into loop: inout L) throws(NetError) -> L.Result {
+    public func receive<L: ReceiveLoop & ~Copyable>(path: ReceivePath, options: ReceiveOptions = .init(), into loop: inout L) throws(NetError) -> L.Result {
         switch path {
         case .socket:
             var r = try MulticastReceiver<SocketBackend>(self, options: options)
