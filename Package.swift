@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
+        .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
     ],

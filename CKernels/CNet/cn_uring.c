@@ -26,6 +26,7 @@ struct cn_uring_rx {
     int fd;
     int armed;                    // a multishot receive is in flight
     int ring_ready, br_registered;
+    int deferred;                 // CN_URING_DEFER_TASKRUN: completions need io_uring_get_events
     struct msghdr msgh;           // only msg_namelen / msg_controllen matter: they lay out each buffer
     cn_uring_stats st;
 };
@@ -70,6 +71,10 @@ int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out) {
     int rc;
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
+    // Every buffer can complete before the consumer looks: size the CQ for all of them, so
+    // completions never overflow (overflowed ones wait in a kernel list until the next enter).
+    p.flags |= IORING_SETUP_CQSIZE;
+    p.cq_entries = 2 * n > 2 * cfg->sq_entries ? 2 * n : 2 * cfg->sq_entries;
     if (cfg->flags & CN_URING_SQPOLL) {
         p.flags |= IORING_SETUP_SQPOLL;
         p.sq_thread_idle = cfg->sqpoll_idle_ms;
@@ -77,6 +82,11 @@ int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out) {
             p.flags |= IORING_SETUP_SQ_AFF;
             p.sq_thread_cpu = (uint32_t)cfg->sqpoll_cpu;
         }
+    }
+    if (cfg->flags & CN_URING_DEFER_TASKRUN) {
+        if (cfg->flags & CN_URING_SQPOLL) { rc = -EINVAL; goto fail; }
+        p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+        r->deferred = 1;
     }
     if ((rc = io_uring_queue_init_params(cfg->sq_entries, &r->ring, &p)) < 0) goto fail;
     r->ring_ready = 1;
@@ -150,6 +160,14 @@ int cn_uring_rx_burst(cn_uring_rx *r, cn_uring_view *out, uint32_t max) {
     int err = 0, recycled = 0;
     unsigned head;
     struct io_uring_cqe *cqe;
+    // Deferred mode: run the pending receives (one syscall per empty burst). Either mode: move
+    // completions that overflowed a full CQ back into it, or a multishot would seem to stall.
+    int overflow = IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW;
+    if ((r->deferred && io_uring_cq_ready(&r->ring) == 0) || overflow) {
+        int rc = io_uring_get_events(&r->ring);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+        r->st.overflow_flushes += overflow != 0;
+    }
     io_uring_for_each_cqe(&r->ring, head, cqe) {
         if (n == max) break;
         seen++;

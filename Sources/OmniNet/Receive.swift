@@ -85,6 +85,9 @@ public struct ReceiveOptions: Sendable {
     public var ioUringBuffers = 1024
     /// io_uring submission-queue polling thread (costs a core while busy).
     public var sqPoll = false
+    /// io_uring copies datagrams only when the receiving thread asks (DEFER_TASKRUN), instead of
+    /// interrupting it as they arrive. The receiver must stay on the thread that opened it.
+    public var deferTaskRun = false
 
     public init() {}
 }
@@ -169,6 +172,7 @@ public struct IoUringBackend: ReceiveBackend, ~Copyable {
         cfg.buffers = UInt32(options.ioUringBuffers)
         cfg.buffer_size = UInt32(options.slotSize + 160)
         if options.sqPoll { cfg.flags |= UInt32(CN_URING_SQPOLL) }
+        if options.deferTaskRun { cfg.flags |= UInt32(CN_URING_DEFER_TASKRUN) }
         var r: OpaquePointer?
         let rc = cn_uring_rx_open(fd, &cfg, &r)
         guard rc == 0, let r else {

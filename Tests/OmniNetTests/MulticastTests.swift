@@ -18,13 +18,27 @@ struct CollectStream: ReceiveLoop {
 
     mutating func run<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>) throws(NetError) -> Int {
         var sender = try MulticastSender(receiver.group, ttl: 0, batch: count)
+        // The kernel turns receive stamping on host-wide lazily (a static key flipped from a work
+        // queue): probe until a datagram arrives stamped. Probes carry sequence .max.
+        var batch = DatagramBatch(capacity: 16)
+        var stamped = false
+        for _ in 0..<200 where !stamped {
+            _ = try sender.send(1) { _, slot in
+                slot.storeBytes(of: UInt64.max, as: UInt64.self)
+                return 8
+            }
+            _ = try receiver.wait(timeoutNanoseconds: 5_000_000)
+            while try receiver.receive(into: &batch) > 0 {
+                for i in 0..<batch.count where batch.kernelTimestampNs(i) > 0 { stamped = true }
+            }
+        }
+        precondition(stamped, "receive timestamps never came on")
         let len = length
         let sent = try sender.send(count) { i, slot in
             slot.storeBytes(of: UInt64(i), as: UInt64.self)
             for j in 8..<len { slot[j] = UInt8(truncatingIfNeeded: j) }
             return len
         }
-        var batch = DatagramBatch(capacity: 16)
         var idle = 0
         while sequences.count < count && idle < 50 {
             let n = try receiver.receive(into: &batch)
@@ -33,7 +47,7 @@ struct CollectStream: ReceiveLoop {
                 _ = try receiver.wait(timeoutNanoseconds: 20_000_000)
                 continue
             }
-            for i in 0..<n {
+            for i in 0..<n where batch.bytes(i).loadUnaligned(as: UInt64.self) != .max {
                 let d = batch[i]
                 sequences.append(d.bytes.loadUnaligned(as: UInt64.self))
                 timestamps.append(d.kernelTimestampNs)

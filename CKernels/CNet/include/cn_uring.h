@@ -22,6 +22,11 @@ typedef struct cn_uring_rx cn_uring_rx; // opaque: liburing's types stay out of 
 
 enum {
     CN_URING_SQPOLL = 1, // a kernel thread polls the submission queue (IORING_SETUP_SQPOLL)
+    // The kernel copies datagrams only when the consumer asks (IORING_SETUP_DEFER_TASKRUN |
+    // SINGLE_ISSUER): a burst that finds no completions enters the kernel once to run that work.
+    // Without it, the copy runs as task work interrupting the owning thread whenever data
+    // arrives. The ring must then be used by the thread that opened it; not with SQPOLL.
+    CN_URING_DEFER_TASKRUN = 2,
 };
 
 typedef struct {
@@ -50,6 +55,7 @@ typedef struct {
     uint64_t no_buffers; // completions with -ENOBUFS: all buffers were held by the consumer
     uint64_t truncated;  // datagrams cut to fit a buffer
     uint64_t malformed;  // completions whose buffer failed io_uring_recvmsg_validate (dropped)
+    uint64_t overflow_flushes; // bursts that found completions overflowed from a full CQ
     uint64_t tsc;        // csys_rdtsc() at the last burst that returned datagrams
 } cn_uring_stats;
 
