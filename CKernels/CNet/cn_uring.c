@@ -25,6 +25,7 @@ struct cn_uring_rx {
     uint32_t held;                // buffers handed to the consumer and not yet released
     int fd;
     int armed;                    // a multishot receive is in flight
+    int started;                  // the first multishot was submitted (later ones are re-arms)
     int ring_ready, br_registered;
     int deferred;                 // CN_URING_DEFER_TASKRUN: completions need io_uring_get_events
     struct msghdr msgh;           // only msg_namelen / msg_controllen matter: they lay out each buffer
@@ -48,7 +49,9 @@ static int arm(cn_uring_rx *r) {
     sqe->buf_group = CN_URING_BGID;
     int rc = io_uring_submit(&r->ring);
     if (rc < 0) return rc;
+    r->st.rearms += r->started;
     r->armed = 1;
+    r->started = 1;
     return 0;
 }
 
@@ -107,7 +110,7 @@ int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out) {
     for (uint32_t i = 0; i < n; i++) io_uring_buf_ring_add(r->br, buffer_at(r, i), r->buffer_size, (unsigned short)i, (int)r->mask, (int)i);
     io_uring_buf_ring_advance(r->br, (int)n);
 
-    if ((rc = arm(r)) < 0) goto fail;
+    if (!(cfg->flags & CN_URING_ARM_LATER) && (rc = arm(r)) < 0) goto fail;
     *out = r;
     return 0;
 fail:
@@ -160,6 +163,10 @@ int cn_uring_rx_burst(cn_uring_rx *r, cn_uring_view *out, uint32_t max) {
     int err = 0, recycled = 0;
     unsigned head;
     struct io_uring_cqe *cqe;
+    if (!r->started) {
+        int rc = arm(r); // CN_URING_ARM_LATER: the first burst starts the receive
+        if (rc < 0) return rc;
+    }
     // Deferred mode: run the pending receives (one syscall per empty burst). Either mode: move
     // completions that overflowed a full CQ back into it, or a multishot would seem to stall.
     int overflow = IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW;
@@ -198,7 +205,6 @@ int cn_uring_rx_burst(cn_uring_rx *r, cn_uring_view *out, uint32_t max) {
     if (!r->armed && r->held < r->buffers) {
         int rc = arm(r);
         if (rc < 0 && !err) err = rc;
-        else if (rc == 0) r->st.rearms++;
     }
     return n ? (int)n : err;
 }
@@ -208,7 +214,6 @@ int cn_uring_rx_wait(cn_uring_rx *r, uint64_t timeout_ns) {
     if (!r->armed && r->held < r->buffers) {
         int rc = arm(r);
         if (rc < 0) return rc;
-        r->st.rearms++;
     }
     if (timeout_ns == 0) return io_uring_wait_cqe(&r->ring, &cqe);
     struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000u), .tv_nsec = (long long)(timeout_ns % 1000000000u)};
@@ -219,9 +224,7 @@ void cn_uring_rx_release(cn_uring_rx *r, const cn_uring_view *views, uint32_t n)
     for (uint32_t i = 0; i < n; i++) recycle(r, views[i].buffer_id, (int)i);
     io_uring_buf_ring_advance(r->br, (int)n); // release-store of the tail publishes the entries
     r->held = r->held >= n ? r->held - n : 0;
-    if (!r->armed && n) {
-        if (arm(r) == 0) r->st.rearms++;
-    }
+    if (!r->armed && r->started && n) arm(r); // an error shows at the next burst, which re-arms again
 }
 
 cn_uring_stats cn_uring_rx_stats(const cn_uring_rx *r) { return r->st; }

@@ -88,6 +88,9 @@ public struct ReceiveOptions: Sendable {
     /// io_uring copies datagrams only when the receiving thread asks (DEFER_TASKRUN), instead of
     /// interrupting it as they arrive. The receiver must stay on the thread that opened it.
     public var deferTaskRun = false
+    /// io_uring starts receiving at the first receive or wait instead of when opened; until then
+    /// datagrams queue in the socket as they do for recvmmsg.
+    public var armOnFirstReceive = false
 
     public init() {}
 }
@@ -173,6 +176,7 @@ public struct IoUringBackend: ReceiveBackend, ~Copyable {
         cfg.buffer_size = UInt32(options.slotSize + 160)
         if options.sqPoll { cfg.flags |= UInt32(CN_URING_SQPOLL) }
         if options.deferTaskRun { cfg.flags |= UInt32(CN_URING_DEFER_TASKRUN) }
+        if options.armOnFirstReceive { cfg.flags |= UInt32(CN_URING_ARM_LATER) }
         var r: OpaquePointer?
         let rc = cn_uring_rx_open(fd, &cfg, &r)
         guard rc == 0, let r else {

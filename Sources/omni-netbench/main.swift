@@ -3,13 +3,13 @@
 //
 //   swift build -c release --product omni-netbench && .build/release/omni-netbench [rounds] [datagrams] [payload]
 //
-// Each round, for each receive path in turn (order alternates by round): fill the receiver's
-// socket queue with `datagrams` datagrams (sendmmsg, 64 a call), then time draining them
-// in bursts of 64 through MulticastReceiver<Backend>.receive — the same generic loop, specialised
-// per backend. Three paths: recvmmsg; io_uring default (the kernel copies each datagram as task
-// work interrupting the thread as it arrives — during the fill, so its drain time only reaps
-// completions); io_uring DEFER_TASKRUN (the copy waits for the drain, which makes it comparable
-// with recvmmsg). "fill+drain" is the whole send-and-receive time, comparable for all three.
+// Each round, for each receive path in turn (the order reverses every round): open a fresh
+// receiver (socket joined; an io_uring receiver arms only at its first receive), fill its socket
+// queue with `datagrams` datagrams (sendmmsg, 64 a call, not timed), then time draining them in
+// bursts of 64 through MulticastReceiver<Backend>.receive — one generic loop, specialised per
+// backend — reading each datagram's sequence number. Paths: recvmmsg; io_uring (the kernel
+// copies datagrams in task work run on this thread as it returns from its syscalls); io_uring
+// with DEFER_TASKRUN (the copy runs only inside the burst's io_uring_enter).
 import CNet
 import CSys
 import Glibc
@@ -18,19 +18,18 @@ import OmniNet
 let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let rounds = args.count > 0 ? args[0] : 10
 let datagrams = args.count > 1 ? args[1] : 20_000
-let payload = args.count > 2 ? args[2] : 64
+let payload = max(8, args.count > 2 ? args[2] : 64)
 
-struct Timing {
-    var fillNs: UInt64
-    var drainNs: UInt64
+struct Drain {
+    var ns: UInt64
     var received: Int
     var outOfOrder: Int
+    var rearms: UInt64 = 0
 }
 
-/// Fills the receiver's queue, then drains it; the loop body is specialised per backend.
+/// Fills the receiver's socket queue (not timed), then times draining it.
 func round<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>, _ sender: inout MulticastSender,
-                                          _ batch: inout DatagramBatch) throws(NetError) -> Timing {
-    let t0 = csys_monotonic_ns()
+                                          _ batch: inout DatagramBatch) throws(NetError) -> Drain {
     var queued = 0
     while queued < datagrams {
         let base = UInt64(queued)
@@ -39,11 +38,11 @@ func round<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>
             return payload
         }
     }
-    let t1 = csys_monotonic_ns()
+    let t0 = csys_monotonic_ns()
     var received = 0
     var expected: UInt64 = 0
     var outOfOrder = 0
-    let deadline = t1 + 2_000_000_000
+    let deadline = t0 + 2_000_000_000
     while received < datagrams {
         let n = try receiver.receive(into: &batch)
         for i in 0..<n {
@@ -54,9 +53,30 @@ func round<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>
         received += n
         if n == 0 && csys_monotonic_ns() > deadline { break }
     }
-    let t2 = csys_monotonic_ns()
-    _ = try receiver.receive(into: &batch) // give the last burst's buffers back
-    return Timing(fillNs: t1 - t0, drainNs: t2 - t1, received: received, outOfOrder: outOfOrder)
+    let t1 = csys_monotonic_ns()
+    _ = try receiver.receive(into: &batch) // hand the last burst's buffers back
+    return Drain(ns: t1 - t0, received: received, outOfOrder: outOfOrder)
+}
+
+enum Path: Int, CaseIterable {
+    case recvmmsg, ioUring, ioUringDefer
+    var name: String { ["recvmmsg", "io_uring", "io_uring-defer"][rawValue] }
+}
+
+func measure(_ path: Path, _ group: MulticastGroup, _ base: ReceiveOptions, _ sender: inout MulticastSender,
+             _ batch: inout DatagramBatch) throws(NetError) -> Drain {
+    var o = base
+    switch path {
+    case .recvmmsg:
+        var r = try MulticastReceiver<SocketBackend>(group, options: o)
+        return try round(&r, &sender, &batch)
+    case .ioUring, .ioUringDefer:
+        o.deferTaskRun = path == .ioUringDefer
+        var r = try MulticastReceiver<IoUringBackend>(group, options: o)
+        var d = try round(&r, &sender, &batch)
+        d.rearms = r.backend.stats.rearms
+        return d
+    }
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -66,10 +86,7 @@ func median(_ xs: [Double]) -> Double {
 
 func mpps(_ n: Int, _ ns: UInt64) -> Double { ns == 0 ? 0 : Double(n) * 1e3 / Double(ns) }
 
-func fmt(_ x: Double) -> String {
-    let r = (x * 100).rounded() / 100
-    return "\(r)"
-}
+func fmt(_ x: Double) -> String { "\((x * 100).rounded() / 100)" }
 
 do {
     try NetworkNamespace.privateLoopback.run { () throws -> Int in
@@ -77,57 +94,39 @@ do {
         options.receiveBufferBytes = 256 << 20 // the queue must hold a whole round
         options.slotSize = max(256, payload)
         options.ioUringBuffers = 4096
-        let gS = MulticastGroup("239.192.50.1", port: 33001, interface: "lo")
-        let gU = MulticastGroup("239.192.50.2", port: 33002, interface: "lo")
-        let gD = MulticastGroup("239.192.50.3", port: 33003, interface: "lo")
-        var socketRx = try MulticastReceiver<SocketBackend>(gS, options: options)
-        var uringRx = try MulticastReceiver<IoUringBackend>(gU, options: options)
-        var deferred = options
-        deferred.deferTaskRun = true
-        var deferRx = try MulticastReceiver<IoUringBackend>(gD, options: deferred)
-        var txS = try MulticastSender(gS, ttl: 0)
-        var txU = try MulticastSender(gU, ttl: 0)
-        var txD = try MulticastSender(gD, ttl: 0)
+        options.armOnFirstReceive = true
+        options.batch = 64
+        let group = MulticastGroup("239.192.50.1", port: 33001, interface: "lo")
+        var sender = try MulticastSender(group, ttl: 0)
         var batch = DatagramBatch(capacity: 64)
+        let probe = try MulticastReceiver<SocketBackend>(group, options: options)
         print("omni-netbench: \(rounds) rounds × \(datagrams) datagrams of \(payload) B, bursts of 64, private loopback namespace")
-        print("rcvbuf granted \(socketRx.info.receiveBufferBytes) B, timestamps \(socketRx.info.timestamps), io_uring buffers \(options.ioUringBuffers)")
-        let names = ["recvmmsg", "io_uring", "io_uring-defer"]
-        var drain = [[Double]](repeating: [], count: 3)
-        var total = [[Double]](repeating: [], count: 3)
-        // Warm-up round, not counted.
-        _ = try round(&socketRx, &txS, &batch)
-        _ = try round(&uringRx, &txU, &batch)
-        _ = try round(&deferRx, &txD, &batch)
+        print("rcvbuf granted \(probe.info.receiveBufferBytes) B, timestamps \(probe.info.timestamps), io_uring buffers \(options.ioUringBuffers) × \(options.slotSize + 160) B")
+        _ = consume probe
+        var rate = [[Double]](repeating: [], count: Path.allCases.count)
+        for p in Path.allCases { _ = try measure(p, group, options, &sender, &batch) } // warm-up, not counted
         for r in 0..<rounds {
-            let order = r % 2 == 0 ? [0, 1, 2] : [2, 1, 0]
+            let order = r % 2 == 0 ? Path.allCases : Path.allCases.reversed()
             var line = "round \(r):"
-            for k in order {
-                let t: Timing
-                switch k {
-                case 0: t = try round(&socketRx, &txS, &batch)
-                case 1: t = try round(&uringRx, &txU, &batch)
-                default: t = try round(&deferRx, &txD, &batch)
-                }
-                drain[k].append(mpps(t.received, t.drainNs))
-                total[k].append(mpps(t.received, t.fillNs + t.drainNs))
-                line += " \(names[k]) drain \(fmt(mpps(t.received, t.drainNs))) Mpps fill+drain \(fmt(mpps(t.received, t.fillNs + t.drainNs))) Mpps"
-                if t.received != datagrams || t.outOfOrder != 0 { line += " [received \(t.received), out of order \(t.outOfOrder)]" }
+            for p in order {
+                let d = try measure(p, group, options, &sender, &batch)
+                rate[p.rawValue].append(mpps(d.received, d.ns))
+                line += " \(p.name) \(fmt(mpps(d.received, d.ns)))"
+                if d.received != datagrams || d.outOfOrder != 0 { line += " [received \(d.received), out of order \(d.outOfOrder)]" }
+                if p != .recvmmsg { line += " (re-arms \(d.rearms))" }
                 line += ";"
             }
             print(line)
         }
-        print("median over \(rounds) rounds (Mpps = million datagrams/s):")
-        for k in 0..<3 {
-            print("  \(names[k]): drain \(fmt(median(drain[k]))), fill+drain \(fmt(median(total[k])))")
+        print("drain rate, median over \(rounds) rounds (million datagrams/s):")
+        for p in Path.allCases {
+            let xs = rate[p.rawValue]
+            print("  \(p.name): \(fmt(median(xs))) (range \(fmt(xs.min() ?? 0))...\(fmt(xs.max() ?? 0)))")
         }
-        let ratios = (0..<rounds).map { drain[2][$0] / drain[0][$0] }
-        let ratiosTotal1 = (0..<rounds).map { total[1][$0] / total[0][$0] }
-        let ratiosTotal2 = (0..<rounds).map { total[2][$0] / total[0][$0] }
-        print("ratio io_uring-defer / recvmmsg, drain: median \(fmt(median(ratios))) (range \(fmt(ratios.min() ?? 0))...\(fmt(ratios.max() ?? 0)))")
-        print("ratio io_uring / recvmmsg, fill+drain: median \(fmt(median(ratiosTotal1))); io_uring-defer / recvmmsg: \(fmt(median(ratiosTotal2)))")
-        let st = uringRx.backend.stats
-        let sd = deferRx.backend.stats
-        print("io_uring rearms \(st.rearms) ENOBUFS \(st.no_buffers); defer rearms \(sd.rearms) ENOBUFS \(sd.no_buffers)")
+        for p in [Path.ioUring, .ioUringDefer] {
+            let ratios = (0..<rounds).map { rate[p.rawValue][$0] / rate[Path.recvmmsg.rawValue][$0] }
+            print("ratio \(p.name) / recvmmsg, same round: median \(fmt(median(ratios))) (range \(fmt(ratios.min() ?? 0))...\(fmt(ratios.max() ?? 0)))")
+        }
         return 0
     }
 } catch {

@@ -130,7 +130,7 @@ struct UDPTests {
     }
 
     @Test("the same stream arrives whole, in order, stamped, through io_uring multishot recvmsg",
-          arguments: [0, UInt32(CN_URING_DEFER_TASKRUN)])
+          arguments: [0, UInt32(CN_URING_DEFER_TASKRUN), UInt32(CN_URING_ARM_LATER), UInt32(CN_URING_DEFER_TASKRUN | CN_URING_ARM_LATER)])
     func uringBatch(flags: UInt32) throws {
         let n = 64
         let seen = try NetworkNamespace.privateLoopback.run { () -> Seen in

@@ -27,6 +27,9 @@ enum {
     // Without it, the copy runs as task work interrupting the owning thread whenever data
     // arrives. The ring must then be used by the thread that opened it; not with SQPOLL.
     CN_URING_DEFER_TASKRUN = 2,
+    // Submit the multishot receive at the first burst or wait, not in cn_uring_rx_open: until
+    // then datagrams queue in the socket, as they would for recvmmsg.
+    CN_URING_ARM_LATER = 4,
 };
 
 typedef struct {
@@ -59,7 +62,7 @@ typedef struct {
     uint64_t tsc;        // csys_rdtsc() at the last burst that returned datagrams
 } cn_uring_stats;
 
-// Opens a ring on fd (which stays the caller's) and arms the multishot receive.
+// Opens a ring on fd (which stays the caller's) and arms the multishot receive (unless CN_URING_ARM_LATER).
 // Returns 0 and *out, or a negative code (cn_strerror).
 int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out);
 void cn_uring_rx_close(cn_uring_rx *r);
