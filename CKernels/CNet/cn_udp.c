@@ -241,21 +241,22 @@ static inline uint64_t ts_ns(const struct timespec *t) {
     return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
 }
 
-// Timestamp from SCM_TIMESTAMPING: ts[0] software, ts[2] raw hardware (ts[1] is unused).
+int cn_cmsg_timestamp(const struct cmsghdr *c, uint64_t *out) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) return -1;
+    if (c->cmsg_len < CMSG_LEN(sizeof(struct scm_timestamping))) return -1;
+    // ts[0] software, ts[2] raw hardware (ts[1] is unused). CMSG_DATA may be unaligned for timespec.
+    struct scm_timestamping t;
+    memcpy(&t, CMSG_DATA(c), sizeof t);
+    uint64_t hw = ts_ns(&t.ts[2]);
+    *out = hw ? hw : ts_ns(&t.ts[0]);
+    return hw ? CN_RX_HW_TS : 0;
+}
+
 static inline void read_timestamp(struct msghdr *h, cn_datagram *d) {
     d->ts_ns = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) continue;
-        if (c->cmsg_len < CMSG_LEN(sizeof(struct scm_timestamping))) continue;
-        struct scm_timestamping t;
-        memcpy(&t, CMSG_DATA(c), sizeof t); // CMSG_DATA is not guaranteed aligned for timespec
-        uint64_t hw = ts_ns(&t.ts[2]);
-        if (hw) {
-            d->ts_ns = hw;
-            d->flags |= CN_RX_HW_TS;
-        } else {
-            d->ts_ns = ts_ns(&t.ts[0]);
-        }
+        int kind = cn_cmsg_timestamp(c, &d->ts_ns);
+        if (kind > 0) d->flags |= (uint32_t)kind;
     }
 }
 

@@ -5,15 +5,10 @@
 #include "csys_clock.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#ifndef SCM_TIMESTAMPING
-#define SCM_TIMESTAMPING SO_TIMESTAMPING
-#endif
 
 #define CN_URING_BGID 0 // one buffer group per ring, so the id can be fixed
 
@@ -143,17 +138,8 @@ static inline int read_view(cn_uring_rx *r, uint8_t *buf, int res, cn_uring_view
     if (o->namelen >= sizeof(struct sockaddr_in)) memcpy(&v->src, io_uring_recvmsg_name(o), sizeof v->src);
     v->ts_ns = 0;
     for (struct cmsghdr *c = io_uring_recvmsg_cmsg_firsthdr(o, &r->msgh); c; c = io_uring_recvmsg_cmsg_nexthdr(o, &r->msgh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) continue;
-        if (c->cmsg_len < CMSG_LEN(sizeof(struct scm_timestamping))) continue;
-        struct scm_timestamping t;
-        memcpy(&t, CMSG_DATA(c), sizeof t);
-        uint64_t hw = (uint64_t)t.ts[2].tv_sec * 1000000000u + (uint64_t)t.ts[2].tv_nsec;
-        if (hw) {
-            v->ts_ns = hw;
-            v->flags |= CN_RX_HW_TS;
-        } else {
-            v->ts_ns = (uint64_t)t.ts[0].tv_sec * 1000000000u + (uint64_t)t.ts[0].tv_nsec;
-        }
+        int kind = cn_cmsg_timestamp(c, &v->ts_ns);
+        if (kind > 0) v->flags |= (uint16_t)kind;
     }
     return 1;
 }

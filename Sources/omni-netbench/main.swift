@@ -1,7 +1,7 @@
 // omni-netbench: recvmmsg against io_uring multishot recvmsg on the same loopback stream,
 // A/B alternating by round, in a private network namespace (nothing reaches the host's lo).
 //
-//   swift build -c release --product omni-netbench && .build/release/omni-netbench [rounds] [datagrams] [payload]
+//   swift build -c release --product omni-netbench && .build/release/omni-netbench [rounds] [datagrams] [payload] [timestamps 1|0]
 //
 // Each round, for each receive path in turn (the order reverses every round): open a fresh
 // receiver (socket joined; an io_uring receiver arms only at its first receive), fill its socket
@@ -19,6 +19,7 @@ let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let rounds = args.count > 0 ? args[0] : 10
 let datagrams = args.count > 1 ? args[1] : 20_000
 let payload = max(8, args.count > 2 ? args[2] : 64)
+let timestamps = args.count > 3 ? args[3] != 0 : true
 
 struct Drain {
     var ns: UInt64
@@ -96,6 +97,7 @@ do {
         options.ioUringBuffers = 4096
         options.armOnFirstReceive = true
         options.batch = 64
+        options.timestamps = timestamps
         let group = MulticastGroup("239.192.50.1", port: 33001, interface: "lo")
         var sender = try MulticastSender(group, ttl: 0)
         var batch = DatagramBatch(capacity: 64)

@@ -80,6 +80,46 @@ private func openSender(_ port: UInt16) -> Int32 {
     }
 }
 
+/// A joined receiver with an io_uring ring on it, a sender to the same group, a send batch and
+/// room for views; all closed when dropped. Open it on the namespace thread.
+private final class RingRig {
+    let rx: Int32
+    let tx: Int32
+    let ring: OpaquePointer
+    var out = cn_batch()
+    let views: UnsafeMutablePointer<cn_uring_view>
+    let viewCapacity: UInt32
+
+    init(port: UInt16, configure: (inout cn_uring_config) -> Void = { _ in }, sendSlots: UInt32, views: Int) {
+        (rx, _) = openReceiver(port)
+        precondition(rx >= 0, String(cString: cn_strerror(rx)))
+        var cfg = cn_uring_config_default()
+        configure(&cfg)
+        var r: OpaquePointer?
+        let rc = cn_uring_rx_open(rx, &cfg, &r)
+        precondition(rc == 0, String(cString: cn_strerror(rc)))
+        ring = r!
+        tx = openSender(port)
+        precondition(tx >= 0 && cn_batch_init(&out, sendSlots, 512) == 0)
+        self.views = .allocate(capacity: views)
+        viewCapacity = UInt32(views)
+    }
+
+    /// Sends `count` datagrams of `len` bytes numbered from `first`; how many went.
+    func send(_ count: Int, len: Int, first: UInt64 = 0) -> Int {
+        fill(&out, count: count, len: len, first: first)
+        return Int(cn_udp_send_batch(tx, &out, UInt32(count), nil))
+    }
+
+    deinit {
+        cn_uring_rx_close(ring)
+        cn_udp_close(rx)
+        cn_udp_close(tx)
+        cn_batch_free(&out)
+        views.deallocate()
+    }
+}
+
 @Suite("CNet UDP and io_uring on a private loopback", .serialized)
 struct UDPTests {
     @Test("a sendmmsg batch arrives whole, in order, stamped, through recvmmsg")
@@ -135,45 +175,30 @@ struct UDPTests {
         let n = 64
         let seen = try NetworkNamespace.privateLoopback.run { () -> Seen in
             var s = Seen()
-            let (rx, _) = openReceiver(31002)
-            precondition(rx >= 0)
-            defer { cn_udp_close(rx) }
-            var cfg = cn_uring_config_default()
-            cfg.flags = flags
-            var ring: OpaquePointer?
-            let rc = cn_uring_rx_open(rx, &cfg, &ring)
-            precondition(rc == 0, String(cString: cn_strerror(rc)))
-            defer { cn_uring_rx_close(ring) }
-            let tx = openSender(31002)
-            defer { cn_udp_close(tx) }
+            let rig = RingRig(port: 31002, configure: { $0.flags = flags }, sendSlots: UInt32(n), views: 16)
             // Probe through a second member of the group; the ring skips the probes (sequence .max).
             let (probeRx, _) = openReceiver(31002)
             defer { cn_udp_close(probeRx) }
-            precondition(awaitStamping(rx: probeRx, tx: tx), "receive timestamps never came on")
-            var out = cn_batch()
-            precondition(cn_batch_init(&out, UInt32(n), 1500) == 0)
-            defer { cn_batch_free(&out) }
-            fill(&out, count: n, len: 300)
-            s.sent = Int(cn_udp_send_batch(tx, &out, UInt32(n), nil))
-            var views = [cn_uring_view](repeating: cn_uring_view(), count: 16)
+            precondition(awaitStamping(rx: probeRx, tx: rig.tx), "receive timestamps never came on")
+            s.sent = rig.send(n, len: 300)
             var waits = 0
             while s.sequences.count < n && waits < 50 {
-                let got = cn_uring_rx_burst(ring, &views, 16)
+                let got = cn_uring_rx_burst(rig.ring, rig.views, rig.viewCapacity)
                 precondition(got >= 0, String(cString: cn_strerror(got)))
                 if got == 0 {
                     waits += 1
-                    _ = cn_uring_rx_wait(ring, 20_000_000)
+                    _ = cn_uring_rx_wait(rig.ring, 20_000_000)
                     continue
                 }
-                for v in views.prefix(Int(got)) where sequence(v.data) != .max {
+                for v in UnsafeBufferPointer(start: rig.views, count: Int(got)) where sequence(v.data) != .max {
                     s.sequences.append(sequence(v.data))
                     s.timestamps.append(v.ts_ns)
                     s.lengths.append(v.len)
                     s.sources.append(UInt32(bigEndian: v.src.sin_addr.s_addr))
                 }
-                cn_uring_rx_release(ring, &views, UInt32(got))
+                cn_uring_rx_release(rig.ring, rig.views, UInt32(got))
             }
-            let st = cn_uring_rx_stats(ring)
+            let st = cn_uring_rx_stats(rig.ring)
             s.tsc = st.tsc
             s.extra = [Int(st.datagrams), Int(st.malformed), Int(st.truncated)]
             return s
@@ -193,23 +218,10 @@ struct UDPTests {
         let n = 40
         let seen = try NetworkNamespace.privateLoopback.run { () -> Seen in
             var s = Seen()
-            let (rx, _) = openReceiver(31003)
-            defer { cn_udp_close(rx) }
-            var cfg = cn_uring_config_default()
-            cfg.buffers = 8
-            cfg.buffer_size = 512
-            var ring: OpaquePointer?
-            precondition(cn_uring_rx_open(rx, &cfg, &ring) == 0)
-            defer { cn_uring_rx_close(ring) }
-            let tx = openSender(31003)
-            defer { cn_udp_close(tx) }
-            var out = cn_batch()
-            precondition(cn_batch_init(&out, UInt32(n), 256) == 0)
-            defer { cn_batch_free(&out) }
-            fill(&out, count: n, len: 64)
-            s.sent = Int(cn_udp_send_batch(tx, &out, UInt32(n), nil))
-            let views = UnsafeMutablePointer<cn_uring_view>.allocate(capacity: 64)
-            defer { views.deallocate() }
+            let rig = RingRig(port: 31003, configure: { $0.buffers = 8; $0.buffer_size = 512 }, sendSlots: UInt32(n), views: 64)
+            defer { withExtendedLifetime(rig) {} } // ring and views below are rig's
+            let (ring, views) = (rig.ring, rig.views)
+            s.sent = rig.send(n, len: 64)
             var spins = 0
             while s.sequences.count < n && spins < 200 {
                 // Take everything available but hold it: at most 8 buffers exist.
@@ -241,27 +253,12 @@ struct UDPTests {
         let n = 2000
         let seen = try NetworkNamespace.privateLoopback.run { () -> Seen in
             var s = Seen()
-            let (rx, _) = openReceiver(31007)
-            defer { cn_udp_close(rx) }
-            var cfg = cn_uring_config_default()
-            cfg.buffers = 256
-            cfg.buffer_size = 512
-            cfg.sq_entries = 4
-            var ring: OpaquePointer?
-            precondition(cn_uring_rx_open(rx, &cfg, &ring) == 0)
-            defer { cn_uring_rx_close(ring) }
-            let tx = openSender(31007)
-            defer { cn_udp_close(tx) }
-            var out = cn_batch()
-            precondition(cn_batch_init(&out, 100, 256) == 0)
-            defer { cn_batch_free(&out) }
-            let views = UnsafeMutablePointer<cn_uring_view>.allocate(capacity: 32)
-            defer { views.deallocate() }
+            let rig = RingRig(port: 31007, configure: { $0.buffers = 256; $0.buffer_size = 512; $0.sq_entries = 4 },
+                              sendSlots: 100, views: 32)
+            defer { withExtendedLifetime(rig) {} } // ring and views below are rig's
+            let (ring, views) = (rig.ring, rig.views)
             var idle = 0
-            for chunk in 0..<(n / 100) {
-                fill(&out, count: 100, len: 48, first: UInt64(chunk * 100))
-                s.sent += Int(cn_udp_send_batch(tx, &out, 100, nil))
-            }
+            for chunk in 0..<(n / 100) { s.sent += rig.send(100, len: 48, first: UInt64(chunk * 100)) }
             while s.sequences.count < n && idle < 50 {
                 let got = cn_uring_rx_burst(ring, views, 32)
                 precondition(got >= 0, String(cString: cn_strerror(got)))

@@ -151,6 +151,12 @@ int cn_udp_send_batch(int fd, cn_batch *b, uint32_t n, const struct sockaddr_in 
 // One datagram, for the request / response path. Bytes sent or a negative code.
 int cn_udp_send_to(int fd, const void *data, size_t len, const struct sockaddr_in *dst);
 
+struct cmsghdr;
+// If c is an SCM_TIMESTAMPING message, stores its stamp in *ts_ns (the raw hardware stamp when
+// the NIC gave one, else the software one) and returns CN_RX_HW_TS or 0; -1 for any other cmsg.
+// Shared by the recvmmsg and io_uring paths.
+int cn_cmsg_timestamp(const struct cmsghdr *c, uint64_t *ts_ns);
+
 // A sockaddr_in from dotted IPv4 and a port. 0 or -CN_EBADADDRESS.
 int cn_sockaddr(const char *address, uint16_t port, struct sockaddr_in *out);
 
