@@ -21,7 +21,7 @@ struct cn_uring_rx {
     int fd;
     int armed;                    // a multishot receive is in flight
     int started;                  // the first multishot was submitted (later ones are re-arms)
-    int ring_ready, br_registered;
+    int ring_ready;
     int deferred;                 // CN_URING_DEFER_TASKRUN: completions need io_uring_get_events
     struct msghdr msgh;           // only msg_namelen / msg_controllen matter: they lay out each buffer
     cn_uring_stats st;
@@ -101,7 +101,6 @@ int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out) {
     reg.ring_entries = n;
     reg.bgid = CN_URING_BGID;
     if ((rc = io_uring_register_buf_ring(&r->ring, &reg, 0)) < 0) goto fail;
-    r->br_registered = 1;
     for (uint32_t i = 0; i < n; i++) io_uring_buf_ring_add(r->br, buffer_at(r, i), r->buffer_size, (unsigned short)i, (int)r->mask, (int)i);
     io_uring_buf_ring_advance(r->br, (int)n);
 
@@ -115,8 +114,8 @@ fail:
 
 void cn_uring_rx_close(cn_uring_rx *r) {
     if (!r) return;
-    // Exiting the ring cancels the multishot receive; the buffers are freed after that.
-    if (r->br_registered) io_uring_unregister_buf_ring(&r->ring, CN_URING_BGID);
+    // Exiting the ring cancels the multishot receive and drops the buffer group with it;
+    // only then is the memory the kernel wrote into freed.
     if (r->ring_ready) io_uring_queue_exit(&r->ring);
     free(r->br);
     free(r->bufs);

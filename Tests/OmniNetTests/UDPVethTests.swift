@@ -9,6 +9,7 @@ final class VethPair {
     let ready: Bool
 
     init() {
+        VethPair.removeStale()
         let id = "\(getpid())"
         a = "omni-test-\(id)-a"
         b = "omni-test-\(id)-b"
@@ -24,6 +25,16 @@ final class VethPair {
             ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"],
         ]
         ready = steps.allSatisfy { VethPair.run($0) == 0 }
+    }
+
+    /// Deletes omni-test-PID-* namespaces whose process is gone (a run killed before its cleanup).
+    static func removeStale() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/run/netns") else { return }
+        for name in names where name.hasPrefix("omni-test-") {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 3, let pid = Int32(parts[2]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { _ = run(["ip", "netns", "del", name]) }
+        }
     }
 
     /// Runs a command; its exit status.

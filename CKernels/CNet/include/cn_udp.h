@@ -51,6 +51,11 @@ enum {
     CN_TS_SOFTWARE = 1, // SOF_TIMESTAMPING_RX_SOFTWARE | SOFTWARE: stamped by the kernel on receive (CLOCK_REALTIME)
     CN_TS_HARDWARE = 2, // RX_HARDWARE | RAW_HARDWARE requested too: the NIC's clock, when its rx filter is on
 };
+// Hardware stamps also need the NIC's receive filter switched on (SIOCSHWTSTAMP, e.g.
+// `hwstamp_ctl -i IF -r 1`), a device-wide setting this library leaves to the operator.
+// The kernel switches software receive stamping on host-wide lazily (a static key flipped from
+// a work queue) when the first socket asks: datagrams in the first milliseconds after that may
+// arrive unstamped (ts_ns 0, counted in cn_batch.ts_missing).
 
 typedef struct {
     const char *group;     // dotted IPv4 multicast group, e.g. "239.1.1.1"
