@@ -63,6 +63,22 @@ public struct MulticastSender: ~Copyable {
         return try flush(n)
     }
 
+    /// Sends `count` datagrams, any number, in batches of `capacity`: `fill(index, slot) -> length`
+    /// with index counting from 0 over the whole run. Returns datagrams sent (fewer only when a
+    /// batch went out short).
+    @inlinable
+    public mutating func sendAll(_ count: Int, fill: (Int, UnsafeMutableRawBufferPointer) -> Int) throws(NetError) -> Int {
+        var sent = 0
+        while sent < count {
+            let base = sent
+            let want = min(capacity, count - sent)
+            let n = try send(want) { i, slot in fill(base + i, slot) }
+            sent += n
+            if n < want { break }
+        }
+        return sent
+    }
+
     @usableFromInline func slotPointer(_ i: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer(batch.data + i * Int(batch.slot_size))
     }

@@ -31,13 +31,9 @@ struct Drain {
 /// Fills the receiver's socket queue (not timed), then times draining it.
 func round<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>, _ sender: inout MulticastSender,
                                           _ batch: inout DatagramBatch) throws(NetError) -> Drain {
-    var queued = 0
-    while queued < datagrams {
-        let base = UInt64(queued)
-        queued += try sender.send(min(64, datagrams - queued)) { i, slot in
-            slot.storeBytes(of: base + UInt64(i), as: UInt64.self)
-            return payload
-        }
+    _ = try sender.sendAll(datagrams) { i, slot in
+        slot.storeBytes(of: UInt64(i), as: UInt64.self)
+        return payload
     }
     let t0 = csys_monotonic_ns()
     var received = 0

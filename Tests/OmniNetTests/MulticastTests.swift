@@ -17,7 +17,7 @@ struct CollectStream: ReceiveLoop {
     var batchStamps: [UInt64] = []
 
     mutating func run<B: ReceiveBackend & ~Copyable>(_ receiver: inout MulticastReceiver<B>) throws(NetError) -> Int {
-        var sender = try MulticastSender(receiver.group, ttl: 0, batch: count)
+        var sender = try MulticastSender(receiver.group, ttl: 0, batch: 32) // several sendmmsg batches per stream
         // The kernel turns receive stamping on host-wide lazily (a static key flipped from a work
         // queue): probe until a datagram arrives stamped. Probes carry sequence .max.
         var batch = DatagramBatch(capacity: 16)
@@ -34,7 +34,7 @@ struct CollectStream: ReceiveLoop {
         }
         precondition(stamped, "receive timestamps never came on")
         let len = length
-        let sent = try sender.send(count) { i, slot in
+        let sent = try sender.sendAll(count) { i, slot in
             slot.storeBytes(of: UInt64(i), as: UInt64.self)
             for j in 8..<len { slot[j] = UInt8(truncatingIfNeeded: j) }
             return len

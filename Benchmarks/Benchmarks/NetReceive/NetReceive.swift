@@ -43,13 +43,9 @@ func options(_ path: Path) -> ReceiveOptions {
 }
 
 func fill(_ sender: inout MulticastSender, _ count: Int) throws(NetError) {
-    var queued = 0
-    while queued < count {
-        let base = UInt64(queued)
-        queued += try sender.send(min(64, count - queued)) { i, slot in
-            slot.storeBytes(of: base + UInt64(i), as: UInt64.self)
-            return payloadBytes
-        }
+    _ = try sender.sendAll(count) { i, slot in
+        slot.storeBytes(of: UInt64(i), as: UInt64.self)
+        return payloadBytes
     }
 }
 
