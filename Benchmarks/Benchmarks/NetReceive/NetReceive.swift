@@ -6,7 +6,8 @@
 // measures draining them in bursts of 64 through MulticastReceiver<Backend>.receive, reading
 // each datagram's sequence number. A warm-up round on another receiver of the same type runs
 // first, so one-time runtime work (metadata, lazy symbol binding) is not in the window.
-// Reports datagrams/s and mallocCountTotal; the drain must not allocate: a malloc in the
+// net-tx-sendmmsg measures the send side alike (sendAll of 20,000 datagrams to a socket that
+// does not read them). Reports datagrams/s and mallocCountTotal; neither may allocate: a malloc in the
 // window fails the run (OMNI_BENCH_ALLOW_ALLOCS=1 turns that into a warning).
 //
 //   swift package --disable-sandbox benchmark --target NetReceive
@@ -29,7 +30,7 @@ let payloadBytes = 64
 struct Handle: @unchecked Sendable { let benchmark: Benchmark }
 
 enum Path: Sendable {
-    case recvmmsg, ioUring, ioUringDefer
+    case recvmmsg, ioUring, ioUringDefer, send
 }
 
 func options(_ path: Path) -> ReceiveOptions {
@@ -104,6 +105,37 @@ func iteration<B: ReceiveBackend & ~Copyable>(_ make: () throws(NetError) -> Mul
     return nil
 }
 
+/// The send side: 20,000 datagrams with MulticastSender.sendAll (sendmmsg, 64 a call) to a
+/// joined socket that does not read them; measured the same way, mallocs must be 0.
+func sendIteration(_ h: Handle) throws(NetError) -> String? {
+    let group = MulticastGroup("239.192.60.2", port: 34002, interface: "lo")
+    var sender = try MulticastSender(group, ttl: 0)
+    let sink = try MulticastReceiver<SocketBackend>(group, options: options(.recvmmsg))
+    try fill(&sender, 2_000) // warm-up
+    h.benchmark.startMeasurement()
+    #if canImport(MallocInterposerSwift)
+    let before = MallocInterposerSwift.getStatistics()
+    #endif
+    let t0 = monotonicNs()
+    let sent = try sender.sendAll(datagramsPerIteration) { i, slot in
+        slot.storeBytes(of: UInt64(i), as: UInt64.self)
+        return payloadBytes
+    }
+    let t1 = monotonicNs()
+    #if canImport(MallocInterposerSwift)
+    let after = MallocInterposerSwift.getStatistics()
+    #endif
+    h.benchmark.stopMeasurement()
+    _ = consume sink
+    if t1 > t0 { h.benchmark.measurement(datagramsPerSecond, Int(Double(sent) * 1e9 / Double(t1 - t0))) }
+    if sent != datagramsPerIteration { return "sent \(sent) of \(datagramsPerIteration)" }
+    #if canImport(MallocInterposerSwift)
+    let mallocs = after.mallocCount - before.mallocCount
+    if mallocs > 0 { return "the send allocated: \(mallocs) mallocs (\(after.mallocBytesCount - before.mallocBytesCount) bytes) over \(sent) datagrams" }
+    #endif
+    return nil
+}
+
 func monotonicNs() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -121,6 +153,8 @@ func run(_ benchmark: Benchmark, _ path: Path) {
                 return try iteration({ () throws(NetError) in try MulticastReceiver<SocketBackend>(group, options: options(path)) }, h)
             case .ioUring, .ioUringDefer:
                 return try iteration({ () throws(NetError) in try MulticastReceiver<IoUringBackend>(group, options: options(path)) }, h)
+            case .send:
+                return try sendIteration(h)
             }
         }
     } catch {
@@ -152,4 +186,5 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("net-rx-recvmmsg-drain", configuration: configuration) { run($0, .recvmmsg) }
     Benchmark("net-rx-io_uring-drain", configuration: configuration) { run($0, .ioUring) }
     Benchmark("net-rx-io_uring-defer-drain", configuration: configuration) { run($0, .ioUringDefer) }
+    Benchmark("net-tx-sendmmsg", configuration: configuration) { run($0, .send) }
 }
