@@ -96,11 +96,9 @@ static int fail(int fd, int code) {
     return code;
 }
 
-// Socket options shared by receivers: reuse, buffer size, timestamps.
+// Socket options shared by receivers: buffer size, timestamps.
 static int rx_common(int fd, const cn_interface *ifc, int rcvbuf, int timestamps, cn_socket_info *info) {
     int rc;
-    if ((rc = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))) return rc;
-    if ((rc = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))) return rc;
     if (rcvbuf > 0) {
         // SO_RCVBUFFORCE passes rmem_max when we hold CAP_NET_ADMIN; plain SO_RCVBUF otherwise.
         if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf) != 0 && (rc = set_int(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf))) return rc;
@@ -134,6 +132,9 @@ int cn_mcast_rx_open(const cn_mcast_rx_config *cfg, cn_socket_info *info) {
 
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | (cfg->nonblocking ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0) return -errno;
+    // Several receivers may join the same group:port (each gets every datagram: A/B, tools, tests).
+    if ((rc = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))) return fail(fd, rc);
+    if ((rc = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))) return fail(fd, rc);
     if ((rc = rx_common(fd, &info->interface, cfg->rcvbuf, cfg->timestamps, info))) return fail(fd, rc);
     // Deliver only groups this socket joined, not every group any socket on the host joined.
     if ((rc = set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0))) return fail(fd, rc);

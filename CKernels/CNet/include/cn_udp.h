@@ -76,7 +76,9 @@ typedef struct {
     struct sockaddr_in group; // group:port bound
 } cn_socket_info;
 
-// Opens, binds group:port and joins; fd (>= 0) in info->fd and returned, or a negative code.
+// Opens (SO_REUSEADDR + SO_REUSEPORT: every receiver of group:port gets each datagram;
+// IP_MULTICAST_ALL 0), binds group:port and joins on the interface, source-specific when
+// cfg->source is set. fd (>= 0) in info->fd and returned, or a negative code.
 int cn_mcast_rx_open(const cn_mcast_rx_config *cfg, cn_socket_info *info);
 
 typedef struct {
