@@ -21,7 +21,9 @@ public struct Datagram {
 }
 
 /// Views of the datagrams of one receive, allocated once. The views point into the receiving
-/// backend's buffers and stay valid until this batch is used for the next receive.
+/// backend's buffers and stay valid until this batch is used for the next receive. io_uring
+/// buffers go back to their ring at that next receive (with any receiver): receive once more
+/// before dropping a batch whose ring stays open, or those buffers stay out of circulation.
 public struct DatagramBatch: ~Copyable {
     @usableFromInline let views: UnsafeMutablePointer<cn_uring_view>
     public let capacity: Int
