@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "CSys", targets: ["CSys"]),
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
+        .library(name: "OmniNet", targets: ["OmniNet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
-        .target(name: "CNet", path: "CKernels/CNet", cSettings: kernelFlags),
+        .target(name: "CNet", dependencies: ["CSys"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CRing", "CSys", "CZlib"]),
@@ -51,7 +52,10 @@ let package = Package(
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
-        .testTarget(name: "CNetTests", dependencies: ["CNet"]),
+        .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
+        .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
+        .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
+        .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,5 +33,15 @@ let package = Package(
             path: "Benchmarks/ITCHReplay",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "NetReceive",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniNet", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/NetReceive",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

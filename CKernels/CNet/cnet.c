@@ -1,3 +1,2 @@
-// SwiftPM builds a C target from its sources: the pcap and packet kernels are header-inline,
-// so this file only makes the module and checks that the headers compile on their own.
+// Checks that the header-inline pcap and packet kernels compile on their own as C11.
 #include "CNet.h"
