@@ -5,4 +5,6 @@
 #include "cw_itch.h"
 #include "cw_frame.h"
 #include "cw_scan.h"
+#include "cw_soup.h"
+#include "cw_ouch.h"
 #endif
