@@ -198,28 +198,37 @@ static inline uint8_t cw_soup_parse_login_rejected(const cw_soup_packet *pkt) {
 
 // ---------------------------------------------------------------- stream receiver
 
-// Receive buffer for one connection. Read from the socket into cw_soup_rx_space(),
-// cw_soup_rx_commit() the count, then cw_soup_rx_next() until it stops returning OK.
-// A returned packet points into `buf` and stays valid until the next space()/feed().
-#define CW_SOUP_RX_CAP (2u * 65537u)
-
+// Receive buffer for one connection, over storage the caller owns. Read from the
+// socket into cw_soup_rx_space(), cw_soup_rx_commit() the count, then cw_soup_rx_next()
+// until it stops returning OK. A returned packet points into the storage and stays
+// valid until the next space()/feed().
 typedef struct {
+    uint8_t *buf;
+    size_t cap;
     size_t head, tail;      // unread bytes are buf[head..tail)
     uint16_t max_len;       // largest length field accepted (type + payload)
     int8_t error;           // sticky: once the stream is broken it stays broken
     uint64_t packets, bytes;
-    uint8_t buf[CW_SOUP_RX_CAP];
 } cw_soup_rx;
 
-static inline void cw_soup_rx_init(cw_soup_rx *rx, uint16_t max_len) {
-    rx->head = rx->tail = 0;
+// Storage for a receiver that accepts length fields up to max_len: room for one whole
+// largest packet after compaction, plus as much again so one read can bring several.
+static inline size_t cw_soup_rx_storage(uint16_t max_len) { return 2 * ((size_t)max_len + 2); }
+
+// Returns 0, or -1 when `cap` is below cw_soup_rx_storage(max_len) (max_len 0 means 65535).
+static inline int cw_soup_rx_init(cw_soup_rx *rx, uint8_t *storage, size_t cap, uint16_t max_len) {
     rx->max_len = max_len ? max_len : 0xFFFF;
+    if (cap < cw_soup_rx_storage(rx->max_len)) return -1;
+    rx->buf = storage;
+    rx->cap = cap;
+    rx->head = rx->tail = 0;
     rx->error = 0;
     rx->packets = rx->bytes = 0;
+    return 0;
 }
 
 // Writable room after the unread bytes; compacts first, so there is always room for
-// at least one largest packet (CW_SOUP_RX_CAP holds two).
+// the rest of any packet the length check lets through.
 static inline size_t cw_soup_rx_space(cw_soup_rx *rx, uint8_t **dst) {
     if (rx->head) {
         size_t n = rx->tail - rx->head;
@@ -228,18 +237,18 @@ static inline size_t cw_soup_rx_space(cw_soup_rx *rx, uint8_t **dst) {
         rx->tail = n;
     }
     *dst = rx->buf + rx->tail;
-    return CW_SOUP_RX_CAP - rx->tail;
+    return rx->cap - rx->tail;
 }
 
 static inline cw_soup_status cw_soup_rx_commit(cw_soup_rx *rx, size_t n) {
-    if (n > CW_SOUP_RX_CAP - rx->tail) { rx->error = CW_SOUP_ERR_OVERFLOW; return CW_SOUP_ERR_OVERFLOW; }
+    if (n > rx->cap - rx->tail) { rx->error = CW_SOUP_ERR_OVERFLOW; return CW_SOUP_ERR_OVERFLOW; }
     rx->tail += n;
     rx->bytes += n;
     return CW_SOUP_OK;
 }
 
 // Copies bytes in (tests, fuzzing, callers that do not read in place). Returns the
-// bytes taken: fewer than n only when the buffer is full of unread packets.
+// bytes taken: fewer than n only when the storage is full of unread packets.
 static inline size_t cw_soup_rx_feed(cw_soup_rx *rx, const uint8_t *src, size_t n) {
     uint8_t *dst;
     size_t room = cw_soup_rx_space(rx, &dst);
