@@ -196,10 +196,9 @@ public final class SoupServer: @unchecked Sendable {
         let n = poll(&fds, nfds_t(fds.count), timeoutMs)
         let now = monotonicNs()
         if n > 0 {
+            let polled = fds.count - 1 // clients accepted below were not in this poll
+            for i in 0..<polled where fds[i + 1].revents != 0 { receive(clients[i], app, now) }
             if fds[0].revents & Int16(POLLIN) != 0 { acceptAll(now) }
-            for (i, c) in clients.enumerated() where fds[i + 1].revents != 0 {
-                receive(c, app, now)
-            }
         }
         if endFlag.load(ordering: .acquiring) && !ended { ended = true }
         app.tick(server: self)
