@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the CWire decoders and the CBook kernel with libFuzzer + ASan + UBSan.
 #
-#   Fuzz/run-fuzz.sh [SECONDS]        (default 60; `make fuzz SECONDS=600`)
+#   Fuzz/run-fuzz.sh [SECONDS] [itch|soup]   (default 60 itch; `make fuzz SECONDS=600`)
+#
+# `soup` fuzzes the SoupBinTCP stream decoder and the OUCH 4.2 codecs instead
+# (Fuzz/fuzz_soup_ouch.c, CWire only, a few built-in seed packets, corpus kept in
+# .build/fuzz-corpus-soup); the rest below describes `itch`.
 #
 # Builds .build/fuzz/fuzz_itch from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; builds the seed corpus into
@@ -19,8 +23,9 @@
 set -euo pipefail
 
 SECS=${1:-60}
-if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )); then
-    echo "usage: $0 [SECONDS >= 1]" >&2
+TARGET=${2:-itch}
+if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|soup)$ ]]; then
+    echo "usage: $0 [SECONDS >= 1] [itch|soup]" >&2
     exit 2
 fi
 
@@ -36,6 +41,13 @@ WORK=$CORPUS/work
 ARTIFACTS=$BUILD/artifacts
 LOG=$BUILD/fuzz.log
 BIN=$BUILD/fuzz_itch
+if [[ $TARGET == soup ]]; then
+    CORPUS=$ROOT/.build/fuzz-corpus-soup
+    SEEDS=$CORPUS/seeds
+    WORK=$CORPUS/work
+    LOG=$BUILD/fuzz-soup.log
+    BIN=$BUILD/fuzz_soup_ouch
+fi
 
 mkdir -p "$BUILD" "$ARTIFACTS" "$WORK"
 [[ ${FUZZ_FRESH_CORPUS:-0} == 1 ]] && rm -rf "$WORK" && mkdir -p "$WORK"
@@ -49,6 +61,18 @@ echo 'int main(void) { return 0; }' | "$CLANG" -fuse-ld=lld -x c - -o "$BUILD/.l
 rm -f "$BUILD/.ld-probe"
 
 echo "fuzz: building $BIN with $(command -v "$CLANG")" >&2
+if [[ $TARGET == soup ]]; then
+"$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    Fuzz/fuzz_soup_ouch.c CKernels/CWire/cwire.c -o "$BIN"
+rm -rf "$SEEDS"
+mkdir -p "$SEEDS"
+# Seeds: a login exchange, an Enter Order as Unsequenced Data, an Accepted as Sequenced Data, heartbeats.
+printf '\x00\x2fLtraderpassword            1                   ' >"$SEEDS/login"
+printf '\x00\x1fA  SESSION1                   1\x00\x01H\x00\x01Z' >"$SEEDS/accepted"
+printf '\x00\x32UOORD00000000001B\x00\x00\x01\x2cAAPL    \x00\x12\xd6\x44\x00\x01\x86\x9fOMNIYANN\x00\x00\x00\x00NN\x00\x01R' >"$SEEDS/enter"
+printf '\x00\x43SA\x00\x00\x1f\x1a\x71\x8f\x30\x00ORD00000000001B\x00\x00\x01\x2cAAPL    \x00\x12\xd6\x44\x00\x01\x86\x9fOMNIY\x00\x00\x00\x00\x00\x00\x03\xe9AN\x00\x00\x00\x00NL ' >"$SEEDS/ack"
+echo "fuzz: $(ls "$SEEDS" | wc -l) built-in SoupBinTCP/OUCH seeds" >&2
+else
 "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     Fuzz/fuzz_itch.c CKernels/CWire/cwire.c CKernels/CBook/cbook.c -o "$BIN"
 "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -65,6 +89,7 @@ if (( ${#FIXTURE_FILES[@]} )); then
 else
     echo "fuzz: warning: no fixtures in $FIXTURES (set OMNI_DATA); fuzzing without seeds" >&2
 fi
+fi
 
 SYMBOLIZER=$(command -v llvm-symbolizer || true)
 [[ -z $SYMBOLIZER && -x $(dirname "$(command -v "$CLANG")")/llvm-symbolizer ]] &&
@@ -74,7 +99,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 [[ -n $SYMBOLIZER ]] && export ASAN_SYMBOLIZER_PATH=$SYMBOLIZER
 
 ARGS=(-max_total_time="$SECS" -max_len=4096 -rss_limit_mb=4096 -timeout=30
-      -dict=Fuzz/itch.dict -artifact_prefix="$ARTIFACTS/" -print_final_stats=1)
+      -artifact_prefix="$ARTIFACTS/" -print_final_stats=1)
+[[ $TARGET == itch ]] && ARGS+=(-dict=Fuzz/itch.dict)
 # shellcheck disable=SC2206
 [[ -n ${FUZZ_ARGS:-} ]] && ARGS+=(${FUZZ_ARGS})
 
@@ -93,7 +119,7 @@ runs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\1/p' "$LOG" | tail -
 secs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\2/p' "$LOG" | tail -n1)
 cov=$(sed -nE 's/^#[0-9]+[[:space:]].*cov: ([0-9]+).*/\1/p' "$LOG" | tail -n1)
 [[ -z $runs ]] && runs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$LOG" | tail -n1)
-error=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==fuzz_itch== invariant broken' "$LOG" || true)
+error=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==fuzz_[a-z_]+== invariant broken' "$LOG" || true)
 inputs=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$LOG")
 
 knobs=""
