@@ -174,4 +174,39 @@ struct SoupSessionTests {
         server.stop()
         #expect(server.connectedClients == 0)
     }
+
+    /// A raw TCP peer that breaks the framing is disconnected and counted.
+    @Test func brokenFramingFromAClientIsAProtocolError() throws {
+        let (server, _) = try start()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = server.port.bigEndian
+        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(rc == 0)
+        let junk: [UInt8] = [0xFF, 0xFF, UInt8(ascii: "L")] + Array(repeating: 0x20, count: 16) // length 65535 > 1024
+        #expect(junk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == junk.count)
+        var b = [UInt8](repeating: 0, count: 16)
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        #expect(recv(fd, &b, 16, 0) == 0)   // the server closed without a word
+        close(fd)
+        server.stop()
+        #expect(server.protocolErrors == 1 && server.loginsAccepted == 0)
+    }
+
+    /// A second login by the same user replaces the first connection (one stream, one reader).
+    @Test func secondLoginReplacesTheFirstConnection() throws {
+        let (server, _) = try start()
+        let first = SoupClient(clientConfig(server.port))
+        try first.connect()
+        let second = SoupClient(clientConfig(server.port))
+        try second.connect()
+        #expect(events(first, ms: 2000, until: { !$0.isEmpty }).first?.contains("server closed the connection") == true)
+        try send(second, "mine")
+        #expect(events(second, ms: 2000, until: { !$0.isEmpty }) == ["S1:mine"])
+        server.stop()
+        #expect(server.loginsAccepted == 2)
+    }
 }
