@@ -116,7 +116,8 @@ static inline size_t cw_soup_put_login_request(uint8_t *out, size_t cap, const c
     return CW_SOUP_HEADER_LEN + CW_SOUP_LOGIN_REQUEST_PAYLOAD;
 }
 
-// Session is right-justified (left padded with spaces), as the spec's Login Accepted describes.
+// Session: right-justified (left padded with spaces), our reading of the spec's Login Accepted;
+// readers here trim both sides (cw_soup_trim, fieldText), so either padding interoperates.
 static inline size_t cw_soup_put_login_accepted(uint8_t *out, size_t cap, const char *session, size_t slen,
                                                 uint64_t next_sequence) {
     if (cap < CW_SOUP_HEADER_LEN + CW_SOUP_LOGIN_ACCEPTED_PAYLOAD) return 0;
