@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
         .library(name: "OmniNet", targets: ["OmniNet"]),
+        .library(name: "OmniGateway", targets: ["OmniGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +42,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
+        .testTarget(name: "OmniGatewayTests", dependencies: ["OmniGateway", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
