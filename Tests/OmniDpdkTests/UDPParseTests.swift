@@ -54,7 +54,7 @@ struct UDPParseTests {
         var longIP = udpFrame(payload: [0]); longIP[17] = 200  // IPv4 total length past the frame
         #expect(status(longIP) == CDPDK_UDP_BAD_IPV4)
         let qinq = udpFrame(vlan: 5, outerTag: 0x88A8, payload: [9, 9])
-        #expect(status(qinq) == CDPDK_UDP_OK && v.vlan == 5 && v.payload_len == 2)
+        #expect(status(qinq) == CDPDK_UDP_OK && v.vlan == 99 && v.payload_len == 2)  // the outer (S-)tag is the one named
     }
 
     @Test func destinationFilter() {
