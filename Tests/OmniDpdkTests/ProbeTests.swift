@@ -22,8 +22,9 @@ enum ProbeRun {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("omni-dpdk-probe").path
     }()
-    /// The last online core: EAL pins the probe there.
-    static let core = max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)
+    /// The core EAL pins the probe to: OMNI_DPDK_CORE, else the last online one.
+    static let core = ProcessInfo.processInfo.environment["OMNI_DPDK_CORE"].flatMap { Int($0) }
+        ?? max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)
 
     struct Result {
         var summary: [String: String]
