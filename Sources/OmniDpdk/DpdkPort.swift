@@ -59,11 +59,11 @@ public struct DpdkPort: ~Copyable {
     }
 
     /// Polls `queue` once. Releases what `burst` still held, then fills it; returns how many arrived.
-    @inline(__always)
+    @inlinable
     public func receive(queue: UInt16 = 0, into burst: inout RxBurst) -> Int {
         burst.release()
-        burst.count = Int(cdpdk_rx_burst(id, queue, burst.slots, UInt16(burst.capacity)))
-        return burst.count
+        burst._count = Int(cdpdk_rx_burst(id, queue, burst.slots, UInt16(burst.capacity)))
+        return burst._count
     }
 
     /// Copies up to 256 frames into mbufs and transmits them; returns how many of the first went.
@@ -111,7 +111,8 @@ public struct DpdkStats: Sendable, Equatable {
 public struct RxBurst: ~Copyable {
     @usableFromInline let slots: UnsafeMutablePointer<cdpdk_pkt>
     public let capacity: Int
-    public internal(set) var count = 0
+    @usableFromInline var _count = 0
+    public var count: Int { _count }
 
     public init(capacity: Int = 32) {
         precondition(capacity > 0 && capacity <= Int(CDPDK_MAX_BURST), "burst capacity must be 1...\(CDPDK_MAX_BURST)")
@@ -120,23 +121,23 @@ public struct RxBurst: ~Copyable {
     }
 
     deinit {
-        if count > 0 { cdpdk_rx_free(slots, UInt16(count)) }
+        if _count > 0 { cdpdk_rx_free(slots, UInt16(_count)) }
         slots.deallocate()
     }
 
     /// The i-th frame: data pointer, length, per-burst TSC, driver timestamp.
-    @inline(__always)
+    @inlinable
     public subscript(i: Int) -> cdpdk_pkt { slots[i] }
 
     /// Gives the mbufs back to their pool.
-    @inline(__always)
+    @inlinable
     public mutating func release() {
-        if count > 0 { cdpdk_rx_free(slots, UInt16(count)); count = 0 }
+        if _count > 0 { cdpdk_rx_free(slots, UInt16(_count)); _count = 0 }
     }
 }
 
 extension cdpdk_pkt {
     /// The frame's bytes (first segment), valid until its burst is released.
-    @inline(__always)
+    @inlinable
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: data, count: Int(len)) }
 }

@@ -88,7 +88,7 @@ struct Probe: ParsableCommand {
         line += " ipackets=\(s.ipackets) ibytes=\(s.ibytes) imissed=\(s.imissed) ierrors=\(s.ierrors) rx_nombuf=\(s.rxNoMbuf) opackets=\(s.opackets)"
         let pps = elapsed > 0 ? Double(counts.packets) / elapsed : 0
         line += " seconds=\(fixed(elapsed, 3)) pps=\(Int(pps)) burst=\(burst) lcore=\(cdpdk_lcore())"
-        line += " dests=" + (counts.destCount.isEmpty ? "none" : (0..<counts.destCount.count).map {
+        line += " dests=" + (counts.dests == 0 ? "none" : (0..<counts.dests).map {
             "\(dotted(counts.destGroup[$0])):\(counts.destPort[$0])/\(counts.destCount[$0])"
         }.joined(separator: ","))
         print(line)
@@ -108,14 +108,18 @@ struct Probe: ParsableCommand {
     }
 
     /// The poll loop: no allocation per packet, one C call per burst and one inline parse per frame.
+    /// Every option is copied to a local first: ArgumentParser's property wrappers cost a
+    /// generic-metadata lookup per read, which would dominate a per-packet loop.
     func receive(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ c: inout Counts, clock: csys_clock, deadline: UInt64) {
         var clock = clock
+        let limit = packets ?? UInt64.max, idlePolls = self.idlePolls, dump = self.dump, burst = self.burst
+        let loopback = self.loopback ?? 0, checking = self.loopback != nil, framePayload = self.framePayload
+        let filtering = self.dests.isEmpty ? 0 : c.filter.count
         var idle = 0
-        let limit = packets ?? UInt64.max
         var view = cdpdk_udp_view()
         var txFrames: [[UInt8]] = []
         while c.packets < limit {
-            if let loopback, c.sent < loopback {
+            if c.sent < loopback {
                 // Keep at most one burst in flight: net_ring's ring holds 1024 frames.
                 txFrames.removeAll(keepingCapacity: true)
                 for k in 0..<min(burst, loopback - c.sent) { txFrames.append(syntheticFrame(sequence: UInt64(c.sent + k))) }
@@ -124,7 +128,7 @@ struct Probe: ParsableCommand {
             let n = port.receive(queue: 0, into: &rx)
             if n == 0 {
                 idle += 1
-                if idle >= idlePolls && (loopback.map { c.sent >= $0 } ?? true) { break }
+                if idle >= idlePolls && c.sent >= loopback { break }
                 if csys_clock_now(&clock) >= deadline { break }
                 continue
             }
@@ -141,9 +145,9 @@ struct Probe: ParsableCommand {
                 guard st == CDPDK_UDP_OK else { continue }
                 c.udp += 1
                 c.payloadBytes += UInt64(view.payload_len)
-                c.count(&view)
+                c.count(&view, filtering: filtering)
                 if dump { printPayload(view) }
-                if loopback != nil { c.check(view, framePayload: framePayload) }
+                if checking { c.check(view, framePayload: framePayload) }
             }
             if c.packets & 0x3FF < UInt64(n), csys_clock_now(&clock) >= deadline { break }
         }
@@ -164,29 +168,39 @@ struct Probe: ParsableCommand {
     }
 }
 
-struct Counts {
+struct Counts: ~Copyable {
     var packets: UInt64 = 0, bytes: UInt64 = 0, udp: UInt64 = 0, payloadBytes: UInt64 = 0, matched: UInt64 = 0
     var segmented: UInt64 = 0, sent = 0, mismatched: UInt64 = 0, nextSequence: UInt64 = 0
     var firstHwTs: UInt64 = 0, lastHwTs: UInt64 = 0
-    var byStatus = [UInt64](repeating: 0, count: Int(CDPDK_UDP_STATUS_COUNT))
-    var filter: [cdpdk_udp_dest]
+    // Fixed buffers, not arrays: an array mutated per packet pays a uniqueness check each time.
+    let byStatus = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Int(CDPDK_UDP_STATUS_COUNT))
+    let filter: UnsafeMutableBufferPointer<cdpdk_udp_dest>
     // Per-destination counts: a few feeds' groups, searched linearly; capped so a flood of odd destinations cannot grow it.
-    var destGroup: [UInt32] = [], destPort: [UInt16] = [], destCount: [UInt64] = []
     static let maxDests = 64
+    let destGroup = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Counts.maxDests)
+    let destPort = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: Counts.maxDests)
+    let destCount = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Counts.maxDests)
+    var dests = 0
 
-    init(dests: [cdpdk_udp_dest]) {
-        filter = dests
-        destGroup.reserveCapacity(Counts.maxDests); destPort.reserveCapacity(Counts.maxDests); destCount.reserveCapacity(Counts.maxDests)
+    init(dests wanted: [cdpdk_udp_dest]) {
+        byStatus.initialize(repeating: 0)
+        filter = .allocate(capacity: max(1, wanted.count))
+        _ = filter.initialize(from: wanted)
+    }
+
+    deinit {
+        byStatus.deallocate(); filter.deallocate()
+        destGroup.deallocate(); destPort.deallocate(); destCount.deallocate()
     }
 
     @inline(__always)
-    mutating func count(_ v: inout cdpdk_udp_view) {
-        if filter.isEmpty || cdpdk_udp_match(&v, filter, UInt32(filter.count)) >= 0 { matched += 1 }
-        for i in 0..<destCount.count where destGroup[i] == v.dst_ip && destPort[i] == v.dst_port {
+    mutating func count(_ v: inout cdpdk_udp_view, filtering: Int) {
+        if filtering == 0 || cdpdk_udp_match(&v, filter.baseAddress, UInt32(filtering)) >= 0 { matched += 1 }
+        for i in 0..<dests where destGroup[i] == v.dst_ip && destPort[i] == v.dst_port {
             destCount[i] += 1
             return
         }
-        if destCount.count < Counts.maxDests { destGroup.append(v.dst_ip); destPort.append(v.dst_port); destCount.append(1) }
+        if dests < Counts.maxDests { destGroup[dests] = v.dst_ip; destPort[dests] = v.dst_port; destCount[dests] = 1; dests += 1 }
     }
 
     /// Loopback: payloads must come back in order, byte for byte as syntheticFrame wrote them.
