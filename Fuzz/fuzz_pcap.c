@@ -6,7 +6,8 @@
 //       inside the input and the cursor must never pass its end; the final status is
 //       sticky; each packet is copied into a heap block of exactly its captured length
 //       (so ASan flags a read past the packet, not only past the input) and parsed with
-//       cn_parse_udp under its own link type; a UDP payload goes to (c);
+//       cn_parse_udp (and cn_parse_udp_whole, which must agree) under its own link
+//       type; a UDP payload goes to (c);
 //   (b) as one frame: the first byte picks the link type (Ethernet, SLL, SLL2, raw,
 //       IPv4, unknown), the rest is the frame, parsed as in (a);
 //   (c) as an IEX-TP segment: header, block cursor and cw_iex_decode of every block,
@@ -104,6 +105,14 @@ static void check_frame(const uint8_t *f, size_t n, uint32_t link) {
         CHECK(v.ip_header_len >= 20 && v.vlan_count <= 2);
         if (!v.cut) check_segment(v.payload, v.payload_len);
     }
+    // The whole-frame variant (DPDK rx) agrees, except that it refuses as bad_ipv4 a datagram
+    // whose IPv4 total length runs past the frame (every cut one among them).
+    cn_udp_view w;
+    int sw = cn_parse_udp_whole(c, n, link, &w);
+    if (s != CN_FRAME_UDP) CHECK(sw == s);
+    else if (v.cut) CHECK(sw == CN_FRAME_BAD_IPV4 && w.payload == NULL && w.payload_len == 0);
+    else CHECK((sw == CN_FRAME_UDP && w.payload == v.payload && w.payload_len == v.payload_len) || sw == CN_FRAME_BAD_IPV4);
+    CHECK(sw >= CN_FRAME_STATUS_MIN && sw <= CN_FRAME_STATUS_MAX && strcmp(cn_frame_status_name(sw), "unknown") != 0);
     free((void *)c);
 }
 

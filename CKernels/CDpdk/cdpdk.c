@@ -255,19 +255,6 @@ int cdpdk_port_stats(uint16_t port, cdpdk_stats *out) {
 
 int cdpdk_port_stats_reset(uint16_t port) { return rte_eth_stats_reset(port); }
 
-const char *cdpdk_udp_status_name(cdpdk_udp_status s) {
-    switch (s) {
-    case CDPDK_UDP_OK: return "ok";
-    case CDPDK_UDP_SHORT: return "short";
-    case CDPDK_UDP_NOT_IPV4: return "not_ipv4";
-    case CDPDK_UDP_BAD_IPV4: return "bad_ipv4";
-    case CDPDK_UDP_FRAGMENT: return "fragment";
-    case CDPDK_UDP_NOT_UDP: return "not_udp";
-    case CDPDK_UDP_BAD_UDP: return "bad_udp";
-    }
-    return "unknown";
-}
-
 #if defined(__x86_64__)
 #pragma clang attribute pop
 #endif

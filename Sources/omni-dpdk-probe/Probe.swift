@@ -80,8 +80,8 @@ struct Probe: ParsableCommand {
         let s = port.stats
         var line = "probe=ok port=\(port.name) packets=\(counts.packets) bytes=\(counts.bytes) udp=\(counts.udp)"
         line += " udp_payload_bytes=\(counts.payloadBytes) matched=\(counts.matched) segmented=\(counts.segmented)"
-        for st in 1..<Int(CDPDK_UDP_STATUS_COUNT) {
-            line += " \(String(cString: cdpdk_udp_status_name(cdpdk_udp_status(UInt32(st)))))=\(counts.byStatus[st])"
+        for st in Int(CN_FRAME_STATUS_MIN)...Int(CN_FRAME_STATUS_MAX) where st != Int(CN_FRAME_UDP.rawValue) {
+            line += " \(String(cString: cn_frame_status_name(Int32(st))))=\(counts.byStatus[st - Counts.statusBase])"
         }
         if let loopback { line += " sent=\(counts.sent) loopback=\(loopback) mismatched=\(counts.mismatched)" }
         line += " first_hw_ts=\(counts.firstHwTs) last_hw_ts=\(counts.lastHwTs)"
@@ -101,9 +101,13 @@ struct Probe: ParsableCommand {
         var payload = [UInt8](repeating: 0, count: framePayload)
         fillPayload(&payload, sequence: sequence)
         var frame = [UInt8](repeating: 0, count: frameLength)
-        let mac: [UInt8] = [0x02, 0, 0, 0, 0, 1]
-        let n = cdpdk_udp_build(&frame, UInt32(frame.count), mac, mac, 0x0A00_0001, 0xEF01_0101, 4000, 5000, payload, UInt32(payload.count))
-        precondition(Int(n) == frame.count)
+        let mac: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0x02, 0, 0, 0, 0, 1)
+        // dst_mac all zero: the builder writes the group's 01:00:5e multicast MAC.
+        var e = cn_udp_endpoints(dst_mac: (0, 0, 0, 0, 0, 0), src_mac: mac, src_ip: 0x0A00_0001, dst_ip: 0xEF01_0101, src_port: 4000, dst_port: 5000, ip_id: 0, ttl: 1)
+        let n = frame.withUnsafeMutableBufferPointer { f in
+            cn_eth_pad(f.baseAddress, f.count, cn_put_udp_frame(f.baseAddress, f.count, &e, payload, payload.count))
+        }
+        precondition(n == frame.count)
         return frame
     }
 
@@ -116,7 +120,7 @@ struct Probe: ParsableCommand {
         let loopback = self.loopback ?? 0, checking = self.loopback != nil, framePayload = self.framePayload
         let filtering = self.dests.isEmpty ? 0 : c.filter.count
         var idle = 0
-        var view = cdpdk_udp_view()
+        var view = cn_udp_view()
         var txFrames: [[UInt8]] = []
         while c.packets < limit {
             if c.sent < loopback {
@@ -140,9 +144,10 @@ struct Probe: ParsableCommand {
                 if c.firstHwTs == 0 { c.firstHwTs = p.hw_ts }
                 c.lastHwTs = p.hw_ts
                 if p.len != p.pkt_len { c.segmented += 1 }
-                let st = cdpdk_udp_payload(p.data, p.len, &view)
-                c.byStatus[Int(st.rawValue)] += 1
-                guard st == CDPDK_UDP_OK else { continue }
+                // Frames come whole from the port: one the IPv4 lengths run past is bad_ipv4, not a cut capture.
+                let st = cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &view)
+                c.byStatus[Int(st) - Counts.statusBase] += 1
+                guard st == CN_FRAME_UDP.rawValue else { continue }
                 c.udp += 1
                 c.payloadBytes += UInt64(view.payload_len)
                 c.count(&view, filtering: filtering)
@@ -162,7 +167,7 @@ struct Probe: ParsableCommand {
         return sent
     }
 
-    func printPayload(_ v: cdpdk_udp_view) {
+    func printPayload(_ v: cn_udp_view) {
         let bytes = UnsafeBufferPointer(start: v.payload, count: Int(v.payload_len))
         print("payload dst=\(dotted(v.dst_ip)):\(v.dst_port) len=\(v.payload_len) hex=\(hex(bytes))")
     }
@@ -173,8 +178,10 @@ struct Counts: ~Copyable {
     var segmented: UInt64 = 0, sent = 0, mismatched: UInt64 = 0, nextSequence: UInt64 = 0
     var firstHwTs: UInt64 = 0, lastHwTs: UInt64 = 0
     // Fixed buffers, not arrays: an array mutated per packet pays a uniqueness check each time.
-    let byStatus = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Int(CDPDK_UDP_STATUS_COUNT))
-    let filter: UnsafeMutableBufferPointer<cdpdk_udp_dest>
+    /// byStatus[status - statusBase]: cn_frame_status spans CN_FRAME_STATUS_MIN...CN_FRAME_STATUS_MAX.
+    static let statusBase = Int(CN_FRAME_STATUS_MIN)
+    let byStatus = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Int(CN_FRAME_STATUS_MAX) - Counts.statusBase + 1)
+    let filter: UnsafeMutableBufferPointer<cn_udp_dest>
     // Per-destination counts: a few feeds' groups, searched linearly; capped so a flood of odd destinations cannot grow it.
     static let maxDests = 64
     let destGroup = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Counts.maxDests)
@@ -182,7 +189,7 @@ struct Counts: ~Copyable {
     let destCount = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Counts.maxDests)
     var dests = 0
 
-    init(dests wanted: [cdpdk_udp_dest]) {
+    init(dests wanted: [cn_udp_dest]) {
         byStatus.initialize(repeating: 0)
         filter = .allocate(capacity: max(1, wanted.count))
         _ = filter.initialize(from: wanted)
@@ -194,8 +201,8 @@ struct Counts: ~Copyable {
     }
 
     @inline(__always)
-    mutating func count(_ v: inout cdpdk_udp_view, filtering: Int) {
-        if filtering == 0 || cdpdk_udp_match(&v, filter.baseAddress, UInt32(filtering)) >= 0 { matched += 1 }
+    mutating func count(_ v: inout cn_udp_view, filtering: Int) {
+        if filtering == 0 || cn_udp_match(&v, filter.baseAddress, UInt32(filtering)) >= 0 { matched += 1 }
         for i in 0..<dests where destGroup[i] == v.dst_ip && destPort[i] == v.dst_port {
             destCount[i] += 1
             return
@@ -204,7 +211,7 @@ struct Counts: ~Copyable {
     }
 
     /// Loopback: payloads must come back in order, byte for byte as syntheticFrame wrote them.
-    mutating func check(_ v: cdpdk_udp_view, framePayload: Int) {
+    mutating func check(_ v: cn_udp_view, framePayload: Int) {
         var expected = [UInt8](repeating: 0, count: framePayload)
         fillPayload(&expected, sequence: nextSequence)
         nextSequence += 1
@@ -218,13 +225,13 @@ func fillPayload(_ p: inout [UInt8], sequence: UInt64) {
     for k in 8..<p.count { p[k] = UInt8(truncatingIfNeeded: sequence &+ UInt64(k)) }
 }
 
-func parseDest(_ s: String) -> cdpdk_udp_dest? {
+func parseDest(_ s: String) -> cn_udp_dest? {
     let parts = s.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, let port = UInt16(parts[1]) else { return nil }
-    if parts[0] == "0" { return cdpdk_udp_dest(group: 0, port: port) }
+    if parts[0] == "0" { return cn_udp_dest(group: 0, port: port) }
     let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
     guard octets.count == 4 else { return nil }
-    return cdpdk_udp_dest(group: octets.reduce(0) { $0 << 8 | UInt32($1) }, port: port)
+    return cn_udp_dest(group: octets.reduce(0) { $0 << 8 | UInt32($1) }, port: port)
 }
 
 func dotted(_ ip: UInt32) -> String { "\(ip >> 24).\((ip >> 16) & 0xFF).\((ip >> 8) & 0xFF).\(ip & 0xFF)" }

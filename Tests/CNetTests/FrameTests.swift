@@ -86,6 +86,48 @@ struct FrameTests {
         }
     }
 
+    @Test func wholeFramesRefuseWhatACaptureWouldFlagAsCut() {
+        func whole(_ f: [UInt8]) -> (Int32, cn_udp_view) {
+            var v = cn_udp_view()
+            let s = f.withUnsafeBufferPointer { cn_parse_udp_whole($0.baseAddress, $0.count, UInt32(CN_LINK_ETHERNET), &v) }
+            return (s, v)
+        }
+        let frame = ether(0x0800, tags: [7], ipv4(body: udp(payload)))
+        let ok = whole(frame + [0, 0, 0])  // link padding past the IPv4 total length is fine
+        #expect(ok.0 == CN_FRAME_UDP.rawValue && ok.1.payload_len == 23 && ok.1.vlan_id.0 == 7)
+        // The capture parser calls a snap-length cut UDP with `cut`; a whole frame that ends early is refused.
+        let short = Array(frame.prefix(frame.count - 5))
+        #expect(parse(short).0 == CN_FRAME_UDP.rawValue && parse(short).1.cut == 1)
+        let refused = whole(short)
+        #expect(refused.0 == CN_FRAME_BAD_IPV4.rawValue && refused.1.payload == nil && refused.1.payload_len == 0)
+        // An IPv4 total length past the frame, the UDP datagram itself whole: a header that lies.
+        let lying = ether(0x0800, ipv4(body: udp(payload), totalDelta: 4))
+        #expect(parse(lying).0 == CN_FRAME_UDP.rawValue && parse(lying).1.cut == 0)
+        #expect(whole(lying).0 == CN_FRAME_BAD_IPV4.rawValue)
+        // Everything else is cn_parse_udp's answer.
+        #expect(whole(ether(0x0806, [UInt8](repeating: 0, count: 28))).0 == CN_FRAME_OTHER.rawValue)
+        #expect(whole(ether(0x0800, ipv4(frag: 0x2000, body: udp(payload)))).0 == CN_FRAME_FRAGMENT.rawValue)
+    }
+
+    @Test func statusNamesCoverTheSpan() {
+        var names = Set<String>()
+        for s in CN_FRAME_STATUS_MIN...CN_FRAME_STATUS_MAX { names.insert(String(cString: cn_frame_status_name(s))) }
+        #expect(names.count == Int(CN_FRAME_STATUS_MAX - CN_FRAME_STATUS_MIN + 1) && !names.contains("unknown"))
+        #expect(String(cString: cn_frame_status_name(CN_FRAME_OTHER.rawValue)) == "not_ipv4")
+        #expect(String(cString: cn_frame_status_name(CN_FRAME_STATUS_MAX + 1)) == "unknown")
+    }
+
+    @Test func destinationFilterAndPadding() {
+        var v = parse(ether(0x0800, ipv4(body: udp(payload)))).1
+        let dests = [cn_udp_dest(group: 0xE002_030B, port: 0), cn_udp_dest(group: 0, port: 16648)]
+        #expect(cn_udp_match(&v, dests, 2) == 1 && cn_udp_match(&v, dests, 1) == -1 && cn_udp_match(&v, dests, 0) == -1)
+        var buf = [UInt8](repeating: 0xEE, count: 64)
+        #expect(buf.withUnsafeMutableBufferPointer { cn_eth_pad($0.baseAddress, 64, 42) } == 60)
+        #expect(buf[42..<60].allSatisfy { $0 == 0 } && buf[60] == 0xEE && buf[41] == 0xEE)
+        #expect(buf.withUnsafeMutableBufferPointer { cn_eth_pad($0.baseAddress, 64, 61) } == 61)
+        #expect(buf.withUnsafeMutableBufferPointer { cn_eth_pad($0.baseAddress, 59, 42) } == 0)
+    }
+
     @Test func fragmentsAndOtherTraffic() {
         let mf = parse(ether(0x0800, ipv4(frag: 0x2000, body: udp(payload))))
         #expect(mf.0 == CN_FRAME_FRAGMENT.rawValue && mf.1.more_fragments == 1 && mf.1.dst_ip == 0xE002_030A)

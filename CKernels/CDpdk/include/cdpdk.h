@@ -13,7 +13,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "cdpdk_udp.h"
+// Frames to UDP payloads and back: CNet's parser and builder (cn_parse_udp_whole with
+// CN_LINK_ETHERNET, cn_udp_match, cn_put_udp_frame), re-exported to `import CDpdk` callers.
+#include "cn_packet.h"
 
 #define CDPDK_MAX_BURST 256
 #define CDPDK_MAX_PORTS 32 // RTE_MAX_ETHPORTS in Debian's build

@@ -10,12 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "cn_pcap.h"
-
-// Network byte order loads and stores (local: CNet does not depend on CWire).
-static inline uint16_t cn_be16(const uint8_t *p) { return (uint16_t)((uint16_t)p[0] << 8 | p[1]); }
-static inline uint32_t cn_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-static inline void cn_put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void cn_put_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+#include "cw_endian.h" // network byte order loads and stores (CWire)
 
 #define CN_ETHERTYPE_IPV4 0x0800u
 #define CN_ETHERTYPE_VLAN 0x8100u   // 802.1Q
@@ -26,6 +21,7 @@ static inline void cn_put_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 2
 #define CN_IPV4_HEADER_LEN 20
 #define CN_UDP_HEADER_LEN 8
 #define CN_UDP_FRAME_OVERHEAD (CN_ETH_HEADER_LEN + CN_IPV4_HEADER_LEN + CN_UDP_HEADER_LEN)
+#define CN_ETH_MIN_FRAME 60          // Ethernet minimum less the FCS: shorter frames are padded on transmit
 
 typedef enum {
     CN_FRAME_UDP = 0,         // a complete UDP datagram header: payload fields are set
@@ -37,6 +33,26 @@ typedef enum {
     CN_FRAME_BAD_IPV4 = -2,   // version not 4, IHL under 5, total length shorter than the header
     CN_FRAME_BAD_UDP = -3,    // UDP length under 8 or larger than the IPv4 payload
 } cn_frame_status;
+
+// Statuses span MIN...MAX: a counter array indexes status - MIN.
+#define CN_FRAME_STATUS_MIN (-3)
+#define CN_FRAME_STATUS_MAX 4
+_Static_assert(CN_FRAME_STATUS_MIN == CN_FRAME_BAD_UDP && CN_FRAME_STATUS_MAX == CN_FRAME_UNKNOWN_LINK, "status span");
+
+// A short name per status for key=value output; CN_FRAME_OTHER on an Ethernet link is "not_ipv4".
+static inline const char *cn_frame_status_name(int s) {
+    switch (s) {
+    case CN_FRAME_UDP: return "udp";
+    case CN_FRAME_OTHER: return "not_ipv4";
+    case CN_FRAME_NOT_UDP: return "not_udp";
+    case CN_FRAME_FRAGMENT: return "fragment";
+    case CN_FRAME_UNKNOWN_LINK: return "unknown_link";
+    case CN_FRAME_SHORT: return "short";
+    case CN_FRAME_BAD_IPV4: return "bad_ipv4";
+    case CN_FRAME_BAD_UDP: return "bad_udp";
+    }
+    return "unknown";
+}
 
 typedef struct {
     uint32_t src_ip, dst_ip;     // host order
@@ -63,28 +79,28 @@ static inline int cn_parse_ipv4_udp(const uint8_t *ip, size_t n, cn_udp_view *v)
     if (n < CN_IPV4_HEADER_LEN) return CN_FRAME_SHORT;
     if ((ip[0] >> 4) != 4) return CN_FRAME_BAD_IPV4;
     size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
-    size_t total = cn_be16(ip + 2);
+    size_t total = cw_be16(ip + 2);
     if (ihl < CN_IPV4_HEADER_LEN || total < ihl) return CN_FRAME_BAD_IPV4;
     if (n < ihl) return CN_FRAME_SHORT;
     v->ip_header_len = (uint8_t)ihl;
-    v->ip_id = cn_be16(ip + 4);
-    uint16_t frag = cn_be16(ip + 6);
+    v->ip_id = cw_be16(ip + 4);
+    uint16_t frag = cw_be16(ip + 6);
     v->more_fragments = (frag & 0x2000u) != 0;
     v->frag_offset = frag & 0x1FFFu;
     v->ttl = ip[8];
     v->protocol = ip[9];
-    v->src_ip = cn_be32(ip + 12);
-    v->dst_ip = cn_be32(ip + 16);
+    v->src_ip = cw_be32(ip + 12);
+    v->dst_ip = cw_be32(ip + 16);
     if (v->protocol != CN_IPPROTO_UDP) return CN_FRAME_NOT_UDP;
     if (v->more_fragments || v->frag_offset) return CN_FRAME_FRAGMENT;
     size_t ip_payload = total - ihl;
     size_t captured = n - ihl;     // may be more than ip_payload (link padding) or less (snap length)
     if (captured < CN_UDP_HEADER_LEN) return CN_FRAME_SHORT;
     const uint8_t *u = ip + ihl;
-    size_t ulen = cn_be16(u + 4);
+    size_t ulen = cw_be16(u + 4);
     if (ulen < CN_UDP_HEADER_LEN || ulen > ip_payload) return CN_FRAME_BAD_UDP;
-    v->src_port = cn_be16(u);
-    v->dst_port = cn_be16(u + 2);
+    v->src_port = cw_be16(u);
+    v->dst_port = cw_be16(u + 2);
     v->payload = u + CN_UDP_HEADER_LEN;
     v->udp_len = (uint32_t)(ulen - CN_UDP_HEADER_LEN);
     size_t have = captured - CN_UDP_HEADER_LEN;
@@ -102,13 +118,13 @@ static inline int cn_parse_udp(const uint8_t *f, size_t n, uint32_t linktype, cn
     case CN_LINK_ETHERNET:
         if (n < CN_ETH_HEADER_LEN) return CN_FRAME_SHORT;
         off = 12;
-        ethertype = cn_be16(f + off);
+        ethertype = cw_be16(f + off);
         off += 2;
         while (ethertype == CN_ETHERTYPE_VLAN || ethertype == CN_ETHERTYPE_QINQ || ethertype == CN_ETHERTYPE_QINQ_OLD) {
             if (v->vlan_count == 2) return CN_FRAME_OTHER; // a third tag: not something we read
             if (n - off < 4) return CN_FRAME_SHORT;
-            v->vlan_id[v->vlan_count++] = cn_be16(f + off) & 0x0FFFu;
-            ethertype = cn_be16(f + off + 2);
+            v->vlan_id[v->vlan_count++] = cw_be16(f + off) & 0x0FFFu;
+            ethertype = cw_be16(f + off + 2);
             off += 4;
         }
         if (ethertype != CN_ETHERTYPE_IPV4) return CN_FRAME_OTHER;
@@ -116,12 +132,12 @@ static inline int cn_parse_udp(const uint8_t *f, size_t n, uint32_t linktype, cn
     case CN_LINK_LINUX_SLL:
         if (n < 16) return CN_FRAME_SHORT;
         off = 16;
-        if (cn_be16(f + 14) != CN_ETHERTYPE_IPV4) return CN_FRAME_OTHER;
+        if (cw_be16(f + 14) != CN_ETHERTYPE_IPV4) return CN_FRAME_OTHER;
         break;
     case CN_LINK_LINUX_SLL2:
         if (n < 20) return CN_FRAME_SHORT;
         off = 20;
-        if (cn_be16(f) != CN_ETHERTYPE_IPV4) return CN_FRAME_OTHER;
+        if (cw_be16(f) != CN_ETHERTYPE_IPV4) return CN_FRAME_OTHER;
         break;
     case CN_LINK_RAW:
     case CN_LINK_IPV4:
@@ -133,6 +149,37 @@ static inline int cn_parse_udp(const uint8_t *f, size_t n, uint32_t linktype, cn
         return CN_FRAME_UNKNOWN_LINK;
     }
     return cn_parse_ipv4_udp(f + off, n - off, v);
+}
+
+// For a receive path that gets frames whole (a NIC, a ring, AF_PACKET; no snap length): an
+// IPv4 total length past the end of the frame is a header that lies, not a capture cut short,
+// so such a datagram (`cut` or not) is refused as CN_FRAME_BAD_IPV4, payload cleared.
+static inline int cn_parse_udp_whole(const uint8_t *f, size_t n, uint32_t linktype, cn_udp_view *v) {
+    int s = cn_parse_udp(f, n, linktype, v);
+    if (s != CN_FRAME_UDP) return s;
+    const uint8_t *ip = v->payload - CN_UDP_HEADER_LEN - v->ip_header_len; // parsed above: inside the frame
+    if (v->cut || cw_be16(ip + 2) > n - (size_t)(ip - f)) {
+        v->payload = NULL;
+        v->payload_len = 0;
+        return CN_FRAME_BAD_IPV4;
+    }
+    return s;
+}
+
+// A destination to accept: group (host order) and port; 0 in either matches any.
+typedef struct {
+    uint32_t group;
+    uint16_t port;
+} cn_udp_dest;
+
+// Index of the first entry of `dests` that `v`'s destination matches, or -1. A handful of
+// entries (one feed's A and B groups): a linear scan beats any table.
+static inline int cn_udp_match(const cn_udp_view *v, const cn_udp_dest *dests, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        if ((dests[i].group == 0 || dests[i].group == v->dst_ip) && (dests[i].port == 0 || dests[i].port == v->dst_port))
+            return (int)i;
+    }
+    return -1;
 }
 
 // Internet checksum (RFC 1071) over `n` bytes, folded, not yet complemented; `sum` carries a partial sum in.
@@ -172,34 +219,44 @@ static inline size_t cn_put_udp_frame(uint8_t *buf, size_t cap, const cn_udp_end
         memcpy(buf, e->dst_mac, 6);
     }
     memcpy(buf + 6, e->src_mac, 6);
-    cn_put_be16(buf + 12, CN_ETHERTYPE_IPV4);
+    cw_put16(buf + 12, CN_ETHERTYPE_IPV4);
     uint8_t *ip = buf + CN_ETH_HEADER_LEN;
     uint16_t total = (uint16_t)(CN_IPV4_HEADER_LEN + CN_UDP_HEADER_LEN + len);
     ip[0] = 0x45; ip[1] = 0;
-    cn_put_be16(ip + 2, total);
-    cn_put_be16(ip + 4, e->ip_id);
-    cn_put_be16(ip + 6, 0);
+    cw_put16(ip + 2, total);
+    cw_put16(ip + 4, e->ip_id);
+    cw_put16(ip + 6, 0);
     ip[8] = e->ttl ? e->ttl : 1;
     ip[9] = CN_IPPROTO_UDP;
-    cn_put_be16(ip + 10, 0);
-    cn_put_be32(ip + 12, e->src_ip);
-    cn_put_be32(ip + 16, e->dst_ip);
-    cn_put_be16(ip + 10, cn_ipv4_checksum(ip, CN_IPV4_HEADER_LEN));
+    cw_put16(ip + 10, 0);
+    cw_put32(ip + 12, e->src_ip);
+    cw_put32(ip + 16, e->dst_ip);
+    cw_put16(ip + 10, cn_ipv4_checksum(ip, CN_IPV4_HEADER_LEN));
     uint8_t *u = ip + CN_IPV4_HEADER_LEN;
     uint16_t ulen = (uint16_t)(CN_UDP_HEADER_LEN + len);
-    cn_put_be16(u, e->src_port);
-    cn_put_be16(u + 2, e->dst_port);
-    cn_put_be16(u + 4, ulen);
-    cn_put_be16(u + 6, 0);
+    cw_put16(u, e->src_port);
+    cw_put16(u + 2, e->dst_port);
+    cw_put16(u + 4, ulen);
+    cw_put16(u + 6, 0);
     if (len) memcpy(u + CN_UDP_HEADER_LEN, payload, len);
     // UDP checksum over the pseudo-header (addresses, protocol, length), header and payload.
     uint8_t pseudo[12];
     memcpy(pseudo, ip + 12, 8);
     pseudo[8] = 0; pseudo[9] = CN_IPPROTO_UDP;
-    cn_put_be16(pseudo + 10, ulen);
+    cw_put16(pseudo + 10, ulen);
     uint16_t c = (uint16_t)~cn_csum_add(cn_csum_add(0, pseudo, 12), u, ulen);
-    cn_put_be16(u + 6, c ? c : 0xFFFFu); // 0 means "no checksum": a computed 0 is sent as all ones
+    cw_put16(u + 6, c ? c : 0xFFFFu); // 0 means "no checksum": a computed 0 is sent as all ones
     return CN_UDP_FRAME_OVERHEAD + len;
+}
+
+// Zero-pads the frame of `len` bytes in `buf` to the Ethernet minimum (CN_ETH_MIN_FRAME), for
+// transmit paths that do not pad (net_ring, a raw socket). Returns the padded length, or 0 when
+// the padding does not fit in `cap`.
+static inline size_t cn_eth_pad(uint8_t *buf, size_t cap, size_t len) {
+    if (len >= CN_ETH_MIN_FRAME) return len;
+    if (cap < CN_ETH_MIN_FRAME) return 0;
+    memset(buf + len, 0, CN_ETH_MIN_FRAME - len);
+    return CN_ETH_MIN_FRAME;
 }
 
 // A whole pcap record (record header + Ethernet/IPv4/UDP frame) for `payload` at `ts_ns`;
