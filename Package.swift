@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
+            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -56,6 +56,11 @@ let package = Package(
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
+        .target(name: "OmniMoldNet", dependencies: [
+            "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
     ],
     swiftLanguageModes: [.v6]
 )
