@@ -58,6 +58,10 @@ public struct MoldPublisher: ~Copyable {
     let session: [UInt8]
     let packet: UnsafeMutableRawBufferPointer
     var batch = DatagramBatch(capacity: 32)
+    /// Every packet sent (per line, after the deliberate loss) is also written here, when set.
+    public var recorder: PcapWriter?
+    /// Recording errors (the first one ends the recording).
+    public private(set) var recordError: (any Error)?
 
     /// `input` (a day file, [u16 BE length][message]...) must outlive the publisher.
     public init(_ config: MoldPublisherConfig, input: UnsafeRawBufferPointer) throws {
@@ -144,11 +148,29 @@ public struct MoldPublisher: ~Copyable {
         if dropA && (dropB || config.lineB == nil) { counters.droppedBoth += 1 }
         if dropA { counters.dropped[0] += 1 } else {
             try senderA.send(bytes); counters.packets[0] += 1; counters.messages[0] += messages
+            record(bytes, config.lineA)
         }
         if config.lineB != nil {
             if dropB { counters.dropped[1] += 1 } else {
                 try senderB?.send(bytes); counters.packets[1] += 1; counters.messages[1] += messages
+                record(bytes, config.lineB!)
             }
+        }
+    }
+
+    mutating func record(_ bytes: UnsafeRawBufferPointer, _ g: MulticastGroup) {
+        guard let w = recorder else { return }
+        var e = UDPEndpoints(sourceIP: IPv4Endpoint(config.serverAddress, port: 0)?.address ?? 0x7f00_0001,
+                             destinationIP: IPv4Endpoint(g.group, port: g.port)?.address ?? 0,
+                             sourcePort: retransmitEndpoint?.port ?? 0, destinationPort: g.port)
+        e.ttl = 1
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        do {
+            try w.writeUDP(payload: bytes, timestampNs: UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec), endpoints: e)
+        } catch {
+            recordError = error
+            recorder = nil
         }
     }
 
@@ -160,6 +182,8 @@ public struct MoldPublisher: ~Copyable {
         let bytes = UnsafeRawBufferPointer(start: out, count: b.len)
         try senderA.send(bytes)
         try senderB?.send(bytes)
+        record(bytes, config.lineA)
+        if let g = config.lineB { record(bytes, g) }
         counters.heartbeats += 1
     }
 
@@ -173,6 +197,8 @@ public struct MoldPublisher: ~Copyable {
         for _ in 0..<max(1, config.endRepeats) {
             try senderA.send(bytes)
             try senderB?.send(bytes)
+            record(bytes, config.lineA)
+            if let g = config.lineB { record(bytes, g) }
             counters.endOfSession += 1
         }
     }
