@@ -5,6 +5,17 @@ import PackageDescription
 // and debug-built kernels would make `swift test` replays needlessly slow.
 let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-function"])]
 
+// DPDK 22.11 from Debian's libdpdk-dev. SwiftPM's own pkg-config parser cannot read
+// Debian's libdpdk.pc, so the include paths and libraries are named here; only
+// CKernels/CDpdk/cdpdk.c sees the rte headers. The drivers (net_pcap, net_null,
+// net_ring, net_af_packet, mempool_ring) are plugins EAL loads from its PMD path.
+let dpdkFlags: [CSetting] = [.unsafeFlags([
+    "-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-function",
+    "-isystem", "/usr/include/dpdk",
+    "-isystem", "/usr/include/x86_64-linux-gnu/dpdk", "-isystem", "/usr/include/aarch64-linux-gnu/dpdk",
+])]
+let dpdkLibraries: [LinkerSetting] = ["rte_ethdev", "rte_mbuf", "rte_mempool", "rte_eal"].map { .linkedLibrary($0) }
+
 let package = Package(
     name: "OmniAlpha",
     platforms: [.macOS(.v15)],
@@ -20,6 +31,7 @@ let package = Package(
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
         .library(name: "OmniNet", targets: ["OmniNet"]),
+        .library(name: "OmniGateway", targets: ["OmniGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +45,7 @@ let package = Package(
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
         .target(name: "CNet", dependencies: ["CSys"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
+        .target(name: "CDpdk", dependencies: ["CWire"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
         .target(name: "OmniCore"),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CRing", "CSys", "CZlib"]),
@@ -41,16 +54,23 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .target(name: "OmniDpdk", dependencies: ["CDpdk"]),
+        .executableTarget(name: "omni-dpdk-probe", dependencies: [
+            "OmniDpdk", "CDpdk", "CSys",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
         .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
+        .testTarget(name: "OmniGatewayTests", dependencies: ["OmniGateway", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
@@ -61,6 +81,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
+        .testTarget(name: "OmniDpdkTests", dependencies: ["OmniDpdk", "CDpdk", "OmniFeed"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
         // The interposer's counters, read directly by the steady-state benchmark's own check.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.5.0"),
+        // The round-trip histograms of OrderEntry (already in the graph through the root package).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         .executableTarget(
@@ -41,6 +43,17 @@ let package = Package(
                 .product(name: "OmniNet", package: "OmniAlpha"),
             ],
             path: "Benchmarks/NetReceive",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "OrderEntry",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "OmniGateway", package: "OmniAlpha"),
+                .product(name: "CWire", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/OrderEntry",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

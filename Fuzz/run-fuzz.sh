@@ -2,12 +2,14 @@
 # Fuzzes the CWire decoders, the CBook kernel and the CNet capture reader with
 # libFuzzer + ASan + UBSan.
 #
-#   Fuzz/run-fuzz.sh [SECONDS] [itch|pcap|all]   (default 60 all; `make fuzz SECONDS=600`)
+#   Fuzz/run-fuzz.sh [SECONDS] [itch|pcap|soup|all]   (default 60 all; `make fuzz SECONDS=600`)
 #
-# Two harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
-# framing, CBook) and fuzz_pcap (Fuzz/fuzz_pcap.c: pcap / pcapng reader, frame parse
-# down to UDP, IEX-TP segments and DEEP / TOPS messages, the pcap writer). `all` runs
-# each for SECONDS/2 (at least 1 s).
+# Three harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
+# framing, CBook), fuzz_pcap (Fuzz/fuzz_pcap.c: pcap / pcapng reader, frame parse
+# down to UDP, IEX-TP segments and DEEP / TOPS messages, the pcap writer) and
+# fuzz_soup_ouch (Fuzz/fuzz_soup_ouch.c: the SoupBinTCP stream receiver, OUCH 4.2
+# decoders and re-encoders; seeded with a few built-in packets). `all` runs each
+# for SECONDS/3 (at least 1 s).
 #
 # fuzz_itch is built from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; its seed corpus is built into
@@ -30,8 +32,8 @@ set -euo pipefail
 
 SECS=${1:-60}
 TARGET=${2:-all}
-if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|pcap|all)$ ]]; then
-    echo "usage: $0 [SECONDS >= 1] [itch|pcap|all]" >&2
+if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|pcap|soup|all)$ ]]; then
+    echo "usage: $0 [SECONDS >= 1] [itch|pcap|soup|all]" >&2
     exit 2
 fi
 
@@ -107,6 +109,18 @@ build_pcap() {
     fi
 }
 
+build_soup_ouch() {
+    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        Fuzz/fuzz_soup_ouch.c CKernels/CWire/cwire.c -o "$BUILD/fuzz_soup_ouch"
+    local seeds=$1
+    # A login exchange, an Enter Order as Unsequenced Data, an Accepted as Sequenced Data, heartbeats.
+    printf '\x00\x2fLtraderpassword            1                   ' >"$seeds/login"
+    printf '\x00\x1fA  SESSION1                   1\x00\x01H\x00\x01Z' >"$seeds/accepted"
+    printf '\x00\x32UOORD00000000001B\x00\x00\x01\x2cAAPL    \x00\x12\xd6\x44\x00\x01\x86\x9fOMNIYANN\x00\x00\x00\x00NN\x00\x01R' >"$seeds/enter"
+    printf '\x00\x43SA\x00\x00\x1f\x1a\x71\x8f\x30\x00ORD00000000001B\x00\x00\x01\x2cAAPL    \x00\x12\xd6\x44\x00\x01\x86\x9fOMNIY\x00\x00\x00\x00\x00\x00\x03\xe9AN\x00\x00\x00\x00NL ' >"$seeds/ack"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH seeds" >&2
+}
+
 # run_harness NAME SECONDS SEED_DIR WORK_DIR MAX_LEN DICT: builds, fuzzes, prints the one-line result.
 run_harness() {
     local name=$1 secs=$2 seeds=$3 work=$4 maxlen=$5 dict=$6
@@ -167,12 +181,15 @@ run_harness() {
 }
 
 EACH=$SECS
-if [[ $TARGET == all ]]; then EACH=$(( SECS / 2 )); (( EACH < 1 )) && EACH=1; fi
+if [[ $TARGET == all ]]; then EACH=$(( SECS / 3 )); (( EACH < 1 )) && EACH=1; fi
 status=0
 if [[ $TARGET == itch || $TARGET == all ]]; then
     run_harness fuzz_itch "$EACH" "$CORPUS/seeds" "$CORPUS/work" 4096 Fuzz/itch.dict || status=1
 fi
 if [[ $TARGET == pcap || $TARGET == all ]]; then
     run_harness fuzz_pcap "$EACH" "$CORPUS/pcap-seeds" "$CORPUS/pcap-work" 16384 Fuzz/pcap.dict || status=1
+fi
+if [[ $TARGET == soup || $TARGET == all ]]; then
+    run_harness fuzz_soup_ouch "$EACH" "$CORPUS/soup-seeds" "$CORPUS/soup-work" 4096 "" || status=1
 fi
 exit $status

@@ -51,7 +51,8 @@ struct BenchRing: ParsableCommand {
         to ns and put in an HdrHistogram after the round).
 
         Every round measures the bare baseline ring (ring_baseline.h: Lamport's ring, no cached \
-        indices) and then the ring, back to back: baseline, ring, baseline, ring, ... Cross-core \
+        indices) and the ring back to back, baseline first in even rounds and ring first in odd \
+        ones (ABBA), so a drift within a round favours neither. Cross-core \
         latency on this kind of VM jumps between levels (about 80, 170 and 700 ns round trips) \
         as the host moves the vCPUs, so only back-to-back comparisons mean anything; the report \
         gives the median over rounds for each and their ratios, plus the median of the per-round \
@@ -80,7 +81,7 @@ struct BenchRing: ParsableCommand {
     @Option(help: "Measuring time per ring kind, in seconds.")
     var seconds: Double = 2
 
-    @Option(help: "A/B rounds per kind (each round: baseline then ring).")
+    @Option(help: "A/B rounds per kind (baseline and ring back to back, in ABBA order).")
     var rounds: Int = 5
 
     @Option(help: "Ring kinds to measure, comma-separated: spsc, mpsc, shm.")
@@ -159,10 +160,14 @@ struct BenchRing: ParsableCommand {
             defer { rings.release() }
             for round in 0..<rounds {
                 progress.update("\(kind.rawValue) round \(round + 1)/\(rounds)")
+                // ABBA: odd rounds measure the ring first, so a drift within a round favours neither.
+                let ringFirst = round % 2 == 1
+                if ringFirst { result.ringThroughput.append(try bench.throughput(rings.ring)) }
                 result.baselineThroughput.append(try bench.throughput(rings.baseline))
-                result.ringThroughput.append(try bench.throughput(rings.ring))
+                if !ringFirst { result.ringThroughput.append(try bench.throughput(rings.ring)) }
+                if ringFirst { result.ringTrip.append(try bench.roundTrip(rings.ring, into: &result.ringHistogram)) }
                 result.baselineTrip.append(try bench.roundTrip(rings.baseline, into: &result.baselineHistogram))
-                result.ringTrip.append(try bench.roundTrip(rings.ring, into: &result.ringHistogram))
+                if !ringFirst { result.ringTrip.append(try bench.roundTrip(rings.ring, into: &result.ringHistogram)) }
             }
             progress.finish()
             print(result.text(phaseSeconds: phaseSeconds))
@@ -451,7 +456,7 @@ struct BenchConditions {
         """
         omni bench ring: \(size)-byte slots, cores \(coreA) (producer / initiator) -> \(coreB) (consumer / echo), \
         ring capacity \(capacity)
-          \(rounds) A/B rounds per kind, each round baseline then ring; \(fixed(seconds, 3)) s per kind, \
+          \(rounds) A/B rounds per kind, baseline and ring back to back in ABBA order; \(fixed(seconds, 3)) s per kind, \
         \(fixed(phaseSeconds * 1000, 1)) ms per phase
           clock \(clockSource)\(clockSource == "tsc" ? " \(fixed(Double(hz) / 1e6, 3)) MHz" : "") \
         (invariant TSC: \(invariantTSC ? "yes" : "no")), CPU \(cpuModel), nproc \(nproc)

@@ -68,8 +68,10 @@ static inline uint32_t cring_spsc_claim(cring_spsc *r, uint32_t max, void **slot
     uint64_t free = r->capacity - (head - r->tail_cache);
     if (free == 0) {
         // acquire: the consumer's reads of the slots it released happen before we overwrite them
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        free = r->capacity - (head - r->tail_cache);
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        free = r->capacity - (head - tail);
+        if (free == 0) { *slots = cring_spsc_slot(r, head); return 0; } // no store while polling a full ring
+        r->tail_cache = tail;
     }
     uint64_t run = r->capacity - (head & r->mask); // slots to the end of the array
     uint64_t n = max < free ? max : free;
@@ -89,8 +91,9 @@ static inline int cring_spsc_try_push(cring_spsc *r, const void *src, uint32_t l
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed); // relaxed: only this thread writes head
     if (head - r->tail_cache == r->capacity) {
         // acquire: the consumer's read of the slot happens before we overwrite it
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (head - r->tail_cache == r->capacity) return 0;
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - tail == r->capacity) return 0; // no store while polling a full ring
+        r->tail_cache = tail;
     }
     memcpy(cring_spsc_slot(r, head), src, len);
     atomic_store_explicit(&r->head, head + 1, memory_order_release); // release: the slot's bytes before the new head
@@ -106,8 +109,10 @@ static inline uint32_t cring_spsc_peek(cring_spsc *r, uint32_t max, const void *
     uint64_t ready = r->head_cache - tail;
     if (ready == 0) {
         // acquire: pairs with the producer's release; the published slots' bytes are visible
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-        ready = r->head_cache - tail;
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        ready = head - tail;
+        if (ready == 0) { *slots = cring_spsc_slot(r, tail); return 0; } // no store while polling an empty ring
+        r->head_cache = head;
     }
     uint64_t run = r->capacity - (tail & r->mask);
     uint64_t n = max < ready ? max : ready;
@@ -126,8 +131,9 @@ static inline int cring_spsc_try_pop(cring_spsc *r, void *dst, uint32_t len) {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed); // relaxed: only this thread writes tail
     if (tail == r->head_cache) {
         // acquire: pairs with the producer's release; the slot's bytes are visible
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-        if (tail == r->head_cache) return 0;
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (tail == head) return 0; // no store while polling an empty ring
+        r->head_cache = head;
     }
     memcpy(dst, cring_spsc_slot(r, tail), len);
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release); // release: our read of the slot before the producer may reuse it

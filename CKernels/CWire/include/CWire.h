@@ -6,4 +6,6 @@
 #include "cw_frame.h"
 #include "cw_scan.h"
 #include "cw_iex.h"
+#include "cw_soup.h"
+#include "cw_ouch.h"
 #endif

@@ -1,0 +1,93 @@
+import CWire
+
+/// What an OUCH client poll delivers.
+public enum OuchClientEvent {
+    /// A well-formed outbound OUCH message and its SoupBinTCP sequence number.
+    case message(sequence: UInt64, cw_ouch_out)
+    /// A sequenced message that failed to decode (counted in `malformed`).
+    case malformed(sequence: UInt64, cw_ouch_status)
+    case endOfSession
+    case disconnected(SoupError)
+}
+
+/// The trading core's side of an OUCH 4.2 port: encodes orders straight into the
+/// SoupBinTCP send buffer and delivers the venue's responses decoded.
+public final class OuchClient {
+    public let soup: SoupClient
+    public private(set) var malformed = 0
+
+    public init(_ config: SoupClientConfig) { soup = SoupClient(config) }
+
+    /// Connects and logs in; see `SoupClient.connect(sequence:)`.
+    public func connect(sequence: UInt64? = nil) throws(SoupError) { try soup.connect(sequence: sequence) }
+    public func logout() { soup.logout() }
+    public func disconnect() { soup.disconnect() }
+    public var nextSequence: UInt64 { soup.nextSequence }
+
+    public func enter(_ order: cw_ouch_enter) throws(SoupError) {
+        var o = order
+        try soup.send(max: Int(CW_OUCH_ENTER_LEN)) { cw_ouch_put_enter($0, &o) }
+    }
+
+    public func replace(_ replace: cw_ouch_replace) throws(SoupError) {
+        var r = replace
+        try soup.send(max: Int(CW_OUCH_REPLACE_LEN)) { cw_ouch_put_replace($0, &r) }
+    }
+
+    /// `shares`: the size the order should have left (0 cancels it whole).
+    public func cancel(_ token: cw_ouch_token, shares: UInt32 = 0) throws(SoupError) {
+        var t = token
+        try soup.send(max: Int(CW_OUCH_CANCEL_LEN)) { cw_ouch_put_cancel($0, &t, shares) }
+    }
+
+    public func modify(_ token: cw_ouch_token, side: UInt8, shares: UInt32) throws(SoupError) {
+        var t = token
+        try soup.send(max: Int(CW_OUCH_MODIFY_LEN)) { cw_ouch_put_modify($0, &t, CChar(bitPattern: side), shares) }
+    }
+
+    /// Waits up to `timeoutMs`, then delivers every response received (and keeps the session alive).
+    public func poll(timeoutMs: Int32, _ onEvent: (OuchClientEvent) -> Void) {
+        soup.poll(timeoutMs: timeoutMs) { ev in
+            switch ev {
+            case .sequenced(let seq, let payload):
+                var out = cw_ouch_out()
+                let st = cw_ouch_decode_out(payload.baseAddress?.assumingMemoryBound(to: UInt8.self), payload.count, &out)
+                if st == CW_OUCH_OK {
+                    onEvent(.message(sequence: seq, out))
+                } else {
+                    malformed += 1
+                    onEvent(.malformed(sequence: seq, st))
+                }
+            case .unsequenced, .debug: break
+            case .endOfSession: onEvent(.endOfSession)
+            case .disconnected(let e): onEvent(.disconnected(e))
+            }
+        }
+    }
+}
+
+extension cw_ouch_token {
+    /// A token from text: left-justified, space padded, cut at 14 characters.
+    public init(_ text: String) {
+        var s = text
+        self = s.withUTF8 { b in b.withMemoryRebound(to: CChar.self) { cw_ouch_make_token($0.baseAddress, $0.count) } }
+    }
+    public var text: String { fieldText(b) }
+}
+
+extension cw_ouch_token: @retroactive Equatable {
+    public static func == (a: cw_ouch_token, b: cw_ouch_token) -> Bool {
+        withUnsafePointer(to: a) { pa in withUnsafePointer(to: b) { pb in cw_ouch_token_eq(pa, pb) != 0 } }
+    }
+}
+
+/// Fills a fixed C char array (stock, firm) with text, left-justified and space padded.
+public func ouchAlpha<T>(_ field: inout T, _ text: String) {
+    withUnsafeMutableBytes(of: &field) { raw in
+        let u = Array(text.utf8.prefix(raw.count))
+        for i in 0..<raw.count { raw[i] = i < u.count ? u[i] : 0x20 }
+    }
+}
+
+/// Text of a fixed C char array (stock, firm), spaces trimmed.
+public func ouchText<T>(_ field: T) -> String { fieldText(field) }

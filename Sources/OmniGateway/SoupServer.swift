@@ -1,0 +1,337 @@
+import CSys
+import CWire
+import Glibc
+import Synchronization
+
+/// SoupBinTCP server settings. Intervals are nanoseconds; tests shorten them.
+public struct SoupServerConfig: Sendable {
+    public var host = "127.0.0.1"
+    /// 0: an ephemeral port, read back from `SoupServer.port`.
+    public var port: UInt16 = 0
+    /// The session name sent in Login Accepted (at most 10 characters).
+    public var sessionName = "OMNI000001"
+    /// username -> password; nil accepts any login.
+    public var credentials: [String: String]? = nil
+    /// A Server Heartbeat goes out when nothing else was sent for this long (spec: 1 s).
+    public var heartbeatIntervalNs: UInt64 = 1_000_000_000
+    /// A client silent for this long is disconnected (spec: 15 s); it also bounds the wait for a login.
+    public var clientTimeoutNs: UInt64 = 15_000_000_000
+    /// Sequenced messages kept per user for replay on re-login; older ones cannot be requested.
+    public var logCapacity = 1 << 16
+    /// Largest sequenced message the log holds.
+    public var maxMessage = 128
+    /// Largest length field accepted from a client (type + payload); more is a protocol error.
+    public var maxClientPacket: UInt16 = 1024
+    /// Send buffer per connection; a client too slow to drain it falls behind the log, then
+    /// is disconnected when even a heartbeat no longer fits.
+    public var sendBuffer = 1 << 20
+    /// Longest wait in one poll turn of `run`, which bounds how late `tick` runs.
+    public var pollTimeoutMs: Int32 = 1
+    public init() {}
+}
+
+/// One login name's sequenced stream; it outlives connections so a re-login can replay it.
+public struct SoupUser: Hashable, Sendable {
+    public let index: Int
+}
+
+/// What the server is serving: it sees each client's unsequenced messages and gets a turn
+/// on every loop pass. Both run on the server's thread.
+public protocol SoupServerApplication: AnyObject {
+    func received(_ payload: UnsafeRawBufferPointer, from user: SoupUser, server: SoupServer)
+    func tick(server: SoupServer)
+}
+
+/// A bounded log of sequenced messages in fixed slots, allocated once.
+final class SoupStream {
+    let name: String
+    let slot: Int
+    let capacity: Int
+    private let bytes: UnsafeMutablePointer<UInt8>
+    private let lengths: UnsafeMutablePointer<Int32>
+    private(set) var last: UInt64 = 0 // sequence number of the newest message, 0 when none
+
+    init(name: String, slot: Int, capacity: Int) {
+        self.name = name
+        self.slot = slot
+        self.capacity = capacity
+        bytes = .allocate(capacity: slot * capacity)
+        lengths = .allocate(capacity: capacity)
+    }
+    deinit { bytes.deallocate(); lengths.deallocate() }
+
+    var oldest: UInt64 { last < UInt64(capacity) ? 1 : last - UInt64(capacity) + 1 }
+
+    /// Lets `body` write one message (at most `slot` bytes) into the next slot; returns its sequence number.
+    @inline(__always)
+    func append(_ body: (UnsafeMutablePointer<UInt8>) -> Int) -> UInt64 {
+        let i = Int(last % UInt64(capacity))
+        let n = body(bytes + i * slot)
+        precondition(n >= 0 && n <= slot, "sequenced message of \(n) bytes exceeds the log slot of \(slot)")
+        lengths[i] = Int32(n)
+        last += 1
+        return last
+    }
+
+    func message(_ seq: UInt64) -> UnsafeRawBufferPointer {
+        let i = Int((seq - 1) % UInt64(capacity))
+        return UnsafeRawBufferPointer(start: bytes + i * slot, count: Int(lengths[i]))
+    }
+}
+
+/// The SoupBinTCP 3.00 server side: listens, accepts many clients, checks logins, numbers
+/// every sequenced message from 1 per user, keeps a bounded log for replay, sends Server
+/// Heartbeats when idle and drops silent clients. Single-threaded: `pollOnce` (or the
+/// thread `start` runs) does all I/O and calls the application.
+public final class SoupServer: @unchecked Sendable {
+    public let config: SoupServerConfig
+    public let port: UInt16
+    public var endpoint: String { "\(config.host):\(port)" }
+    private let listenFd: Int32
+
+    private enum State { case awaitingLogin, loggedIn(Int), closing }
+    private final class Client {
+        let link: SoupLink
+        var state: State = .awaitingLogin
+        var nextToSend: UInt64 = 1
+        init(link: SoupLink) { self.link = link }
+        var user: Int? { if case .loggedIn(let u) = state { return u }; return nil }
+    }
+    private var clients: [Client] = []
+    private var streams: [SoupStream] = []
+    private var userByName: [String: Int] = [:]
+    private var fds: [pollfd] = []
+    private var ended = false
+
+    private let stopFlag = Atomic<Bool>(false)
+    private let endFlag = Atomic<Bool>(false)
+    private var thread: pthread_t?
+
+    /// Counters, read on the server thread or after `stop()`.
+    public private(set) var loginsAccepted = 0, loginsRejected = 0, timeouts = 0, protocolErrors = 0, heartbeatsSent = 0
+
+    public init(_ config: SoupServerConfig) throws(SoupError) {
+        precondition(config.sessionName.utf8.count <= 10, "a SoupBinTCP session name has at most 10 characters")
+        self.config = config
+        (listenFd, port) = try SoupSocket.listen(host: config.host, port: config.port)
+    }
+
+    deinit {
+        stop()
+        for c in clients { c.link.close() }
+        close(listenFd)
+    }
+
+    // ------------------------------------------------------------ streams
+
+    /// The stream for a login name, created on first use.
+    public func user(named name: String) -> SoupUser {
+        if let i = userByName[name] { return SoupUser(index: i) }
+        streams.append(SoupStream(name: name, slot: config.maxMessage, capacity: config.logCapacity))
+        userByName[name] = streams.count - 1
+        return SoupUser(index: streams.count - 1)
+    }
+
+    public func name(of user: SoupUser) -> String { streams[user.index].name }
+
+    /// Sequence number of the newest message sent on the user's stream (0: none yet).
+    public func lastSequence(of user: SoupUser) -> UInt64 { streams[user.index].last }
+
+    /// Appends a sequenced message to the user's stream; `body` writes it (at most
+    /// `config.maxMessage` bytes) and returns its length. Connected clients get it on this
+    /// loop pass; disconnected ones on re-login. Server thread only.
+    @inline(__always)
+    @discardableResult
+    public func sequence(to user: SoupUser, _ body: (UnsafeMutablePointer<UInt8>) -> Int) -> UInt64 {
+        streams[user.index].append(body)
+    }
+
+    @discardableResult
+    public func sequence(to user: SoupUser, bytes: UnsafeRawBufferPointer) -> UInt64 {
+        sequence(to: user) { dst in
+            if bytes.count > 0 { dst.update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+            return bytes.count
+        }
+    }
+
+    public var connectedClients: Int { clients.count }
+
+    // ------------------------------------------------------------ running
+
+    /// Runs the loop on a thread of its own until `stop()`.
+    public func start<A: SoupServerApplication>(_ app: A) {
+        precondition(thread == nil, "the server runs once")
+        let box = Unmanaged.passRetained(LoopBody { [self] in
+            while !stopFlag.load(ordering: .acquiring) { pollOnce(app, timeoutMs: config.pollTimeoutMs) }
+        }).toOpaque()
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { arg in
+            Unmanaged<LoopBody>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create: \(errnoText(rc))")
+        thread = t
+    }
+
+    /// Stops the loop thread and waits for it.
+    public func stop() {
+        stopFlag.store(true, ordering: .releasing)
+        if let t = thread { pthread_join(t, nil); thread = nil }
+    }
+
+    /// Ends the session (from any thread): every client is sent what it has not yet
+    /// received, then End of Session, and is disconnected; later logins are refused.
+    public func endSession() { endFlag.store(true, ordering: .releasing) }
+
+    /// One pass: waits up to `timeoutMs` for I/O, accepts, reads and handles packets, gives the
+    /// application its tick, sends sequenced backlog and heartbeats, drops silent clients.
+    public func pollOnce<A: SoupServerApplication>(_ app: A, timeoutMs: Int32) {
+        fds.removeAll(keepingCapacity: true)
+        fds.append(pollfd(fd: listenFd, events: Int16(POLLIN), revents: 0))
+        for c in clients {
+            var ev = Int16(POLLIN)
+            if c.link.txPending > 0 { ev |= Int16(POLLOUT) }
+            fds.append(pollfd(fd: c.link.fd, events: ev, revents: 0))
+        }
+        let n = poll(&fds, nfds_t(fds.count), timeoutMs)
+        let now = monotonicNs()
+        if n > 0 {
+            let polled = fds.count - 1 // clients accepted below were not in this poll
+            for i in 0..<polled where fds[i + 1].revents != 0 { receive(clients[i], app, now) }
+            if fds[0].revents & Int16(POLLIN) != 0 { acceptAll(now) }
+        }
+        if endFlag.load(ordering: .acquiring) && !ended { ended = true }
+        app.tick(server: self)
+        for c in clients { service(c, now) }
+        clients.removeAll { $0.link.closed }
+    }
+
+    // ------------------------------------------------------------ internals
+
+    private func acceptAll(_ now: UInt64) {
+        while true {
+            var a = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFd, $0, &len) }
+            }
+            if fd < 0 { return }
+            SoupSocket.configure(fd)
+            var host = [CChar](repeating: 0, count: 16)
+            inet_ntop(AF_INET, &a.sin_addr, &host, 16)
+            let peer = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let link = SoupLink(fd: fd, endpoint: "\(peer):\(UInt16(bigEndian: a.sin_port))",
+                                maxPacket: config.maxClientPacket, txCapacity: config.sendBuffer, now: now)
+            clients.append(Client(link: link))
+        }
+    }
+
+    private func receive<A: SoupServerApplication>(_ c: Client, _ app: A, _ now: UInt64) {
+        let r = c.link.read(now: now)
+        var pkt = cw_soup_packet()
+        loop: while case .loggedIn = c.state {
+            let st = c.link.next(&pkt)
+            if st == CW_SOUP_NEED_MORE { break }
+            if st != CW_SOUP_OK { protocolErrors += 1; c.link.close(); return }
+            switch pkt.type {
+            case UInt8(ascii: "U"):
+                app.received(UnsafeRawBufferPointer(start: pkt.payload, count: Int(pkt.payload_len)),
+                             from: SoupUser(index: c.user!), server: self)
+            case UInt8(ascii: "R"), UInt8(ascii: "+"):
+                break // the read already counted as life
+            case UInt8(ascii: "O"):
+                c.state = .closing
+                break loop
+            default: // a second login or a server-only type: the client is broken
+                protocolErrors += 1
+                c.link.close()
+                return
+            }
+        }
+        if case .awaitingLogin = c.state {
+            let st = c.link.next(&pkt)
+            if st == CW_SOUP_OK {
+                login(c, pkt, now)
+                if case .loggedIn = c.state { receive(c, app, now); return } // packets behind the login
+            } else if st != CW_SOUP_NEED_MORE {
+                protocolErrors += 1
+                c.link.close()
+                return
+            }
+        }
+        if r != .ok { c.link.close() }
+    }
+
+    private func reject(_ c: Client, _ reason: UInt8) {
+        _ = c.link.append(max: 4) { cw_soup_put_login_rejected($0, 4, reason) }
+        loginsRejected += 1
+        c.state = .closing
+    }
+
+    private func login(_ c: Client, _ pkt: cw_soup_packet, _ now: UInt64) {
+        var req = cw_soup_login_request()
+        var p = pkt
+        if cw_soup_parse_login_request(&p, &req) != 0 { protocolErrors += 1; c.link.close(); return }
+        let username = fieldText(req.username), password = fieldText(req.password), session = fieldText(req.session)
+        if let creds = config.credentials, creds[username] != password {
+            reject(c, UInt8(ascii: "A"))
+            return
+        }
+        if ended || (!session.isEmpty && session != config.sessionName) {
+            reject(c, UInt8(ascii: "S"))
+            return
+        }
+        let u = user(named: username)
+        let s = streams[u.index]
+        var next = req.sequence == 0 ? s.last + 1 : min(req.sequence, s.last + 1)
+        if next < s.oldest {
+            reject(c, UInt8(ascii: "S")) // asked for messages the bounded log no longer holds
+            return
+        }
+        if next == 0 { next = 1 }
+        // One connection per user: a re-login replaces a connection the server still holds.
+        for other in clients where other !== c && other.user == u.index { other.link.close() }
+        c.state = .loggedIn(u.index)
+        c.nextToSend = next
+        let name = config.sessionName
+        _ = c.link.append(max: 33) { dst in
+            name.withCString { cw_soup_put_login_accepted(dst, 33, $0, strlen($0), next) }
+        }
+        loginsAccepted += 1
+    }
+
+    private func service(_ c: Client, _ now: UInt64) {
+        let l = c.link
+        if l.closed { return }
+        switch c.state {
+        case .awaitingLogin:
+            if now &- l.lastReceiveNs >= config.clientTimeoutNs { timeouts += 1; l.close(); return }
+        case .loggedIn(let u):
+            let s = streams[u]
+            while c.nextToSend <= s.last {
+                let m = s.message(c.nextToSend)
+                if !l.appendPacket(UInt8(ascii: "S"), m) { break } // the send buffer is full: resume next pass
+                c.nextToSend += 1
+            }
+            if ended && c.nextToSend > s.last {
+                if l.appendEmpty(UInt8(ascii: "Z")) { c.state = .closing }
+            } else if now &- l.lastReceiveNs >= config.clientTimeoutNs {
+                timeouts += 1
+                l.close()
+                return
+            } else if l.txPending == 0 && now &- l.lastSendNs >= config.heartbeatIntervalNs {
+                if !l.appendEmpty(UInt8(ascii: "H")) { l.close(); return }
+                heartbeatsSent += 1
+            }
+        case .closing:
+            break
+        }
+        if l.flush(now: now) != 0 { l.close(); return }
+        if case .closing = c.state, l.txPending == 0 { l.close() }
+    }
+}
+
+private final class LoopBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
