@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSys
 import OmniBook
+import OmniDpdk
 import OmniEngine
 import OmniFeed
 import OmniMoldNet
@@ -44,6 +45,9 @@ struct Listen: ParsableCommand {
     var requestDelayUs: UInt64?
     @Option(help: "Session to accept (default: the first seen).") var session: String?
     @Flag(help: "Also print book-kernel counters and memory.") var stats = false
+    @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
+    var dpdkVdev: String?
+    @Option(name: .customLong("dpdk-core"), help: "--via dpdk: the core EAL pins this thread to.") var dpdkCore = 0
 
     func validate() throws {
         _ = try parseGroup(group, interface: interface, option: "--group")
@@ -54,9 +58,6 @@ struct Listen: ParsableCommand {
 
     func run() throws {
         _ = StopSignals.install()
-        if via == .dpdk {
-            throw ValidationError("--via dpdk: not built in this version of omni listen (DPDK is in OmniDpdk; the listener has no DPDK receive path yet): use socket or io_uring")
-        }
         let books = try Books()
         let replay = ITCHReplay(books: books)
         if let bboCSV {
@@ -81,14 +82,23 @@ struct Listen: ParsableCommand {
         let start = monotonicNanoseconds()
         let deadline = seconds.map { start + UInt64($0 * 1e9) }
         let stop = { StopSignals.received != 0 }
+        var dpdkNote: String?
         switch via {
         case .socket: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<SocketBackend>(g) }
         case .io_uring: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g) }
-        case .dpdk: break
+        case .dpdk:
+            let vdev = try dpdkVdev ?? "net_pcap0,iface=\(interfaceName(interface))"
+            try EAL.start(EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev]))
+            let port = try DpdkPort(id: 0)
+            let k = try listener.runDpdk(port: port, lineA: try parseEndpoint(group, option: "--group"),
+                                         lineB: try lineB.map { try parseEndpoint($0, option: "--line-b") },
+                                         untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
+            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP"
         }
         let elapsed = monotonicNanoseconds() - start
         done(listener.consumer.itch.sink)
         printListenSummary(listener, elapsed: elapsed)
+        if let dpdkNote { print(dpdkNote) }
     }
 
     private func drive<Sink: BBOSink, B: ReceiveBackend & ~Copyable>(

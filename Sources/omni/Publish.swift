@@ -166,3 +166,12 @@ func interfaceAddress(_ nameOrAddress: String) throws -> String {
     let a = UInt32(bigEndian: i.address.s_addr)
     return "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)"
 }
+
+/// The kernel name of an interface given by name or address.
+func interfaceName(_ nameOrAddress: String) throws -> String {
+    var i = cn_interface()
+    let rc = cn_interface_resolve(nameOrAddress, &i)
+    guard rc == 0 else { throw ValidationError("--interface \(nameOrAddress): \(String(cString: cn_strerror(rc)))") }
+    var n = i.name
+    return withUnsafeBytes(of: &n) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+}
