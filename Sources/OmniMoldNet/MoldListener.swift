@@ -58,6 +58,9 @@ public struct MoldListenerCounters: Sendable, Equatable {
     public var datagrams: [UInt64] = [0, 0, 0]
     public var truncated: UInt64 = 0
     public var requestSendErrors: UInt64 = 0
+    /// Monotonic ns of the first and the last batch received (any line): the span packets/s is taken over.
+    public var firstBatchNs: UInt64 = 0
+    public var lastBatchNs: UInt64 = 0
     public init() {}
 }
 
@@ -97,6 +100,8 @@ public struct MoldListener<Sink: BBOSink>: ~Copyable {
         counters.datagrams[line.rawValue] &+= UInt64(n)
         consumer.batchTSC = batch.tsc
         let now = csys_monotonic_ns()
+        if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
+        counters.lastBatchNs = now
         for i in 0..<n {
             let d = batch[i]
             if d.truncated { counters.truncated &+= 1 }

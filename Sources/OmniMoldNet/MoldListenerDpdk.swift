@@ -42,6 +42,8 @@ extension MoldListener {
                     counters.batches &+= 1
                     k.frames &+= UInt64(n)
                     let now = csys_monotonic_ns()
+                    if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
+                    counters.lastBatchNs = now
                     for i in 0..<n {
                         let p = burst[i]
                         var v = cdpdk_udp_view()

@@ -143,7 +143,8 @@ struct Listen: ParsableCommand {
         lines.append("latency     receive to book update, \(grouped(n)) messages: p50 \(grouped(v[0])) ns, p99 \(grouped(v[1])) ns, p99.9 \(grouped(v[2])) ns, max \(grouped(mx)) ns")
         let secs = Double(elapsed) / 1e9
         let packets = s.line(.a).packets + s.line(.b).packets + s.line(.retransmission).packets
-        lines.append("elapsed     \(fixed(secs * 1000, 3)) ms, \(fixed(secs > 0 ? Double(packets) / secs : 0, 0)) packets/s, \(fixed(secs > 0 ? Double(c.delivered) / secs / 1e6 : 0, 3)) M msgs/s")
+        let span = Double(l.counters.lastBatchNs - l.counters.firstBatchNs) / 1e9
+        lines.append("elapsed     \(fixed(secs * 1000, 3)) ms in all; first to last packet \(fixed(span * 1000, 3)) ms: \(fixed(span > 0 ? Double(packets) / span : 0, 0)) packets/s, \(fixed(span > 0 ? Double(c.delivered) / span / 1e6 : 0, 3)) M msgs/s")
         if stats { lines += bookStatsLines(replay) }
         print(lines.joined(separator: "\n"))
     }
