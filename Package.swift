@@ -56,7 +56,7 @@ let package = Package(
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
+            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -76,6 +76,11 @@ let package = Package(
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
+        .target(name: "OmniMoldNet", dependencies: [
+            "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys", "OmniDpdk", "CDpdk",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["OmniDpdk", "CDpdk", "OmniFeed"]),
     ],
     swiftLanguageModes: [.v6]

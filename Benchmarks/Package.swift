@@ -56,5 +56,16 @@ let package = Package(
             path: "Benchmarks/OrderEntry",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "MoldSession",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniFeed", package: "OmniAlpha"),
+                .product(name: "CWire", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/MoldSession",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -41,6 +41,9 @@ public struct DepthSnapshot: Equatable, Sendable {
 /// Owns the C kernel's state; `apply` is the hot path and allocates nothing once warm.
 public final class Books {
     public let kernel: UnsafeMutablePointer<cbook_set>
+    /// The feed behind these books lost messages it could not recover (or skipped them):
+    /// the books may be wrong and must not be quoted on until it clears.
+    public var stale = false
 
     /// Fails only when the order store's address space cannot be reserved.
     public init() throws {

@@ -26,9 +26,11 @@ public struct MoldITCHConsumer<Sink: BBOSink>: MoldConsumer {
 
     public mutating func skipped(_ sequences: Range<UInt64>) {
         skippedMessages += sequences.upperBound - sequences.lowerBound
+        replay.books.stale = true
     }
 
     public mutating func stateChanged(to state: MoldSessionState) {
         self.state = state
+        replay.books.stale = state == .stale || skippedMessages > 0
     }
 }

@@ -119,35 +119,50 @@ struct Replay: ParsableCommand {
 
     private func printSummary(_ replay: ITCHReplay, elapsed: UInt64, loadNs: UInt64, bboRows: UInt64, compressed: Bool) {
         let c = replay.counts
-        let k = replay.books.stats
         let msgs = c.messages + c.malformed
         var lines: [String] = []
         lines.append("file        \(file) (\(grouped(UInt64(c.bytes))) bytes\(compressed ? " inflated" : ""), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
-        var byType = ""
-        for t in 0..<256 where c.byType[t] > 0 {
-            byType += " \(Character(Unicode.Scalar(UInt8(t))))=\(c.byType[t])"
-        }
-        lines.append("messages    \(grouped(c.messages)) well-formed:\(byType)")
-        lines.append("malformed   \(grouped(c.malformed))\(c.truncatedAt.map { " (and a truncated record at byte \($0))" } ?? "")")
-        lines.append("unknown ref \(grouped(k.unknown_ref)) (execute/cancel/delete/replace of an order not in the book)")
-        lines.append("symbols     \(replay.directory.count) in directory, \(replay.books.locates.count) with books")
-        let crossed = replay.books.locates.filter { replay.books.book($0).bbo.isCrossed }.count
-        lines.append("live orders \(grouped(replay.books.liveOrders)) at end; crossed books at end: \(crossed)")
+        lines += bookSummaryLines(replay)
         if bboRows > 0 || bboCSV != nil { lines.append("bbo rows    \(grouped(bboRows)) -> \(bboCSV ?? "")") }
         let secs = Double(elapsed) / 1e9
         let rate = secs > 0 ? Double(msgs) / secs : 0
         lines.append("elapsed     \(fixed(secs * 1000, 3)) ms, \(fixed(rate / 1e6, 2)) M msgs/s, \(fixed(msgs > 0 ? Double(elapsed) / Double(msgs) : 0, 1)) ns/msg")
-        if stats {
-            lines.append("book kernel adds=\(k.adds) executes=\(k.executes) cancels=\(k.cancels) deletes=\(k.deletes) replaces=\(k.replaces) trades=\(k.trades)")
-            lines.append("refused     duplicate_ref=\(k.duplicate_ref) ref_out_of_range=\(k.ref_out_of_range) bad_price=\(k.bad_price) bad_shares=\(k.bad_shares) bad_side=\(k.bad_side) over_execution=\(k.over_execution) filtered=\(k.filtered) out_of_memory=\(k.out_of_memory)")
-            let mem = replay.books.memoryBytes
-            let live = replay.books.liveOrders
-            lines.append("memory      \(grouped(mem)) bytes for orders and levels\(live > 0 ? ", \(mem / live) bytes per live order" : ""); order state 16 bytes/order; SIMD \(replay.books.simd)")
-            let events = replay.systemEvents.map { "\(Character(Unicode.Scalar($0.1)))@\($0.0)" }.joined(separator: " ")
-            lines.append("system      \(events.isEmpty ? "no system events" : events)")
-        }
+        if stats { lines += bookStatsLines(replay) }
         print(lines.joined(separator: "\n"))
     }
+}
+
+/// The books part of the replay summary (messages by type, malformed, symbols, live orders),
+/// shared by `omni replay` and `omni listen`.
+func bookSummaryLines(_ replay: ITCHReplay) -> [String] {
+    let c = replay.counts
+    let k = replay.books.stats
+    var lines: [String] = []
+    var byType = ""
+    for t in 0..<256 where c.byType[t] > 0 {
+        byType += " \(Character(Unicode.Scalar(UInt8(t))))=\(c.byType[t])"
+    }
+    lines.append("messages    \(grouped(c.messages)) well-formed:\(byType)")
+    lines.append("malformed   \(grouped(c.malformed))\(c.truncatedAt.map { " (and a truncated record at byte \($0))" } ?? "")")
+    lines.append("unknown ref \(grouped(k.unknown_ref)) (execute/cancel/delete/replace of an order not in the book)")
+    lines.append("symbols     \(replay.directory.count) in directory, \(replay.books.locates.count) with books")
+    let crossed = replay.books.locates.filter { replay.books.book($0).bbo.isCrossed }.count
+    lines.append("live orders \(grouped(replay.books.liveOrders)) at end; crossed books at end: \(crossed)")
+    return lines
+}
+
+/// The --stats part of the replay summary: book-kernel counters, memory, system events.
+func bookStatsLines(_ replay: ITCHReplay) -> [String] {
+    let k = replay.books.stats
+    var lines: [String] = []
+    lines.append("book kernel adds=\(k.adds) executes=\(k.executes) cancels=\(k.cancels) deletes=\(k.deletes) replaces=\(k.replaces) trades=\(k.trades)")
+    lines.append("refused     duplicate_ref=\(k.duplicate_ref) ref_out_of_range=\(k.ref_out_of_range) bad_price=\(k.bad_price) bad_shares=\(k.bad_shares) bad_side=\(k.bad_side) over_execution=\(k.over_execution) filtered=\(k.filtered) out_of_memory=\(k.out_of_memory)")
+    let mem = replay.books.memoryBytes
+    let live = replay.books.liveOrders
+    lines.append("memory      \(grouped(mem)) bytes for orders and levels\(live > 0 ? ", \(mem / live) bytes per live order" : ""); order state 16 bytes/order; SIMD \(replay.books.simd)")
+    let events = replay.systemEvents.map { "\(Character(Unicode.Scalar($0.1)))@\($0.0)" }.joined(separator: " ")
+    lines.append("system      \(events.isEmpty ? "no system events" : events)")
+    return lines
 }
 
 // ---- packet captures

@@ -1,0 +1,155 @@
+import ArgumentParser
+import CSys
+import OmniBook
+import OmniDpdk
+import OmniEngine
+import OmniFeed
+import OmniMoldNet
+import OmniNet
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Receive a MoldUDP64 ITCH feed (line A, optional line B) into order books, recovering gaps by A/B arbitration and retransmission.",
+        discussion: """
+        Every datagram of line A and B goes to one MoldUDP64 session: first arrival wins, \
+        messages reach the books once and in order. A gap neither line fills within \
+        --request-delay-us is asked for from --retransmit (HOST:PORT, unicast); a gap still \
+        missing after the retries is declared lost: the session and the books turn stale \
+        ("books stale: yes" in the summary). Stops at SIGINT/SIGTERM, at --seconds, or with \
+        --until-end once the end of session is delivered.
+
+        Receive-to-book latency: TSC read when the receive batch returns to TSC after the book \
+        update of each message, into a histogram; converted to ns at the end.
+
+        Example: omni listen --group 239.1.1.1:30001 --line-b 239.1.1.2:30002 --retransmit 127.0.0.1:30100 --until-end
+        """
+    )
+
+    enum Via: String, ExpressibleByArgument, CaseIterable {
+        case socket, io_uring, dpdk
+    }
+
+    @Option(help: "Line A group, ADDRESS:PORT.") var group: String
+    @Option(name: .customLong("line-b"), help: "Line B group, ADDRESS:PORT.") var lineB: String?
+    @Option(help: "Retransmission server, HOST:PORT.") var retransmit: String?
+    @Option(help: "Receive path: socket (recvmmsg), io_uring or dpdk.") var via: Via = .socket
+    @Option(help: "Interface name or IPv4 address to receive on.") var interface: String = "127.0.0.1"
+    @Option(name: .customLong("bbo-csv"), help: "Write every BBO change to this CSV file (as omni replay --bbo-csv).") var bboCSV: String?
+    @Flag(name: .customLong("until-end"), help: "Stop once the end of session is delivered.") var untilEnd = false
+    @Option(help: "Stop after this many seconds.") var seconds: Double?
+    @Option(name: .customLong("request-delay-us"), help: "Time a gap is left to the other line before a request (default 1000 with --line-b, else 0).")
+    var requestDelayUs: UInt64?
+    @Option(help: "Session to accept (default: the first seen).") var session: String?
+    @Flag(help: "Also print book-kernel counters and memory.") var stats = false
+    @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
+    var dpdkVdev: String?
+    @Option(name: .customLong("dpdk-core"), help: "--via dpdk: the core EAL pins this thread to.") var dpdkCore = 0
+
+    func validate() throws {
+        _ = try parseGroup(group, interface: interface, option: "--group")
+        if let lineB { _ = try parseGroup(lineB, interface: interface, option: "--line-b") }
+        if let retransmit { _ = try parseEndpoint(retransmit, option: "--retransmit") }
+        if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        _ = StopSignals.install()
+        let books = try Books()
+        let replay = ITCHReplay(books: books)
+        if let bboCSV {
+            var sink = BBOCSVSink(out: try FileWriter(path: bboCSV))
+            try listen(replay, sink: sink) { sink = $0 }
+            try sink.out.flush()
+            if let error = sink.error { throw error }
+        } else {
+            try listen(replay, sink: NoBBOSink()) { _ in }
+        }
+    }
+
+    private func listen<Sink: BBOSink>(_ replay: ITCHReplay, sink: Sink, done: (Sink) -> Void) throws {
+        var config = MoldListenerConfig()
+        config.localAddress = try interfaceAddress(interface)
+        config.retransmit = try retransmit.map { try parseEndpoint($0, option: "--retransmit") }
+        if let session { config.session = MoldSessionConfig(session: session) }
+        config.session.requestDelay = (requestDelayUs ?? (lineB == nil ? 0 : 1000)) * 1000
+        let a = try parseGroup(group, interface: interface, option: "--group")
+        let b = try lineB.map { try parseGroup($0, interface: interface, option: "--line-b") }
+        var listener = try MoldListener(config, replay: replay, sink: sink)
+        let start = monotonicNanoseconds()
+        let deadline = seconds.map { start + UInt64($0 * 1e9) }
+        let stop = { StopSignals.received != 0 }
+        var dpdkNote: String?
+        switch via {
+        case .socket: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<SocketBackend>(g) }
+        case .io_uring: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g) }
+        case .dpdk:
+            let vdev = try dpdkVdev ?? "net_pcap0,iface=\(interfaceName(interface))"
+            try EAL.start(EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev]))
+            let port = try DpdkPort(id: 0)
+            let k = try listener.runDpdk(port: port, lineA: try parseEndpoint(group, option: "--group"),
+                                         lineB: try lineB.map { try parseEndpoint($0, option: "--line-b") },
+                                         untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
+            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP"
+        }
+        let elapsed = monotonicNanoseconds() - start
+        done(listener.consumer.itch.sink)
+        printListenSummary(listener, elapsed: elapsed)
+        if let dpdkNote { print(dpdkNote) }
+    }
+
+    private func drive<Sink: BBOSink, B: ReceiveBackend & ~Copyable>(
+        _ listener: inout MoldListener<Sink>, _ a: MulticastGroup, _ b: MulticastGroup?, _ deadline: UInt64?, _ stop: () -> Bool,
+        open: (MulticastGroup) throws(NetError) -> MulticastReceiver<B>) throws {
+        var ra = try open(a)
+        if let b {
+            var rb = try open(b)
+            try listener.run(&ra.backend, &rb.backend, untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
+        } else {
+            var none = NoReceive(label: a)
+            try listener.run(&ra.backend, &none, untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
+        }
+    }
+
+    private func printListenSummary<Sink: BBOSink>(_ l: borrowing MoldListener<Sink>, elapsed: UInt64) {
+        let s = l.session
+        let c = s.counters
+        let replay = l.replay
+        var lines: [String] = []
+        lines.append("feed        \(group)\(lineB.map { " + \($0)" } ?? "") via \(via.rawValue) on \(interface)\(retransmit.map { ", retransmission \($0)" } ?? ", no retransmission")")
+        lines += bookSummaryLines(replay)
+        if let sink = l.consumer.itch.sink as? BBOCSVSink { lines.append("bbo rows    \(grouped(sink.rows)) -> \(bboCSV ?? "")") }
+        for (name, line) in [("line A", MoldLine.a), ("line B", MoldLine.b), ("retransmit", MoldLine.retransmission)] {
+            if line == .b && lineB == nil { continue }
+            let k = s.line(line)
+            lines.append("\(name.padding(12))\(grouped(k.packets)) packets, \(grouped(k.messages)) messages, \(grouped(k.duplicates)) duplicates, \(grouped(k.heartbeats)) heartbeats, \(grouped(k.malformed)) malformed, \(grouped(k.wrongSession)) wrong session\(line == .retransmission ? "" : ", \(grouped(k.lineGaps)) jumps in its sequence")")
+        }
+        lines.append("delivered   \(grouped(c.delivered)) messages; \(grouped(c.duplicates)) duplicates (\(grouped(c.duplicatePackets)) whole packets)")
+        lines.append("gaps        \(grouped(c.gapsOpened)) seen: \(grouped(c.gapsFilledByOtherLine)) filled by the other line, \(grouped(c.gapsFilledLate)) filled late, \(grouped(c.gapsFilledByRetransmission)) filled by retransmission, \(grouped(c.gapsLost)) lost (\(grouped(c.gapsRecovered)) recovered later), \(s.openGaps) open at end")
+        lines.append("requests    \(grouped(c.requestsSent)) sent (\(grouped(c.retries)) retries)\(l.counters.requestSendErrors > 0 ? ", \(l.counters.requestSendErrors) failed to send" : "")")
+        lines.append("malformed   \(grouped(c.malformed)) packets, \(grouped(c.wrongSession)) wrong session, \(grouped(c.implausibleSequence)) implausible sequence, \(grouped(l.counters.truncated)) truncated")
+        let state: String = switch s.state {
+        case .live: "live"
+        case .gapOpen: "live, gap open (recovering)"
+        case .stale: "stale"
+        case .finished: "finished"
+        }
+        lines.append("state       \(state) at end; expected \(s.expected), high water \(s.highWater)\(s.endSequence.map { ", end of session at \($0)" } ?? "")")
+        lines.append("books stale \(replay.books.stale ? "yes" : "no")")
+        let (v, mx, n) = l.latencyNs(percentiles: [50, 99, 99.9])
+        lines.append("latency     receive to book update, \(grouped(n)) messages: p50 \(grouped(v[0])) ns, p99 \(grouped(v[1])) ns, p99.9 \(grouped(v[2])) ns, max \(grouped(mx)) ns")
+        let secs = Double(elapsed) / 1e9
+        let packets = s.line(.a).packets + s.line(.b).packets + s.line(.retransmission).packets
+        let span = Double(l.counters.lastBatchNs - l.counters.firstBatchNs) / 1e9
+        lines.append("elapsed     \(fixed(secs * 1000, 3)) ms in all; first to last packet \(fixed(span * 1000, 3)) ms: \(fixed(span > 0 ? Double(packets) / span : 0, 0)) packets/s, \(fixed(span > 0 ? Double(c.delivered) / span / 1e6 : 0, 3)) M msgs/s")
+        if stats { lines += bookStatsLines(replay) }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}
