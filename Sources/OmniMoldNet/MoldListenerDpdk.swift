@@ -1,11 +1,11 @@
-import CDpdk
+import CNet
 import CSys
 import OmniDpdk
 import OmniFeed
 import OmniNet
 
 // The DPDK receive path of the listener: Ethernet frames from a DPDK port (a NIC, or a
-// vdev such as net_pcap on a kernel interface) are parsed down to UDP (cdpdk_udp.h);
+// vdev such as net_pcap on a kernel interface) are parsed down to UDP (CNet's cn_packet.h);
 // those addressed to line A's or B's group and port go to the session. Requests and their
 // answers still use the kernel's unicast socket.
 
@@ -29,8 +29,8 @@ extension MoldListener {
     /// Polls the port until the session finishes (when `untilEnd`), `deadlineNs` passes or `stop` says so.
     public mutating func runDpdk(port: borrowing DpdkPort, lineA: IPv4Endpoint, lineB: IPv4Endpoint?,
                                  untilEnd: Bool, deadlineNs: UInt64?, stop: () -> Bool) throws(NetError) -> DpdkLineCounters {
-        var dests = [cdpdk_udp_dest(group: lineA.address, port: lineA.port),
-                     cdpdk_udp_dest(group: lineB?.address ?? 0xFFFF_FFFF, port: lineB?.port ?? 0xFFFF)]
+        var dests = [cn_udp_dest(group: lineA.address, port: lineA.port),
+                     cn_udp_dest(group: lineB?.address ?? 0xFFFF_FFFF, port: lineB?.port ?? 0xFFFF)]
         var burst = RxBurst(capacity: 32)
         var k = DpdkLineCounters()
         var idle = 0
@@ -46,9 +46,9 @@ extension MoldListener {
                     counters.lastBatchNs = now
                     for i in 0..<n {
                         let p = burst[i]
-                        var v = cdpdk_udp_view()
-                        guard cdpdk_udp_payload(p.data, p.len, &v) == CDPDK_UDP_OK else { k.notUDP &+= 1; continue }
-                        let m = cdpdk_udp_match(&v, d.baseAddress, 2)
+                        var v = cn_udp_view()
+                        guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &v) == CN_FRAME_UDP else { k.notUDP &+= 1; continue }
+                        let m = cn_udp_match(&v, d.baseAddress, 2)
                         guard m >= 0 else { k.otherUDP &+= 1; continue }
                         feed(payload: UnsafeRawBufferPointer(start: v.payload, count: Int(v.payload_len)),
                              line: m == 0 ? .a : .b, tsc: p.rx_tsc, now: now)
