@@ -10,6 +10,8 @@ public struct OrderID: Hashable, Sendable, CustomStringConvertible {
     @inlinable var slot: Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: raw)) }
     @inlinable var generation: UInt32 { UInt32(truncatingIfNeeded: raw >> 32) }
     public static let none = OrderID(raw: UInt64.max)
+    /// The order pool slot (0..<VenueConfig.maxOrders): a dense index callers may key side tables by.
+    @inlinable public var poolIndex: Int { Int(slot) }
     public var description: String { "#\(slot)/\(generation)" }
 }
 

@@ -99,8 +99,15 @@ public final class Venue<Events: VenueEventSink, Feed: ITCHSink> {
         return out
     }
 
+    /// The session that entered a live order (or last held the slot).
+    @inlinable public func session(of id: OrderID) -> SessionID { core.pointee.pool[id.poolIndex].session }
+    @inlinable public func side(of id: OrderID) -> Side { core.pointee.pool[id.poolIndex].side }
+
+    /// Whether the order is resting (live) now.
+    @inlinable public func isLive(_ id: OrderID) -> Bool { core.pointee.resolve(id) != nil }
+
     /// Open quantity and ITCH order ref of a live order; nil if not live.
-    public func order(_ id: OrderID) -> (quantity: UInt32, price: UInt32, ref: UInt64)? {
+    @inlinable public func order(_ id: OrderID) -> (quantity: UInt32, price: UInt32, ref: UInt64)? {
         guard let p = core.pointee.resolve(id) else { return nil }
         let s = core.pointee.pool[Int(p)]
         return (s.qty, core.pointee.books[Int(s.book)].price(s.level), s.ref)
