@@ -40,10 +40,30 @@ public enum SelfMatchMode: UInt8, Sendable {
     case cancelOldest
 }
 
+/// Why a new order, cancel, replace or mass cancel did nothing. Counted per reason (`Venue.rejects`).
 public enum RejectReason: UInt8, Sendable, CaseIterable {
-    case unknownInstrument = 1, unknownSession, marketClosed, zeroQuantity, quantityTooLarge
-    case badTick, badLot, outsidePriceBand, rateLimited, poolExhausted
-    case postOnlyWouldCross, fillOrKillUnfillable, unknownOrder, notYourOrder, marketReplace
+    case unknownInstrument = 1
+    /// Session number not below VenueConfig.maxSessions.
+    case unknownSession
+    /// Before `open()` or after `close()`.
+    case marketClosed
+    case zeroQuantity
+    /// Price not a multiple of the instrument's tick.
+    case badTick
+    /// Quantity not a multiple of the instrument's lot.
+    case badLot
+    /// Price outside reference ± band.
+    case outsidePriceBand
+    /// The session's token bucket is empty (new orders and replaces; cancels are never limited).
+    case rateLimited
+    /// No free order slot: VenueConfig.maxOrders are live.
+    case poolExhausted
+    case postOnlyWouldCross
+    case fillOrKillUnfillable
+    /// Cancel / replace of an id that is not live (filled, canceled, never existed, stale generation).
+    case unknownOrder
+    /// Cancel / replace from a session other than the one that entered the order.
+    case notYourOrder
 }
 
 public enum CancelReason: UInt8, Sendable {

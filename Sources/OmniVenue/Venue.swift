@@ -18,6 +18,22 @@ import OmniCore
 /// (nanoseconds since midnight, the ITCH timestamp; also the rate limiter's clock) before calls.
 ///
 /// State lives behind one pointer so the hot path pays no class exclusivity checks.
+///
+/// Typical use (an order-entry server, the sim CLI):
+///
+///     var out = DayFileBuffer(capacity: 64 << 20)           // or your own ITCHSink (MoldUDP64 publisher)
+///     let venue = Venue(events: MyEvents(), feed: out)      // InstrumentSpec.defaults, VenueConfig()
+///     venue.now = nanosecondsSinceMidnight
+///     venue.open()                                          // S O, R + H per instrument, S S, S Q
+///     let id = venue.submit(session: 3, order: NewOrder(locate: 1, side: .bid, price: 2_000_000, quantity: 100))
+///     venue.replace(session: 3, order: id, price: 2_000_100, quantity: 100)
+///     venue.cancel(session: 3, order: id)
+///     venue.massCancel(session: 3)                          // e.g. on session logout
+///     venue.close()                                         // S M, S E, S C
+///
+/// Events arrive in `events` synchronously, in the order of the state changes, before the call
+/// returns; the ITCH for the same changes is already in `feed` by then. A publisher drains its
+/// sink between calls (e.g. `DayFileBuffer.bytes` then `reset()`).
 public final class Venue<Events: VenueEventSink, Feed: ITCHSink> {
     @usableFromInline let core: UnsafeMutablePointer<VenueCore<Events, Feed>>
 

@@ -150,7 +150,8 @@ final class Bench {
 
 func failOnMallocs(_ mallocs: Int, _ what: String) {
     if mallocs > 0 {
-        fputs("error: \(what): \(mallocs) mallocs in the measured loop\n", stderr)
+        var t = "error: \(what): \(mallocs) mallocs in the measured loop\n"
+        t.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
         exit(EXIT_FAILURE)
     }
 }
@@ -210,7 +211,7 @@ let benchmarks: @Sendable () -> Void = {
         let after = MallocInterposerSwift.getStatistics()
         #endif
         benchmark.stopMeasurement()
-        let sorted = UnsafeMutableBufferPointer(start: samples, count: opsPerIteration)
+        var sorted = UnsafeMutableBufferPointer(start: samples, count: opsPerIteration)
         sorted.sort()
         func pct(_ q: Double) -> Int { Int(csys_clock_ns(&clock, sorted[min(opsPerIteration - 1, Int(Double(opsPerIteration) * q))])) }
         benchmark.measurement(p50ns, pct(0.50))
