@@ -1,5 +1,5 @@
-// Matching engine benchmarks: one book (AAPL, tick 0.01, band ±10 %), preloaded with resting
-// orders around the mid, then the exchange-core benchmark mix:
+// Matching engine benchmarks: one book (AAPL, tick 0.01, band ±10 %), preloaded with 4,000 resting
+// orders 1..50 ticks around the mid (kept between 2,000 and 8,000 during the run), then the exchange-core benchmark mix:
 //   9 % GTC limit, 3 % IOC, 6 % cancel, 82 % move (replace to a new price, same size).
 // Op targets come from a live-order table kept current by the event sink (fills and cancels
 // remove orders), so cancels and moves hit live orders, not stale ids.
@@ -29,6 +29,12 @@ let mallocsInLoop = BenchmarkMetric.custom("mallocs in loop", polarity: .prefers
 let p50ns = BenchmarkMetric.custom("op p50 ns", polarity: .prefersSmaller, useScalingFactor: false)
 let p99ns = BenchmarkMetric.custom("op p99 ns", polarity: .prefersSmaller, useScalingFactor: false)
 let p999ns = BenchmarkMetric.custom("op p99.9 ns", polarity: .prefersSmaller, useScalingFactor: false)
+let mixGTC = BenchmarkMetric.custom("mix GTC permille", polarity: .prefersSmaller, useScalingFactor: false)
+let mixIOC = BenchmarkMetric.custom("mix IOC permille", polarity: .prefersSmaller, useScalingFactor: false)
+let mixCancel = BenchmarkMetric.custom("mix cancel permille", polarity: .prefersSmaller, useScalingFactor: false)
+let mixMove = BenchmarkMetric.custom("mix move permille", polarity: .prefersSmaller, useScalingFactor: false)
+let tradesMeasured = BenchmarkMetric.custom("trades", polarity: .prefersSmaller, useScalingFactor: false)
+let restingAtEnd = BenchmarkMetric.custom("resting orders at end", polarity: .prefersSmaller, useScalingFactor: false)
 let maxns = BenchmarkMetric.custom("op max ns", polarity: .prefersSmaller, useScalingFactor: false)
 
 /// Live resting orders: a dense array plus each pool slot's position in it (swap-remove in O(1)).
@@ -92,6 +98,8 @@ final class Bench {
     let live: UnsafeMutablePointer<LiveTable>
     let venue: BenchVenue
     var rng = XorShift(s: 0x9E37_79B9_7F4A_7C15)
+    /// Operations done, by kind: GTC, IOC, cancel, move (to report the mix actually run).
+    let mix: UnsafeMutablePointer<Int> = { let p = UnsafeMutablePointer<Int>.allocate(capacity: 4); p.initialize(repeating: 0, count: 4); return p }()
 
     init() {
         live = .allocate(capacity: 1)
@@ -114,29 +122,39 @@ final class Bench {
         if venue.isLive(id) { live.pointee.add(id) }
     }
 
-    /// One operation of the mix.
+    /// One operation of the mix. Prices are passive 1..63 ticks from the mid, and 1 in 64 goes one
+    /// tick through it (a marketable limit / a move that trades). The book is held near its preloaded
+    /// size: above 2x a GTC becomes a cancel, below 1/2 a cancel becomes a GTC (rare: the mix itself is
+    /// close to stationary).
     @inline(__always) func step() {
         let r = rng.next()
         let dice = r % 100
         let buy = (r >> 8) & 1 == 0
-        // Mostly passive prices, sometimes 1-2 ticks through the touch.
-        let off = UInt32((r >> 16) % 22)
-        let passive = off >= 2 ? (off - 1) * tick : 0
-        if dice < 9 || live.pointee.count == 0 {
-            let p = buy ? mid - passive + (off < 2 ? off * tick : 0) : mid + passive - (off < 2 ? off * tick : 0)
-            submitGTC(buy: buy, price: p, qty: UInt32(1 + (r >> 32) % 10) * 10)
-        } else if dice < 12 {
+        let off = UInt32((r >> 16) & 63)
+        @inline(__always) func price(_ bid: Bool) -> UInt32 {
+            off == 0 ? (bid ? mid + tick : mid - tick) : (bid ? mid - off * tick : mid + off * tick)
+        }
+        let n = live.pointee.count
+        let gtc = dice < 9 && n < 2 * preload
+        let cancel = (dice < 9 && n >= 2 * preload) || (dice >= 12 && dice < 18 && n > preload / 2)
+        if n == 0 || gtc || (dice >= 12 && dice < 18 && !cancel) {
+            mix[0] &+= 1
+            submitGTC(buy: buy, price: price(buy), qty: UInt32(1 + (r >> 32) % 10) * 10)
+        } else if dice >= 9 && dice < 12 {
+            mix[1] &+= 1
             let p = buy ? mid + 3 * tick : mid - 3 * tick
             venue.submit(session: SessionID((r >> 40) % UInt64(sessions)),
                          order: NewOrder(locate: 1, side: buy ? .bid : .ask, kind: .immediateOrCancel, price: p, quantity: UInt32(1 + (r >> 32) % 5) * 10))
-        } else if dice < 18 {
-            let id = live.pointee.ids[Int((r >> 24) % UInt64(live.pointee.count))]
+        } else if cancel {
+            mix[2] &+= 1
+            let id = live.pointee.ids[Int((r >> 24) % UInt64(n))]
             venue.cancel(session: venue.session(of: id), order: id)
         } else {
-            let id = live.pointee.ids[Int((r >> 24) % UInt64(live.pointee.count))]
+            mix[3] &+= 1
+            let id = live.pointee.ids[Int((r >> 24) % UInt64(n))]
             guard let o = venue.order(id) else { return }
             let isBid = venue.side(of: id) == .bid
-            let p = isBid ? mid - passive + (off < 2 ? off * tick : 0) : mid + passive - (off < 2 ? off * tick : 0)
+            let p = price(isBid)
             venue.replace(session: venue.session(of: id), order: id, price: p == o.price ? (isBid ? p &- tick : p &+ tick) : p, quantity: o.quantity)
         }
     }
@@ -159,12 +177,14 @@ func failOnMallocs(_ mallocs: Int, _ what: String) {
 let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "matching-throughput",
-        configuration: .init(metrics: [.wallClock, opsPerSecond, opsMeasured, .mallocCountTotal, mallocsInLoop],
+        configuration: .init(metrics: [.wallClock, opsPerSecond, opsMeasured, .mallocCountTotal, mallocsInLoop, restingAtEnd, tradesMeasured, mixGTC, mixIOC, mixCancel, mixMove],
                              scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 5,
                              thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
     ) { benchmark in
         let b = Bench()
         for _ in 0..<200_000 { b.step() } // warm-up: caches, pool slots touched
+        b.mix.update(repeating: 0, count: 4)
+        let trades0 = b.venue.events.trades
         benchmark.startMeasurement()
         #if canImport(MallocInterposerSwift)
         let before = MallocInterposerSwift.getStatistics()
@@ -182,6 +202,9 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(mallocsInLoop, after.mallocCount - before.mallocCount)
         failOnMallocs(after.mallocCount - before.mallocCount, "matching-throughput")
         #endif
+        benchmark.measurement(restingAtEnd, b.venue.liveOrders)
+        benchmark.measurement(tradesMeasured, Int(b.venue.events.trades - trades0))
+        for (i, m) in [mixGTC, mixIOC, mixCancel, mixMove].enumerated() { benchmark.measurement(m, b.mix[i] * 1000 / opsPerIteration) }
         blackHole(b.venue.feed.messages)
         blackHole(b.venue.events.trades)
     }
