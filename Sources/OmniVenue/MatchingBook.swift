@@ -16,6 +16,8 @@ import OmniCore
     @usableFromInline var session: UInt16 = 0
     @usableFromInline var book: UInt16 = 0
     @usableFromInline var side: Side = .bid
+    /// MPID for an attributed (F) add; 0 = anonymous (A).
+    @usableFromInline var mpid: UInt32 = 0
     @usableFromInline var ref: UInt64 = 0
     @usableFromInline var tag: UInt64 = 0
     @usableFromInline init() {}

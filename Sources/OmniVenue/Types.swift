@@ -89,9 +89,22 @@ public struct NewOrder: Sendable {
     public var owner: UInt32
     /// The caller's own token (e.g. OUCH order token), echoed in every event about this order.
     public var tag: UInt64
-    public init(locate: Locate, side: Side, kind: OrderKind = .limit, price: UInt32, quantity: UInt32, owner: UInt32 = 0, tag: UInt64 = 0) {
+    /// Market participant id shown on the feed: 4 ASCII bytes, first byte lowest (see `mpid(_:)`);
+    /// 0 = anonymous. A resting attributed order is published as F instead of A.
+    public var attribution: UInt32
+    public init(locate: Locate, side: Side, kind: OrderKind = .limit, price: UInt32, quantity: UInt32, owner: UInt32 = 0, tag: UInt64 = 0,
+                attribution: UInt32 = 0) {
         self.locate = locate; self.side = side; self.kind = kind; self.price = price; self.quantity = quantity
-        self.owner = owner; self.tag = tag
+        self.owner = owner; self.tag = tag; self.attribution = attribution
+    }
+
+    /// Packs a 1-4 character MPID ("GSCO") for `attribution`, space padded; 0 if not printable ASCII.
+    public static func mpid(_ text: String) -> UInt32 {
+        let b = Array(text.utf8)
+        guard (1...4).contains(b.count), b.allSatisfy({ $0 > 32 && $0 < 127 }) else { return 0 }
+        var w: UInt32 = 0
+        for i in 0..<4 { w |= UInt32(i < b.count ? b[i] : 32) << (8 * UInt32(i)) }
+        return w
     }
 }
 

@@ -224,9 +224,18 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
 
     @inlinable @inline(__always) mutating func emitAdd(_ b: UnsafeMutablePointer<MatchingBook>, _ p: UnsafeMutablePointer<OrderSlot>) {
         var sym = b.pointee.spec.symbol.word
+        let side = CChar(p.pointee.side == .bid ? 66 : 83)
         let n = withUnsafeBytes(of: &sym) { s in
-            cw_itch_put_add(scratch, b.pointee.spec.locate, ts, p.pointee.ref, CChar(p.pointee.side == .bid ? 66 : 83),
-                            p.pointee.qty, s.baseAddress!.assumingMemoryBound(to: CChar.self), b.pointee.price(p.pointee.level))
+            let stock = s.baseAddress!.assumingMemoryBound(to: CChar.self)
+            let price = b.pointee.price(p.pointee.level)
+            if p.pointee.mpid == 0 {
+                return cw_itch_put_add(scratch, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price)
+            }
+            var mpid = p.pointee.mpid
+            return withUnsafeBytes(of: &mpid) { m in
+                cw_itch_put_add_mpid(scratch, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price,
+                                     m.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
         }
         emit(n)
     }
@@ -438,6 +447,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
         p.pointee.book = UInt16(bi)
         p.pointee.side = o.side
         p.pointee.tag = o.tag
+        p.pointee.mpid = o.attribution
         p.pointee.level = -1
         let id = OrderID(slot: h, generation: p.pointee.generation)
         events.accepted(id, session: session, tag: o.tag, o)

@@ -19,6 +19,7 @@ func feedMessages(_ b: DayFileBuffer) -> [String] {
         case "X": out.append("X \(cw_be64(m + 11)) \(cw_be32(m + 19))")
         case "D": out.append("D \(cw_be64(m + 11))")
         case "U": out.append("U \(cw_be64(m + 11))->\(cw_be64(m + 19)) \(cw_be32(m + 27))@\(cw_be32(m + 31))")
+        case "F": out.append("F \(cw_be64(m + 11)) \(String(decoding: UnsafeBufferPointer(start: m + 36, count: 4), as: UTF8.self))")
         case "S": out.append("S \(Character(Unicode.Scalar(m[11])))")
         default: out.append(String(t))
         }
@@ -58,5 +59,13 @@ func feedMessages(_ b: DayFileBuffer) -> [String] {
             "U 3->4 4@1995000", "E 2 50 m3", "D 4", "A 5 S 5@2100000", "D 5",
         ])
         #expect(v.book(AAPL)!.restingOrders == 0)
+    }
+
+    @Test func attributedOrdersAreF() {
+        let v = makeVenue()
+        v.feed.reset()
+        v.submit(session: 1, order: NewOrder(locate: AAPL, side: .bid, price: px(199), quantity: 10, attribution: NewOrder.mpid("GSCO")))
+        v.buy(198, 10)
+        #expect(feedMessages(v.feed) == ["F 1 GSCO", "A 2 B 10@1980000"])
     }
 }
