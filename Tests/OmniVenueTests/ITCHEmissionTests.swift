@@ -69,3 +69,7 @@ func feedMessages(_ b: DayFileBuffer) -> [String] {
         #expect(feedMessages(v.feed) == ["F 1 GSCO", "A 2 B 10@1980000"])
     }
 }
+
+@Test func orderSlotIsOneCacheLine() {
+    #expect(MemoryLayout<OrderSlot>.stride == 64)
+}
