@@ -111,6 +111,7 @@ public struct NewOrder: Sendable {
 /// Events of the matching engine, one call per state change, in the order they happen.
 /// Every call carries the venue's order ids; `tag` is the caller's token given at entry.
 /// Implement as a struct and pass it as the Venue's generic parameter: calls are specialised.
+/// A sink must not call back into the venue (it runs in the middle of a match); queue follow-ups instead.
 public protocol VenueEventSink {
     /// The order passed every check and entered the book's matching.
     mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder)
