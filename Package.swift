@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "CNet", targets: ["CNet"]),
         .library(name: "OmniNet", targets: ["OmniNet"]),
         .library(name: "OmniGateway", targets: ["OmniGateway"]),
+        .library(name: "OmniVenue", targets: ["OmniVenue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
+        .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniGatewayTests", dependencies: ["OmniGateway", "CWire"]),
+        .testTarget(name: "OmniVenueTests", dependencies: ["OmniVenue", "OmniFeed", "OmniBook", "OmniCore", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),

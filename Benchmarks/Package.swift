@@ -67,5 +67,17 @@ let package = Package(
             path: "Benchmarks/MoldSession",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Matching",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniCore", package: "OmniAlpha"),
+                .product(name: "OmniVenue", package: "OmniAlpha"),
+                .product(name: "CSys", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/Matching",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
