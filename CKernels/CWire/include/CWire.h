@@ -5,4 +5,5 @@
 #include "cw_itch.h"
 #include "cw_frame.h"
 #include "cw_scan.h"
+#include "cw_fix.h"
 #endif
