@@ -2,6 +2,8 @@
 # Fuzzes the CWire decoders and the CBook kernel with libFuzzer + ASan + UBSan.
 #
 #   Fuzz/run-fuzz.sh [SECONDS]        (default 60; `make fuzz SECONDS=600`)
+#   FUZZ_HARNESS=fix Fuzz/run-fuzz.sh [SECONDS]   fuzzes the FIX codec instead (Fuzz/fuzz_fix.c,
+#                                     header-only, no seeds; corpus in .build/fuzz-corpus/fix)
 #
 # Builds .build/fuzz/fuzz_itch from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; builds the seed corpus into
@@ -37,6 +39,9 @@ ARTIFACTS=$BUILD/artifacts
 LOG=$BUILD/fuzz.log
 BIN=$BUILD/fuzz_itch
 
+if [[ ${FUZZ_HARNESS:-itch} == fix ]]; then
+    WORK=$CORPUS/fix; BIN=$BUILD/fuzz_fix; LOG=$BUILD/fuzz_fix.log
+fi
 mkdir -p "$BUILD" "$ARTIFACTS" "$WORK"
 [[ ${FUZZ_FRESH_CORPUS:-0} == 1 ]] && rm -rf "$WORK" && mkdir -p "$WORK"
 
@@ -49,6 +54,22 @@ echo 'int main(void) { return 0; }' | "$CLANG" -fuse-ld=lld -x c - -o "$BUILD/.l
 rm -f "$BUILD/.ld-probe"
 
 echo "fuzz: building $BIN with $(command -v "$CLANG")" >&2
+if [[ ${FUZZ_HARNESS:-itch} == fix ]]; then
+    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        Fuzz/fuzz_fix.c -o "$BIN"
+    "$BIN" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=4096 -timeout=30 -artifact_prefix="$ARTIFACTS/fix-" \
+        -print_final_stats=1 "$WORK" >"$LOG" 2>&1 && rc=0 || rc=$?
+    runs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\1/p' "$LOG" | tail -n1)
+    secs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\2/p' "$LOG" | tail -n1)
+    cov=$(sed -nE 's/^#[0-9]+[[:space:]].*cov: ([0-9]+).*/\1/p' "$LOG" | tail -n1)
+    if (( rc != 0 )) || [[ -z $runs ]] || grep -qE 'ERROR: |runtime error:' "$LOG"; then
+        tail -n 40 "$LOG" >&2
+        echo "fuzz: FAILED (exit $rc) fix harness: see $LOG"
+        exit 1
+    fi
+    echo "fuzz: fix: $runs inputs ran clean in $secs s (coverage: ${cov:-?} edges), 0 crashes"
+    exit 0
+fi
 "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     Fuzz/fuzz_itch.c CKernels/CWire/cwire.c CKernels/CBook/cbook.c -o "$BIN"
 "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -fsanitize=address,undefined -fno-sanitize-recover=all \
