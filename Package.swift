@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
         .library(name: "CRing", targets: ["CRing"]),
+        .library(name: "OmniGateway", targets: ["OmniGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        .target(name: "OmniGateway", dependencies: ["CWire"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -49,6 +51,9 @@ let package = Package(
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
+        .testTarget(name: "OmniGatewayTests", dependencies: [
+            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )
