@@ -40,6 +40,10 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire"]),
+        // FIX NewOrderSingle -> ExecutionReport round trip over loopback (`swift run -c release FixRoundTrip`).
+        .executableTarget(name: "FixRoundTrip", dependencies: [
+            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], path: "Benchmarks/FixRoundTrip"),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
