@@ -55,6 +55,19 @@ rm -f "$BUILD/.ld-probe"
 
 echo "fuzz: building $BIN with $(command -v "$CLANG")" >&2
 if [[ ${FUZZ_HARNESS:-itch} == fix ]]; then
+    # seeds: a few valid order-entry messages (checksums computed here), alone and back to back
+    fixmsg() {
+        local b h sum
+        b=$1
+        h=$(printf '8=FIX.4.4\0019=%d\001' "${#b}")
+        sum=$(printf '%s%s' "$h" "$b" | od -An -tu1 -v | tr -s ' ' '\n' | awk '{s+=$1} END {printf "%03d", s%256}')
+        printf '%s%s10=%s\001' "$h" "$b" "$sum"
+    }
+    S=$'\001'
+    LC_ALL=C fixmsg "35=A${S}49=CLI${S}56=OMNI${S}34=1${S}52=20261123-14:00:00.000${S}98=0${S}108=30${S}" >"$WORK/seed-logon"
+    LC_ALL=C fixmsg "35=D${S}49=CLI${S}56=OMNI${S}34=2${S}52=20261123-14:00:00.001${S}11=o1${S}55=AAPL${S}54=1${S}38=100${S}40=2${S}44=187.25${S}59=0${S}" >"$WORK/seed-nos"
+    LC_ALL=C fixmsg "35=8${S}49=OMNI${S}56=CLI${S}34=3${S}43=Y${S}52=20261123-14:00:00.002${S}122=20261123-14:00:00.001${S}37=O1${S}11=o1${S}17=E1${S}150=0${S}39=0${S}151=100${S}14=0${S}6=0${S}" >"$WORK/seed-er"
+    cat "$WORK/seed-logon" "$WORK/seed-nos" "$WORK/seed-er" >"$WORK/seed-stream"
     "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         Fuzz/fuzz_fix.c -o "$BIN"
     "$BIN" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=4096 -timeout=30 -artifact_prefix="$ARTIFACTS/fix-" \
