@@ -56,6 +56,10 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
+        // FIX NewOrderSingle -> ExecutionReport round trip over loopback (`swift run -c release FixRoundTrip`).
+        .executableTarget(name: "FixRoundTrip", dependencies: [
+            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], path: "Benchmarks/FixRoundTrip"),
         .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk",
@@ -72,7 +76,6 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
-        .testTarget(name: "OmniGatewayTests", dependencies: ["OmniGateway", "CWire"]),
         .testTarget(name: "OmniVenueTests", dependencies: ["OmniVenue", "OmniFeed", "OmniBook", "OmniCore", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
@@ -85,6 +88,9 @@ let package = Package(
         ]),
         .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["OmniDpdk", "CDpdk", "OmniFeed"]),
+        .testTarget(name: "OmniGatewayTests", dependencies: [
+            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

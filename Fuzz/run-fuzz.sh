@@ -2,14 +2,16 @@
 # Fuzzes the CWire decoders, the CBook kernel and the CNet capture reader with
 # libFuzzer + ASan + UBSan.
 #
-#   Fuzz/run-fuzz.sh [SECONDS] [itch|pcap|soup|all]   (default 60 all; `make fuzz SECONDS=600`)
+#   Fuzz/run-fuzz.sh [SECONDS] [itch|pcap|soup|fix|all]   (default 60 all; `make fuzz SECONDS=600`)
 #
-# Three harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
+# Four harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
 # framing, CBook), fuzz_pcap (Fuzz/fuzz_pcap.c: pcap / pcapng reader, frame parse
 # down to UDP, IEX-TP segments and DEEP / TOPS messages, the pcap writer) and
 # fuzz_soup_ouch (Fuzz/fuzz_soup_ouch.c: the SoupBinTCP stream receiver, OUCH 4.2
-# decoders and re-encoders; seeded with a few built-in packets). `all` runs each
-# for SECONDS/3 (at least 1 s).
+# decoders and re-encoders; seeded with a few built-in packets) and fuzz_fix
+# (Fuzz/fuzz_fix.c: the FIX 4.4 tag=value parser, header-only; seeded with a logon,
+# an order and an execution report, alone and back to back). `all` runs each for
+# SECONDS/4 (at least 1 s).
 #
 # fuzz_itch is built from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; its seed corpus is built into
@@ -32,8 +34,8 @@ set -euo pipefail
 
 SECS=${1:-60}
 TARGET=${2:-all}
-if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|pcap|soup|all)$ ]]; then
-    echo "usage: $0 [SECONDS >= 1] [itch|pcap|soup|all]" >&2
+if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|pcap|soup|fix|all)$ ]]; then
+    echo "usage: $0 [SECONDS >= 1] [itch|pcap|soup|fix|all]" >&2
     exit 2
 fi
 
@@ -121,6 +123,24 @@ build_soup_ouch() {
     echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH seeds" >&2
 }
 
+build_fix() {
+    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        Fuzz/fuzz_fix.c -o "$BUILD/fuzz_fix"
+    local seeds=$1 S=$'\001'
+    # fixmsg BODY: the message with BeginString, BodyLength and a CheckSum computed here.
+    fixmsg() {
+        local b=$1 h sum
+        h=$(printf '8=FIX.4.4\0019=%d\001' "${#b}")
+        sum=$(printf '%s%s' "$h" "$b" | od -An -tu1 -v | tr -s ' ' '\n' | awk '{s+=$1} END {printf "%03d", s%256}')
+        printf '%s%s10=%s\001' "$h" "$b" "$sum"
+    }
+    LC_ALL=C fixmsg "35=A${S}49=CLI${S}56=OMNI${S}34=1${S}52=20261123-14:00:00.000${S}98=0${S}108=30${S}" >"$seeds/logon"
+    LC_ALL=C fixmsg "35=D${S}49=CLI${S}56=OMNI${S}34=2${S}52=20261123-14:00:00.001${S}11=o1${S}55=AAPL${S}54=1${S}38=100${S}40=2${S}44=187.25${S}59=0${S}" >"$seeds/nos"
+    LC_ALL=C fixmsg "35=8${S}49=OMNI${S}56=CLI${S}34=3${S}43=Y${S}52=20261123-14:00:00.002${S}122=20261123-14:00:00.001${S}37=O1${S}11=o1${S}17=E1${S}150=0${S}39=0${S}151=100${S}14=0${S}6=0${S}" >"$seeds/er"
+    cat "$seeds/logon" "$seeds/nos" "$seeds/er" >"$seeds/stream"
+    echo "fuzz: 4 built-in FIX seeds" >&2
+}
+
 # run_harness NAME SECONDS SEED_DIR WORK_DIR MAX_LEN DICT: builds, fuzzes, prints the one-line result.
 run_harness() {
     local name=$1 secs=$2 seeds=$3 work=$4 maxlen=$5 dict=$6
@@ -181,7 +201,7 @@ run_harness() {
 }
 
 EACH=$SECS
-if [[ $TARGET == all ]]; then EACH=$(( SECS / 3 )); (( EACH < 1 )) && EACH=1; fi
+if [[ $TARGET == all ]]; then EACH=$(( SECS / 4 )); (( EACH < 1 )) && EACH=1; fi
 status=0
 if [[ $TARGET == itch || $TARGET == all ]]; then
     run_harness fuzz_itch "$EACH" "$CORPUS/seeds" "$CORPUS/work" 4096 Fuzz/itch.dict || status=1
@@ -191,5 +211,8 @@ if [[ $TARGET == pcap || $TARGET == all ]]; then
 fi
 if [[ $TARGET == soup || $TARGET == all ]]; then
     run_harness fuzz_soup_ouch "$EACH" "$CORPUS/soup-seeds" "$CORPUS/soup-work" 4096 "" || status=1
+fi
+if [[ $TARGET == fix || $TARGET == all ]]; then
+    run_harness fuzz_fix "$EACH" "$CORPUS/fix-seeds" "$CORPUS/fix-work" 4096 "" || status=1
 fi
 exit $status

@@ -8,4 +8,5 @@
 #include "cw_iex.h"
 #include "cw_soup.h"
 #include "cw_ouch.h"
+#include "cw_fix.h"
 #endif

@@ -1,0 +1,542 @@
+// FIX 4.4 session layer over non-blocking TCP + poll: acceptor and initiator.
+//
+// Logon (A) with HeartBtInt 108, Heartbeat (0), TestRequest (1) after HeartBtInt + 20 % of
+// silence (disconnect after a second such interval), ResendRequest (2) on a sequence gap,
+// resends with PossDupFlag 43=Y and OrigSendingTime 122, SequenceReset-GapFill (4, 123=Y) in
+// place of admin messages, Reject (3) with RefSeqNum 45 / RefTagID 371 / SessionRejectReason
+// 373, Logout (5). MsgSeqNum lower than expected without PossDupFlag: Logout and disconnect.
+// CompIDs: we send SenderCompID config.senderCompID; an acceptor with targetCompID nil takes
+// the client's 49 from its Logon. Sequence numbers and sent messages persist in FixFileStore.
+// Framing faults (bad BodyLength / CheckSum / BeginString) are dropped silently (FIX 4.4 vol 2).
+//
+// Not allocation-free: ClOrdIDs and outbound values are Swift Strings. One connection per
+// FixSession; the caller drives it with pollOnce (one thread).
+import CWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct FixSessionConfig: Sendable {
+    public var senderCompID: String
+    public var targetCompID: String?     // nil (acceptor only): accept any client CompID
+    public var heartBtInt: Int           // seconds; the initiator proposes, the acceptor echoes the client's
+    public var storeDirectory: String
+    public var fsyncEveryMessage: Bool
+    public var resetOnLogon: Bool        // initiator: send 141=Y and start both sides at 1
+    public init(senderCompID: String = "OMNI", targetCompID: String? = nil, heartBtInt: Int = 30,
+                storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false) {
+        self.senderCompID = senderCompID; self.targetCompID = targetCompID; self.heartBtInt = heartBtInt
+        self.storeDirectory = storeDirectory; self.fsyncEveryMessage = fsyncEveryMessage; self.resetOnLogon = resetOnLogon
+    }
+}
+
+public enum FixSessionState: Sendable, Equatable { case awaitingLogon, loggedOn, logoutSent, closed }
+
+public final class FixSession<App: FixApplication>: @unchecked Sendable {
+    public let config: FixSessionConfig
+    public let app: App
+    public let isInitiator: Bool
+    public private(set) var state: FixSessionState = .awaitingLogon
+    public private(set) var peerCompID: String?
+    public private(set) var store: FixFileStore?
+    public private(set) var heartBtInt: Int
+    /// Session events in order ("in A 1", "out 2 7=3 16=0", "gap 3..5", "reject ..."), for tests and logs.
+    public private(set) var events: [String] = []
+    public var logEvents = true
+
+    var fd: Int32
+    let rx: UnsafeMutablePointer<UInt8>
+    let rxCap = 1 << 20
+    var rxLen = 0
+    let fields: UnsafeMutablePointer<cw_fix_field>
+    let fieldCap = 256
+    let tx: UnsafeMutablePointer<UInt8>
+    let txCap = 1 << 16
+    var pending: [UInt8] = []   // bytes the socket did not take yet
+    var outbox: FixOutbox = []
+    var lastRecvNs: UInt64 = 0
+    var lastSentNs: UInt64 = 0
+    var testRequestSentNs: UInt64 = 0
+    var testRequestCount = 0
+    var resendUpTo: UInt64 = 0  // a ResendRequest is outstanding until nextTarget passes this
+
+    init(fd: Int32, config: FixSessionConfig, app: App, initiator: Bool) {
+        self.fd = fd
+        self.config = config
+        self.app = app
+        self.isInitiator = initiator
+        self.heartBtInt = config.heartBtInt
+        rx = .allocate(capacity: rxCap)
+        fields = .allocate(capacity: fieldCap)
+        tx = .allocate(capacity: txCap)
+        pending.reserveCapacity(1 << 16)
+        outbox.reserveCapacity(8)
+        lastRecvNs = FixClock.monotonicNs()
+        lastSentNs = lastRecvNs
+        if let t = config.targetCompID { peerCompID = t }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        rx.deallocate(); fields.deallocate(); tx.deallocate()
+    }
+
+    func note(_ s: @autoclosure () -> String) { if logEvents { events.append(s()) } }
+
+    public var nextSenderSeq: UInt64 { store?.nextSender ?? 1 }
+    public var nextTargetSeq: UInt64 { store?.nextTarget ?? 1 }
+    public var isOpen: Bool { fd >= 0 }
+    public var fileDescriptor: Int32 { fd }
+
+    func openStore() -> Bool {
+        guard let peer = peerCompID else { return false }
+        if store == nil {
+            store = FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
+                                 fsyncEveryMessage: config.fsyncEveryMessage)
+        }
+        return store != nil
+    }
+
+    // MARK: sending
+
+    /// Encodes and sends one message with the next MsgSeqNum (admin or application).
+    public func send(_ m: FixOut) {
+        guard let store, fd >= 0 else { return }
+        let seq = store.nextSender
+        var b = cw_fix_builder()
+        cw_fix_begin(&b, tx, txCap)
+        b.add(35, m.msgType)
+        b.add(49, config.senderCompID)
+        b.add(56, peerCompID ?? "")
+        cw_fix_add_u64(&b, 34, seq)
+        b.add(52, FixClock.sendingTime())
+        for f in m.fields { b.add(f.tag, f.value) }
+        var start = 0
+        let n = cw_fix_finish(&b, &start)
+        guard n > 0 else { note("drop oversize \(m.msgType)"); return }
+        let bytes = UnsafeBufferPointer(start: tx + start, count: n)
+        store.recordSent(seq: seq, bytes: bytes)
+        note("out \(m.msgType) \(seq)")
+        write(bytes)
+    }
+
+    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        lastSentNs = FixClock.monotonicNs()
+        if pending.isEmpty {
+            let w = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if w == bytes.count { return }
+            if w < 0 && errno != EAGAIN && errno != EWOULDBLOCK { disconnect("send failed errno \(errno)"); return }
+            pending.append(contentsOf: bytes[max(w, 0)...])
+        } else {
+            pending.append(contentsOf: bytes)
+        }
+    }
+
+    func flush() {
+        guard !pending.isEmpty, fd >= 0 else { return }
+        let w = pending.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if w > 0 { pending.removeFirst(w) } else if w < 0 && errno != EAGAIN && errno != EWOULDBLOCK { disconnect("send failed errno \(errno)") }
+    }
+
+    public func disconnect(_ why: String) {
+        guard fd >= 0 else { return }
+        flush()
+        note("disconnect: \(why)")
+        store?.sync()
+        close(fd)
+        fd = -1
+        state = .closed
+    }
+
+    /// Sends Logout (5); the session closes when the peer answers (or on its own Logout).
+    public func logout(_ text: String? = nil) {
+        guard state == .loggedOn else { return }
+        var m = FixOut(msgType: "5")
+        if let text { m.add(58, text) }
+        send(m)
+        state = .logoutSent
+        store?.sync()
+    }
+
+    func sendReject(refSeq: UInt64, reason: Int, tag: UInt32, msgType: String?, text: String) {
+        var r = FixOut(msgType: "3")
+        r.addInt(45, Int64(refSeq))
+        if tag != 0 { r.addInt(371, Int64(tag)) }
+        if let msgType { r.add(372, msgType) }
+        r.addInt(373, Int64(reason))
+        r.add(58, text)
+        note("reject \(refSeq) reason \(reason) tag \(tag)")
+        send(r)
+    }
+
+    func sendLogon() {
+        var m = FixOut(msgType: "A")
+        m.addInt(98, 0)
+        m.addInt(108, Int64(heartBtInt))
+        if isInitiator && config.resetOnLogon { m.addChar(141, UInt8(ascii: "Y")) }
+        send(m)
+    }
+
+    // MARK: receiving
+
+    /// Reads what the socket has, handles every whole message, runs the heartbeat timers.
+    /// Returns false once the session is closed.
+    @discardableResult
+    public func pollOnce(timeoutMs: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var p = pollfd(fd: fd, events: Int16(POLLIN) | (pending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+        let r = poll(&p, 1, timeoutMs)
+        if r > 0 {
+            if p.revents & Int16(POLLOUT) != 0 { flush() }
+            if p.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 { readAvailable() }
+        }
+        timers()
+        return fd >= 0
+    }
+
+    func readAvailable() {
+        while fd >= 0 {
+            if rxLen == rxCap { disconnect("receive buffer full"); return }
+            let n = recv(fd, rx + rxLen, rxCap - rxLen, 0)
+            if n == 0 { disconnect("peer closed"); return }
+            if n < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                if errno == EINTR { continue }
+                disconnect("recv errno \(errno)"); return
+            }
+            rxLen += n
+            lastRecvNs = FixClock.monotonicNs()
+            parseBuffered()
+        }
+    }
+
+    func parseBuffered() {
+        var off = 0
+        var m = cw_fix_msg()
+        m.fields = fields
+        m.cap = UInt32(fieldCap)
+        while off < rxLen && fd >= 0 {
+            var consumed = 0
+            let rc = Int(cw_fix_parse(rx + off, rxLen - off, &m, &consumed))
+            if rc == CW_FIX_NEED_MORE { break }
+            off += consumed
+            if rc == CW_FIX_OK {
+                handle(FixView(fields: fields, count: Int(m.count)), seqField: m.msg_seq_num)
+            } else if rc <= CW_FIX_ERR_FIELD_MSGTYPE {
+                garbled(rc: rc, msg: m)
+            } else {
+                note("drop framing fault: \(String(cString: cw_fix_strerror(Int32(rc))))")
+            }
+        }
+        if off > 0 {
+            if off < rxLen { (rx).update(from: rx + off, count: rxLen - off) }
+            rxLen -= off
+        }
+    }
+
+    /// Framed message with a field-level fault: Reject (3) and count its sequence number.
+    func garbled(rc: Int, msg: cw_fix_msg) {
+        let reason: Int
+        switch rc {
+        case CW_FIX_ERR_FIELD_TAG_SYNTAX: reason = 0       // Invalid tag number
+        case CW_FIX_ERR_FIELD_EMPTY_VALUE: reason = 4      // Tag specified without a value
+        case CW_FIX_ERR_FIELD_DUPLICATE: reason = 13       // Tag appears more than once
+        case CW_FIX_ERR_FIELD_HEADER_ORDER: reason = 14    // Tag specified out of required order
+        case CW_FIX_ERR_FIELD_MSGTYPE: reason = 11         // Invalid MsgType
+        default: reason = 99
+        }
+        guard state == .loggedOn, let store else { disconnect("garbled message before logon"); return }
+        let seq = msg.msg_seq_num
+        sendReject(refSeq: seq, reason: reason, tag: msg.err_tag, msgType: nil, text: String(cString: cw_fix_strerror(Int32(rc))))
+        if seq == store.nextTarget { store.setNextTarget(seq + 1) }
+    }
+
+    func handle(_ m: FixView, seqField: UInt64) {
+        let type = m.msgType ?? ""
+        let seq = seqField
+        note("in \(type) \(seq)")
+        if state == .awaitingLogon {
+            guard type == "A" else { disconnect("first message not Logon"); return }
+            onLogon(m, seq: seq)
+            return
+        }
+        guard let store else { return }
+        guard seq > 0 else {
+            logoutAndClose("MsgSeqNum missing"); return
+        }
+        // CompIDs on every message
+        if m.string(49) != peerCompID || m.string(56) != config.senderCompID {
+            sendReject(refSeq: seq, reason: 9, tag: m.string(49) != peerCompID ? 49 : 56, msgType: type, text: "CompID problem")
+            logoutAndClose("CompID problem"); return
+        }
+        if !m.has(52) {
+            sendReject(refSeq: seq, reason: 1, tag: 52, msgType: type, text: "SendingTime missing")
+            if seq == store.nextTarget { store.setNextTarget(seq + 1) }
+            return
+        }
+        let possDup = m.char(43) == UInt8(ascii: "Y")
+        if type == "4" && m.char(123) != UInt8(ascii: "Y") {  // SequenceReset-Reset: ignores MsgSeqNum
+            if let n = m.int(36), n >= store.nextTarget { store.setNextTarget(UInt64(n)); note("reset to \(n)") }
+            return
+        }
+        if seq < store.nextTarget {
+            if possDup { note("duplicate \(seq) ignored"); return }
+            logoutAndClose("MsgSeqNum too low, expecting \(store.nextTarget) but received \(seq)"); return
+        }
+        if seq > store.nextTarget {
+            if type == "5" { onLogout(); return }
+            if type == "2" { onResendRequest(m) }  // serve theirs, then ask for ours
+            if resendUpTo < store.nextTarget {
+                note("gap \(store.nextTarget)..\(seq - 1)")
+                var r = FixOut(msgType: "2")
+                r.addInt(7, Int64(store.nextTarget))
+                r.addInt(16, 0)
+                send(r)
+                resendUpTo = seq
+            }
+            return
+        }
+        // seq == expected
+        store.setNextTarget(seq + 1)
+        switch type {
+        case "0":
+            if m.has(112) { testRequestSentNs = 0; testRequestCount = 0 }
+        case "1":
+            var h = FixOut(msgType: "0")
+            if let id = m.string(112) { h.add(112, id) }
+            send(h)
+        case "2": onResendRequest(m)
+        case "3": note("peer rejected \(m.string(45) ?? "?"): \(m.string(58) ?? "")")
+        case "4":
+            if let n = m.int(36), UInt64(n) > store.nextTarget { store.setNextTarget(UInt64(n)); note("gap fill to \(n)") }
+        case "5": onLogout()
+        case "A": sendReject(refSeq: seq, reason: 99, tag: 0, msgType: type, text: "already logged on")
+        default:
+            outbox.removeAll(keepingCapacity: true)
+            switch app.fromApp(m, peer: peerCompID ?? "", out: &outbox) {
+            case .accepted: break
+            case .reject(let reason, let tag, let text): sendReject(refSeq: seq, reason: reason, tag: tag, msgType: type, text: text)
+            }
+            for o in outbox { send(o) }
+        }
+        if resendUpTo != 0 && store.nextTarget > resendUpTo { resendUpTo = 0 }
+    }
+
+    func onLogon(_ m: FixView, seq: UInt64) {
+        guard m.string(56) == config.senderCompID else { disconnect("Logon TargetCompID \(m.string(56) ?? "-") is not \(config.senderCompID)"); return }
+        guard let peer = m.string(49) else { disconnect("Logon without SenderCompID"); return }
+        if let want = config.targetCompID, want != peer { disconnect("Logon from \(peer), expected \(want)"); return }
+        peerCompID = peer
+        guard openStore(), let store else { disconnect("cannot open store in \(config.storeDirectory)"); return }
+        guard let hb = m.int(108), hb >= 0 else {
+            disconnect("Logon without HeartBtInt"); return
+        }
+        if m.char(141) == UInt8(ascii: "Y") && !isInitiator { store.reset() }
+        if !isInitiator { heartBtInt = Int(hb) }
+        state = .loggedOn
+        note("logon \(peer) hb \(hb)")
+        if !isInitiator { sendLogon() }
+        store.sync()
+        if seq < store.nextTarget {
+            logoutAndClose("MsgSeqNum too low, expecting \(store.nextTarget) but received \(seq)")
+        } else if seq > store.nextTarget {
+            note("gap \(store.nextTarget)..\(seq - 1)")
+            var r = FixOut(msgType: "2")
+            r.addInt(7, Int64(store.nextTarget))
+            r.addInt(16, 0)
+            send(r)
+            resendUpTo = seq
+        } else {
+            store.setNextTarget(seq + 1)
+        }
+    }
+
+    func onLogout() {
+        if state == .loggedOn {
+            send(FixOut(msgType: "5"))
+        }
+        disconnect("logout")
+    }
+
+    func logoutAndClose(_ text: String) {
+        var m = FixOut(msgType: "5")
+        m.add(58, text)
+        send(m)
+        disconnect(text)
+    }
+
+    static func isAdmin(_ t: String) -> Bool { t.count == 1 && "0123456A".contains(t) }
+
+    /// Resends [7, 16] from the store: application messages with 43=Y and 122, runs of admin
+    /// messages (or missing ones) as one SequenceReset-GapFill.
+    func onResendRequest(_ m: FixView) {
+        guard let store else { return }
+        let begin = UInt64(max(m.int(7) ?? 1, 1))
+        let last = store.nextSender - 1
+        let end = min((m.int(16) ?? 0) == 0 ? last : UInt64(m.int(16)!), last)
+        note("resend \(begin)..\(end)")
+        guard begin <= end else { return }
+        var gapStart: UInt64 = 0
+        let f = UnsafeMutablePointer<cw_fix_field>.allocate(capacity: fieldCap)
+        defer { f.deallocate() }
+        func gapFill(from: UInt64, to next: UInt64) {
+            var b = cw_fix_builder()
+            cw_fix_begin(&b, tx, txCap)
+            b.add(35, "4")
+            b.add(49, config.senderCompID)
+            b.add(56, peerCompID ?? "")
+            cw_fix_add_u64(&b, 34, from)
+            b.add(43, .char(UInt8(ascii: "Y")))
+            let now = FixClock.sendingTime()
+            b.add(52, now)
+            b.add(122, now)
+            b.add(123, .char(UInt8(ascii: "Y")))
+            cw_fix_add_u64(&b, 36, next)
+            var s = 0
+            let n = cw_fix_finish(&b, &s)
+            note("out 4 \(from) gapfill->\(next)")
+            write(UnsafeBufferPointer(start: tx + s, count: n))
+        }
+        var seq = begin
+        while seq <= end {
+            var resent = false
+            if let bytes = store.message(seq) {
+                bytes.withUnsafeBufferPointer { p in
+                    var msg = cw_fix_msg()
+                    msg.fields = f
+                    msg.cap = UInt32(fieldCap)
+                    var c = 0
+                    guard cw_fix_parse(p.baseAddress, p.count, &msg, &c) == CW_FIX_OK else { return }
+                    let v = FixView(fields: f, count: Int(msg.count))
+                    guard let t = v.msgType, !Self.isAdmin(t) else { return }
+                    if gapStart != 0 { gapFill(from: gapStart, to: seq); gapStart = 0 }
+                    var b = cw_fix_builder()
+                    cw_fix_begin(&b, tx, txCap)
+                    b.add(35, t)
+                    b.add(49, config.senderCompID)
+                    b.add(56, peerCompID ?? "")
+                    cw_fix_add_u64(&b, 34, seq)
+                    b.add(43, .char(UInt8(ascii: "Y")))
+                    b.add(52, FixClock.sendingTime())
+                    b.add(122, v.string(52) ?? FixClock.sendingTime())
+                    for i in 0..<Int(msg.count) {
+                        switch f[i].tag {
+                        case 8, 9, 10, 35, 49, 56, 34, 43, 52, 122: continue
+                        default: cw_fix_add(&b, f[i].tag, f[i].val, Int(f[i].len))
+                        }
+                    }
+                    var s = 0
+                    let n = cw_fix_finish(&b, &s)
+                    note("out \(t) \(seq) possdup")
+                    write(UnsafeBufferPointer(start: tx + s, count: n))
+                    resent = true
+                }
+            }
+            if !resent && gapStart == 0 { gapStart = seq }
+            seq += 1
+        }
+        if gapStart != 0 { gapFill(from: gapStart, to: end + 1) }
+    }
+
+    func timers() {
+        guard fd >= 0, state == .loggedOn || state == .logoutSent, heartBtInt > 0 else { return }
+        let now = FixClock.monotonicNs()
+        let hb = UInt64(heartBtInt) * 1_000_000_000
+        if now - lastSentNs >= hb && state == .loggedOn { send(FixOut(msgType: "0")) }
+        let grace = hb / 5
+        if now - lastRecvNs >= hb + grace {
+            if testRequestSentNs == 0 {
+                testRequestCount += 1
+                var t = FixOut(msgType: "1")
+                t.add(112, "TEST-\(testRequestCount)")
+                send(t)
+                testRequestSentNs = now
+            } else if now - testRequestSentNs >= hb + grace {
+                disconnect("no answer to TestRequest")
+            }
+        }
+    }
+}
+
+// MARK: sockets
+
+enum FixSocket {
+    static func setNonBlocking(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    static func loopback(_ port: UInt16) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return a
+    }
+}
+
+/// Listens on 127.0.0.1:port (0: any free port) and serves one client connection at a time.
+public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
+    public let config: FixSessionConfig
+    public let app: App
+    public private(set) var port: UInt16 = 0
+    public private(set) var session: FixSession<App>?
+    /// Every session this acceptor has served, latest last.
+    public private(set) var sessions: [FixSession<App>] = []
+    let listenFD: Int32
+
+    public init?(port: UInt16 = 0, config: FixSessionConfig, app: App) {
+        self.config = config
+        self.app = app
+        listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listenFD >= 0 else { return nil }
+        var one: Int32 = 1
+        _ = setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var a = FixSocket.loopback(port)
+        let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0, listen(listenFD, 4) == 0 else { close(listenFD); return nil }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) } }
+        self.port = UInt16(bigEndian: a.sin_port)
+        FixSocket.setNonBlocking(listenFD)
+    }
+
+    deinit { close(listenFD) }
+
+    /// One poll round: accepts a client when none is connected, then serves the session.
+    public func pollOnce(timeoutMs: Int32) {
+        if session == nil || session?.isOpen == false {
+            var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, timeoutMs) > 0 {
+                let c = accept(listenFD, nil, nil)
+                if c >= 0 {
+                    FixSocket.setNonBlocking(c)
+                    let s = FixSession(fd: c, config: config, app: app, initiator: false)
+                    session = s
+                    sessions.append(s)
+                }
+            }
+            return
+        }
+        session?.pollOnce(timeoutMs: timeoutMs)
+    }
+}
+
+/// Connects to 127.0.0.1:port and sends Logon.
+public enum FixInitiator {
+    public static func connect<App: FixApplication>(port: UInt16, config: FixSessionConfig, app: App) -> FixSession<App>? {
+        guard config.targetCompID != nil else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var a = FixSocket.loopback(port)
+        let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { close(fd); return nil }
+        FixSocket.setNonBlocking(fd)
+        let s = FixSession(fd: fd, config: config, app: app, initiator: true)
+        guard s.openStore() else { return nil }
+        if config.resetOnLogon { s.store?.reset() }
+        s.sendLogon()
+        return s
+    }
+}

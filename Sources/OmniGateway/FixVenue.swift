@@ -1,0 +1,214 @@
+// The application face of the FIX acceptor: decoded order-entry requests in, venue
+// responses out. The matching engine (OmniVenue) implements FixVenue; FixVenueApplication
+// turns D / F / G into calls and the responses into ExecutionReport / OrderCancelReject.
+import CWire
+
+public enum FixSide: UInt8, Sendable { case buy = 49, sell = 50, sellShort = 53 }  // '1' '2' '5'
+public enum FixOrdType: UInt8, Sendable { case market = 49, limit = 50 }        // '1' '2'
+public enum FixTimeInForce: UInt8, Sendable { case day = 48, ioc = 51, fok = 52 } // '0' '3' '4'
+
+/// Prices are integer ITCH units: 4 implied decimals (187.25 -> 1_872_500).
+public struct FixNewOrder: Sendable, Equatable {
+    public var clOrdID: String
+    public var symbol: String
+    public var side: FixSide
+    public var quantity: Int64
+    public var ordType: FixOrdType
+    public var price: Int64       // 0 for market orders
+    public var timeInForce: FixTimeInForce
+    public var postOnly: Bool     // ExecInst 18 contains '6'
+}
+
+public struct FixCancelRequest: Sendable, Equatable {
+    public var clOrdID: String
+    public var origClOrdID: String
+    public var symbol: String
+    public var side: FixSide
+}
+
+public struct FixReplaceRequest: Sendable, Equatable {
+    public var clOrdID: String
+    public var origClOrdID: String
+    public var symbol: String
+    public var side: FixSide
+    public var quantity: Int64
+    public var ordType: FixOrdType
+    public var price: Int64
+    public var timeInForce: FixTimeInForce
+}
+
+/// ExecType 150 / OrdStatus 39 values used here.
+public enum FixExecType: UInt8, Sendable {
+    case new = 48, partialFill = 49, fill = 50, canceled = 52, replaced = 53, rejected = 56, trade = 70  // '0' '1' '2' '4' '5' '8' 'F'
+}
+public enum FixOrdStatus: UInt8, Sendable {
+    case new = 48, partiallyFilled = 49, filled = 50, canceled = 52, replaced = 53, rejected = 56  // '0' '1' '2' '4' '5' '8'
+}
+
+public struct FixExecution: Sendable, Equatable {
+    public var orderID: String
+    public var clOrdID: String
+    public var origClOrdID: String?
+    public var execID: String
+    public var execType: FixExecType
+    public var ordStatus: FixOrdStatus
+    public var symbol: String
+    public var side: FixSide
+    public var orderQty: Int64
+    public var price: Int64
+    public var leavesQty: Int64
+    public var cumQty: Int64
+    public var avgPx: Int64
+    public var lastPx: Int64
+    public var lastQty: Int64
+    public var text: String?
+    public init(orderID: String, clOrdID: String, origClOrdID: String? = nil, execID: String, execType: FixExecType,
+                ordStatus: FixOrdStatus, symbol: String, side: FixSide, orderQty: Int64, price: Int64,
+                leavesQty: Int64, cumQty: Int64, avgPx: Int64, lastPx: Int64 = 0, lastQty: Int64 = 0, text: String? = nil) {
+        self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID; self.execID = execID
+        self.execType = execType; self.ordStatus = ordStatus; self.symbol = symbol; self.side = side
+        self.orderQty = orderQty; self.price = price; self.leavesQty = leavesQty; self.cumQty = cumQty
+        self.avgPx = avgPx; self.lastPx = lastPx; self.lastQty = lastQty; self.text = text
+    }
+}
+
+public struct FixCancelRejection: Sendable, Equatable {
+    public enum ResponseTo: UInt8, Sendable { case cancel = 49, replace = 50 }  // 434: '1' '2'
+    public var orderID: String     // "NONE" when unknown
+    public var clOrdID: String
+    public var origClOrdID: String
+    public var ordStatus: FixOrdStatus
+    public var responseTo: ResponseTo
+    public var reason: Int          // 102: 0 too late, 1 unknown order, 3 already pending, 99 other
+    public var text: String?
+    public init(orderID: String, clOrdID: String, origClOrdID: String, ordStatus: FixOrdStatus,
+                responseTo: ResponseTo, reason: Int, text: String? = nil) {
+        self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID
+        self.ordStatus = ordStatus; self.responseTo = responseTo; self.reason = reason; self.text = text
+    }
+}
+
+public enum FixVenueResponse: Sendable, Equatable {
+    case execution(FixExecution)
+    case cancelReject(FixCancelRejection)
+}
+
+/// What the acceptor calls for each application message. `session` is the client's
+/// SenderCompID. Responses are appended to `out` in the order they must be sent.
+public protocol FixVenue: AnyObject {
+    func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse])
+    func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse])
+    func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse])
+}
+
+/// FixApplication that decodes D / F / G for a FixVenue and encodes its responses.
+public final class FixVenueApplication<V: FixVenue>: FixApplication {
+    public let venue: V
+    var responses: [FixVenueResponse] = []
+    var rejectSeq: UInt64 = 0
+    public init(venue: V) { self.venue = venue; responses.reserveCapacity(8) }
+
+    public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
+        responses.removeAll(keepingCapacity: true)
+        guard let type = m.msgType else { return .reject(reason: 11, tag: 35, text: "MsgType missing") }
+        switch type {
+        case "D":
+            guard let clOrdID = m.string(11) else { return .missing(11) }
+            guard let symbol = m.string(55) else { return .missing(55) }
+            guard let sideC = m.char(54) else { return .missing(54) }
+            guard let side = FixSide(rawValue: sideC) else { return .reject(reason: 5, tag: 54, text: "unsupported Side") }
+            guard let qty = m.int(38) else { return m.has(38) ? .reject(reason: 6, tag: 38, text: "bad OrderQty") : .missing(38) }
+            guard let otC = m.char(40) else { return .missing(40) }
+            guard let ordType = FixOrdType(rawValue: otC) else { return .reject(reason: 5, tag: 40, text: "OrdType must be 1 or 2") }
+            let tif = m.char(59).map { FixTimeInForce(rawValue: $0) } ?? .day
+            guard let tif else { return .reject(reason: 5, tag: 59, text: "TimeInForce must be 0, 3 or 4") }
+            var price: Int64 = 0
+            var bad: String? = qty <= 0 ? "OrderQty must be positive" : nil
+            if ordType == .limit {
+                switch m.price(44) {
+                case .missing: bad = bad ?? "limit order without Price"
+                case .invalid: bad = bad ?? "Price not a decimal with at most 4 decimals"
+                case .value(let p): if p <= 0 { bad = bad ?? "Price must be positive" } else { price = p }
+                }
+            }
+            let postOnly = m.string(18)?.utf8.contains(UInt8(ascii: "6")) ?? false
+            let order = FixNewOrder(clOrdID: clOrdID, symbol: symbol, side: side, quantity: qty, ordType: ordType,
+                                    price: price, timeInForce: tif, postOnly: postOnly)
+            if let bad {
+                rejectSeq += 1
+                out.append(Self.execReport(FixExecution(orderID: "NONE", clOrdID: clOrdID, execID: "REJ-\(rejectSeq)", execType: .rejected,
+                                                        ordStatus: .rejected, symbol: symbol, side: side, orderQty: max(qty, 0), price: price,
+                                                        leavesQty: 0, cumQty: 0, avgPx: 0, text: bad)))
+                return .accepted
+            }
+            venue.newOrder(order, session: peer, into: &responses)
+        case "F":
+            guard let clOrdID = m.string(11) else { return .missing(11) }
+            guard let orig = m.string(41) else { return .missing(41) }
+            guard let symbol = m.string(55) else { return .missing(55) }
+            guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
+            venue.cancel(FixCancelRequest(clOrdID: clOrdID, origClOrdID: orig, symbol: symbol, side: side), session: peer, into: &responses)
+        case "G":
+            guard let clOrdID = m.string(11) else { return .missing(11) }
+            guard let orig = m.string(41) else { return .missing(41) }
+            guard let symbol = m.string(55) else { return .missing(55) }
+            guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
+            guard let qty = m.int(38) else { return .missing(38) }
+            guard let otC = m.char(40), let ordType = FixOrdType(rawValue: otC) else { return .missing(40) }
+            let tif = m.char(59).flatMap { FixTimeInForce(rawValue: $0) } ?? .day
+            var price: Int64 = 0
+            if ordType == .limit {
+                guard case .value(let p) = m.price(44), p > 0 else {
+                    out.append(Self.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: clOrdID, origClOrdID: orig, ordStatus: .rejected,
+                                                                    responseTo: .replace, reason: 99, text: "Price missing or more than 4 decimals")))
+                    return .accepted
+                }
+                price = p
+            }
+            venue.replace(FixReplaceRequest(clOrdID: clOrdID, origClOrdID: orig, symbol: symbol, side: side, quantity: qty,
+                                            ordType: ordType, price: price, timeInForce: tif), session: peer, into: &responses)
+        default:
+            return .reject(reason: 11, tag: 35, text: "unsupported MsgType")
+        }
+        for r in responses {
+            switch r {
+            case .execution(let e): out.append(Self.execReport(e))
+            case .cancelReject(let c): out.append(Self.cancelReject(c))
+            }
+        }
+        return .accepted
+    }
+
+    static func execReport(_ e: FixExecution) -> FixOut {
+        var o = FixOut(msgType: "8")
+        o.add(37, e.orderID)
+        o.add(11, e.clOrdID)
+        if let orig = e.origClOrdID { o.add(41, orig) }
+        o.add(17, e.execID)
+        o.addChar(150, e.execType.rawValue)
+        o.addChar(39, e.ordStatus.rawValue)
+        o.add(55, e.symbol)
+        o.addChar(54, e.side.rawValue)
+        o.addInt(38, e.orderQty)
+        if e.price > 0 { o.addPrice(44, e.price) }
+        if e.lastQty > 0 { o.addInt(32, e.lastQty); o.addPrice(31, e.lastPx) }
+        o.addInt(151, e.leavesQty)
+        o.addInt(14, e.cumQty)
+        o.addPrice(6, e.avgPx)
+        o.add(60, FixClock.sendingTime())
+        if let t = e.text { o.add(58, t) }
+        return o
+    }
+
+    static func cancelReject(_ c: FixCancelRejection) -> FixOut {
+        var o = FixOut(msgType: "9")
+        o.add(37, c.orderID)
+        o.add(11, c.clOrdID)
+        o.add(41, c.origClOrdID)
+        o.addChar(39, c.ordStatus.rawValue)
+        o.addChar(434, c.responseTo.rawValue)
+        o.addInt(102, Int64(c.reason))
+        if let t = c.text { o.add(58, t) }
+        return o
+    }
+}
