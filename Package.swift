@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
         .target(name: "OmniMoldNet", dependencies: [
-            "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys", "OmniDpdk", "CDpdk",
+            "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys", "OmniDpdk",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),

@@ -47,7 +47,7 @@ extension MoldListener {
                     for i in 0..<n {
                         let p = burst[i]
                         var v = cn_udp_view()
-                        guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &v) == CN_FRAME_UDP else { k.notUDP &+= 1; continue }
+                        guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &v) == CN_FRAME_UDP.rawValue else { k.notUDP &+= 1; continue }
                         let m = cn_udp_match(&v, d.baseAddress, 2)
                         guard m >= 0 else { k.otherUDP &+= 1; continue }
                         feed(payload: UnsafeRawBufferPointer(start: v.payload, count: Int(v.payload_len)),

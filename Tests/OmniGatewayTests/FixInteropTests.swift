@@ -12,7 +12,7 @@ import Testing
     func quickfixInitiatorAgainstOurAcceptor() throws {
         let bin = try #require(QuickFIXPeer.binary, "building Tests/Peers/quickfix failed")
         let dir = tempDir("acc")
-        let venue = FakeVenue()
+        let venue = FakeFixVenue()
         let acc = try #require(FixAcceptor(config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
         let cfg = QuickFIXPeer.config(dir: dir, initiator: true, port: acc.port, sender: "CLIENT1", target: "OMNI", heartBtInt: 5)
         let peer = try QuickFIXPeer.start(bin, mode: "initiator", config: cfg)

@@ -78,7 +78,7 @@ final class RawClient {
 }
 
 @Suite(.serialized) struct FixSessionTests {
-    func acceptor(_ dir: String, venue: FakeVenue = FakeVenue(), targetCompID: String? = nil) throws -> FixAcceptor<FixVenueApplication<FakeVenue>> {
+    func acceptor(_ dir: String, venue: FakeFixVenue = FakeFixVenue(), targetCompID: String? = nil) throws -> FixAcceptor<FixVenueApplication<FakeFixVenue>> {
         try #require(FixAcceptor(config: FixSessionConfig(targetCompID: targetCompID, storeDirectory: dir), app: FixVenueApplication(venue: venue)))
     }
 

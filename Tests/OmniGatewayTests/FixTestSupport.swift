@@ -4,7 +4,7 @@ import Foundation
 /// Tiny in-test venue: a fixed market of 99.00 bid / 100.00 ask. Market orders and limit
 /// orders through the touch fill in full at the touch; other limit orders rest until
 /// canceled or replaced.
-final class FakeVenue: FixVenue {
+final class FakeFixVenue: FixVenue {
     struct Resting { var orderID: String; var order: FixNewOrder }
     var resting: [String: Resting] = [:]
     var nextID = 0

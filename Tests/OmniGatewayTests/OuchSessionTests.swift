@@ -6,7 +6,7 @@ import Testing
 /// A tiny venue for the tests: every order is accepted unless it has 0 shares; an order for
 /// stock "CROSS" trades at once against the oldest resting order of another user (both
 /// sides get Executed); "FILL" executes in full against the house. Runs on the server thread.
-final class FakeVenue: OrderEntryHandler {
+final class FakeOuchVenue: OrderEntryHandler {
     struct Resting { var user: SoupUser; var token: cw_ouch_token; var side: CChar; var shares: UInt32; var price: UInt32; var ref: UInt64; var stock: (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar) }
     var resting: [Resting] = []
     var nextRef: UInt64 = 1000
@@ -111,7 +111,7 @@ func clientConfig(_ port: UInt16, _ user: String = "alice", _ password: String =
 @Suite("OUCH 4.2 over SoupBinTCP, loopback")
 struct OuchSessionTests {
     @Test func orderAcceptedThenExecuted() throws {
-        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeVenue())
+        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeOuchVenue())
         defer { server.stop() }
         let c = OuchClient(clientConfig(server.port))
         try c.connect()
@@ -134,7 +134,7 @@ struct OuchSessionTests {
     }
 
     @Test func replaceModifyAndCancel() throws {
-        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeVenue())
+        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeOuchVenue())
         defer { server.stop() }
         let c = OuchClient(clientConfig(server.port))
         try c.connect()
@@ -163,7 +163,7 @@ struct OuchSessionTests {
 
     @Test func malformedOrdersAreCountedNotAnswered() throws {
         let server = try SoupServer(SoupServerConfig())
-        let app = OuchServer(handler: FakeVenue())
+        let app = OuchServer(handler: FakeOuchVenue())
         server.start(app)
         let c = OuchClient(clientConfig(server.port))
         try c.connect()
@@ -184,7 +184,7 @@ struct OuchSessionTests {
     /// Her re-login resumes at the next sequence number she has not seen: the fill arrives once.
     /// A re-login asking for an earlier number replays from there, in order.
     @Test func reloginReplaysFromTheRequestedSequenceExactlyOnce() throws {
-        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeVenue())
+        let (server, _) = try OuchServer.start(SoupServerConfig(), handler: FakeOuchVenue())
         defer { server.stop() }
         let alice = OuchClient(clientConfig(server.port))
         try alice.connect()
