@@ -56,10 +56,6 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
-        // FIX NewOrderSingle -> ExecutionReport round trip over loopback (`swift run -c release FixRoundTrip`).
-        .executableTarget(name: "FixRoundTrip", dependencies: [
-            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ], path: "Benchmarks/FixRoundTrip"),
         .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk",

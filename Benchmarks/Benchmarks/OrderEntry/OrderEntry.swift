@@ -1,4 +1,4 @@
-// OUCH 4.2 over SoupBinTCP round trip on loopback TCP: the client encodes an Enter Order
+// OUCH 4.2 over SoupBinTCP round trip on loopback TCP (FIX 4.4: FixRoundTrip.swift): the client encodes an Enter Order
 // into its send buffer and sends it; the server thread (OmniGateway's SoupServer with an
 // OuchServer) decodes it and hands it to a venue that accepts at once; the Accepted goes
 // out as sequenced data and the client decodes it. One sample = enter() to the decoded
@@ -61,6 +61,7 @@ func baseOrder() -> cw_ouch_enter {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    fixRoundTripBenchmark()
     Benchmark(
         "ouch-round-trip-loopback",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
