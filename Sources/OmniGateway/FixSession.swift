@@ -286,14 +286,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         if seq > store.nextTarget {
             if type == "5" { onLogout(); return }
             if type == "2" { onResendRequest(m) }  // serve theirs, then ask for ours
-            if resendUpTo < store.nextTarget {
-                note("gap \(store.nextTarget)..\(seq - 1)")
-                var r = FixOut(msgType: "2")
-                r.addInt(7, Int64(store.nextTarget))
-                r.addInt(16, 0)
-                send(r)
-                resendUpTo = seq
-            }
+            if resendUpTo < store.nextTarget { requestResend(before: seq) }
             return
         }
         // seq == expected
@@ -340,12 +333,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         if seq < store.nextTarget {
             logoutAndClose("MsgSeqNum too low, expecting \(store.nextTarget) but received \(seq)")
         } else if seq > store.nextTarget {
-            note("gap \(store.nextTarget)..\(seq - 1)")
-            var r = FixOut(msgType: "2")
-            r.addInt(7, Int64(store.nextTarget))
-            r.addInt(16, 0)
-            send(r)
-            resendUpTo = seq
+            requestResend(before: seq)
         } else {
             store.setNextTarget(seq + 1)
         }
@@ -363,6 +351,17 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         m.add(58, text)
         send(m)
         disconnect(text)
+    }
+
+    /// Asks for everything from the next expected sequence number on (16=0: to the end) after `seq` arrived past it.
+    func requestResend(before seq: UInt64) {
+        guard let store else { return }
+        note("gap \(store.nextTarget)..\(seq - 1)")
+        var r = FixOut(msgType: "2")
+        r.addInt(7, Int64(store.nextTarget))
+        r.addInt(16, 0)
+        send(r)
+        resendUpTo = seq
     }
 
     static func isAdmin(_ t: String) -> Bool { t.count == 1 && "0123456A".contains(t) }
