@@ -197,9 +197,13 @@ public final class SimVenue: @unchecked Sendable {
         thread = t
     }
 
+    /// Asks the loop thread to end the session and returns at once (clients can then take
+    /// their End of Session / Logout while the loop drains); `stop()` waits for it.
+    public func requestStop() { stopFlag.store(true, ordering: .releasing) }
+
     /// Asks the loop thread to end the session and waits for it.
     public func stop() {
-        stopFlag.store(true, ordering: .releasing)
+        requestStop()
         if let t = thread { pthread_join(t, nil); thread = nil }
     }
 
@@ -223,9 +227,9 @@ public final class SimVenue: @unchecked Sendable {
         }
         fixAcceptor?.session?.disconnect("end of session")
         try? mold.downstream.recorder?.flush()
+        counters = summary
         finished = true
         self.ouchApp = nil // the OUCH application and the FIX acceptor hold the sim: let go
-        counters = summary
         fixAcceptor = nil
     }
 
