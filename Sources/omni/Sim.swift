@@ -53,6 +53,12 @@ struct Sim: ParsableCommand {
         if let record { c.record = record }
         if busyPoll { c.spinNs = UInt64.max }
         _ = StopSignals.install()
+        // A parent may hand down a mask with SIGINT blocked (a test runner's thread): take them back.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         let sim: SimVenue
         do { sim = try SimVenue(c) } catch { throw ValidationError("\(error)") }
         var lines = ["omni sim: \(c.instruments.count) instruments (\(c.instruments.prefix(8).map { $0.symbol.description }.joined(separator: " "))\(c.instruments.count > 8 ? " ..." : ""))",

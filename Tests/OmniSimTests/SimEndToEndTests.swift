@@ -75,6 +75,8 @@ struct SimOutcome: Sendable {
     var malformed: UInt64 = 0
     var summary = SimSummary()
     var roundTripNs: [UInt64] = []
+    var discarded = 0
+    var gapsFilledByRetransmission: UInt64 = 0
 }
 
 /// The default venue on ephemeral order-entry ports, in a private network namespace (its own
@@ -98,7 +100,7 @@ func waitFor(_ what: String, seconds: Double = 5, _ step: () -> Void, until done
 
 enum SimTestError: Error { case timeout(String), setup(String) }
 
-func runScenario(roundTrips: Int = 0) throws -> SimOutcome {
+func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutcome {
     let dir = simTempDir("e2e")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let config = simConfig(dir)
@@ -114,6 +116,9 @@ func runScenario(roundTrips: Int = 0) throws -> SimOutcome {
     var lis = try MoldListener(lc, replay: replay, sink: NoBBO())
     sim.start()
     var out = SimOutcome()
+    // A late joiner throws away what came before its first order's answer and must ask the
+    // retransmission server for the session from sequence 1.
+    var feeding = !lateJoin
 
     let ouch = OuchClient(SoupClientConfig(port: sim.ouchPort, username: "OU1", password: "pw"))
     try ouch.connect()
@@ -125,11 +130,17 @@ func runScenario(roundTrips: Int = 0) throws -> SimOutcome {
             default: break
             }
         }
-        _ = try? lis.step(&ra.backend, &rb.backend)
+        if feeding { _ = try? lis.step(&ra.backend, &rb.backend) }
     }
     // OUCH: a bid that rests.
     try ouch.enter(ouchOrder("T1", "AAPL", side: "B", shares: 100, price: 1_990_000))
     try waitFor("OUCH accepted", pollOuch) { out.ouch.count >= 1 }
+    if lateJoin {
+        var junk = DatagramBatch(capacity: 64)
+        usleep(20_000)
+        while try ra.receive(into: &junk) + rb.receive(into: &junk) > 0 { out.discarded += 1 }
+        feeding = true
+    }
 
     // FIX: a sell that crosses it.
     let inbox = FixInbox()
@@ -199,6 +210,7 @@ func runScenario(roundTrips: Int = 0) throws -> SimOutcome {
     out.summary = sim.summary
     out.published = sim.publishedMessages
     out.delivered = lis.session.counters.delivered
+    out.gapsFilledByRetransmission = lis.session.counters.gapsFilledByRetransmission
     out.venueLive = sim.liveOrders
     out.feedLive = books.liveOrders
     out.malformed = replay.counts.malformed
@@ -254,6 +266,17 @@ func runScenario(roundTrips: Int = 0) throws -> SimOutcome {
         #expect(s.ouchOrders == 4 && s.fixOrders == 2 && s.executions == 1 && s.sharesTraded == 60)
         #expect(s.ouchLogins == 1 && s.fixLogons == 1 && s.replaced == 2 && s.unknownOrderRequests == 1)
         #expect(s.packetsA > 0 && s.packetsA == s.packetsB && s.endOfSession > 0 && s.feedOverflow == 0 && s.feedSendErrors == 0)
+    }
+
+    /// A listener that missed the start of day recovers it from the sim's retransmission server.
+    @Test func lateJoinerRecoversByRetransmission() throws {
+        let o = try NetworkNamespace.privateLoopback.run { try runScenario(lateJoin: true) }
+        #expect(o.discarded > 0)
+        #expect(o.summary.retransmitRequests > 0 && o.summary.retransmitPackets > 0)
+        #expect(o.gapsFilledByRetransmission > 0)
+        #expect(o.listenerFinished && o.delivered == o.published)
+        #expect(o.systemEvents == "OSQMEC")
+        #expect(o.feedBooks == o.venueBooks)
     }
 
     /// OUCH Enter Order → Accepted through the sim's loop (debug build: a functional figure, not a benchmark).
