@@ -75,6 +75,7 @@ struct SimOutcome: Sendable {
     var malformed: UInt64 = 0
     var summary = SimSummary()
     var roundTripNs: [UInt64] = []
+    var fixRoundTripNs: [UInt64] = []
     var discarded = 0
     var gapsFilledByRetransmission: UInt64 = 0
 }
@@ -115,6 +116,7 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
     let replay = ITCHReplay(books: books)
     var lis = try MoldListener(lc, replay: replay, sink: NoBBO())
     sim.start()
+    defer { sim.stop() } // also when a wait below throws
     var out = SimOutcome()
     // A late joiner throws away what came before its first order's answer and must ask the
     // retransmission server for the session from sequence 1.
@@ -196,6 +198,19 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
         if i & 63 == 0 { _ = try? lis.step(&ra.backend, &rb.backend) }
     }
     out.roundTripNs = rt
+    // FIX: NewOrderSingle → ExecutionReport (new), one at a time, all resting.
+    var frt: [UInt64] = []
+    for i in 0..<roundTrips / 4 {
+        let before = inbox.received.count
+        let t0 = csys_monotonic_ns()
+        newOrder("RT\(i)", "TSLA", UInt8(ascii: "1"), 10, 2_400_000 - Int64(i % 500) * 100)
+        while inbox.received.count == before {
+            fix.pollOnce(timeoutMs: 0)
+            if csys_monotonic_ns() - t0 > 2_000_000_000 { throw SimTestError.timeout("FIX round trip \(i)") }
+        }
+        frt.append(csys_monotonic_ns() - t0)
+    }
+    out.fixRoundTripNs = frt
 
     // End of session: both clients told, the feed ends.
     sim.requestStop()
@@ -284,10 +299,12 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
         let o = try NetworkNamespace.privateLoopback.run { try runScenario(roundTrips: 2000) }
         #expect(o.roundTripNs.count == 2000)
         #expect(o.feedBooks == o.venueBooks)
-        #expect(o.venueLive == 2003)
-        let s = o.roundTripNs.sorted()
-        if !s.isEmpty {
-            print("sim OUCH enter→accepted round trip over loopback (\(s.count) orders): p50 \(s[s.count / 2] / 1000) µs, p99 \(s[s.count * 99 / 100] / 1000) µs, max \(s.last! / 1000) µs")
+        #expect(o.fixRoundTripNs.count == 500)
+        #expect(o.venueLive == 2503)
+        for (name, samples) in [("OUCH Enter Order → Accepted", o.roundTripNs), ("FIX NewOrderSingle → ExecutionReport", o.fixRoundTripNs)] {
+            let s = samples.sorted()
+            guard !s.isEmpty else { continue }
+            print("sim \(name) round trip over loopback (\(s.count) orders): p50 \(s[s.count / 2] / 1000) µs, p99 \(s[s.count * 99 / 100] / 1000) µs, max \(s.last! / 1000) µs")
         }
     }
 }
