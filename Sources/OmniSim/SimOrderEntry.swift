@@ -197,10 +197,10 @@ extension SimVenue {
 
 // MARK: OUCH requests
 
-extension SimVenue: OrderEntryHandler {
+extension SimVenue {
     @inline(__always) func activity() { lastActivityNs = csys_monotonic_ns() }
 
-    public func enterOrder(_ e: cw_ouch_enter, _ out: OuchOutbox) {
+    func enterOrder(_ e: cw_ouch_enter, _ out: OuchOutbox) {
         activity()
         counters.ouchOrders += 1
         guard let session = session(of: out.user) else { out.rejected(e.token, reason: UInt8(ascii: "O")); counters.rejected += 1; return }
@@ -230,7 +230,7 @@ extension SimVenue: OrderEntryHandler {
         publishFeed()
     }
 
-    public func replaceOrder(_ r: cw_ouch_replace, _ out: OuchOutbox) {
+    func replaceOrder(_ r: cw_ouch_replace, _ out: OuchOutbox) {
         activity()
         guard let session = session(of: out.user), let tag = table.ouch[OuchKey(session, r.existing)] else {
             counters.unknownOrderRequests += 1; return // OUCH: a replace of an unknown token is ignored
@@ -260,7 +260,7 @@ extension SimVenue: OrderEntryHandler {
         }
     }
 
-    public func cancelOrder(_ c: cw_ouch_cancel, _ out: OuchOutbox) {
+    func cancelOrder(_ c: cw_ouch_cancel, _ out: OuchOutbox) {
         activity()
         guard let session = session(of: out.user), let tag = table.ouch[OuchKey(session, c.token)],
               let live = venue.order(table.orders[tag].id) else {
@@ -277,7 +277,7 @@ extension SimVenue: OrderEntryHandler {
         publishFeed()
     }
 
-    public func modifyOrder(_ m: cw_ouch_modify, _ out: OuchOutbox) {
+    func modifyOrder(_ m: cw_ouch_modify, _ out: OuchOutbox) {
         activity()
         guard let session = session(of: out.user), let tag = table.ouch[OuchKey(session, m.token)],
               let live = venue.order(table.orders[tag].id) else { counters.unknownOrderRequests += 1; return }
@@ -292,16 +292,15 @@ extension SimVenue: OrderEntryHandler {
         publishFeed()
     }
 
-    public func poll(_ server: SoupServer) {}
 }
 
 // MARK: FIX requests
 
-extension SimVenue: FixVenue {
+extension SimVenue {
     // Every report goes out through `fixSend` (the reports for resting orders come unprompted,
     // so one path serves both); `out` stays empty.
 
-    public func newOrder(_ order: FixNewOrder, session compID: String, into out: inout [FixVenueResponse]) {
+    func newOrder(_ order: FixNewOrder, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
         counters.fixOrders += 1
         var o = SimOrder()
@@ -343,7 +342,7 @@ extension SimVenue: FixVenue {
         publishFeed()
     }
 
-    public func cancel(_ request: FixCancelRequest, session compID: String, into out: inout [FixVenueResponse]) {
+    func cancel(_ request: FixCancelRequest, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
         guard let session = session(ofCompID: compID), let tag = table.fix[FixKey(session: session, clOrdID: request.origClOrdID)] else {
             counters.unknownOrderRequests += 1
@@ -363,7 +362,7 @@ extension SimVenue: FixVenue {
         }
     }
 
-    public func replace(_ request: FixReplaceRequest, session compID: String, into out: inout [FixVenueResponse]) {
+    func replace(_ request: FixReplaceRequest, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
         func refuse(_ orderID: String, _ reason: Int, _ text: String) {
             out.append(.cancelReject(FixCancelRejection(orderID: orderID, clOrdID: request.clOrdID, origClOrdID: request.origClOrdID,
@@ -410,3 +409,23 @@ extension FixOut {
     }
 }
 
+
+/// The OUCH server's handler: forwards to the sim without owning it (no reference cycle).
+final class SimOuchEntry: OrderEntryHandler {
+    unowned let sim: SimVenue
+    init(_ sim: SimVenue) { self.sim = sim }
+    func enterOrder(_ order: cw_ouch_enter, _ out: OuchOutbox) { sim.enterOrder(order, out) }
+    func replaceOrder(_ replace: cw_ouch_replace, _ out: OuchOutbox) { sim.replaceOrder(replace, out) }
+    func cancelOrder(_ cancel: cw_ouch_cancel, _ out: OuchOutbox) { sim.cancelOrder(cancel, out) }
+    func modifyOrder(_ modify: cw_ouch_modify, _ out: OuchOutbox) { sim.modifyOrder(modify, out) }
+    func poll(_ server: SoupServer) {}
+}
+
+/// The FIX application's venue: forwards to the sim without owning it.
+final class SimFixEntry: FixVenue {
+    unowned let sim: SimVenue
+    init(_ sim: SimVenue) { self.sim = sim }
+    func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse]) { sim.newOrder(order, session: session, into: &out) }
+    func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) { sim.cancel(request, session: session, into: &out) }
+    func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) { sim.replace(request, session: session, into: &out) }
+}

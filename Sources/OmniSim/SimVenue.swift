@@ -50,8 +50,8 @@ public final class SimVenue: @unchecked Sendable {
     var venue: Venue<SimEvents, DayFileBuffer>!
     var mold: MoldStreamPublisher
     let soup: SoupServer
-    var ouchApp: OuchServer<SimVenue>?
-    var fixAcceptor: FixAcceptor<FixVenueApplication<SimVenue>>?
+    var ouchApp: OuchServer<SimOuchEntry>?
+    var fixAcceptor: FixAcceptor<FixVenueApplication<SimFixEntry>>?
     public let ouchPort: UInt16
     public var retransmitEndpoint: IPv4Endpoint? { mold.retransmitEndpoint }
 
@@ -116,8 +116,8 @@ public final class SimVenue: @unchecked Sendable {
         }
         venue = Venue(instruments: config.instruments, config: config.venue,
                       events: SimEvents(sim: self), feed: DayFileBuffer(capacity: 64 << 20))
-        ouchApp = OuchServer(handler: self)
-        guard let acceptor = FixAcceptor(port: config.fixPort, config: fc, app: FixVenueApplication(venue: self)) else {
+        ouchApp = OuchServer(handler: SimOuchEntry(self))
+        guard let acceptor = FixAcceptor(port: config.fixPort, config: fc, app: FixVenueApplication(venue: SimFixEntry(self))) else {
             throw SimStartError("FIX port \(config.fixPort): cannot listen on 127.0.0.1:\(config.fixPort) (\(String(cString: strerror(errno))))")
         }
         fixAcceptor = acceptor
@@ -130,7 +130,8 @@ public final class SimVenue: @unchecked Sendable {
     /// The FIX acceptor's port (the configured one, or the ephemeral one given).
     public var fixPort: UInt16 { fixPortStorage }
 
-    deinit { stop() }
+    /// A sim dropped without `stop()` / `finish()` still ends its session.
+    deinit { stop(); finish(graceMs: 0) }
 
     // MARK: running
 
@@ -229,7 +230,7 @@ public final class SimVenue: @unchecked Sendable {
         try? mold.downstream.recorder?.flush()
         counters = summary
         finished = true
-        self.ouchApp = nil // the OUCH application and the FIX acceptor hold the sim: let go
+        self.ouchApp = nil
         fixAcceptor = nil
     }
 
