@@ -29,7 +29,7 @@ import Yams
 ///   port: 9878
 ///   sender_comp_id: OMNI
 ///   store: /tmp/omni-sim-fix    # sequence-number store
-/// record: sim.pcap              # every MoldUDP64 packet sent, optional
+/// record: sim.pcap              # every MoldUDP64 multicast packet sent, optional
 /// ```
 public struct SimConfig: Sendable {
     public var instruments: [InstrumentSpec] = InstrumentSpec.defaults
@@ -46,7 +46,7 @@ public struct SimConfig: Sendable {
     public var fixPort: UInt16 = 9878
     public var fixSenderCompID = "OMNI"
     public var fixStore = "/tmp/omni-sim-fix"
-    /// pcap file for every MoldUDP64 packet sent; nil: none.
+    /// pcap file for every MoldUDP64 multicast packet sent (both lines); nil: none.
     public var record: String?
     /// Keep polling without sleeping this long after the last inbound message (0: always sleep
     /// in 1 ms poll slices when idle; UInt64.max: busy-poll for ever).

@@ -20,7 +20,7 @@ struct Sim: ParsableCommand {
 
         A YAML --config sets instruments (symbol, price, tick, lot, band), generator (intensity, seed), \
         mold (session, line_a, line_b, retransmit_port, interface, max_packet), ouch (port), fix (port, \
-        sender_comp_id, store) and record (a pcap of every MoldUDP64 packet sent); see OmniSim.SimConfig. \
+        sender_comp_id, store) and record (a pcap of every MoldUDP64 multicast packet sent, both lines); see OmniSim.SimConfig. \
         Options given here override the file. SIGINT / SIGTERM (or --seconds) end the session: the venue \
         closes (ITCH system events M, E, C), MoldUDP64 end of session goes out, OUCH clients get End of \
         Session, the FIX counterparty a Logout, and a summary is printed.
@@ -33,7 +33,7 @@ struct Sim: ParsableCommand {
     @Option(name: .customLong("fix-port"), help: "FIX 4.4 acceptor port (default 9878; 0: any free port).") var fixPort: UInt16?
     @Option(name: .customLong("ouch-port"), help: "SoupBinTCP / OUCH 4.2 port (default 9879; 0: any free port).") var ouchPort: UInt16?
     @Option(help: "Interface name or IPv4 address the multicast goes out of (default loopback).") var interface: String?
-    @Option(help: "Write every MoldUDP64 packet sent to this pcap file.") var record: String?
+    @Option(help: "Write every MoldUDP64 multicast packet sent (lines A and B) to this pcap file.") var record: String?
     @Option(help: "Stop after this many seconds (default: until SIGINT / SIGTERM).") var seconds: Double?
     @Flag(name: .customLong("busy-poll"), help: "Never sleep between polls (lowest latency; one core at 100 %).") var busyPoll = false
 

@@ -77,4 +77,13 @@ import Testing
         #expect(read(err).contains("instruments[0].price"), "\(read(err))")
         #expect(read(err).contains("not a multiple of the tick"), "\(read(err))")
     }
+
+    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)")) func unknownInterfaceIsRefused() throws {
+        let dir = simTempDir("cmd")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (p, _, err) = try launch(["sim", "--config", config(dir), "--interface", "nosuchif0"], dir: dir)
+        #expect(wait(p, seconds: 10))
+        #expect(p.terminationStatus != 0)
+        #expect(read(err).contains("nosuchif0"), "\(read(err))")
+    }
 }
