@@ -30,14 +30,15 @@ func simTempDir(_ name: String) -> String {
     return d
 }
 
-func ouchOrder(_ token: String, _ stock: String, side: Character, shares: UInt32, price: UInt32) -> cw_ouch_enter {
+func ouchOrder(_ token: String, _ stock: String, side: Character, shares: UInt32, price: UInt32,
+               tif: UInt32 = CW_OUCH_TIF_SYSTEM_HOURS) -> cw_ouch_enter {
     var e = cw_ouch_enter()
     e.token = cw_ouch_token(token)
     e.side = CChar(bitPattern: side.asciiValue!)
     e.shares = shares
     ouchAlpha(&e.stock, stock)
     e.price = price
-    e.tif = CW_OUCH_TIF_SYSTEM_HOURS
+    e.tif = tif
     ouchAlpha(&e.firm, "OMNI")
     e.display = CChar(bitPattern: UInt8(ascii: "Y")); e.capacity = CChar(bitPattern: UInt8(ascii: "A"))
     e.ise = CChar(bitPattern: UInt8(ascii: "N")); e.cross_type = CChar(bitPattern: UInt8(ascii: "N"))
@@ -182,6 +183,15 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
     try ouch.enter(ouchOrder("T4", "AAPL", side: "B", shares: 10, price: 2_500_000))
     try ouch.enter(ouchOrder("T5", "ZZZZ", side: "B", shares: 10, price: 100_000))
     try waitFor("OUCH reduce + rejects", pollFix) { out.ouch.count >= 6 }
+    // OUCH: a replace (new token, new price: priority lost), an IOC that finds nothing, a sell
+    // into the session's own bid (self-match prevention cancels the newest).
+    var r = cw_ouch_replace()
+    r.existing = cw_ouch_token("T2"); r.replacement = cw_ouch_token("T2B"); r.shares = 30; r.price = 5_020_000
+    r.tif = CW_OUCH_TIF_SYSTEM_HOURS; r.display = CChar(bitPattern: UInt8(ascii: "Y")); r.ise = CChar(bitPattern: UInt8(ascii: "N"))
+    try ouch.replace(r)
+    try ouch.enter(ouchOrder("T6", "AAPL", side: "S", shares: 10, price: 1_995_000, tif: CW_OUCH_TIF_IOC))
+    try ouch.enter(ouchOrder("T3", "AAPL", side: "S", shares: 5, price: 1_990_000))
+    try waitFor("OUCH replace, IOC, self-match", pollFix) { out.ouch.count >= 11 }
 
     // Round trips: enter → Accepted, one at a time, each at its own price so they all rest.
     var rt: [UInt64] = []
@@ -252,6 +262,9 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
         #expect(o.ouch.contains("C T2 30 U"), "the cancel to 20 shares takes 30 off: \(o.ouch)")
         #expect(o.ouch.contains("J T4 X"), "250.00 is outside AAPL's ±10 % band: \(o.ouch)")
         #expect(o.ouch.contains("J T5 S"), "ZZZZ is not listed: \(o.ouch)")
+        #expect(o.ouch.contains("U T2B 30 5020000 prev T2"), "\(o.ouch)")
+        #expect(o.ouch.contains("A T6 10 1995000") && o.ouch.contains("C T6 10 I"), "IOC remainder: \(o.ouch)")
+        #expect(o.ouch.contains("A T3 5 1990000") && o.ouch.contains("C T3 5 Q"), "self-match: \(o.ouch)")
         #expect(o.ouchEnded)
         // FIX: new, then a full fill of 60 at 199.00 taking liquidity.
         #expect(o.fixLoggedOn)
@@ -275,11 +288,11 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
         #expect(o.feedBooks == o.venueBooks)
         #expect(o.venueBooks.contains("AAPL bid 1990000x40/1"), "\(o.venueBooks)")
         #expect(o.venueBooks.contains("MSFT bid 3995000x20/1"), "\(o.venueBooks)")
-        #expect(o.venueBooks.contains("SPY ask 5010000x20/1"), "\(o.venueBooks)")
+        #expect(o.venueBooks.contains("SPY ask 5020000x30/1"), "\(o.venueBooks)")
         // The summary counts what happened.
         let s = o.summary
-        #expect(s.ouchOrders == 4 && s.fixOrders == 2 && s.executions == 1 && s.sharesTraded == 60)
-        #expect(s.ouchLogins == 1 && s.fixLogons == 1 && s.replaced == 2 && s.unknownOrderRequests == 1)
+        #expect(s.ouchOrders == 6 && s.fixOrders == 2 && s.executions == 1 && s.sharesTraded == 60)
+        #expect(s.ouchLogins == 1 && s.fixLogons == 1 && s.replaced == 3 && s.canceled == 2 && s.unknownOrderRequests == 1)
         #expect(s.packetsA > 0 && s.packetsA == s.packetsB && s.endOfSession > 0 && s.feedOverflow == 0 && s.feedSendErrors == 0)
     }
 
