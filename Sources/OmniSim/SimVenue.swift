@@ -45,6 +45,14 @@ public struct SimSummary: Sendable, Equatable {
 /// sockets, feeds each request to the venue with the venue clock set from the wall clock
 /// (ns since midnight, UTC), answers from the venue's events on the session that owns each
 /// order, and publishes the ITCH the call produced before it takes the next request.
+///
+/// Sessions: each OUCH user name is one venue session (kept across reconnects), each FIX
+/// client CompID another; session 0 is the order-flow generator's. Orders outlive their
+/// connection (no cancel on disconnect). Limits of the gateway underneath: the FIX acceptor
+/// serves one connection at a time (a second client waits until the first leaves) and binds
+/// 127.0.0.1; the loop cannot poll the SoupBinTCP and FIX sockets in one poll set, so when
+/// idle (no request for `config.spinNs`) it sleeps in the OUCH poll 1 ms at a time and a FIX
+/// request may wait up to that long (`spinNs = .max`, `omni sim --busy-poll`, never sleeps).
 public final class SimVenue: @unchecked Sendable {
     public let config: SimConfig
     var venue: Venue<SimEvents, DayFileBuffer>!
