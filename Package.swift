@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk",
+            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -84,6 +84,14 @@ let package = Package(
         ]),
         .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["OmniDpdk", "CDpdk", "OmniFeed"]),
+        // omni sim: the venue behind OUCH / FIX order entry with a live MoldUDP64 feed.
+        .target(name: "OmniSim", dependencies: [
+            "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "CWire", "CNet", "CSys",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .testTarget(name: "OmniSimTests", dependencies: [
+            "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "CWire", "CSys",
+        ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),

@@ -43,14 +43,16 @@ public struct MoldPublisherCounters: Sendable, Equatable {
     public init() {}
 }
 
-public struct MoldPublisher: ~Copyable {
+/// The downstream half of a MoldUDP64 session shared by the file publisher and the live
+/// stream publisher: sequence numbering, packets built from day-file framed messages, lines
+/// A / B with seeded deliberate loss, the history and unicast server for retransmission
+/// requests, heartbeats, end of session and optional pcap recording.
+public struct MoldDownstream: ~Copyable {
     public let config: MoldPublisherConfig
     let senderA: MulticastSender
     let senderB: MulticastSender?
     var requests: UnicastSocket?
     public private(set) var server: MoldRequestServer
-    let input: UnsafeRawBufferPointer
-    var offset = 0
     /// The next sequence number to publish.
     public private(set) var nextSequence: UInt64 = 1
     public private(set) var counters = MoldPublisherCounters()
@@ -62,15 +64,15 @@ public struct MoldPublisher: ~Copyable {
     public var recorder: PcapWriter?
     /// Recording errors (the first one ends the recording).
     public private(set) var recordError: (any Error)?
+    /// The port the retransmission server is bound to (the one asked for, or the ephemeral one given).
+    public let retransmitEndpoint: IPv4Endpoint?
 
-    /// `input` (a day file, [u16 BE length][message]...) must outlive the publisher.
-    public init(_ config: MoldPublisherConfig, input: UnsafeRawBufferPointer) throws {
+    public init(_ config: MoldPublisherConfig) throws {
         self.config = config
-        self.input = input
         let a = try MulticastSender(config.lineA, ttl: 1)
-        let b = try MoldPublisher.openSender(config.lineB)
+        let b = try MoldDownstream.openSender(config.lineB)
         var endpoint: IPv4Endpoint?
-        let r = try MoldPublisher.openServer(config, &endpoint)
+        let r = try MoldDownstream.openServer(config, &endpoint)
         retransmitEndpoint = endpoint
         senderA = a
         senderB = b
@@ -99,25 +101,11 @@ public struct MoldPublisher: ~Copyable {
         return s
     }
 
-    /// The port the retransmission server is bound to (the one asked for, or the ephemeral one given).
-    public let retransmitEndpoint: IPv4Endpoint?
-
-    public var finished: Bool { offset >= input.count }
-    public var bytesRead: Int { offset }
-
-    /// ITCH timestamp (ns since midnight) of the next message, for real-time pacing; nil at the end.
-    public var nextTimestamp: UInt64? {
-        guard offset + 2 + 11 <= input.count, let base = input.baseAddress else { return nil }
-        let p = base.assumingMemoryBound(to: UInt8.self) + offset + 2
-        guard cw_be16(p - 2) >= 11 else { return nil }
-        var ts: UInt64 = 0
-        for i in 5..<11 { ts = ts << 8 | UInt64(p[i]) }
-        return ts
-    }
-
-    /// Packs and sends the next packet (up to `maxMessages` messages); messages in it (0 at the end).
+    /// Packs day-file framed messages (`[u16 BE length][message]...`) from `offset` into one
+    /// packet (up to `maxMessages`), sends it and advances `offset`; messages in it (0 at the end).
     @discardableResult
-    public mutating func sendNext(maxMessages: Int = Int(UInt16.max) - 1) throws(NetError) -> Int {
+    public mutating func sendPacket(from input: UnsafeRawBufferPointer, offset: inout Int,
+                                    maxMessages: Int = Int(UInt16.max) - 1) throws(NetError) -> Int {
         guard let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
         var b = cw_mold_builder()
         let out = packet.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -233,5 +221,66 @@ public struct MoldPublisher: ~Copyable {
             var ts = timespec(tv_sec: Int(timeoutNanoseconds / 1_000_000_000), tv_nsec: Int(timeoutNanoseconds % 1_000_000_000))
             nanosleep(&ts, nil)
         }
+    }
+}
+
+public struct MoldPublisher: ~Copyable {
+    public var downstream: MoldDownstream
+    let input: UnsafeRawBufferPointer
+    var offset = 0
+
+    /// `input` (a day file, [u16 BE length][message]...) must outlive the publisher.
+    public init(_ config: MoldPublisherConfig, input: UnsafeRawBufferPointer) throws {
+        self.input = input
+        downstream = try MoldDownstream(config)
+    }
+
+    public var config: MoldPublisherConfig { downstream.config }
+    public var server: MoldRequestServer { downstream.server }
+    /// The next sequence number to publish.
+    public var nextSequence: UInt64 { downstream.nextSequence }
+    public var counters: MoldPublisherCounters { downstream.counters }
+    /// Every packet sent (per line, after the deliberate loss) is also written here, when set.
+    public var recorder: PcapWriter? {
+        get { downstream.recorder }
+        set { downstream.recorder = newValue }
+    }
+    /// Recording errors (the first one ends the recording).
+    public var recordError: (any Error)? { downstream.recordError }
+    /// The port the retransmission server is bound to (the one asked for, or the ephemeral one given).
+    public var retransmitEndpoint: IPv4Endpoint? { downstream.retransmitEndpoint }
+
+    public var finished: Bool { offset >= input.count }
+    public var bytesRead: Int { offset }
+
+    /// ITCH timestamp (ns since midnight) of the next message, for real-time pacing; nil at the end.
+    public var nextTimestamp: UInt64? {
+        guard offset + 2 + 11 <= input.count, let base = input.baseAddress else { return nil }
+        let p = base.assumingMemoryBound(to: UInt8.self) + offset + 2
+        guard cw_be16(p - 2) >= 11 else { return nil }
+        var ts: UInt64 = 0
+        for i in 5..<11 { ts = ts << 8 | UInt64(p[i]) }
+        return ts
+    }
+
+    /// Packs and sends the next packet (up to `maxMessages` messages); messages in it (0 at the end).
+    @discardableResult
+    public mutating func sendNext(maxMessages: Int = Int(UInt16.max) - 1) throws(NetError) -> Int {
+        try downstream.sendPacket(from: input, offset: &offset, maxMessages: maxMessages)
+    }
+
+    /// A heartbeat (count 0, the next sequence) on every line; never dropped.
+    public mutating func sendHeartbeat() throws(NetError) { try downstream.sendHeartbeat() }
+
+    /// The end-of-session packet, `endRepeats` times on every line; never dropped.
+    public mutating func sendEndOfSession() throws(NetError) { try downstream.sendEndOfSession() }
+
+    /// Answers the requests waiting on the retransmission socket; requests read.
+    @discardableResult
+    public mutating func serveRequests() throws(NetError) -> Int { try downstream.serveRequests() }
+
+    /// Blocks until a request arrives or the timeout passes (no server: sleeps).
+    public mutating func waitForRequests(timeoutNanoseconds: UInt64) throws(NetError) {
+        try downstream.waitForRequests(timeoutNanoseconds: timeoutNanoseconds)
     }
 }

@@ -5,6 +5,6 @@ struct Omni: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omni",
         abstract: "OmniAlpha: low-latency market data and order books.",
-        subcommands: [Replay.self, Gen.self, Bench.self, Publish.self, Listen.self]
+        subcommands: [Replay.self, Gen.self, Bench.self, Publish.self, Listen.self, Sim.self]
     )
 }
