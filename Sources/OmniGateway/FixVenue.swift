@@ -136,9 +136,9 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
                                     price: price, timeInForce: tif, postOnly: postOnly)
             if let bad {
                 rejectSeq += 1
-                out.append(Self.execReport(FixExecution(orderID: "NONE", clOrdID: clOrdID, execID: "REJ-\(rejectSeq)", execType: .rejected,
-                                                        ordStatus: .rejected, symbol: symbol, side: side, orderQty: max(qty, 0), price: price,
-                                                        leavesQty: 0, cumQty: 0, avgPx: 0, text: bad)))
+                out.append(FixExecution(orderID: "NONE", clOrdID: clOrdID, execID: "REJ-\(rejectSeq)", execType: .rejected,
+                                        ordStatus: .rejected, symbol: symbol, side: side, orderQty: max(qty, 0), price: price,
+                                        leavesQty: 0, cumQty: 0, avgPx: 0, text: bad).report)
                 return .accepted
             }
             venue.newOrder(order, session: peer, into: &responses)
@@ -159,8 +159,8 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
             var price: Int64 = 0
             if ordType == .limit {
                 guard case .value(let p) = m.price(44), p > 0 else {
-                    out.append(Self.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: clOrdID, origClOrdID: orig, ordStatus: .rejected,
-                                                                    responseTo: .replace, reason: 99, text: "Price missing or more than 4 decimals")))
+                    out.append(FixCancelRejection(orderID: "NONE", clOrdID: clOrdID, origClOrdID: orig, ordStatus: .rejected,
+                                                  responseTo: .replace, reason: 99, text: "Price missing or more than 4 decimals").message)
                     return .accepted
                 }
                 price = p
@@ -172,14 +172,18 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
         }
         for r in responses {
             switch r {
-            case .execution(let e): out.append(Self.execReport(e))
-            case .cancelReject(let c): out.append(Self.cancelReject(c))
+            case .execution(let e): out.append(e.report)
+            case .cancelReject(let c): out.append(c.message)
             }
         }
         return .accepted
     }
+}
 
-    static func execReport(_ e: FixExecution) -> FixOut {
+extension FixExecution {
+    /// This execution as an ExecutionReport (8) body.
+    public var report: FixOut {
+        let e = self
         var o = FixOut(msgType: "8")
         o.add(37, e.orderID)
         o.add(11, e.clOrdID)
@@ -200,7 +204,12 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
         return o
     }
 
-    static func cancelReject(_ c: FixCancelRejection) -> FixOut {
+}
+
+extension FixCancelRejection {
+    /// This rejection as an OrderCancelReject (9) body.
+    public var message: FixOut {
+        let c = self
         var o = FixOut(msgType: "9")
         o.add(37, c.orderID)
         o.add(11, c.clOrdID)

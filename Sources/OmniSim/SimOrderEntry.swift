@@ -83,10 +83,10 @@ extension SimVenue {
     func fixReport(_ o: SimOrder, _ type: FixExecType, _ status: FixOrdStatus, leaves: UInt32,
                    lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: String? = nil, execID: String? = nil, text: String? = nil) -> FixOut {
         let avg = o.cumQty > 0 ? Int64(o.notional / UInt64(o.cumQty)) : 0
-        return fixExecutionReport(FixExecution(
+        return FixExecution(
             orderID: String(o.id.raw), clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
             execType: type, ordStatus: status, symbol: o.symbol, side: o.fixSide, orderQty: Int64(o.orderQty), price: Int64(o.price),
-            leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty), text: text))
+            leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty), text: text).report
     }
 }
 
