@@ -32,12 +32,13 @@ struct BenchFeed: ParsableCommand {
         header): pass p carries sequences p * M + 1 ... (p + 1) * M for M messages per pass. The \
         session therefore sees one endless gap-free stream; nothing is reset between passes.
 
-        Three paths, on the core EAL pins this thread to (--core), each with its own session and books:
+        Four paths, on the core EAL pins this thread to (--core), each with its own session and books:
           dpdk     rx_burst (--burst) -> cn_parse_udp_whole + cn_udp_match -> sequence rewrite -> \
         MoldSession.receive -> MoldITCHConsumer -> ITCHReplay (ITCH decode, CBook) ;
           session  the same UDP payloads from memory -> sequence rewrite -> the same session/consumer/books ;
           reader   the same payloads from memory -> sequence rewrite -> MoldPacketReader -> ITCHReplay \
-        (the file reader of `omni replay CAPTURE`).
+        (the file reader of `omni replay CAPTURE`);
+          rx only  rx_burst -> parse + match -> sequence rewrite, no session: the driver's and the parse's         share (whole passes only, the tail through a one-frame burst, so the dpdk path's stream is not cut).
         Each round runs every path for --packets packets (order reversed in odd rounds); the report \
         gives median ns/packet and packets/s per path and the per-packet overhead of dpdk over reader \
         and over session (median of per-round differences). Receive-to-book latency is not recorded \
@@ -75,6 +76,7 @@ struct BenchFeed: ParsableCommand {
         portConfig.poolMbufs = UInt32(max(8191, pass.packetCount + 4096)) // infinite_rx holds the whole capture in the pool
         let port = try DpdkPort(id: 0, config: portConfig)
         var rx = RxBurst(capacity: burst)
+        var one = RxBurst(capacity: 1)
 
         var dpdk = try FeedPathState(pass, cumulative: true)
         var session = try FeedPathState(pass, cumulative: false)
@@ -90,24 +92,30 @@ struct BenchFeed: ParsableCommand {
         // Warm-up: two passes on every path (page faults, first book levels, branch predictors).
         let warm = UInt64(pass.packetCount * 2)
         _ = benchDpdk(port, &rx, &dpdk, &dest, warm)
-        _ = benchSession(sessionPackets, pass, &session, warm)
-        _ = benchReader(readerPackets, pass, &reader, warm)
+        _ = benchSession(sessionPackets, &session, warm)
+        _ = benchReader(readerPackets, &reader, warm)
 
         let n = packets
-        var t: [[Double]] = [[], [], []]
+        let rxPasses = max(1, n / UInt64(pass.packetCount))
+        _ = benchRx(port, &rx, &one, &dpdk, &dest, passes: 1)
+        var t: [[Double]] = [[], [], [], []]
         for r in 0..<rounds {
-            let order = r % 2 == 0 ? [0, 1, 2] : [2, 1, 0]
+            let order = r % 2 == 0 ? [0, 1, 2, 3] : [3, 2, 1, 0]
             for path in order {
                 switch path {
                 case 0:
                     let (ticks, got) = benchDpdk(port, &rx, &dpdk, &dest, n)
                     t[0].append(ns(ticks, got))
-                case 1: t[1].append(ns(benchSession(sessionPackets, pass, &session, n), n))
-                default: t[2].append(ns(benchReader(readerPackets, pass, &reader, n), n))
+                case 1: t[1].append(ns(benchSession(sessionPackets, &session, n), n))
+                case 2: t[2].append(ns(benchReader(readerPackets, &reader, n), n))
+                default:
+                    let (ticks, got) = benchRx(port, &rx, &one, &dpdk, &dest, passes: rxPasses)
+                    t[3].append(ns(ticks, got))
                 }
             }
         }
         rx.release()
+        one.release()
         let stats = port.stats
 
         var lines: [String] = []
@@ -120,10 +128,12 @@ struct BenchFeed: ParsableCommand {
         lines.append(row("dpdk", t[0]))
         lines.append(row("session", t[1]))
         lines.append(row("reader", t[2]))
+        lines.append(row("rx only", t[3]) + "  (rx_burst + parse + match + rewrite, no session)")
         let overReader = median(zip(t[0], t[2]).map { $0 - $1 }), overSession = median(zip(t[0], t[1]).map { $0 - $1 })
         let sessionOverReader = median(zip(t[1], t[2]).map { $0 - $1 })
         lines.append("overhead    dpdk - reader \(fixed(overReader, 2)) ns/packet; dpdk - session (rx + frame parse) \(fixed(overSession, 2)) ns/packet; session - reader \(fixed(sessionOverReader, 2)) ns/packet (medians of per-round differences)")
         let goal = 1e3 / median(t[0])
+        lines.append("split       of dpdk's \(fixed(median(t[0]), 2)) ns/packet: rx + parse \(fixed(median(t[3]), 2)), session + ITCH + books \(fixed(median(t[1]), 2)) from memory")
         lines.append("goal        >= 20 M packets/s on one core: \(goal >= 20 ? "met" : "not met") (\(fixed(goal, 2)) M packets/s)")
         lines.append("port        ipackets \(grouped(stats.ipackets)), imissed \(stats.imissed), ierrors \(stats.ierrors), rx_nombuf \(stats.rxNoMbuf); frames not ours \(dpdk.otherFrames)")
         var ok = true
@@ -306,7 +316,7 @@ func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ s: inout FeedP
             let p = rx[i]
             guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &view) == CN_FRAME_UDP.rawValue,
                   cn_udp_match(&view, &dest, 1) >= 0, view.payload_len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
-            s.rewrite(UnsafeMutablePointer(mutating: view.payload))
+            s.rewrite(UnsafeMutablePointer(mutating: view.payload!))
             s.session.receive(UnsafeRawBufferPointer(start: view.payload, count: Int(view.payload_len)), line: .a, at: now, into: &s.consumer)
         }
         done &+= UInt64(n)
@@ -315,9 +325,37 @@ func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ s: inout FeedP
     return (csys_rdtsc() &- t0, done)
 }
 
+/// DPDK rx -> parse -> sequence rewrite only, no session: what the driver and the parse cost.
+/// Takes exactly `passes` whole passes (the tail through a one-frame burst), so the stream stays
+/// where the dpdk path left it and that path's session sees no jump.
+@inline(never)
+func benchRx(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ one: inout RxBurst, _ s: inout FeedPathState,
+             _ dest: inout cn_udp_dest, passes: UInt64) -> (ticks: UInt64, packets: UInt64) {
+    let packets = passes * UInt64(s.packetsPerPass)
+    var done: UInt64 = 0
+    var view = cn_udp_view()
+    let t0 = csys_rdtsc()
+    while done < packets {
+        let tail = packets - done < UInt64(rx.capacity)
+        let n = tail ? port.receive(into: &one) : port.receive(into: &rx)
+        if n == 0 { continue }
+        for i in 0..<n {
+            let p = tail ? one[i] : rx[i]
+            guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &view) == CN_FRAME_UDP.rawValue,
+                  cn_udp_match(&view, &dest, 1) >= 0, view.payload_len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
+            let q = UnsafeMutablePointer(mutating: view.payload!)
+            cw_put64(q + 10, cw_be64(q + 10) &+ s.delta)
+        }
+        done &+= UInt64(n)
+    }
+    rx.release()
+    one.release()
+    return (csys_rdtsc() &- t0, done)
+}
+
 /// The same payloads from memory -> session -> books, a clock read per 32 packets as per burst above.
 @inline(never)
-func benchSession(_ mem: UnsafeMutableRawBufferPointer, _ pass: FeedPass, _ s: inout FeedPathState, _ packets: UInt64) -> UInt64 {
+func benchSession(_ mem: UnsafeMutableRawBufferPointer, _ s: inout FeedPathState, _ packets: UInt64) -> UInt64 {
     let base = mem.baseAddress!.assumingMemoryBound(to: UInt8.self)
     var now = csys_monotonic_ns()
     let t0 = csys_rdtsc()
@@ -334,7 +372,7 @@ func benchSession(_ mem: UnsafeMutableRawBufferPointer, _ pass: FeedPass, _ s: i
 
 /// The same payloads from memory -> MoldPacketReader -> books (the file reader).
 @inline(never)
-func benchReader(_ mem: UnsafeMutableRawBufferPointer, _ pass: FeedPass, _ s: inout FeedPathState, _ packets: UInt64) -> UInt64 {
+func benchReader(_ mem: UnsafeMutableRawBufferPointer, _ s: inout FeedPathState, _ packets: UInt64) -> UInt64 {
     let base = mem.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let replay = s.consumer.replay
     var sink = NoBBOSink()

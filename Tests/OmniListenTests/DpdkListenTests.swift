@@ -167,4 +167,22 @@ struct DpdkListenTests {
         #expect(captureRows == dayRows)
         #expect(replayCapture.out.contains("moldudp64"), "omni replay read the capture as MoldUDP64: \(replayCapture.out)")
     }
+
+    @Test("omni bench feed: every path delivers every looped message once, in order, onto books that empty each pass",
+          .enabled(if: RealData.present, RealData.skipReason), arguments: [1, 3])
+    func benchFeedChecks(messagesPerPacket: Int) throws {
+        let day = RealData.path("12302019_open0930_1000msgs.NASDAQ_ITCH50")
+        let r = try OmniTool.run(["bench", "feed", day, "--messages-per-packet", String(messagesPerPacket),
+                                  "--packets", "5000", "--rounds", "2", "--core", String(OmniTool.core)])
+        if r.status != 0 && r.err.contains("EAL") && !r.out.contains("check") {
+            try Test.cancel("DPDK EAL cannot start on this machine: \(r.err.suffix(400))")
+        }
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        // 1,000 real messages leave 532 orders resting: as many cleanup deletes close each pass.
+        #expect(r.line("file")?.contains("1,000 messages + 532 cleanup deletes per pass") == true, "\(r.out)")
+        let checks = r.lines.filter { $0.hasPrefix("check ") }
+        #expect(checks.count == 3 && checks.allSatisfy { $0.hasSuffix(": ok") }, "\(r.out)")
+        #expect(r.line("port")?.hasSuffix("rx_nombuf 0; frames not ours 0") == true, "\(r.out)")
+        for path in ["dpdk", "session", "reader"] { #expect(r.line(path)?.contains(" ns/packet") == true) }
+    }
 }

@@ -226,10 +226,10 @@ struct ListenTests {
           arguments: ReceivePath.allCases)
     func serverStopsAnswering(path: ReceivePath) throws {
         let ref = try reference(syntheticDay)
-        let o = try runFeed(syntheticDay, receive: path, Scenario(lossA: 0.01, serverStopsAfter: 40))
+        let o = try runFeed(syntheticDay, receive: path, Scenario(lossA: 0.01, serverStopsAfter: 10))
         // It did answer for a while: gaps before the stop were filled by retransmission.
         #expect(o.answeredBeforeStop != nil, "the server never reached its limit")
-        #expect((o.answeredBeforeStop ?? 0) >= 40 && o.requestsAnswered == o.answeredBeforeStop)
+        #expect((o.answeredBeforeStop ?? 0) >= 10 && o.requestsAnswered == o.answeredBeforeStop)
         #expect(o.counters.gapsFilledByRetransmission > 0)
         // Then a gap went unanswered: asked for (with retries), declared lost, session and books stale.
         #expect(o.counters.requestsSent > o.requestsAnswered, "requests after the stop went unanswered")
