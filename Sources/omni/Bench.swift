@@ -10,7 +10,7 @@ import Glibc
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure hot-path components on pinned cores.",
-        subcommands: [BenchRing.self, BenchPipeline.self]
+        subcommands: [BenchRing.self, BenchPipeline.self, BenchFeed.self]
     )
 }
 

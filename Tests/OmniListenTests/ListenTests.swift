@@ -51,6 +51,8 @@ struct Scenario: Sendable {
     var lossA = 0.0
     var lossB: Double? = nil // nil: no line B
     var server = true
+    /// The server answers this many requests, then stops answering (its socket stays open, unread).
+    var serverStopsAfter: UInt64? = nil
     var seed: UInt64 = 5
     var malformed = false
 }
@@ -67,6 +69,10 @@ struct Outcome: Sendable {
     var droppedB: UInt64
     var droppedBoth: UInt64
     var latencySamples: UInt64
+    var expected: UInt64
+    var openGaps: Int
+    /// Requests the server had read when it stopped answering (nil: it never stopped).
+    var answeredBeforeStop: UInt64?
 }
 
 let groupA = MulticastGroup("239.1.1.1", port: 31001)
@@ -102,24 +108,31 @@ func runFeed<B: ReceiveBackend & ~Copyable>(_ path: String, _ s: Scenario,
         var ra = try open(groupA)
         var rb = try open(groupB)
         var sent = 0
+        var stoppedAt: UInt64?
+        func serve() throws {
+            if stoppedAt != nil { return }
+            try pub.serveRequests()
+            if let limit = s.serverStopsAfter, pub.server.counters.requests >= limit { stoppedAt = pub.server.counters.requests }
+        }
         while !pub.finished {
             for _ in 0..<4 { try pub.sendNext(maxMessages: 4) }
             sent += 1
             if s.malformed && sent == 20 { try sendMalformed() }
-            try pub.serveRequests()
+            try serve()
             while try lis.step(&ra.backend, &rb.backend) > 0 {}
         }
         try pub.sendEndOfSession()
         let deadline = csys_monotonic_ns() + 3_000_000_000
         while !lis.finished && lis.session.state != .stale && csys_monotonic_ns() < deadline {
-            try pub.serveRequests()
+            try serve()
             if try lis.step(&ra.backend, &rb.backend) == 0 { usleep(200) }
         }
         let c = lis.session.counters
         return Outcome(rows: lis.consumer.itch.sink.rows, delivered: c.delivered, messages: pub.nextSequence - 1,
                        state: lis.session.state, booksStale: replay.books.stale, counters: c,
                        requestsAnswered: pub.server.counters.requests, droppedA: pub.counters.dropped[0],
-                       droppedB: pub.counters.dropped[1], droppedBoth: pub.counters.droppedBoth, latencySamples: lis.consumer.latencyTicks.totalCount)
+                       droppedB: pub.counters.dropped[1], droppedBoth: pub.counters.droppedBoth, latencySamples: lis.consumer.latencyTicks.totalCount,
+                       expected: lis.session.expected, openGaps: lis.session.openGaps, answeredBeforeStop: stoppedAt)
     }
 }
 
@@ -207,6 +220,32 @@ struct ListenTests {
         #expect(o.delivered < ref.messages)
         // What was delivered is exactly the prefix before the first lost message.
         #expect(o.rows.count <= ref.rows.count && Array(ref.rows.prefix(o.rows.count)) == o.rows)
+    }
+
+    @Test("a retransmission server that answers for a while, then stops: the unfilled gap is reported, books stale, nothing skipped",
+          arguments: ReceivePath.allCases)
+    func serverStopsAnswering(path: ReceivePath) throws {
+        let ref = try reference(syntheticDay)
+        let o = try runFeed(syntheticDay, receive: path, Scenario(lossA: 0.01, serverStopsAfter: 10))
+        // It did answer for a while: gaps before the stop were filled by retransmission.
+        #expect(o.answeredBeforeStop != nil, "the server never reached its limit")
+        #expect((o.answeredBeforeStop ?? 0) >= 10 && o.requestsAnswered == o.answeredBeforeStop)
+        #expect(o.counters.gapsFilledByRetransmission > 0)
+        // Then a gap went unanswered: asked for (with retries), declared lost, session and books stale.
+        #expect(o.counters.requestsSent > o.requestsAnswered, "requests after the stop went unanswered")
+        #expect(o.counters.retries > 0)
+        #expect(o.counters.gapsLost > 0)
+        #expect(o.state == .stale)
+        #expect(o.booksStale)
+        // No silent skip: nothing jumped over, delivery stopped right before the hole, and the hole is counted.
+        #expect(o.counters.skippedMessages == 0 && o.counters.gapsSkipped == 0)
+        #expect(o.expected == o.delivered + 1, "the next message owed is the first one missing")
+        #expect(o.delivered < ref.messages && o.delivered > 0)
+        #expect(o.droppedA > o.counters.gapsFilledByRetransmission, "more was lost than the server answered")
+        // What was delivered is in order: exactly omni replay's BBO stream up to the hole.
+        #expect(o.rows.count < ref.rows.count && Array(ref.rows.prefix(o.rows.count)) == o.rows)
+        // Messages before the hole include the ones recovered while the server still answered.
+        #expect(o.latencySamples == o.delivered)
     }
 
     @Test("malformed packets on the group are counted and dropped; the stream stays whole", arguments: ReceivePath.allCases)
