@@ -24,9 +24,13 @@ public struct MoldPacketReader {
         guard let base = packet.baseAddress?.assumingMemoryBound(to: UInt8.self) else { malformedPackets += 1; return }
         var h = cw_mold_header()
         guard cw_mold_parse_header(base, packet.count, &h) == 0 else { malformedPackets += 1; return }
-        let name = withUnsafeBytes(of: h.session) { Array($0) }
-        if let session, session != name { wrongSession += 1; return }
-        session = name
+        if let session {
+            // compared in place: an Array of the name per packet was an allocation per packet
+            let same = session.withUnsafeBytes { locked in withUnsafeBytes(of: h.session) { locked.elementsEqual($0) } }
+            guard same else { wrongSession += 1; return }
+        } else {
+            session = withUnsafeBytes(of: h.session) { Array($0) }
+        }
         packets += 1
         if h.count == UInt16(CW_MOLD_END_OF_SESSION) { endOfSession = true; return }
         if h.count == UInt16(CW_MOLD_HEARTBEAT) { heartbeats += 1; return }
