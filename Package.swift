@@ -69,9 +69,11 @@ let package = Package(
         ]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
         .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
+        // Where the suites find ../shared/data (OMNI_DATA) and how they skip without it.
+        .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
-        .testTarget(name: "OmniFeedTests", dependencies: ["OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
+        .testTarget(name: "OmniFeedTests", dependencies: ["SharedTestData", "OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
         .testTarget(name: "OmniVenueTests", dependencies: ["OmniVenue", "OmniFeed", "OmniBook", "OmniCore", "CWire"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
@@ -82,8 +84,8 @@ let package = Package(
             "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys", "OmniDpdk",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .testTarget(name: "OmniListenTests", dependencies: ["OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
-        .testTarget(name: "OmniDpdkTests", dependencies: ["OmniDpdk", "CDpdk", "OmniFeed"]),
+        .testTarget(name: "OmniListenTests", dependencies: ["SharedTestData", "OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
+        .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed"]),
         // omni sim: the venue behind OUCH / FIX order entry with a live MoldUDP64 feed.
         .target(name: "OmniSim", dependencies: [
             "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "CWire", "CNet", "CSys",

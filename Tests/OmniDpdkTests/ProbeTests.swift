@@ -1,19 +1,8 @@
 import Foundation
 import OmniDpdk
 import OmniFeed
+import SharedTestData
 import Testing
-
-/// The IEX sample captures, found through OMNI_DATA (default ../shared/data from the package root).
-enum IEXData {
-    static let root: String = {
-        if let env = ProcessInfo.processInfo.environment["OMNI_DATA"], !env.isEmpty { return env }
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return package.deletingLastPathComponent().appendingPathComponent("shared/data").path
-    }()
-    static let dir = root + "/iex-sample-pcaps"
-    static let present = FileManager.default.fileExists(atPath: dir + "/PROVENANCE.md")
-    static let skipReason: Comment = "IEX sample pcaps not found under OMNI_DATA/iex-sample-pcaps: set OMNI_DATA to the shared data folder"
-}
 
 /// Runs omni-dpdk-probe (built beside the test binary) and parses its summary line.
 /// EAL initialises once per process, so every DPDK run is its own child process.

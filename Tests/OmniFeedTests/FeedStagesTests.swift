@@ -5,6 +5,7 @@ import OmniBook
 import OmniCore
 import OmniEngine
 import OmniFeed
+import SharedTestData
 import Synchronization
 import Testing
 

@@ -3,16 +3,8 @@ import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
+import SharedTestData
 import Testing
-
-/// IEX's sample captures, found through OMNI_DATA like the ITCH fixtures.
-enum IEXData {
-    static let dir = RealData.root + "/iex-sample-pcaps"
-    static let present = FileManager.default.fileExists(atPath: dir + "/PROVENANCE.md")
-    static let skipReason: Comment = "IEX sample pcaps not found at \(dir): set OMNI_DATA to the shared data folder"
-    static let deep = dir + "/DEEP10.pcap.gz"
-    static let tops = dir + "/TOPS16.pcapng.gz"
-}
 
 func iexCounts(_ c: CaptureCounts) -> [Character: UInt64] {
     var out: [Character: UInt64] = [:]

@@ -3,6 +3,7 @@ import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
+import SharedTestData
 import Testing
 
 /// Days the MoldUDP64 tests cut into packets.

@@ -4,6 +4,7 @@ import Foundation
 import OmniFeed
 import OmniMoldNet
 import OmniNet
+import SharedTestData
 import Testing
 
 /// Runs the `omni` tool built beside the test binary. EAL initialises once per process, so

@@ -7,20 +7,8 @@ import OmniCore
 import OmniFeed
 import OmniMoldNet
 import OmniNet
+import SharedTestData
 import Testing
-
-/// The real NASDAQ fixtures, found through OMNI_DATA (default ../shared/data from the package root).
-enum RealData {
-    static let root: String = {
-        if let env = ProcessInfo.processInfo.environment["OMNI_DATA"], !env.isEmpty { return env }
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return package.deletingLastPathComponent().appendingPathComponent("shared/data").path
-    }()
-    static let itch = root + "/nasdaq-itch50-12302019-fixtures"
-    static let present = FileManager.default.fileExists(atPath: itch + "/PROVENANCE.md")
-    static let skipReason: Comment = "real ITCH fixtures not found at \(itch): set OMNI_DATA to the shared data folder"
-    static func path(_ name: String) -> String { itch + "/" + name }
-}
 
 struct RowSink: BBOSink {
     var rows: [String] = []

@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+// Where the test suites find the shared real data (../shared/data beside the package, or OMNI_DATA),
+// and how they say so when it is missing.
+
+/// The real NASDAQ ITCH fixtures, found through OMNI_DATA (default ../shared/data from the package root).
+public enum RealData {
+    public static let root: String = {
+        if let env = ProcessInfo.processInfo.environment["OMNI_DATA"], !env.isEmpty { return env }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return package.deletingLastPathComponent().appendingPathComponent("shared/data").path
+    }()
+    public static let itch = root + "/nasdaq-itch50-12302019-fixtures"
+    public static let present = FileManager.default.fileExists(atPath: itch + "/PROVENANCE.md")
+    public static let skipReason: Comment = "real ITCH fixtures not found at \(itch): set OMNI_DATA to the shared data folder"
+    public static func path(_ name: String) -> String { itch + "/" + name }
+}
+
+/// IEX's sample captures, found through OMNI_DATA like the ITCH fixtures.
+public enum IEXData {
+    public static let dir = RealData.root + "/iex-sample-pcaps"
+    public static let present = FileManager.default.fileExists(atPath: dir + "/PROVENANCE.md")
+    public static let skipReason: Comment = "IEX sample pcaps not found at \(dir): set OMNI_DATA to the shared data folder"
+    public static let deep = dir + "/DEEP10.pcap.gz"
+    public static let tops = dir + "/TOPS16.pcapng.gz"
+}
