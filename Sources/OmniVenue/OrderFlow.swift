@@ -179,7 +179,7 @@ public struct OrderFlowGenerator {
     /// Resting orders the generator believes it has (some may have been filled since; see `staleEntries`).
     public var restingOrders: Int { count }
     /// Venue time (ns) of the next event; `.max` before the first `run`.
-    public var nextEventNs: UInt64 { started ? UInt64(next) : .max }
+    public var nextEventNs: UInt64 { started && next < 0x1p64 ? UInt64(next) : .max }
 
     /// Submits to `venue` every generated event due at or before `untilNs` (venue clock, ns); sets
     /// venue.now to each event's time (never backwards). The first call lists the book: for every
@@ -189,7 +189,7 @@ public struct OrderFlowGenerator {
     public mutating func run<E: VenueEventSink, F: ITCHSink>(until untilNs: UInt64, on venue: Venue<E, F>) -> Int {
         let before = counts.operations
         if !started { bootstrap(venue) }
-        while UInt64(next) <= untilNs {
+        while next < Double(untilNs) + 1 {  // i.e. floor(next) <= untilNs, and never for an infinite next
             let t = UInt64(next)
             if t > venue.now { venue.now = t }
             step(venue)

@@ -41,23 +41,9 @@ private func bytes(_ v: Venue<NoVenueEvents, DayFileBuffer>) -> [UInt8] { Array(
         defer { venue.feed.deallocate() }
         #expect(gen.stats.rejected == 0)
         #expect(gen.stats.marketBuys + gen.stats.marketSells > 500)
-        let books = try Books()
-        let replay = ITCHReplay(books: books)
-        var sink = ReplayBBOs()
-        replay.runDayFile(venue.feed.bytes, into: &sink)
-        #expect(replay.counts.malformed == 0)
-        #expect(replay.counts.truncatedAt == nil)
-        #expect(replay.systemEvents.map { $0.1 } == Array("OSQMEC".utf8))
+        let (replay, _) = try replayMatchesVenue(venue, locates: specs.map(\.locate))
         for t in "AED".utf8 { #expect(replay.counts.byType[Int(t)] > 100, "ITCH \(Character(Unicode.Scalar(t))) messages") }
-        #expect(books.liveOrders == UInt64(venue.liveOrders))
         #expect(venue.liveOrders > 40)
-        for s in specs {
-            let vb = venue.book(s.locate)!
-            let rb = books.book(s.locate).depth(100_000)
-            let conv: ([VenueLevel]) -> [DepthLevel] = { $0.map { DepthLevel(price: Price(itch: $0.price), shares: $0.shares, orders: $0.orders) } }
-            #expect(rb.bids == conv(vb.depth(.bid)), "\(s.symbol) bids")
-            #expect(rb.asks == conv(vb.depth(.ask)), "\(s.symbol) asks")
-        }
     }
 
     /// Two hours of AAPL (about 150,000 events), sampled every second: two-sided, tight, near 200.00.
