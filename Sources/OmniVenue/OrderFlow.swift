@@ -376,15 +376,15 @@ public struct OrderFlowGenerator {
 
 extension InstrumentSpec {
     /// `count` synthetic instruments SYN00001, SYN00002, ... (locates 1...count), reference prices
-    /// log-uniform from 20.00 to 500.00 drawn from `seed`, tick 0.01, lot 1, band ±10 %.
-    public static func synthetic(count: Int, seed: UInt64) -> [InstrumentSpec] {
+    /// log-uniform from 20.00 to 500.00 drawn from `seed`, tick 0.01, lot 1, band ± `bandBasisPoints`.
+    public static func synthetic(count: Int, seed: UInt64, bandBasisPoints: UInt32 = 1000) -> [InstrumentSpec] {
         precondition((1...65535).contains(count), "synthetic instruments: 1...65535")
         var rng = FlowRandom(seed: seed ^ 0x5359_4E00)
         return (1...count).map { i in
             let digits = String(i)
             let name = "SYN" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
             let cents = (2_000 * pow(25, rng.unit())).rounded()
-            return InstrumentSpec(locate: Locate(i), symbol: Symbol(name)!, referencePrice: UInt32(cents) * 100)
+            return InstrumentSpec(locate: Locate(i), symbol: Symbol(name)!, referencePrice: UInt32(cents) * 100, bandBasisPoints: bandBasisPoints)
         }
     }
 }

@@ -19,12 +19,15 @@ struct GenITCH: ParsableCommand {
         per side, market orders 0.94/s per side, each resting order canceled at 0.47-0.81/s by its \
         distance, sizes 100 x n shares) submitted to OmniVenue's matching engine; the file is what the \
         venue publishes: system events (O S Q ... M E C), a stock directory and trading action per \
-        symbol, then A, E and D messages (about 49 %, 7 % and 44 %). Symbols SYN00001... on locates \
-        1..., reference prices 20.00-500.00 drawn from the seed, tick 0.01, band +-10 %. The flow \
-        starts at 09:30:00 and is sped up (never slowed) so that the messages fill the day to about \
-        16:00. Generation stops at the first event that reaches --messages (the closing M E C \
-        included), so the count can exceed it by the few executions of one market order. The same \
-        seed writes the same file.
+        symbol, each symbol's opening book (about 36 adds), then A, E and D messages (about 49 %, 7 % \
+        and 44 %). Symbols SYN00001... on locates 1..., reference prices 20.00-500.00 drawn from the \
+        seed, tick 0.01, price band +-3 % (the mid stays within about 0.5 % of the reference; the \
+        narrow band keeps the venue's per-symbol price ladders small). The flow starts at 09:30:00 at \
+        the model's rates, all of them scaled up when --messages would take longer than 6.5 hours at \
+        those rates, so the day ends about 16:00. Generation stops at the first event that reaches \
+        --messages (the closing M E C included): the count can exceed it by the executions of one \
+        market order, or by the header and opening books when those alone are more. The same seed, \
+        symbols and messages write the same file.
         """
     )
 
@@ -47,20 +50,15 @@ struct GenITCH: ParsableCommand {
 
     func run() throws {
         let writer = try FileWriter(path: out)
-        let instruments = InstrumentSpec.synthetic(count: symbols, seed: seed)
+        let instruments = InstrumentSpec.synthetic(count: symbols, seed: seed, bandBasisPoints: 300)
         let model = OrderFlowModel.default
         let open: UInt64 = 34_200_000_000_000
         let perSecond = Double(symbols) * model.approximateMessagesPerSecond
         let intensity = max(1, Double(messages) / (6.5 * 3600 * perSecond))
         var flow = OrderFlowGenerator(instruments: instruments, model: model, intensity: intensity, seed: seed, session: 1)
         let venue = Venue(instruments: instruments, config: VenueConfig(maxOrders: flow.capacity + 1, maxSessions: 2),
-                          events: NoVenueEvents(), feed: DayFileBuffer(capacity: 8 << 20))
-        defer { venue.feed.deallocate() }
-        func drain() throws {
-            guard venue.feed.overflowed == 0 else { throw GenError(description: "gen itch: venue output buffer overflowed") }
-            try writer.write(venue.feed.bytes)
-            venue.feed.reset()
-        }
+                          events: NoVenueEvents(), feed: DayFileSink(writer: writer))
+        func check() throws { if let e = venue.feed.error { throw e } }
         var progress = Progress("gen itch")
         let start = monotonicNanoseconds()
         venue.now = open
@@ -72,11 +70,11 @@ struct GenITCH: ParsableCommand {
         while venue.feed.messages < target {
             until = target - venue.feed.messages > 8192 ? until + slice : flow.nextEventNs
             _ = flow.run(until: until, on: venue)
-            try drain()
+            try check()
             progress.update("\(grouped(venue.feed.messages)) of \(grouped(UInt64(messages))) messages")
         }
         venue.close()
-        try drain()
+        try check()
         try writer.flush()
         progress.finish()
         let secs = Double(monotonicNanoseconds() - start) / 1e9
@@ -84,12 +82,26 @@ struct GenITCH: ParsableCommand {
         let opsPerSecond = Double(s.operations) / secs
         let day = venue.now - open
         print("wrote \(out): ITCH 5.0 from the venue simulator, \(symbols) symbols, seed \(seed), \(grouped(venue.feed.messages)) messages, \(grouped(UInt64(writer.bytesWritten))) bytes in \(fixed(secs, 2)) s")
-        print("order flow: \(grouped(s.operations)) venue operations (\(grouped(UInt64(opsPerSecond))) /s, \(grouped(UInt64(Double(venue.feed.messages) / secs))) messages/s), \(grouped(s.limitOrders + s.bootstrapOrders)) limit, \(grouped(s.marketBuys + s.marketSells)) market, \(grouped(s.cancels)) cancels; \(s.rejected) rejected; intensity \(fixed(intensity, 2)), venue time 09:30:00 + \(fixed(Double(day) / 1e9, 1)) s")
+        print("order flow: \(grouped(s.operations)) venue operations (\(grouped(UInt64(opsPerSecond))) /s, \(grouped(UInt64(Double(venue.feed.messages) / secs))) messages/s), \(grouped(s.limitOrders + s.bootstrapOrders)) limit, \(grouped(s.marketBuys + s.marketSells)) market, \(grouped(s.cancels)) cancels; \(s.rejected) rejected, \(s.outsideBand) limit orders outside the band not sent; intensity \(fixed(intensity, 2)), venue time 09:30:00 + \(fixed(Double(day) / 1e9, 1)) s")
     }
 }
 
-struct GenError: Error, CustomStringConvertible {
-    let description: String
+/// The venue's ITCH straight into the day file. ITCHSink cannot throw: the first write error is kept
+/// and later messages dropped; the caller checks `error` after each batch.
+struct DayFileSink: ITCHSink {
+    let writer: FileWriter
+    var messages: UInt64 = 0
+    var error: (any Error)?
+
+    mutating func itch(_ m: UnsafePointer<UInt8>, _ length: Int) {
+        guard error == nil else { return }
+        do {
+            try writer.writeDayFileRecord(UnsafeRawBufferPointer(start: m, count: length))
+            messages += 1
+        } catch let e {
+            error = e
+        }
+    }
 }
 
 struct GenReplicate: ParsableCommand {
