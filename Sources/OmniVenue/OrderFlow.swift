@@ -104,7 +104,7 @@ public struct OrderFlowStats: Sendable {
 /// The venue clock is only moved forward (`venue.now = max(now, event time)`), so ITCH timestamps stay
 /// monotonic when other sessions share the venue. A rate-limited venue should exempt this session
 /// (`VenueConfig.unlimitedSession`); otherwise its rejects show in `stats.rejected`.
-public struct OrderFlowGenerator {
+public struct OrderFlowGenerator: Sendable {
     public static let restingOwner: UInt32 = 0xFFFF_FF01
     public static let marketOwner: UInt32 = 0xFFFF_FF02
 
@@ -200,7 +200,7 @@ public struct OrderFlowGenerator {
 
     // MARK: internals
 
-    @usableFromInline mutating func bootstrap<E: VenueEventSink, F: ITCHSink>(_ venue: Venue<E, F>) {
+    @inlinable mutating func bootstrap<E: VenueEventSink, F: ITCHSink>(_ venue: Venue<E, F>) {
         started = true
         for j in 0..<instruments.count {
             let bi = venue.core.pointee.bookIndex[Int(instruments[j].locate)]
@@ -334,7 +334,7 @@ public struct OrderFlowGenerator {
 }
 
 /// One resting order of the generator.
-@usableFromInline struct RestingEntry {
+@usableFromInline struct RestingEntry: Sendable {
     @usableFromInline var id: OrderID
     @usableFromInline var instrument: UInt32
     @usableFromInline var side: Side
@@ -342,7 +342,7 @@ public struct OrderFlowGenerator {
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded through MurmurHash3's 64-bit finalizer so nearby seeds diverge.
-@usableFromInline struct FlowRandom {
+@usableFromInline struct FlowRandom: Sendable {
     @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     init(seed: UInt64) {
