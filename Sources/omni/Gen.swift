@@ -67,6 +67,7 @@ struct GenITCH: ParsableCommand {
         let slice = max(UInt64(4096 / (perSecond * intensity) * 1e9), 1)
         let target = UInt64(max(messages - 3, 0))
         var until = open
+        if venue.feed.messages < target { _ = flow.run(until: open, on: venue) }  // the opening books; nextEventNs is set from here on
         while venue.feed.messages < target {
             until = target - venue.feed.messages > 8192 ? until + slice : flow.nextEventNs
             _ = flow.run(until: until, on: venue)
