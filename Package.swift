@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim",
+            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim", "OmniVenue",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),

@@ -200,10 +200,12 @@ public struct VenueConfig: Sendable {
     /// Token bucket per session on new orders and replaces: refill rate (0 disables) and burst.
     public var ordersPerSecond: UInt64
     public var burst: UInt64
+    /// One session exempt from the token bucket (the venue's own `OrderFlowGenerator`); -1: none.
+    public var unlimitedSession: Int
     public init(maxOrders: Int = 1 << 20, maxSessions: Int = 64, selfMatch: SelfMatchMode = .cancelNewest,
-                ordersPerSecond: UInt64 = 0, burst: UInt64 = 100) {
+                ordersPerSecond: UInt64 = 0, burst: UInt64 = 100, unlimitedSession: Int = -1) {
         self.maxOrders = maxOrders; self.maxSessions = maxSessions; self.selfMatch = selfMatch
-        self.ordersPerSecond = ordersPerSecond; self.burst = burst
+        self.ordersPerSecond = ordersPerSecond; self.burst = burst; self.unlimitedSession = unlimitedSession
     }
 }
 

@@ -316,7 +316,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
     }
 
     @inlinable @inline(__always) mutating func takeToken(_ session: SessionID) -> Bool {
-        guard nsPerOrder > 0 else { return true }
+        guard nsPerOrder > 0, Int(session) != config.unlimitedSession else { return true }
         let s = sessions + Int(session)
         let elapsed = now > s.pointee.last ? now - s.pointee.last : 0
         s.pointee.last = max(s.pointee.last, now)

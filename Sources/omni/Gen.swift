@@ -1,5 +1,6 @@
 import ArgumentParser
 import OmniFeed
+import OmniVenue
 
 struct Gen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,12 +12,22 @@ struct Gen: ParsableCommand {
 struct GenITCH: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itch",
-        abstract: "Write a synthetic, valid ITCH 5.0 day file (symbols SYN00001..., clearly not market data).",
+        abstract: "Write a synthetic, valid ITCH 5.0 day file from the venue simulator (symbols SYN00001..., clearly not market data).",
         discussion: """
-        The file holds system events (O, S, Q ... M, E, C), a stock directory, trading actions, \
-        then order flow with NASDAQ-like proportions: adds ~46 % (A and F), deletes ~40 %, \
-        replaces ~7 %, executes ~4.5 % (E and C), partial cancels ~1 %, hidden trades ~1.5 %. \
-        The same seed writes the same file.
+        The order flow is OmniVenue's zero-intelligence model (Cont, Stoikov & Talreja 2010, \
+        OrderFlowModel.default: limit orders at 1-10 ticks from the opposite best at rate 1.92/i^0.52 \
+        per side, market orders 0.94/s per side, each resting order canceled at 0.47-0.81/s by its \
+        distance, sizes 100 x n shares) submitted to OmniVenue's matching engine; the file is what the \
+        venue publishes: system events (O S Q ... M E C), a stock directory and trading action per \
+        symbol, each symbol's opening book (about 36 adds), then A, E and D messages (about 49 %, 7 % \
+        and 44 %). Symbols SYN00001... on locates 1..., reference prices 20.00-500.00 drawn from the \
+        seed, tick 0.01, price band +-3 % (the mid stays within about 0.5 % of the reference; the \
+        narrow band keeps the venue's per-symbol price ladders small). The flow starts at 09:30:00 at \
+        the model's rates, all of them scaled up when --messages would take longer than 6.5 hours at \
+        those rates, so the day ends about 16:00. Generation stops at the first event that reaches \
+        --messages (the closing M E C included): the count can exceed it by the executions of one \
+        market order, or by the header and opening books when those alone are more. The same seed, \
+        symbols and messages write the same file.
         """
     )
 
@@ -26,10 +37,10 @@ struct GenITCH: ParsableCommand {
     @Option(help: "Instruments (1...65535).")
     var symbols: Int = 500
 
-    @Option(help: "Messages in all.")
+    @Option(help: "Messages in all (at least; see above).")
     var messages: Int = 1_000_000
 
-    @Option(help: "Random seed.")
+    @Option(help: "Random seed (order flow and reference prices).")
     var seed: UInt64 = 1
 
     func validate() throws {
@@ -39,14 +50,58 @@ struct GenITCH: ParsableCommand {
 
     func run() throws {
         let writer = try FileWriter(path: out)
+        let instruments = InstrumentSpec.synthetic(count: symbols, seed: seed, bandBasisPoints: 300)
+        let model = OrderFlowModel.default
+        let open: UInt64 = 34_200_000_000_000
+        let perSecond = Double(symbols) * model.approximateMessagesPerSecond
+        let intensity = max(1, Double(messages) / (6.5 * 3600 * perSecond))
+        var flow = OrderFlowGenerator(instruments: instruments, model: model, intensity: intensity, seed: seed, session: 1)
+        let venue = Venue(instruments: instruments, config: VenueConfig(maxOrders: flow.capacity + 1, maxSessions: 2),
+                          events: NoVenueEvents(), feed: DayFileSink(writer: writer))
+        func check() throws { if let e = venue.feed.error { throw e } }
         var progress = Progress("gen itch")
         let start = monotonicNanoseconds()
-        try SyntheticDay(symbols: symbols, messages: messages, seed: seed).write(to: writer) { n in
-            progress.update("\(grouped(UInt64(n))) of \(grouped(UInt64(messages))) messages")
+        venue.now = open
+        venue.open()
+        // Slices of venue time worth ~4,096 messages; the last ones an event at a time to stop on the count.
+        let slice = max(UInt64(4096 / (perSecond * intensity) * 1e9), 1)
+        let target = UInt64(max(messages - 3, 0))
+        var until = open
+        if venue.feed.messages < target { _ = flow.run(until: open, on: venue) }  // the opening books; nextEventNs is set from here on
+        while venue.feed.messages < target {
+            until = target - venue.feed.messages > 8192 ? until + slice : flow.nextEventNs
+            _ = flow.run(until: until, on: venue)
+            try check()
+            progress.update("\(grouped(venue.feed.messages)) of \(grouped(UInt64(messages))) messages")
         }
+        venue.close()
+        try check()
+        try writer.flush()
         progress.finish()
         let secs = Double(monotonicNanoseconds() - start) / 1e9
-        print("wrote \(out): synthetic ITCH 5.0, \(symbols) symbols, seed \(seed), \(grouped(UInt64(writer.bytesWritten))) bytes in \(fixed(secs, 2)) s")
+        let s = flow.stats
+        let opsPerSecond = Double(s.operations) / secs
+        let day = venue.now - open
+        print("wrote \(out): ITCH 5.0 from the venue simulator, \(symbols) symbols, seed \(seed), \(grouped(venue.feed.messages)) messages, \(grouped(UInt64(writer.bytesWritten))) bytes in \(fixed(secs, 2)) s")
+        print("order flow: \(grouped(s.operations)) venue operations (\(grouped(UInt64(opsPerSecond))) /s, \(grouped(UInt64(Double(venue.feed.messages) / secs))) messages/s), \(grouped(s.limitOrders + s.bootstrapOrders)) limit, \(grouped(s.marketBuys + s.marketSells)) market, \(grouped(s.cancels)) cancels; \(s.rejected) rejected, \(s.outsideBand) limit orders outside the band not sent; intensity \(fixed(intensity, 2)), venue time 09:30:00 + \(fixed(Double(day) / 1e9, 1)) s")
+    }
+}
+
+/// The venue's ITCH straight into the day file. ITCHSink cannot throw: the first write error is kept
+/// and later messages dropped; the caller checks `error` after each batch.
+struct DayFileSink: ITCHSink {
+    let writer: FileWriter
+    var messages: UInt64 = 0
+    var error: (any Error)?
+
+    mutating func itch(_ m: UnsafePointer<UInt8>, _ length: Int) {
+        guard error == nil else { return }
+        do {
+            try writer.writeDayFileRecord(UnsafeRawBufferPointer(start: m, count: length))
+            messages += 1
+        } catch let e {
+            error = e
+        }
     }
 }
 

@@ -27,6 +27,27 @@ struct ReplayBBOs: BBOSink {
     }
 }
 
+/// Replays the venue's day file through OmniFeed's ITCHReplay and expects a clean day (no malformed or
+/// truncated message, system events O S Q M E C) whose books equal the venue's, level by level.
+func replayMatchesVenue<E: VenueEventSink>(_ venue: Venue<E, DayFileBuffer>, locates: [Locate]) throws -> (ITCHReplay, ReplayBBOs) {
+    let books = try Books()
+    let replay = ITCHReplay(books: books)
+    var sink = ReplayBBOs()
+    replay.runDayFile(venue.feed.bytes, into: &sink)
+    #expect(replay.counts.malformed == 0)
+    #expect(replay.counts.truncatedAt == nil)
+    #expect(replay.systemEvents.map { $0.1 } == Array("OSQMEC".utf8))
+    #expect(books.liveOrders == UInt64(venue.liveOrders))
+    for l in locates {
+        let vb = venue.book(l)!
+        let rb = books.book(l).depth(100_000)
+        let conv: ([VenueLevel]) -> [DepthLevel] = { $0.map { DepthLevel(price: Price(itch: $0.price), shares: $0.shares, orders: $0.orders) } }
+        #expect(rb.bids == conv(vb.depth(.bid)), "locate \(l) bids")
+        #expect(rb.asks == conv(vb.depth(.ask)), "locate \(l) asks")
+    }
+    return (replay, sink)
+}
+
 @Suite struct ReplayProperty {
     static let locates: [Locate] = [1, 2, 3]
 
@@ -83,22 +104,10 @@ struct ReplayBBOs: BBOSink {
         venue.close()
         #expect(venue.feed.overflowed == 0)
 
-        let books = try Books()
-        let replay = ITCHReplay(books: books)
-        var sink = ReplayBBOs()
-        replay.runDayFile(venue.feed.bytes, into: &sink)
-        #expect(replay.counts.malformed == 0)
-        #expect(replay.counts.truncatedAt == nil)
-        #expect(replay.systemEvents.map { $0.1 } == Array("OSQMEC".utf8))
-        #expect(books.liveOrders == UInt64(venue.liveOrders))
+        let (replay, sink) = try replayMatchesVenue(venue, locates: Self.locates)
         var traded = 0
         #expect(venue.liveOrders > 20)
         for l in Self.locates {
-            let vb = venue.book(l)!
-            let rb = books.book(l).depth(100_000)
-            let conv: ([VenueLevel]) -> [DepthLevel] = { $0.map { DepthLevel(price: Price(itch: $0.price), shares: $0.shares, orders: $0.orders) } }
-            #expect(rb.bids == conv(vb.depth(.bid)), "locate \(l) bids")
-            #expect(rb.asks == conv(vb.depth(.ask)), "locate \(l) asks")
             // Every BBO the venue showed between operations appears, in order, in the replay's BBO stream
             // (the replay also shows the intermediate states within one operation).
             let seen = sink.rows[l] ?? []
