@@ -147,8 +147,8 @@ extension SimVenue {
     }
 
     func onCanceled(session: SessionID, tag: Int, quantity: UInt32, reason: CancelReason) {
-        counters.canceled += 1
         guard clientOrder(session, tag) else { return }
+        counters.canceled += 1
         let o = table.orders[tag]
         if let out = outbox(session) {
             out.canceled(o.token, decrement: quantity, reason: ouchCancelReason(reason))

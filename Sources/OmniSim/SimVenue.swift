@@ -19,13 +19,16 @@ public struct SimStartError: Error, CustomStringConvertible, Sendable {
 /// What the sim did, for the summary line and tests.
 public struct SimSummary: Sendable, Equatable {
     public var ouchOrders = 0, fixOrders = 0
-    public var accepted = 0, rejected = 0, executions = 0, canceled = 0, replaced = 0
+    /// Clients' orders (OUCH and FIX) only.
+    public var accepted = 0, rejected = 0, canceled = 0, replaced = 0
+    /// Every trade in the venue, the generator's own included.
+    public var executions = 0
     public var sharesTraded: UInt64 = 0
     /// Requests that named an order the session does not have (ignored, as OUCH says, or CancelRejected).
     public var unknownOrderRequests = 0
     public var duplicateTokens = 0
     public var ouchLogins = 0, fixLogons = 0
-    /// Orders the order-flow generator entered (0 until it is connected, see `generateOrderFlow`).
+    /// Venue operations the order-flow generator made (submits and cancels).
     public var generatedOrders = 0
     public var itchMessages: UInt64 = 0
     public var feedOverflow: UInt64 = 0
@@ -83,6 +86,8 @@ public final class SimVenue: @unchecked Sendable {
 
     /// The session the order-flow generator enters orders on.
     public static let generatorSession: SessionID = 0
+    /// Market activity of its own (Cont-Stoikov-Talreja flow), when the config asks for it.
+    var generator: OrderFlowGenerator?
 
     enum Pending {
         case none
@@ -122,7 +127,14 @@ public final class SimVenue: @unchecked Sendable {
             stockLocates[Self.stockWord(s.symbol)] = s.locate
             symbolLocates[s.symbol.description] = s.locate
         }
-        venue = Venue(instruments: config.instruments, config: config.venue,
+        var venueConfig = config.venue
+        if let g = config.generator {
+            let flow = OrderFlowGenerator(instruments: config.instruments, intensity: g.intensity, seed: g.seed, session: Self.generatorSession)
+            venueConfig.unlimitedSession = Int(Self.generatorSession)  // its Poisson bursts must not hit the per-session rate limit
+            venueConfig.maxOrders = max(venueConfig.maxOrders, flow.capacity + (1 << 16))
+            generator = flow
+        }
+        venue = Venue(instruments: config.instruments, config: venueConfig,
                       events: SimEvents(sim: self), feed: DayFileBuffer(capacity: 64 << 20))
         ouchApp = OuchServer(handler: SimOuchEntry(self))
         guard let acceptor = FixAcceptor(port: config.fixPort, config: fc, app: FixVenueApplication(venue: SimFixEntry(self))) else {
@@ -160,25 +172,12 @@ public final class SimVenue: @unchecked Sendable {
         }
     }
 
-    /// MERGE POINT (issue 5, deliverable 3: the order-flow generator) — the one place to connect it:
-    ///
-    ///     var generator: OrderFlowGenerator?          // stored property, next to this method
-    ///     if generator == nil, let g = config.generator {
-    ///         generator = OrderFlowGenerator(instruments: config.instruments, intensity: g.intensity,
-    ///                                        seed: g.seed, session: SimVenue.generatorSession)
-    ///     }
-    ///     guard generator != nil else { return 0 }
-    ///     venue.now = untilNs
-    ///     return generator!.run(until: untilNs, on: venue)
-    ///
-    /// Until then the venue trades only its clients' orders (`config.generator` is parsed and
-    /// validated, and `omni sim` says it is not connected). The sink ignores session 0's events.
+    /// The generator's events due by `untilNs`, entered on `generatorSession` (none without `config.generator`).
+    /// Its first call lists every book around the reference price at the venue's current time.
     func generateOrderFlow(until untilNs: UInt64) -> Int {
-        0
+        guard generator != nil else { return 0 }
+        return generator!.run(until: untilNs, on: venue)
     }
-
-    /// Whether the order-flow generator is part of this build (see `generateOrderFlow`).
-    public static let orderFlowConnected = false
 
     /// Runs passes until `stop()` returns true, then ends the session (`finish`).
     /// Spins while traffic flows (config.spinNs after the last request), else waits in 1 ms slices.

@@ -16,9 +16,12 @@ struct Sim: ParsableCommand {
         from any client CompID (one FIX connection at a time); SoupBinTCP / OUCH 4.2 on 127.0.0.1:9879 \
         (any user name and password); MoldUDP64 session OMNI000001 on line A 239.192.0.1:30001 and line B \
         239.192.0.2:30001, retransmission requests on unicast port 30002 of the interface address; multicast \
-        out of loopback (TTL 1) unless --interface names another.
+        out of loopback (TTL 1) unless --interface names another; and market activity from the order-flow \
+        generator (a Cont-Stoikov-Talreja zero-intelligence model: Poisson limit orders at power-law distances \
+        from the opposite best, market orders, cancels; intensity 1, about 40 ITCH messages/s per instrument; \
+        seed 1) on venue session 0, so clients trade against a live book.
 
-        A YAML --config sets instruments (symbol, price, tick, lot, band), generator (intensity, seed), \
+        A YAML --config sets instruments (symbol, price, tick, lot, band), generator (intensity, seed, or off), \
         mold (session, line_a, line_b, retransmit_port, interface, max_packet), ouch (port), fix (port, \
         sender_comp_id, store) and record (a pcap of every MoldUDP64 multicast packet sent, both lines); see OmniSim.SimConfig. \
         Options given here override the file. SIGINT / SIGTERM (or --seconds) end the session: the venue \
@@ -66,9 +69,7 @@ struct Sim: ParsableCommand {
                      "  OUCH 4.2    127.0.0.1:\(sim.ouchPort) (SoupBinTCP session \(c.session))",
                      "  MoldUDP64   line A \(c.lineA), line B \(c.lineB.map { "\($0)" } ?? "off"), via \(c.interface), retransmission \(sim.retransmitEndpoint.map { "\($0)" } ?? "off")"]
         if let g = c.generator {
-            lines.append(SimVenue.orderFlowConnected
-                ? "  order flow  generator intensity \(g.intensity), seed \(g.seed)"
-                : "  order flow  generator (intensity \(g.intensity), seed \(g.seed)) is not part of this build: clients' orders only")
+            lines.append("  order flow  Cont-Stoikov-Talreja generator, intensity \(g.intensity), seed \(g.seed), session \(SimVenue.generatorSession)")
         }
         if let r = c.record { lines.append("  recording   \(r)") }
         lines.append("Ctrl-C ends the session.")
@@ -80,8 +81,8 @@ struct Sim: ParsableCommand {
         let why = StopSignals.received != 0 ? "signal \(StopSignals.received)" : "--seconds"
         print("""
         session ended (\(why))
-          orders      \(grouped(UInt64(s.ouchOrders))) OUCH, \(grouped(UInt64(s.fixOrders))) FIX, \(grouped(UInt64(s.generatedOrders))) generated; \(grouped(UInt64(s.accepted))) accepted, \(grouped(UInt64(s.rejected))) rejected, \(grouped(UInt64(s.canceled))) canceled, \(grouped(UInt64(s.replaced))) replaced
-          fills       \(grouped(UInt64(s.executions))) executions, \(grouped(s.sharesTraded)) shares
+          orders      \(grouped(UInt64(s.ouchOrders))) OUCH, \(grouped(UInt64(s.fixOrders))) FIX, \(grouped(UInt64(s.generatedOrders))) generator operations; clients' \(grouped(UInt64(s.accepted))) accepted, \(grouped(UInt64(s.rejected))) rejected, \(grouped(UInt64(s.canceled))) canceled, \(grouped(UInt64(s.replaced))) replaced
+          fills       \(grouped(UInt64(s.executions))) executions, \(grouped(s.sharesTraded)) shares (all sessions)
           clients     \(s.ouchLogins) OUCH logins, \(s.fixLogons) FIX logons
           feed        \(grouped(s.itchMessages)) ITCH messages; line A \(grouped(s.packetsA)) packets, line B \(grouped(s.packetsB)) packets, \(s.heartbeats) heartbeats, \(s.endOfSession) end-of-session
           retransmit  \(grouped(s.retransmitRequests)) requests, \(grouped(s.retransmitPackets)) packets

@@ -17,7 +17,7 @@ import Testing
         #expect(c.lineB == SimGroup(address: "239.192.0.2", port: 30001))
         #expect(c.retransmitPort == 30002)
         #expect(c.interface == "127.0.0.1")
-        #expect(c.generator == nil && c.record == nil)
+        #expect(c.generator == SimGeneratorConfig(intensity: 1, seed: 1) && c.record == nil)
     }
 
     @Test func fullConfigParses() throws {
@@ -57,6 +57,7 @@ import Testing
         #expect(c.ouchPort == 7000 && c.fixPort == 9878 && c.instruments.count == InstrumentSpec.defaults.count)
         let empty = try SimConfig(yaml: "")
         #expect(empty.ouchPort == 9879)
+        #expect(try SimConfig(yaml: "generator: off\n").generator == nil)
     }
 
     /// Each bad file is refused with the key it is about and a word of the problem.
