@@ -3,9 +3,9 @@
 # L3 books, driven from Python) on the same day file, A/B alternating, 3 rounds each.
 #
 # Usage: Benchmarks/compare-itch-book.sh [FILE] [ROUNDS]
-#   FILE    ITCH 5.0 day file (default: bench-data/synthetic-10m.itch, generated with
-#           `omni gen itch --symbols 2000 --messages 10000000 --seed 1` when missing; the same
-#           day as the benchmark suite's default synthetic file)
+#   FILE    ITCH 5.0 day file (default: bench-data/venue-10m.itch, generated with
+#           `omni gen itch --symbols 2000 --messages 10000000 --seed 1` when missing: the
+#           venue's ITCH under its order-flow generator)
 #   ROUNDS  rounds of A then B (default 3)
 # The release CLI is brought up to date first (swift build -c release --product omni).
 #
@@ -29,7 +29,7 @@ swift build -c release --product omni >&2
 
 file="${1:-}"
 if [ -z "$file" ]; then
-    file="bench-data/synthetic-10m.itch"
+    file="bench-data/venue-10m.itch"
     if [ ! -f "$file" ]; then
         mkdir -p bench-data
         echo "== generating $file" >&2
