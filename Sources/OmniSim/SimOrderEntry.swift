@@ -9,8 +9,8 @@ import OmniVenue
 /// Runs inside a venue call; it never calls back into the venue.
 struct SimEvents: VenueEventSink {
     unowned(unsafe) let sim: SimVenue
-    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder) {
-        sim.onAccepted(order, session: session, tag: Int(tag))
+    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, _ o: NewOrder) {
+        sim.onAccepted(order, session: session, tag: Int(tag), ref: ref)
     }
     mutating func rejected(session: SessionID, tag: UInt64, order: OrderID, reason: RejectReason) {
         sim.onRejected(session: session, tag: Int(tag), order: order, reason: reason)
@@ -19,8 +19,8 @@ struct SimEvents: VenueEventSink {
     mutating func canceled(_ order: OrderID, session: SessionID, tag: UInt64, quantity: UInt32, reason: CancelReason) {
         sim.onCanceled(session: session, tag: Int(tag), quantity: quantity, reason: reason)
     }
-    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {
-        sim.onReplaced(session: session, tag: Int(tag), price: price, quantity: quantity)
+    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {
+        sim.onReplaced(session: session, tag: Int(tag), ref: ref, price: price, quantity: quantity)
     }
 }
 
@@ -84,7 +84,7 @@ extension SimVenue {
                    lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: String? = nil, execID: String? = nil, text: String? = nil) -> FixOut {
         let avg = o.cumQty > 0 ? Int64(o.notional / UInt64(o.cumQty)) : 0
         return FixExecution(
-            orderID: String(o.id.raw), clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
+            orderID: String(o.ref), clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
             execType: type, ordStatus: status, symbol: o.symbol, side: o.fixSide, orderQty: Int64(o.orderQty), price: Int64(o.price),
             leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty), text: text).report
     }
@@ -93,16 +93,17 @@ extension SimVenue {
 // MARK: venue events
 
 extension SimVenue {
-    func onAccepted(_ id: OrderID, session: SessionID, tag: Int) {
+    func onAccepted(_ id: OrderID, session: SessionID, tag: Int, ref: UInt64) {
         guard clientOrder(session, tag) else { return }
         counters.accepted += 1
         table.orders[tag].id = id
+        table.orders[tag].ref = ref
         let o = table.orders[tag]
         if let out = outbox(session) {
             var a = cw_ouch_accepted()
             let e = o.enter
             a.token = o.token; a.side = e.side; a.shares = e.shares; a.stock = e.stock; a.price = e.price; a.tif = e.tif
-            a.firm = e.firm; a.display = e.display; a.order_ref = id.raw; a.capacity = e.capacity; a.ise = e.ise
+            a.firm = e.firm; a.display = e.display; a.order_ref = ref; a.capacity = e.capacity; a.ise = e.ise
             a.min_qty = e.min_qty; a.cross_type = e.cross_type
             a.order_state = CChar(bitPattern: UInt8(ascii: "L")); a.bbo_weight = CChar(bitPattern: UInt8(ascii: " "))
             out.accepted(a)
@@ -162,10 +163,11 @@ extension SimVenue {
         table.release(tag, fixClient: isFix(session))
     }
 
-    func onReplaced(session: SessionID, tag: Int, price: UInt32, quantity: UInt32) {
-        counters.replaced += 1
+    func onReplaced(session: SessionID, tag: Int, ref: UInt64, price: UInt32, quantity: UInt32) {
         guard clientOrder(session, tag) else { return }
+        counters.replaced += 1
         table.orders[tag].price = price
+        table.orders[tag].ref = ref
         if let out = outbox(session) {
             let o = table.orders[tag]
             switch pending {
@@ -177,7 +179,7 @@ extension SimVenue {
                 var r = cw_ouch_replaced()
                 let e = o.enter
                 r.token = o.token; r.side = e.side; r.shares = quantity; r.stock = e.stock; r.price = price; r.tif = e.tif
-                r.firm = e.firm; r.display = e.display; r.order_ref = o.id.raw; r.capacity = e.capacity; r.ise = e.ise
+                r.firm = e.firm; r.display = e.display; r.order_ref = o.ref; r.capacity = e.capacity; r.ise = e.ise
                 r.min_qty = e.min_qty; r.cross_type = e.cross_type; r.order_state = CChar(bitPattern: UInt8(ascii: "L"))
                 r.previous = previous; r.bbo_weight = CChar(bitPattern: UInt8(ascii: " "))
                 out.replaced(r)
@@ -356,7 +358,7 @@ extension SimVenue {
         pending = .none
         publishFeed()
         if !ok {
-            out.append(.cancelReject(FixCancelRejection(orderID: String(table.orders[tag].id.raw), clOrdID: request.clOrdID,
+            out.append(.cancelReject(FixCancelRejection(orderID: String(table.orders[tag].ref), clOrdID: request.clOrdID,
                                                         origClOrdID: request.origClOrdID, ordStatus: .rejected, responseTo: .cancel,
                                                         reason: 0, text: lastReject.map(rejectText) ?? "too late to cancel")))
         }
@@ -374,7 +376,7 @@ extension SimVenue {
             return
         }
         let o = table.orders[tag]
-        let orderID = String(o.id.raw)
+        let orderID = String(o.ref)
         guard table.fix[FixKey(session: session, clOrdID: request.clOrdID)] == nil else { refuse(orderID, 99, "duplicate ClOrdID"); return }
         guard request.side == o.fixSide || (request.side != .buy && o.fixSide != .buy) else { refuse(orderID, 99, "Side cannot change"); return }
         guard request.ordType == .limit, request.price <= Int64(UInt32.max) else { refuse(orderID, 99, "only limit orders can be replaced"); return }

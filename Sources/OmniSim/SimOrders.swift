@@ -17,6 +17,8 @@ enum SimSessionOwner {
 struct SimOrder {
     var session: SessionID = 0
     var id: OrderID = .none
+    /// The venue's order reference: OUCH order_ref and FIX OrderID, the ref its ITCH messages carry.
+    var ref: UInt64 = 0
     var locate: Locate = 0
     var side: Side = .bid
     var price: UInt32 = 0

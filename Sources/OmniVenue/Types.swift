@@ -113,16 +113,19 @@ public struct NewOrder: Sendable {
 /// Implement as a struct and pass it as the Venue's generic parameter: calls are specialised.
 /// A sink must not call back into the venue (it runs in the middle of a match); queue follow-ups instead.
 public protocol VenueEventSink {
-    /// The order passed every check and entered the book's matching.
-    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder)
+    /// The order passed every check and entered the book's matching. `ref` is its day-unique
+    /// order reference: the one its ITCH Add Order carries if it comes to rest (as NASDAQ, every
+    /// accepted order takes one, so an order filled on entry leaves a hole in the ITCH refs).
+    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, _ o: NewOrder)
     /// Nothing happened; `order` is .none for a new order, the order's id for a cancel/replace.
     mutating func rejected(session: SessionID, tag: UInt64, order: OrderID, reason: RejectReason)
     /// One trade: `passive` was resting, `aggressor` arrived (or was replaced into a cross).
     mutating func executed(_ e: Execution)
     /// `quantity` shares of the order were canceled (its whole remainder: the order is gone).
     mutating func canceled(_ order: OrderID, session: SessionID, tag: UInt64, quantity: UInt32, reason: CancelReason)
-    /// A replace took effect; `priorityKept` is true when it stayed in place (same price, size not increased).
-    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool)
+    /// A replace took effect; `priorityKept` is true when it stayed in place (same price, size not
+    /// increased: same `ref`), otherwise the order took the new `ref` its ITCH Replace carries.
+    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool)
 }
 
 public struct Execution: Sendable {
@@ -159,11 +162,11 @@ public protocol ITCHSink {
 /// An event sink that ignores everything.
 public struct NoVenueEvents: VenueEventSink {
     public init() {}
-    @inlinable public mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder) {}
+    @inlinable public mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, _ o: NewOrder) {}
     @inlinable public mutating func rejected(session: SessionID, tag: UInt64, order: OrderID, reason: RejectReason) {}
     @inlinable public mutating func executed(_ e: Execution) {}
     @inlinable public mutating func canceled(_ order: OrderID, session: SessionID, tag: UInt64, quantity: UInt32, reason: CancelReason) {}
-    @inlinable public mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {}
+    @inlinable public mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {}
 }
 
 /// One instrument the venue lists.

@@ -449,8 +449,10 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
         p.pointee.tag = o.tag
         p.pointee.mpid = o.attribution
         p.pointee.level = -1
+        p.pointee.ref = nextRef
+        nextRef &+= 1
         let id = OrderID(slot: h, generation: p.pointee.generation)
-        events.accepted(id, session: session, tag: o.tag, o)
+        events.accepted(id, session: session, tag: o.tag, ref: p.pointee.ref, o)
         let (left, stopped) = match(b, h, limit: limit)
         if left == 0 { release(h); return id }
         if stopped || o.kind == .market || o.kind == .immediateOrCancel {
@@ -458,8 +460,6 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
             release(h)
             return id
         }
-        p.pointee.ref = nextRef
-        nextRef &+= 1
         link(b, h, limit)
         emitAdd(b, p)
         return id
@@ -502,13 +502,15 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
                 p.pointee.qty = quantity
                 b.pointee.levels[Int(lv)].qty -= UInt64(cut)
             }
-            events.replaced(order, session: session, tag: tag, price: price, quantity: quantity, priorityKept: true)
+            events.replaced(order, session: session, tag: tag, ref: p.pointee.ref, price: price, quantity: quantity, priorityKept: true)
             return true
         }
         let oldRef = p.pointee.ref
         unlink(b, h)
         p.pointee.qty = quantity
-        events.replaced(order, session: session, tag: tag, price: price, quantity: quantity, priorityKept: false)
+        p.pointee.ref = nextRef
+        nextRef &+= 1
+        events.replaced(order, session: session, tag: tag, ref: p.pointee.ref, price: price, quantity: quantity, priorityKept: false)
         let (left, stopped) = match(b, h, limit: lv)
         if left == 0 || stopped {
             emit(cw_itch_put_delete(scratch, locate, ts, oldRef))
@@ -516,8 +518,6 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
             release(h)
             return true
         }
-        p.pointee.ref = nextRef
-        nextRef &+= 1
         link(b, h, lv)
         emit(cw_itch_put_replace(scratch, locate, ts, oldRef, p.pointee.ref, left, price))
         return true

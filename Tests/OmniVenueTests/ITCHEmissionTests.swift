@@ -44,20 +44,22 @@ func feedMessages(_ b: DayFileBuffer) -> [String] {
         v.feed.reset()
         let a = v.sell(200.01, 100)                                      // A 1
         v.sell(200.02, 100)                                              // A 2
-        v.buy(200.02, 150, .immediateOrCancel)                           // E 1 100, E 2 50: no A for the IOC
-        v.buy(199.00, 10, .postOnly)                                     // A 3
+        v.buy(200.02, 150, .immediateOrCancel)                           // E 1 100, E 2 50: ref 3 taken, no A for the IOC
+        v.buy(199.00, 10, .postOnly)                                     // A 4
         #expect(!v.isLive(a))
         let b = v.queue(AAPL, .bid, price: px(199.00))[0]
-        v.replace(session: 1, order: b, price: px(199.00), quantity: 4)  // X 3 6
-        v.replace(session: 1, order: b, price: px(199.50), quantity: 4)  // U 3->4
-        v.buy(201, 51, .fillOrKill)                                      // 50 available: rejected, nothing
-        v.replace(session: 1, order: b, price: px(200.02), quantity: 50) // E 2 50, D 4 (traded out)
-        let c = v.sell(210, 5)                                           // A 5
-        v.cancel(session: 2, order: c)                                   // D 5
+        v.replace(session: 1, order: b, price: px(199.00), quantity: 4)  // X 4 6 (same ref: priority kept)
+        v.replace(session: 1, order: b, price: px(199.50), quantity: 4)  // U 4->5
+        v.buy(201, 51, .fillOrKill)                                      // 50 available: rejected, nothing, no ref
+        v.replace(session: 1, order: b, price: px(200.02), quantity: 50) // ref 6 taken, E 2 50, D 5 (traded out)
+        let c = v.sell(210, 5)                                           // A 7
+        v.cancel(session: 2, order: c)                                   // D 7
         #expect(feedMessages(v.feed) == [
-            "A 1 S 100@2000100", "A 2 S 100@2000200", "E 1 100 m1", "E 2 50 m2", "A 3 B 10@1990000", "X 3 6",
-            "U 3->4 4@1995000", "E 2 50 m3", "D 4", "A 5 S 5@2100000", "D 5",
+            "A 1 S 100@2000100", "A 2 S 100@2000200", "E 1 100 m1", "E 2 50 m2", "A 4 B 10@1990000", "X 4 6",
+            "U 4->5 4@1995000", "E 2 50 m3", "D 5", "A 7 S 5@2100000", "D 7",
         ])
+        // What the order-entry side is told (OUCH order_ref) is the ref the feed carries.
+        #expect(v.events.refs == [1, 2, 3, 4, 4, 5, 6, 7])
         #expect(v.book(AAPL)!.restingOrders == 0)
     }
 

@@ -13,7 +13,12 @@ enum Ev: Equatable {
 
 struct Recorder: VenueEventSink {
     var log: [Ev] = []
-    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder) { log.append(.accepted(order)) }
+    /// The order refs `accepted` and `replaced` gave, in order.
+    var refs: [UInt64] = []
+    mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, _ o: NewOrder) {
+        log.append(.accepted(order))
+        refs.append(ref)
+    }
     mutating func rejected(session: SessionID, tag: UInt64, order: OrderID, reason: RejectReason) { log.append(.rejected(reason)) }
     mutating func executed(_ e: Execution) {
         log.append(.executed(passive: e.passive, aggressor: e.aggressor, price: e.price, qty: e.quantity, match: e.matchNumber))
@@ -21,8 +26,9 @@ struct Recorder: VenueEventSink {
     mutating func canceled(_ order: OrderID, session: SessionID, tag: UInt64, quantity: UInt32, reason: CancelReason) {
         log.append(.canceled(order, quantity, reason))
     }
-    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {
+    mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {
         log.append(.replaced(order, price: price, qty: quantity, kept: priorityKept))
+        refs.append(ref)
     }
 }
 

@@ -136,6 +136,7 @@ func replayMatchesVenue<E: VenueEventSink>(_ venue: Venue<E, DayFileBuffer>, loc
             default: break
             }
         }
-        #expect(lastRef == venue.nextOrderRef - 1 && lastMatch == venue.nextMatchNumber - 1)
+        // Every accepted order takes a ref, so orders that never rested leave holes: the last on the feed is at most the last taken.
+        #expect(lastRef <= venue.nextOrderRef - 1 && lastMatch == venue.nextMatchNumber - 1)
     }
 }

@@ -68,7 +68,7 @@ struct BenchEvents: VenueEventSink {
     let live: UnsafeMutablePointer<LiveTable>
     var trades: UInt64 = 0
     var rejects: UInt64 = 0
-    @inline(__always) mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, _ o: NewOrder) {}
+    @inline(__always) mutating func accepted(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, _ o: NewOrder) {}
     @inline(__always) mutating func rejected(session: SessionID, tag: UInt64, order: OrderID, reason: RejectReason) { rejects &+= 1 }
     @inline(__always) mutating func executed(_ e: Execution) {
         trades &+= 1
@@ -78,7 +78,7 @@ struct BenchEvents: VenueEventSink {
     @inline(__always) mutating func canceled(_ order: OrderID, session: SessionID, tag: UInt64, quantity: UInt32, reason: CancelReason) {
         live.pointee.remove(order)
     }
-    @inline(__always) mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {}
+    @inline(__always) mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {}
 }
 
 struct XorShift {
