@@ -109,21 +109,28 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     public func send(_ m: FixOut) {
         guard let store, fd >= 0 else { return }
         let seq = store.nextSender
+        guard let bytes = Self.encode(m, sender: config.senderCompID, target: peerCompID ?? "", seq: seq, into: tx, capacity: txCap) else {
+            note("drop oversize \(m.msgType)"); return
+        }
+        store.recordSent(seq: seq, bytes: bytes)
+        note("out \(m.msgType) \(seq)")
+        write(bytes)
+    }
+
+    /// One whole message (header, `m`'s fields, trailer) built in `buffer`; nil when it does not fit.
+    static func encode(_ m: FixOut, sender: String, target: String, seq: UInt64,
+                       into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> UnsafeBufferPointer<UInt8>? {
         var b = cw_fix_builder()
-        cw_fix_begin(&b, tx, txCap)
+        cw_fix_begin(&b, buffer, capacity)
         b.add(35, m.msgType)
-        b.add(49, config.senderCompID)
-        b.add(56, peerCompID ?? "")
+        b.add(49, sender)
+        b.add(56, target)
         cw_fix_add_u64(&b, 34, seq)
         b.add(52, FixClock.sendingTime())
         for f in m.fields { b.add(f.tag, f.value) }
         var start = 0
         let n = cw_fix_finish(&b, &start)
-        guard n > 0 else { note("drop oversize \(m.msgType)"); return }
-        let bytes = UnsafeBufferPointer(start: tx + start, count: n)
-        store.recordSent(seq: seq, bytes: bytes)
-        note("out \(m.msgType) \(seq)")
-        write(bytes)
+        return n > 0 ? UnsafeBufferPointer(start: buffer + start, count: n) : nil
     }
 
     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -595,6 +602,7 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     deinit {
         for s in connections { s.disconnect("acceptor closed") }
         close(listenFD)
+        offlineBuffer.deallocate()
     }
 
     /// One poll round on a poll set of its own: waits up to `timeoutMs`, then `handle`.
@@ -645,6 +653,26 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     public func logoutAll(_ text: String? = nil) {
         for s in connections where s.state == .loggedOn { s.logout(text) }
     }
+
+    /// Sends `m` to `compID`: at once when it is logged on; else numbered and kept in its store
+    /// (FIX practice: the counterparty gets it by ResendRequest after its next Logon, unless that
+    /// Logon resets the numbers). False when the CompID never logged on here (no store) or the
+    /// message does not fit.
+    @discardableResult
+    public func send(_ m: FixOut, to compID: String) -> Bool {
+        if let s = loggedOn[compID], s.state == .loggedOn { s.send(m); return true }
+        guard let store = stores[compID],
+              let bytes = FixSession<App>.encode(m, sender: config.senderCompID, target: compID, seq: store.nextSender,
+                                                 into: offlineBuffer, capacity: offlineCapacity) else { return false }
+        store.recordSent(seq: store.nextSender, bytes: bytes)
+        storedForResend += 1
+        return true
+    }
+
+    /// Messages kept for a counterparty that was not logged on (see `send(_:to:)`).
+    public private(set) var storedForResend = 0
+    let offlineCapacity = 1 << 16
+    let offlineBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 16)
 
     /// Closes every connection now.
     public func disconnectAll(_ why: String) {

@@ -69,10 +69,13 @@ extension SimVenue {
     }
 
     /// Sends a FIX message to the counterparty of `session` if it is logged on now.
+    /// Sends a FIX message to the counterparty of `session`: at once if it is logged on, else
+    /// into its store for a ResendRequest after its next Logon (e.g. the cancels of cancel on
+    /// disconnect).
     func fixSend(_ session: SessionID, _ m: FixOut) {
-        guard case .fix(let compID) = owners[Int(session)], let s = fixAcceptor?.session(for: compID),
-              s.state == .loggedOn else { counters.fixUndeliverable += 1; return }
-        s.send(m)
+        guard case .fix(let compID) = owners[Int(session)], let acceptor = fixAcceptor else { counters.fixUndeliverable += 1; return }
+        if acceptor.session(for: compID) == nil { counters.fixStoredForResend += 1 }
+        if !acceptor.send(m, to: compID) { counters.fixUndeliverable += 1 }
     }
 
     /// Cancel on disconnect: every resting order of the session, as one venue mass cancel.

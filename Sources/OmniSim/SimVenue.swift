@@ -36,7 +36,10 @@ public struct SimSummary: Sendable, Equatable {
     public var packetsA: UInt64 = 0, packetsB: UInt64 = 0, heartbeats: UInt64 = 0, endOfSession: UInt64 = 0
     public var retransmitRequests: UInt64 = 0, retransmitPackets: UInt64 = 0
     public var feedSendErrors = 0
-    /// FIX reports for a counterparty not logged on at the time (FIX has no later delivery here).
+    /// FIX reports for a counterparty not logged on at the time, kept in its store: it gets them
+    /// by ResendRequest after its next Logon (unless that Logon resets the sequence numbers).
+    public var fixStoredForResend = 0
+    /// FIX reports that could not be sent nor stored (no store for the CompID, or too large).
     public var fixUndeliverable = 0
     public var recordedPackets: UInt64 = 0
     public init() {}
