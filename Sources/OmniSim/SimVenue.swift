@@ -184,10 +184,10 @@ public final class SimVenue: @unchecked Sendable {
 
     // MARK: running
 
-    /// One pass of the loop: one poll over every socket (waiting up to `timeoutMs`), then FIX
-    /// requests, order flow, OUCH requests, retransmission requests, feed heartbeat. OUCH is
-    /// handled last so that its send step carries what FIX and the order flow sequenced for OUCH
-    /// users in this pass (FIX reports are written at once).
+    /// One pass of the loop: one poll over every socket (waiting up to `timeoutMs`), then OUCH
+    /// requests (answered and sent), FIX requests (reports written at once), order flow, a second
+    /// OUCH send step for what FIX and the order flow sequenced for OUCH users (fills of resting
+    /// OUCH orders), retransmission requests, feed heartbeat.
     public func step(timeoutMs: Int32) {
         guard !finished, let ouchApp, let fix = fixAcceptor else { return }
         let set = pollSet
@@ -197,11 +197,12 @@ public final class SimVenue: @unchecked Sendable {
         let request = requestFd >= 0 ? set.add(requestFd, events: Int16(POLLIN)) : -1
         let wake = wakeFd >= 0 ? set.add(wakeFd, events: Int16(POLLIN)) : -1
         set.wait(timeoutMs: timeoutMs)
+        let now = csys_monotonic_ns()
+        soup.handle(ouchApp, in: set, now: now)
         fix.handle(in: set)
         let generated = generateOrderFlow(until: clock())
         if generated > 0 { counters.generatedOrders += generated; publishFeed() }
-        let now = csys_monotonic_ns()
-        soup.handle(ouchApp, in: set, now: now)
+        soup.service(ouchApp, now)
         if wake >= 0 && set.revents(at: wake) != 0 { var v: UInt64 = 0; while read(wakeFd, &v, 8) > 0 {} }
         do {
             if request < 0 || set.revents(at: request) != 0 {
