@@ -160,8 +160,13 @@ public final class SoupServer: @unchecked Sendable {
     @inline(__always)
     @discardableResult
     public func sequence(to user: SoupUser, _ body: (UnsafeMutablePointer<UInt8>) -> Int) -> UInt64 {
-        streams[user.index].append(body)
+        unsent = true
+        return streams[user.index].append(body)
     }
+
+    /// Whether messages were sequenced since the last send step (`service`, or `handle`'s end):
+    /// a loop that fed this server from elsewhere calls `service` only then.
+    public private(set) var unsent = false
 
     @discardableResult
     public func sequence(to user: SoupUser, bytes: UnsafeRawBufferPointer) -> UInt64 {
@@ -243,6 +248,7 @@ public final class SoupServer: @unchecked Sendable {
     /// Session), flushes, drops silent clients. `handle` ends with it; a loop that sequenced
     /// messages after this server's `handle` (from another server's input) calls it to send them now.
     public func service<A: SoupServerApplication>(_ app: A, _ now: UInt64) {
+        unsent = false
         var anyClosed = false
         for c in clients {
             serviceClient(c, now)

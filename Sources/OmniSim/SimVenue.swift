@@ -202,7 +202,7 @@ public final class SimVenue: @unchecked Sendable {
         fix.handle(in: set)
         let generated = generateOrderFlow(until: clock())
         if generated > 0 { counters.generatedOrders += generated; publishFeed() }
-        soup.service(ouchApp, now)
+        if soup.unsent { soup.service(ouchApp, now) }
         if wake >= 0 && set.revents(at: wake) != 0 { var v: UInt64 = 0; while read(wakeFd, &v, 8) > 0 {} }
         do {
             if request < 0 || set.revents(at: request) != 0 {
