@@ -60,7 +60,7 @@ public struct SimSummary: Sendable, Equatable {
 /// (OUCH: the Canceled messages wait in the user's stream for its next login).
 ///
 /// The loop: one poll(2) over the OUCH listener and clients, the FIX listener and sessions, the
-/// MoldUDP64 retransmission socket and a wake-up eventfd (`requestStop`). While requests flow
+/// MoldUDP64 retransmission socket and a wake-up pipe (`requestStop`). While requests flow
 /// (for `config.spinNs` after the last one) it polls without waiting; when idle it blocks
 /// until a socket is ready or the next timer (SoupBinTCP / FIX / MoldUDP64 heartbeats, client
 /// timeouts) falls due, at most `maxIdleWaitMs` (the `run` stop condition is a closure it must
@@ -105,6 +105,8 @@ public final class SimVenue: @unchecked Sendable {
     var ending = false
     /// Longest sleep in one poll when idle: bounds how late the `run` stop condition is seen.
     public static let maxIdleWaitMs: Int32 = 100
+    /// Loop passes so far (each is one poll(2)).
+    public private(set) var passes = 0
 
     /// The session the order-flow generator enters orders on.
     public static let generatorSession: SessionID = 0
@@ -197,6 +199,7 @@ public final class SimVenue: @unchecked Sendable {
         let request = requestFd >= 0 ? set.add(requestFd, events: Int16(POLLIN)) : -1
         let wake = wakeFd >= 0 ? set.add(wakeFd, events: Int16(POLLIN)) : -1
         set.wait(timeoutMs: timeoutMs)
+        passes &+= 1
         let now = csys_monotonic_ns()
         soup.handle(ouchApp, in: set, now: now)
         fix.handle(in: set)

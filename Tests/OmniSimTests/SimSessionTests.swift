@@ -100,6 +100,27 @@ func runSessions(cancelOnDisconnect: Bool) throws -> SessionOutcome {
 }
 
 @Suite(.serialized) struct SimSessionTests {
+    /// With nothing to do, the loop blocks in its one poll until a timer (heartbeats, at most
+    /// `maxIdleWaitMs`) or `requestStop` wakes it: a handful of passes, not a spin.
+    @Test func anIdleLoopSleepsInItsOnePoll() throws {
+        let (passes, polled, stopped) = try NetworkNamespace.privateLoopback.run { () throws -> (Int, Bool, Bool) in
+            let dir = simTempDir("idle")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var c = simConfig(dir)
+            c.spinNs = 0
+            let sim = try SimVenue(c)
+            sim.start()
+            usleep(300_000)
+            sim.requestStop()
+            let t0 = csys_monotonic_ns()
+            sim.stop()
+            return (sim.passes, sim.retransmitPolled, csys_monotonic_ns() - t0 < 2_000_000_000)
+        }
+        #expect(polled, "the MoldUDP64 request socket is in the poll set")
+        #expect(passes > 0 && passes < 40, "\(passes) passes in 300 ms idle")
+        #expect(stopped)
+    }
+
     @Test func twoFixClientsTradeWithEachOtherAndCancelOnDisconnect() throws {
         let o = try NetworkNamespace.privateLoopback.run { try runSessions(cancelOnDisconnect: true) }
         // ALPHA's bid rests, then BETA's sell fills 20 of it: each side gets its own report.
