@@ -76,6 +76,16 @@ public enum FixAppVerdict: Sendable, Equatable {
 public protocol FixApplication: AnyObject {
     /// One inbound application message, in sequence. Replies go into `out`.
     func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict
+    /// Acceptor only: the counterparty `peer` completed its Logon (our Logon answer is sent).
+    func loggedOn(peer: String)
+    /// Acceptor only: the logged-on session of `peer` ended (Logout, disconnect, timeout).
+    /// Called once per `loggedOn`, after the session left the acceptor's logged-on set.
+    func sessionEnded(peer: String)
+}
+
+extension FixApplication {
+    public func loggedOn(peer: String) {}
+    public func sessionEnded(peer: String) {}
 }
 
 extension cw_fix_builder {

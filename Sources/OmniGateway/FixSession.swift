@@ -10,7 +10,8 @@
 // Framing faults (bad BodyLength / CheckSum / BeginString) are dropped silently (FIX 4.4 vol 2).
 //
 // Not allocation-free: ClOrdIDs and outbound values are Swift Strings. One connection per
-// FixSession; the caller drives it with pollOnce (one thread).
+// FixSession; the caller drives it with pollOnce (one thread), or an acceptor drives all of
+// its sessions from one poll set (register / handle, shared with other servers if wanted).
 import CWire
 #if canImport(Glibc)
 import Glibc
@@ -59,6 +60,9 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     var testRequestSentNs: UInt64 = 0
     var testRequestCount = 0
     var resendUpTo: UInt64 = 0  // a ResendRequest is outstanding until nextTarget passes this
+    /// The acceptor that accepted this connection (nil: an initiator or a standalone session).
+    weak var acceptor: FixAcceptor<App>?
+    var pollIndex = -1
 
     init(fd: Int32, config: FixSessionConfig, app: App, initiator: Bool) {
         self.fd = fd
@@ -90,7 +94,9 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
 
     func openStore() -> Bool {
         guard let peer = peerCompID else { return false }
-        if store == nil {
+        if store == nil, let acceptor {
+            store = acceptor.store(for: peer)  // one store per counterparty, kept across its connections
+        } else if store == nil {
             store = FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
                                  fsyncEveryMessage: config.fsyncEveryMessage)
         }
@@ -103,21 +109,28 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     public func send(_ m: FixOut) {
         guard let store, fd >= 0 else { return }
         let seq = store.nextSender
+        guard let bytes = Self.encode(m, sender: config.senderCompID, target: peerCompID ?? "", seq: seq, into: tx, capacity: txCap) else {
+            note("drop oversize \(m.msgType)"); return
+        }
+        store.recordSent(seq: seq, bytes: bytes)
+        note("out \(m.msgType) \(seq)")
+        write(bytes)
+    }
+
+    /// One whole message (header, `m`'s fields, trailer) built in `buffer`; nil when it does not fit.
+    static func encode(_ m: FixOut, sender: String, target: String, seq: UInt64,
+                       into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> UnsafeBufferPointer<UInt8>? {
         var b = cw_fix_builder()
-        cw_fix_begin(&b, tx, txCap)
+        cw_fix_begin(&b, buffer, capacity)
         b.add(35, m.msgType)
-        b.add(49, config.senderCompID)
-        b.add(56, peerCompID ?? "")
+        b.add(49, sender)
+        b.add(56, target)
         cw_fix_add_u64(&b, 34, seq)
         b.add(52, FixClock.sendingTime())
         for f in m.fields { b.add(f.tag, f.value) }
         var start = 0
         let n = cw_fix_finish(&b, &start)
-        guard n > 0 else { note("drop oversize \(m.msgType)"); return }
-        let bytes = UnsafeBufferPointer(start: tx + start, count: n)
-        store.recordSent(seq: seq, bytes: bytes)
-        note("out \(m.msgType) \(seq)")
-        write(bytes)
+        return n > 0 ? UnsafeBufferPointer(start: buffer + start, count: n) : nil
     }
 
     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -184,14 +197,47 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     @discardableResult
     public func pollOnce(timeoutMs: Int32) -> Bool {
         guard fd >= 0 else { return false }
-        var p = pollfd(fd: fd, events: Int16(POLLIN) | (pending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+        var p = pollfd(fd: fd, events: pollEvents, revents: 0)
         let r = poll(&p, 1, timeoutMs)
-        if r > 0 {
-            if p.revents & Int16(POLLOUT) != 0 { flush() }
-            if p.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 { readAvailable() }
+        if r > 0 { ready(p.revents) }
+        timers()
+        return fd >= 0
+    }
+
+    var pollEvents: Int16 { Int16(POLLIN) | (pending.isEmpty ? 0 : Int16(POLLOUT)) }
+
+    /// Adds this connection to `set` (POLLIN; POLLOUT while bytes wait to be sent).
+    public func register(in set: PollSet) {
+        pollIndex = fd >= 0 ? set.add(fd, events: pollEvents) : -1
+    }
+
+    /// After `set.wait`: sends and reads what the socket is ready for, handles every whole
+    /// message, runs the heartbeat timers. Returns false once the session is closed.
+    @discardableResult
+    public func handle(in set: PollSet) -> Bool {
+        if pollIndex >= 0 {
+            let r = set.revents(at: pollIndex)
+            pollIndex = -1
+            if r != 0 { ready(r) }
         }
         timers()
         return fd >= 0
+    }
+
+    func ready(_ revents: Int16) {
+        if revents & Int16(POLLOUT) != 0 { flush() }
+        if revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 { readAvailable() }
+    }
+
+    /// Monotonic ns when a heartbeat, TestRequest or the no-answer disconnect falls due
+    /// (UInt64.max: no timer, e.g. before Logon). A loop waits at most until then.
+    public func nextTimerNs() -> UInt64 {
+        guard fd >= 0, state == .loggedOn || state == .logoutSent, heartBtInt > 0 else { return .max }
+        let hb = UInt64(heartBtInt) * 1_000_000_000
+        let grace = hb / 5
+        var due = (testRequestSentNs == 0 ? lastRecvNs : testRequestSentNs) &+ hb &+ grace
+        if state == .loggedOn { due = min(due, lastSentNs &+ hb) }
+        return due
     }
 
     func readAvailable() {
@@ -319,6 +365,10 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         guard m.string(56) == config.senderCompID else { disconnect("Logon TargetCompID \(m.string(56) ?? "-") is not \(config.senderCompID)"); return }
         guard let peer = m.string(49) else { disconnect("Logon without SenderCompID"); return }
         if let want = config.targetCompID, want != peer { disconnect("Logon from \(peer), expected \(want)"); return }
+        if let acceptor, acceptor.isLoggedOn(peer, other: self) {
+            refuseLogon(peer, "session \(peer) is already logged on")
+            return
+        }
         peerCompID = peer
         guard openStore(), let store else { disconnect("cannot open store in \(config.storeDirectory)"); return }
         guard let hb = m.int(108), hb >= 0 else {
@@ -337,6 +387,26 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         } else {
             store.setNextTarget(seq + 1)
         }
+        if state == .loggedOn && fd >= 0 { acceptor?.didLogOn(self) }
+    }
+
+    /// A Logon this acceptor will not take (its CompID is logged on on another connection):
+    /// a Logout with the reason, numbered 1 and kept out of every store (the live session's
+    /// sequence numbers stay untouched), then the connection closes.
+    func refuseLogon(_ peer: String, _ text: String) {
+        var b = cw_fix_builder()
+        cw_fix_begin(&b, tx, txCap)
+        b.add(35, "5")
+        b.add(49, config.senderCompID)
+        b.add(56, peer)
+        cw_fix_add_u64(&b, 34, 1)
+        b.add(52, FixClock.sendingTime())
+        b.add(58, text)
+        var start = 0
+        let n = cw_fix_finish(&b, &start)
+        note("refused logon: \(text)")
+        if n > 0 { write(UnsafeBufferPointer(start: tx + start, count: n)) }
+        disconnect(text)
     }
 
     func onLogout() {
@@ -475,50 +545,188 @@ enum FixSocket {
     }
 }
 
-/// Listens on 127.0.0.1:port (0: any free port) and serves one client connection at a time.
+/// Listens on host:port (default 127.0.0.1; port 0: any free port) and serves many client
+/// connections at once, one FixSession each. Each counterparty CompID has one store (sequence
+/// numbers, sent messages), opened at its first Logon and kept across its connections; a
+/// Logon with a CompID that is logged on on another connection is refused (Logout with the
+/// reason, then close), as FIX engines do. A connection that sends no Logon within
+/// `logonTimeoutNs` is closed.
+///
+/// Driven by `pollOnce` (a poll set of its own), or from an outside poll set: `register(in:)`,
+/// one `PollSet.wait`, `handle(in:)`, with `nextTimerNs()` bounding the wait.
 public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     public let config: FixSessionConfig
     public let app: App
+    public let host: String
     public private(set) var port: UInt16 = 0
+    /// The connection accepted last.
     public private(set) var session: FixSession<App>?
-    /// Every session this acceptor has served, latest last.
+    /// Every session this acceptor has served, latest last, while `keepHistory` (a long-running
+    /// acceptor turns it off: each session holds its buffers and event log).
     public private(set) var sessions: [FixSession<App>] = []
+    public var keepHistory = true
+    /// Open connections, logged on or not yet.
+    public private(set) var connections: [FixSession<App>] = []
+    /// Logged-on sessions by counterparty CompID.
+    public private(set) var loggedOn: [String: FixSession<App>] = [:]
+    /// Logons refused because the CompID was logged on elsewhere.
+    public private(set) var refusedLogons = 0
+    /// Logons completed.
+    public private(set) var logons = 0
+    public var logonTimeoutNs: UInt64 = 10_000_000_000
+    var stores: [String: FixFileStore] = [:]
     let listenFD: Int32
+    var listenIndex = -1
+    let ownPollSet = PollSet(capacity: 16)
 
-    public init?(port: UInt16 = 0, config: FixSessionConfig, app: App) {
+    public init?(host: String = "127.0.0.1", port: UInt16 = 0, config: FixSessionConfig, app: App) {
         self.config = config
         self.app = app
+        self.host = host
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        guard host.withCString({ inet_pton(AF_INET, $0, &a.sin_addr) }) == 1 else { errno = EINVAL; return nil }
         listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listenFD >= 0 else { return nil }
         var one: Int32 = 1
         _ = setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var a = FixSocket.loopback(port)
         let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard ok == 0, listen(listenFD, 4) == 0 else { close(listenFD); return nil }
+        guard ok == 0, listen(listenFD, 64) == 0 else { let e = errno; close(listenFD); errno = e; return nil }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) } }
         self.port = UInt16(bigEndian: a.sin_port)
         FixSocket.setNonBlocking(listenFD)
     }
 
-    deinit { close(listenFD) }
+    deinit {
+        for s in connections { s.disconnect("acceptor closed") }
+        close(listenFD)
+        offlineBuffer.deallocate()
+    }
 
-    /// One poll round: accepts a client when none is connected, then serves the session.
+    /// One poll round on a poll set of its own: waits up to `timeoutMs`, then `handle`.
     public func pollOnce(timeoutMs: Int32) {
-        if session == nil || session?.isOpen == false {
-            var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, timeoutMs) > 0 {
-                let c = accept(listenFD, nil, nil)
-                if c >= 0 {
-                    FixSocket.setNonBlocking(c)
-                    let s = FixSession(fd: c, config: config, app: app, initiator: false)
-                    session = s
-                    sessions.append(s)
-                }
+        ownPollSet.reset()
+        register(in: ownPollSet)
+        ownPollSet.wait(timeoutMs: timeoutMs)
+        handle(in: ownPollSet)
+    }
+
+    /// Adds the listening socket and every open connection to `set`.
+    public func register(in set: PollSet) {
+        listenIndex = set.add(listenFD, events: Int16(POLLIN))
+        for s in connections { s.register(in: set) }
+    }
+
+    /// After `set.wait`: serves every ready connection, runs every session's timers, accepts
+    /// new connections, forgets closed ones (telling the application of ended sessions).
+    public func handle(in set: PollSet) {
+        let now = FixClock.monotonicNs()
+        for s in connections {
+            s.handle(in: set)
+            if s.state == .awaitingLogon && s.isOpen && now &- s.lastRecvNs >= logonTimeoutNs {
+                s.disconnect("no Logon within \(logonTimeoutNs / 1_000_000) ms")
             }
-            return
         }
-        session?.pollOnce(timeoutMs: timeoutMs)
+        if listenIndex >= 0 {
+            if set.revents(at: listenIndex) & Int16(POLLIN) != 0 { acceptAll() }
+            listenIndex = -1
+        }
+        sweep()
+    }
+
+    /// Monotonic ns of the next timer of any connection (heartbeat, TestRequest, logon timeout).
+    public func nextTimerNs() -> UInt64 {
+        var due = UInt64.max
+        for s in connections {
+            if s.state == .awaitingLogon { due = min(due, s.lastRecvNs &+ logonTimeoutNs) }
+            due = min(due, s.nextTimerNs())
+        }
+        return due
+    }
+
+    /// The logged-on session of a counterparty CompID.
+    public func session(for compID: String) -> FixSession<App>? { loggedOn[compID] }
+
+    /// Sends Logout to every logged-on session (each closes when its peer answers).
+    public func logoutAll(_ text: String? = nil) {
+        for s in connections where s.state == .loggedOn { s.logout(text) }
+    }
+
+    /// Sends `m` to `compID`: at once when it is logged on; else numbered and kept in its store
+    /// (FIX practice: the counterparty gets it by ResendRequest after its next Logon, unless that
+    /// Logon resets the numbers). False when the CompID never logged on here (no store) or the
+    /// message does not fit.
+    @discardableResult
+    public func send(_ m: FixOut, to compID: String) -> Bool {
+        if let s = loggedOn[compID], s.state == .loggedOn { s.send(m); return true }
+        guard let store = stores[compID],
+              let bytes = FixSession<App>.encode(m, sender: config.senderCompID, target: compID, seq: store.nextSender,
+                                                 into: offlineBuffer, capacity: offlineCapacity) else { return false }
+        store.recordSent(seq: store.nextSender, bytes: bytes)
+        storedForResend += 1
+        return true
+    }
+
+    /// Messages kept for a counterparty that was not logged on (see `send(_:to:)`).
+    public private(set) var storedForResend = 0
+    let offlineCapacity = 1 << 16
+    let offlineBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1 << 16)
+
+    /// Closes every connection now.
+    public func disconnectAll(_ why: String) {
+        for s in connections { s.disconnect(why) }
+        sweep()
+    }
+
+    func acceptAll() {
+        while true {
+            let c = accept(listenFD, nil, nil)
+            if c < 0 { return }
+            FixSocket.setNonBlocking(c)
+            let s = FixSession(fd: c, config: config, app: app, initiator: false)
+            s.acceptor = self
+            session = s
+            connections.append(s)
+            if keepHistory { sessions.append(s) }
+        }
+    }
+
+    func sweep() {
+        var closed = false
+        for s in connections where !s.isOpen {
+            closed = true
+            if let peer = s.peerCompID, loggedOn[peer] === s {
+                loggedOn[peer] = nil
+                app.sessionEnded(peer: peer)
+            }
+        }
+        if closed { connections.removeAll { !$0.isOpen } }
+    }
+
+    // Called by the sessions.
+
+    func isLoggedOn(_ peer: String, other s: FixSession<App>) -> Bool {
+        guard let live = loggedOn[peer], live !== s, live.isOpen else { return false }
+        refusedLogons += 1
+        return true
+    }
+
+    func store(for peer: String) -> FixFileStore? {
+        if let st = stores[peer] { return st }
+        let st = FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
+                              fsyncEveryMessage: config.fsyncEveryMessage)
+        stores[peer] = st
+        return st
+    }
+
+    func didLogOn(_ s: FixSession<App>) {
+        guard let peer = s.peerCompID else { return }
+        if let old = loggedOn[peer], old !== s, !old.isOpen { sweep() }  // its end is told first
+        loggedOn[peer] = s
+        logons += 1
+        app.loggedOn(peer: peer)
     }
 }
 

@@ -99,6 +99,15 @@ public protocol FixVenue: AnyObject {
     func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse])
     func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse])
     func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse])
+    /// The counterparty `session` logged on.
+    func sessionLoggedOn(session: String)
+    /// The counterparty `session`'s connection ended (Logout or disconnect): e.g. cancel its orders.
+    func sessionEnded(session: String)
+}
+
+extension FixVenue {
+    public func sessionLoggedOn(session: String) {}
+    public func sessionEnded(session: String) {}
 }
 
 /// FixApplication that decodes D / F / G for a FixVenue and encodes its responses.
@@ -107,6 +116,9 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
     var responses: [FixVenueResponse] = []
     var rejectSeq: UInt64 = 0
     public init(venue: V) { self.venue = venue; responses.reserveCapacity(8) }
+
+    public func loggedOn(peer: String) { venue.sessionLoggedOn(session: peer) }
+    public func sessionEnded(peer: String) { venue.sessionEnded(session: peer) }
 
     public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
         responses.removeAll(keepingCapacity: true)

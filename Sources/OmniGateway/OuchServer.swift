@@ -12,10 +12,17 @@ public protocol OrderEntryHandler: AnyObject {
     func modifyOrder(_ modify: cw_ouch_modify, _ out: OuchOutbox)
     /// Called on every server loop pass, for events not caused by an inbound message.
     func poll(_ server: SoupServer)
+    /// A login of `user` was accepted (see `SoupServerApplication.loggedIn`).
+    func loggedIn(_ user: SoupUser, server: SoupServer)
+    /// The connection `user` logged in on is gone (see `SoupServerApplication.disconnected`);
+    /// e.g. cancel the user's orders. Messages sequenced here reach the user on re-login.
+    func disconnected(_ user: SoupUser, server: SoupServer)
 }
 
 extension OrderEntryHandler {
     public func poll(_ server: SoupServer) {}
+    public func loggedIn(_ user: SoupUser, server: SoupServer) {}
+    public func disconnected(_ user: SoupUser, server: SoupServer) {}
 }
 
 /// OUCH timestamps: nanoseconds since midnight (UTC here).
@@ -110,6 +117,8 @@ public final class OuchServer<Handler: OrderEntryHandler>: SoupServerApplication
     }
 
     public func tick(server: SoupServer) { handler.poll(server) }
+    public func loggedIn(_ user: SoupUser, server: SoupServer) { handler.loggedIn(user, server: server) }
+    public func disconnected(_ user: SoupUser, server: SoupServer) { handler.disconnected(user, server: server) }
 
     /// Starts a SoupBinTCP server with this OUCH application on its own thread.
     public static func start(_ config: SoupServerConfig, handler: Handler) throws(SoupError) -> (SoupServer, OuchServer) {

@@ -35,11 +35,23 @@ public struct SoupUser: Hashable, Sendable {
     public let index: Int
 }
 
-/// What the server is serving: it sees each client's unsequenced messages and gets a turn
-/// on every loop pass. Both run on the server's thread.
+/// What the server is serving: it sees each client's unsequenced messages, gets a turn on
+/// every loop pass, and hears when a user logs in and when that connection goes away. All
+/// run on the server's thread.
 public protocol SoupServerApplication: AnyObject {
     func received(_ payload: UnsafeRawBufferPointer, from user: SoupUser, server: SoupServer)
     func tick(server: SoupServer)
+    /// A login for `user` was accepted (Login Accepted is queued; the replay follows).
+    func loggedIn(_ user: SoupUser, server: SoupServer)
+    /// The connection `user` logged in on is gone: Logout, End of Session, timeout, peer
+    /// closed, a protocol error, or a re-login of the same user replacing it (called before
+    /// the new login's `loggedIn`). Called once per logged-in connection.
+    func disconnected(_ user: SoupUser, server: SoupServer)
+}
+
+extension SoupServerApplication {
+    public func loggedIn(_ user: SoupUser, server: SoupServer) {}
+    public func disconnected(_ user: SoupUser, server: SoupServer) {}
 }
 
 /// A bounded log of sequenced messages in fixed slots, allocated once.
@@ -94,13 +106,18 @@ public final class SoupServer: @unchecked Sendable {
         let link: SoupLink
         var state: State = .awaitingLogin
         var nextToSend: UInt64 = 1
+        /// The user this connection logged in as, kept through `.closing` for the disconnect hook.
+        var loginUser = -1
+        /// This connection's index in the poll set of the current pass (-1: not registered).
+        var pollIndex = -1
         init(link: SoupLink) { self.link = link }
         var user: Int? { if case .loggedIn(let u) = state { return u }; return nil }
     }
     private var clients: [Client] = []
     private var streams: [SoupStream] = []
     private var userByName: [String: Int] = [:]
-    private var fds: [pollfd] = []
+    private let ownPollSet = PollSet(capacity: 16)
+    private var listenIndex = -1
     private var ended = false
 
     private let stopFlag = Atomic<Bool>(false)
@@ -143,8 +160,13 @@ public final class SoupServer: @unchecked Sendable {
     @inline(__always)
     @discardableResult
     public func sequence(to user: SoupUser, _ body: (UnsafeMutablePointer<UInt8>) -> Int) -> UInt64 {
-        streams[user.index].append(body)
+        unsent = true
+        return streams[user.index].append(body)
     }
+
+    /// Whether messages were sequenced since the last send step (`service`, or `handle`'s end):
+    /// a loop that fed this server from elsewhere calls `service` only then.
+    public private(set) var unsent = false
 
     @discardableResult
     public func sequence(to user: SoupUser, bytes: UnsafeRawBufferPointer) -> UInt64 {
@@ -183,27 +205,84 @@ public final class SoupServer: @unchecked Sendable {
     /// received, then End of Session, and is disconnected; later logins are refused.
     public func endSession() { endFlag.store(true, ordering: .releasing) }
 
-    /// One pass: waits up to `timeoutMs` for I/O, accepts, reads and handles packets, gives the
-    /// application its tick, sends sequenced backlog and heartbeats, drops silent clients.
+    /// One pass on a poll set of its own: waits up to `timeoutMs` for I/O, then `handle`.
     public func pollOnce<A: SoupServerApplication>(_ app: A, timeoutMs: Int32) {
-        fds.removeAll(keepingCapacity: true)
-        fds.append(pollfd(fd: listenFd, events: Int16(POLLIN), revents: 0))
+        ownPollSet.reset()
+        register(in: ownPollSet)
+        ownPollSet.wait(timeoutMs: timeoutMs)
+        handle(app, in: ownPollSet, now: monotonicNs())
+    }
+
+    // ------------------------------------------------------------ driven from an outside poll
+
+    /// Adds the listening socket and every client (POLLIN; POLLOUT while a send is pending)
+    /// to `set`, remembering their indices for `handle`. Register, wait, handle: one pass.
+    public func register(in set: PollSet) {
+        listenIndex = set.add(listenFd, events: Int16(POLLIN))
         for c in clients {
             var ev = Int16(POLLIN)
             if c.link.txPending > 0 { ev |= Int16(POLLOUT) }
-            fds.append(pollfd(fd: c.link.fd, events: ev, revents: 0))
+            c.pollIndex = set.add(c.link.fd, events: ev)
         }
-        let n = poll(&fds, nfds_t(fds.count), timeoutMs)
-        let now = monotonicNs()
-        if n > 0 {
-            let polled = fds.count - 1 // clients accepted below were not in this poll
-            for i in 0..<polled where fds[i + 1].revents != 0 { receive(clients[i], app, now) }
-            if fds[0].revents & Int16(POLLIN) != 0 { acceptAll(now) }
+    }
+
+    /// After `set.wait`: reads and handles the packets of every ready client, accepts new
+    /// connections, gives the application its tick, sends sequenced backlog and heartbeats,
+    /// drops silent clients. Also right without a wait in between (then it only services).
+    public func handle<A: SoupServerApplication>(_ app: A, in set: PollSet, now: UInt64) {
+        for c in clients where c.pollIndex >= 0 {
+            let i = c.pollIndex
+            c.pollIndex = -1
+            if set.revents(at: i) != 0 { receive(c, app, now) }
+        }
+        if listenIndex >= 0 {
+            if set.revents(at: listenIndex) & Int16(POLLIN) != 0 { acceptAll(now) } // not polled until the next pass
+            listenIndex = -1
         }
         if endFlag.load(ordering: .acquiring) && !ended { ended = true }
         app.tick(server: self)
-        for c in clients { service(c, now) }
-        clients.removeAll { $0.link.closed }
+        service(app, now)
+    }
+
+    /// Sends what the clients have not yet received (sequenced backlog, heartbeats, End of
+    /// Session), flushes, drops silent clients. `handle` ends with it; a loop that sequenced
+    /// messages after this server's `handle` (from another server's input) calls it to send them now.
+    public func service<A: SoupServerApplication>(_ app: A, _ now: UInt64) {
+        unsent = false
+        var anyClosed = false
+        for c in clients {
+            serviceClient(c, now)
+            if c.link.closed { gone(c, app); anyClosed = true }
+        }
+        if anyClosed { clients.removeAll { $0.link.closed } }
+    }
+
+    /// Monotonic ns when the next timer falls due: a Server Heartbeat to an idle client or a
+    /// silent client's timeout (UInt64.max with no clients). A loop waits at most until then.
+    public func nextTimerNs() -> UInt64 {
+        var due = UInt64.max
+        for c in clients where !c.link.closed {
+            let l = c.link
+            switch c.state {
+            case .awaitingLogin:
+                due = min(due, l.lastReceiveNs &+ config.clientTimeoutNs)
+            case .loggedIn(let u):
+                // Backlog to send now, unless the send buffer is full: then POLLOUT wakes the loop.
+                if (c.nextToSend <= streams[u].last || ended) && l.txPending == 0 { return 0 }
+                due = min(due, l.lastReceiveNs &+ config.clientTimeoutNs, l.lastSendNs &+ config.heartbeatIntervalNs)
+            case .closing:
+                if l.txPending == 0 { return 0 }
+            }
+        }
+        return due
+    }
+
+    /// The disconnect hook, once per logged-in connection.
+    private func gone<A: SoupServerApplication>(_ c: Client, _ app: A) {
+        guard c.loginUser >= 0 else { return }
+        let u = c.loginUser
+        c.loginUser = -1
+        app.disconnected(SoupUser(index: u), server: self)
     }
 
     // ------------------------------------------------------------ internals
@@ -251,7 +330,7 @@ public final class SoupServer: @unchecked Sendable {
         if case .awaitingLogin = c.state {
             let st = c.link.next(&pkt)
             if st == CW_SOUP_OK {
-                login(c, pkt, now)
+                login(c, pkt, now, app)
                 if case .loggedIn = c.state { receive(c, app, now); return } // packets behind the login
             } else if st != CW_SOUP_NEED_MORE {
                 protocolErrors += 1
@@ -268,7 +347,7 @@ public final class SoupServer: @unchecked Sendable {
         c.state = .closing
     }
 
-    private func login(_ c: Client, _ pkt: cw_soup_packet, _ now: UInt64) {
+    private func login<A: SoupServerApplication>(_ c: Client, _ pkt: cw_soup_packet, _ now: UInt64, _ app: A) {
         var req = cw_soup_login_request()
         var p = pkt
         if cw_soup_parse_login_request(&p, &req) != 0 { protocolErrors += 1; c.link.close(); return }
@@ -290,17 +369,19 @@ public final class SoupServer: @unchecked Sendable {
         }
         if next == 0 { next = 1 }
         // One connection per user: a re-login replaces a connection the server still holds.
-        for other in clients where other !== c && other.user == u.index { other.link.close() }
+        for other in clients where other !== c && other.user == u.index { other.link.close(); gone(other, app) }
         c.state = .loggedIn(u.index)
+        c.loginUser = u.index
         c.nextToSend = next
         let name = config.sessionName
         _ = c.link.append(max: 33) { dst in
             name.withCString { cw_soup_put_login_accepted(dst, 33, $0, strlen($0), next) }
         }
         loginsAccepted += 1
+        app.loggedIn(u, server: self)
     }
 
-    private func service(_ c: Client, _ now: UInt64) {
+    private func serviceClient(_ c: Client, _ now: UInt64) {
         let l = c.link
         if l.closed { return }
         switch c.state {

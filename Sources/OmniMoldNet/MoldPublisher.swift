@@ -52,6 +52,8 @@ public struct MoldDownstream: ~Copyable {
     let senderA: MulticastSender
     let senderB: MulticastSender?
     var requests: UnicastSocket?
+    /// The retransmission server's socket descriptor (nil: no server), for a caller's poll set.
+    public let requestDescriptor: Int32?
     public private(set) var server: MoldRequestServer
     /// The next sequence number to publish.
     public private(set) var nextSequence: UInt64 = 1
@@ -72,8 +74,10 @@ public struct MoldDownstream: ~Copyable {
         let a = try MulticastSender(config.lineA, ttl: 1)
         let b = try MoldDownstream.openSender(config.lineB)
         var endpoint: IPv4Endpoint?
-        let r = try MoldDownstream.openServer(config, &endpoint)
+        var descriptor: Int32?
+        let r = try MoldDownstream.openServer(config, &endpoint, &descriptor)
         retransmitEndpoint = endpoint
+        requestDescriptor = descriptor
         senderA = a
         senderB = b
         requests = r
@@ -94,10 +98,11 @@ public struct MoldDownstream: ~Copyable {
         return try MulticastSender(g, ttl: 1)
     }
 
-    static func openServer(_ c: MoldPublisherConfig, _ endpoint: inout IPv4Endpoint?) throws(NetError) -> UnicastSocket? {
+    static func openServer(_ c: MoldPublisherConfig, _ endpoint: inout IPv4Endpoint?, _ descriptor: inout Int32?) throws(NetError) -> UnicastSocket? {
         guard let port = c.retransmitPort else { return nil }
         let s = try UnicastSocket(address: c.serverAddress, port: port)
         endpoint = s.local
+        descriptor = s.descriptor
         return s
     }
 

@@ -111,6 +111,8 @@ public struct UnicastSocket: ~Copyable {
     public let info: SocketInfo
     /// The bound address and port (an ephemeral port when 0 was asked for).
     public var local: IPv4Endpoint { info.local }
+    /// The socket's descriptor, for an event loop's poll set (readable: datagrams wait).
+    public var descriptor: Int32 { backend.fd }
 
     public init(address: String = "127.0.0.1", port: UInt16 = 0, options: ReceiveOptions = .init()) throws(NetError) {
         var info = cn_socket_info()

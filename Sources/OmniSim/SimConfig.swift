@@ -25,11 +25,14 @@ import Yams
 ///   max_packet: 1400
 /// ouch:
 ///   port: 9879                  # 0 = any free port
+///   host: 127.0.0.1             # address to listen on (0.0.0.0: every interface)
 /// fix:
 ///   port: 9878
+///   host: 127.0.0.1
 ///   sender_comp_id: OMNI
 ///   store: /tmp/omni-sim-fix    # sequence-number store
 /// record: sim.pcap              # every MoldUDP64 multicast packet sent, optional
+/// cancel_on_disconnect: true    # cancel a session's orders when its OUCH connection / FIX session ends
 /// ```
 public struct SimConfig: Sendable {
     public var instruments: [InstrumentSpec] = InstrumentSpec.defaults
@@ -45,6 +48,12 @@ public struct SimConfig: Sendable {
     public var maxPacketBytes = 1400
     public var ouchPort: UInt16 = 9879
     public var fixPort: UInt16 = 9878
+    /// IPv4 addresses the order-entry ports listen on.
+    public var ouchHost = "127.0.0.1"
+    public var fixHost = "127.0.0.1"
+    /// Cancel a session's resting orders when its OUCH connection or FIX session ends (as
+    /// NASDAQ's OUCH ports do by default).
+    public var cancelOnDisconnect = true
     public var fixSenderCompID = "OMNI"
     public var fixStore = "/tmp/omni-sim-fix"
     /// pcap file for every MoldUDP64 multicast packet sent (both lines); nil: none.
@@ -182,13 +191,20 @@ struct ConfigReader {
         return SimGroup(address: String(parts[0]), port: port)
     }
 
+    func host(_ n: Node, _ key: String) throws(SimConfigError) -> String {
+        let s = try scalar(n, key, "an IPv4 address")
+        var a = in_addr()
+        guard inet_pton(AF_INET, s, &a) == 1 else { throw fail(key, "expected a dotted IPv4 address to listen on, found \"\(s)\"", n) }
+        return s
+    }
+
     func isOff(_ n: Node) -> Bool {
         guard case .scalar(let s) = n else { return false }
         return ["off", "none", "false", "no", "~", "null", ""].contains(s.string.lowercased())
     }
 
     mutating func read(_ root: Node, into c: inout SimConfig) throws(SimConfigError) {
-        let top = try mapping(root, "", known: ["instruments", "generator", "mold", "ouch", "fix", "record"])
+        let top = try mapping(root, "", known: ["instruments", "generator", "mold", "ouch", "fix", "record", "cancel_on_disconnect"])
         if let n = top["instruments"] { c.instruments = try instruments(n) }
         if let n = top["generator"], isOff(n) {
             c.generator = nil
@@ -222,12 +238,14 @@ struct ConfigReader {
             if let b = c.lineB, b == c.lineA { throw fail("mold.line_b", "same group as line_a (\(b))", m["line_b"]) }
         }
         if let n = top["ouch"] {
-            let o = try mapping(n, "ouch", known: ["port"])
+            let o = try mapping(n, "ouch", known: ["port", "host"])
             if let p = o["port"] { c.ouchPort = try integer(p, "ouch.port", 0...UInt16.max) }
+            if let h = o["host"] { c.ouchHost = try host(h, "ouch.host") }
         }
         if let n = top["fix"] {
-            let f = try mapping(n, "fix", known: ["port", "sender_comp_id", "store"])
+            let f = try mapping(n, "fix", known: ["port", "host", "sender_comp_id", "store"])
             if let p = f["port"] { c.fixPort = try integer(p, "fix.port", 0...UInt16.max) }
+            if let h = f["host"] { c.fixHost = try host(h, "fix.host") }
             if let s = f["sender_comp_id"] {
                 let v = try scalar(s, "fix.sender_comp_id", "a CompID")
                 guard !v.isEmpty, v.utf8.count <= 32, v.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "|") }) else {
@@ -243,6 +261,14 @@ struct ConfigReader {
         }
         if c.ouchPort != 0 && c.ouchPort == c.fixPort {
             throw fail("fix.port", "the same port as ouch.port (\(c.fixPort))", top["fix"] ?? top["ouch"])
+        }
+        if let b = top["cancel_on_disconnect"] {
+            let v = try scalar(b, "cancel_on_disconnect", "true or false")
+            switch v.lowercased() {
+            case "true", "yes", "on": c.cancelOnDisconnect = true
+            case "false", "no", "off": c.cancelOnDisconnect = false
+            default: throw fail("cancel_on_disconnect", "expected true or false, found \"\(v)\"", b)
+            }
         }
         if let r = top["record"] {
             if !isOff(r) {

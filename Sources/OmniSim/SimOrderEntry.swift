@@ -69,10 +69,29 @@ extension SimVenue {
     }
 
     /// Sends a FIX message to the counterparty of `session` if it is logged on now.
+    /// Sends a FIX message to the counterparty of `session`: at once if it is logged on, else
+    /// into its store for a ResendRequest after its next Logon (e.g. the cancels of cancel on
+    /// disconnect).
     func fixSend(_ session: SessionID, _ m: FixOut) {
-        guard case .fix(let compID) = owners[Int(session)], let s = fixAcceptor?.session,
-              s.state == .loggedOn, s.peerCompID == compID else { counters.fixUndeliverable += 1; return }
-        s.send(m)
+        guard case .fix(let compID) = owners[Int(session)], let acceptor = fixAcceptor else { counters.fixUndeliverable += 1; return }
+        if acceptor.session(for: compID) == nil { counters.fixStoredForResend += 1 }
+        if !acceptor.send(m, to: compID) { counters.fixUndeliverable += 1 }
+    }
+
+    /// Cancel on disconnect: every resting order of the session, as one venue mass cancel.
+    func cancelOnDisconnect(_ session: SessionID) {
+        guard config.cancelOnDisconnect, !ending, !finished else { return }
+        venue.now = clock()
+        counters.canceledOnDisconnect += venue.massCancel(session: session)
+        publishFeed()
+    }
+
+    func ouchDisconnected(_ user: SoupUser) {
+        if let s = ouchSessions[user.index] { cancelOnDisconnect(s) }
+    }
+
+    func fixSessionEnded(_ compID: String) {
+        if let s = fixSessions[compID] { cancelOnDisconnect(s) }
     }
 
     func nextExecID(_ prefix: String) -> String {
@@ -421,6 +440,7 @@ final class SimOuchEntry: OrderEntryHandler {
     func cancelOrder(_ cancel: cw_ouch_cancel, _ out: OuchOutbox) { sim.cancelOrder(cancel, out) }
     func modifyOrder(_ modify: cw_ouch_modify, _ out: OuchOutbox) { sim.modifyOrder(modify, out) }
     func poll(_ server: SoupServer) {}
+    func disconnected(_ user: SoupUser, server: SoupServer) { sim.ouchDisconnected(user) }
 }
 
 /// The FIX application's venue: forwards to the sim without owning it.
@@ -430,4 +450,5 @@ final class SimFixEntry: FixVenue {
     func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse]) { sim.newOrder(order, session: session, into: &out) }
     func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) { sim.cancel(request, session: session, into: &out) }
     func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) { sim.replace(request, session: session, into: &out) }
+    func sessionEnded(session: String) { sim.fixSessionEnded(session) }
 }

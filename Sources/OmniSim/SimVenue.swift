@@ -28,6 +28,10 @@ public struct SimSummary: Sendable, Equatable {
     public var unknownOrderRequests = 0
     public var duplicateTokens = 0
     public var ouchLogins = 0, fixLogons = 0
+    /// FIX Logons refused because the CompID was logged on on another connection.
+    public var fixLogonsRefused = 0
+    /// Orders canceled because their session logged out or disconnected (`cancelOnDisconnect`).
+    public var canceledOnDisconnect = 0
     /// Venue operations the order-flow generator made (submits and cancels).
     public var generatedOrders = 0
     public var itchMessages: UInt64 = 0
@@ -35,7 +39,10 @@ public struct SimSummary: Sendable, Equatable {
     public var packetsA: UInt64 = 0, packetsB: UInt64 = 0, heartbeats: UInt64 = 0, endOfSession: UInt64 = 0
     public var retransmitRequests: UInt64 = 0, retransmitPackets: UInt64 = 0
     public var feedSendErrors = 0
-    /// FIX reports for a counterparty not logged on at the time (FIX has no later delivery here).
+    /// FIX reports for a counterparty not logged on at the time, kept in its store: it gets them
+    /// by ResendRequest after its next Logon (unless that Logon resets the sequence numbers).
+    public var fixStoredForResend = 0
+    /// FIX reports that could not be sent nor stored (no store for the CompID, or too large).
     public var fixUndeliverable = 0
     public var recordedPackets: UInt64 = 0
     public init() {}
@@ -50,12 +57,17 @@ public struct SimSummary: Sendable, Equatable {
 /// order, and publishes the ITCH the call produced before it takes the next request.
 ///
 /// Sessions: each OUCH user name is one venue session (kept across reconnects), each FIX
-/// client CompID another; session 0 is the order-flow generator's. Orders outlive their
-/// connection (no cancel on disconnect). Limits of the gateway underneath: the FIX acceptor
-/// serves one connection at a time (a second client waits until the first leaves) and binds
-/// 127.0.0.1; the loop cannot poll the SoupBinTCP and FIX sockets in one poll set, so when
-/// idle (no request for `config.spinNs`) it sleeps in the OUCH poll 1 ms at a time and a FIX
-/// request may wait up to that long (`spinNs = .max`, `omni sim --busy-poll`, never sleeps).
+/// client CompID another (many FIX clients at once, one connection per CompID); session 0 is
+/// the order-flow generator's. With `config.cancelOnDisconnect` (the default, as NASDAQ's OUCH
+/// ports) a session's resting orders are canceled when its OUCH connection or FIX session ends
+/// (OUCH: the Canceled messages wait in the user's stream for its next login).
+///
+/// The loop: one poll(2) over the OUCH listener and clients, the FIX listener and sessions, the
+/// MoldUDP64 retransmission socket and a wake-up pipe (`requestStop`). While requests flow
+/// (for `config.spinNs` after the last one) it polls without waiting; when idle it blocks
+/// until a socket is ready or the next timer (SoupBinTCP / FIX / MoldUDP64 heartbeats, client
+/// timeouts) falls due, at most `maxIdleWaitMs` (the `run` stop condition is a closure it must
+/// call now and then).
 public final class SimVenue: @unchecked Sendable {
     public let config: SimConfig
     var venue: Venue<SimEvents, DayFileBuffer>!
@@ -83,6 +95,21 @@ public final class SimVenue: @unchecked Sendable {
 
     private let stopFlag = Atomic<Bool>(false)
     private var thread: pthread_t?
+    /// The one poll set of the loop, refilled each pass (no allocation once it is big enough).
+    let pollSet = PollSet(capacity: 64)
+    /// The MoldUDP64 retransmission server's socket (-1: none).
+    var requestFd: Int32 = -1
+    /// A pipe `requestStop` writes to, to wake a loop that sleeps in poll (read end polled).
+    let wakeFd: Int32
+    let wakeWriteFd: Int32
+    /// When the feed last sent a packet (for the MoldUDP64 heartbeat timer).
+    var feedSentNs: UInt64 = 0
+    /// Set once `finish` begins: no cancel-on-disconnect after the close.
+    var ending = false
+    /// Longest sleep in one poll when idle: bounds how late the `run` stop condition is seen.
+    public static let maxIdleWaitMs: Int32 = 100
+    /// Loop passes so far (each is one poll(2)).
+    public private(set) var passes = 0
 
     /// The session the order-flow generator enters orders on.
     public static let generatorSession: SessionID = 0
@@ -102,6 +129,14 @@ public final class SimVenue: @unchecked Sendable {
     /// the venue (start-of-day ITCH goes out at once). Throws if a port cannot be had.
     public init(_ config: SimConfig) throws {
         self.config = config
+        var pipeFds: [Int32] = [-1, -1]
+        if pipe(&pipeFds) == 0 {
+            for fd in pipeFds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        } else {
+            pipeFds = [-1, -1]
+        }
+        wakeFd = pipeFds[0]
+        wakeWriteFd = pipeFds[1]
         var pc = MoldPublisherConfig(lineA: MulticastGroup(config.lineA.address, port: config.lineA.port, interface: config.interface))
         pc.lineB = config.lineB.map { MulticastGroup($0.address, port: $0.port, interface: config.interface) }
         pc.session = config.session
@@ -113,10 +148,11 @@ public final class SimVenue: @unchecked Sendable {
             do { mold.downstream.recorder = try PcapWriter(path: path) } catch { throw SimStartError("record \(path): \(error)") }
         }
         var sc = SoupServerConfig()
+        sc.host = config.ouchHost
         sc.port = config.ouchPort
         sc.sessionName = config.session
         sc.pollTimeoutMs = 0
-        do { soup = try SoupServer(sc) } catch { throw SimStartError("OUCH (SoupBinTCP) port \(config.ouchPort): \(error)") }
+        do { soup = try SoupServer(sc) } catch { throw SimStartError("OUCH (SoupBinTCP) \(config.ouchHost):\(config.ouchPort): \(error)") }
         ouchPort = soup.port
         Self.makeDirectories(config.fixStore)
         let fc = FixSessionConfig(senderCompID: config.fixSenderCompID, targetCompID: nil, storeDirectory: config.fixStore)
@@ -137,13 +173,17 @@ public final class SimVenue: @unchecked Sendable {
         venue = Venue(instruments: config.instruments, config: venueConfig,
                       events: SimEvents(sim: self), feed: DayFileBuffer(capacity: 64 << 20))
         ouchApp = OuchServer(handler: SimOuchEntry(self))
-        guard let acceptor = FixAcceptor(port: config.fixPort, config: fc, app: FixVenueApplication(venue: SimFixEntry(self))) else {
-            throw SimStartError("FIX port \(config.fixPort): cannot listen on 127.0.0.1:\(config.fixPort) (\(String(cString: strerror(errno))))")
+        guard let acceptor = FixAcceptor(host: config.fixHost, port: config.fixPort, config: fc,
+                                         app: FixVenueApplication(venue: SimFixEntry(self))) else {
+            throw SimStartError("FIX port \(config.fixPort): cannot listen on \(config.fixHost):\(config.fixPort) (\(String(cString: strerror(errno))))")
         }
+        acceptor.keepHistory = false
         fixAcceptor = acceptor
         fixPortStorage = acceptor.port
+        requestFd = mold.downstream.requestDescriptor ?? -1
         venue.now = clock()
         venue.open()
+        feedSentNs = csys_monotonic_ns()
         publishFeed()
     }
     private var fixPortStorage: UInt16 = 0
@@ -151,25 +191,53 @@ public final class SimVenue: @unchecked Sendable {
     public var fixPort: UInt16 { fixPortStorage }
 
     /// A sim dropped without `stop()` / `finish()` still ends its session.
-    deinit { stop(); finish(graceMs: 0) }
+    deinit { stop(); finish(graceMs: 0); if wakeFd >= 0 { close(wakeFd); close(wakeWriteFd) } }
 
     // MARK: running
 
-    /// One pass of the loop: order entry (OUCH then FIX), order flow, feed, retransmissions.
-    /// `timeoutMs` bounds the wait for OUCH traffic when nothing is pending.
+    /// One pass of the loop: one poll over every socket (waiting up to `timeoutMs`), then OUCH
+    /// requests (answered and sent), FIX requests (reports written at once), order flow, a second
+    /// OUCH send step for what FIX and the order flow sequenced for OUCH users (fills of resting
+    /// OUCH orders), retransmission requests, feed heartbeat.
     public func step(timeoutMs: Int32) {
-        guard !finished, let ouchApp else { return }
-        soup.pollOnce(ouchApp, timeoutMs: timeoutMs)
-        fixAcceptor?.pollOnce(timeoutMs: 0)
+        guard !finished, let ouchApp, let fix = fixAcceptor else { return }
+        let set = pollSet
+        set.reset()
+        fix.register(in: set)
+        soup.register(in: set)
+        let request = requestFd >= 0 ? set.add(requestFd, events: Int16(POLLIN)) : -1
+        let wake = wakeFd >= 0 ? set.add(wakeFd, events: Int16(POLLIN)) : -1
+        set.wait(timeoutMs: timeoutMs)
+        passes &+= 1
+        let now = csys_monotonic_ns()
+        soup.handle(ouchApp, in: set, now: now)
+        fix.handle(in: set)
         let generated = generateOrderFlow(until: clock())
         if generated > 0 { counters.generatedOrders += generated; publishFeed() }
+        if soup.unsent { soup.service(ouchApp, now) }
+        if wake >= 0 && set.revents(at: wake) != 0 { var v: UInt64 = 0; while read(wakeFd, &v, 8) > 0 {} }
         do {
-            counters.retransmitRequests += UInt64(try mold.serveRequests())
-            try mold.idle()
+            if request < 0 || set.revents(at: request) != 0 {
+                counters.retransmitRequests += UInt64(try mold.serveRequests())
+            }
+            if try mold.idle(now: now) { feedSentNs = now }
         } catch {
             counters.feedSendErrors += 1
             lastFeedError = error
         }
+    }
+
+    /// How long an idle loop may sleep in poll: until the next timer of the OUCH server, the
+    /// FIX sessions, the feed heartbeat or the order-flow generator's next event, at most
+    /// `maxIdleWaitMs` (sockets, the retransmission server's included, wake the poll themselves).
+    func idleWaitMs(now: UInt64) -> Int32 {
+        var due = min(soup.nextTimerNs(), fixAcceptor?.nextTimerNs() ?? .max)
+        if !mold.ended { due = min(due, feedSentNs &+ mold.heartbeatIntervalNs) }
+        if let next = generator?.nextEventNs, next != .max {
+            let venueNow = clock() // the generator runs on the venue clock (ns since midnight)
+            due = min(due, next > venueNow ? now &+ (next - venueNow) : now)
+        }
+        return pollTimeoutMs(until: due, now: now, capMs: Self.maxIdleWaitMs)
     }
 
     /// The generator's events due by `untilNs`, entered on `generatorSession` (none without `config.generator`).
@@ -179,13 +247,15 @@ public final class SimVenue: @unchecked Sendable {
         return generator!.run(until: untilNs, on: venue)
     }
 
-    /// Runs passes until `stop()` returns true, then ends the session (`finish`).
-    /// Spins while traffic flows (config.spinNs after the last request), else waits in 1 ms slices.
+    /// Runs passes until `stop()` returns true, then ends the session (`finish`). Spins while
+    /// traffic flows (config.spinNs after the last request), else sleeps in the one poll until a
+    /// socket is ready or a timer is due (`stop()` is asked at least every `maxIdleWaitMs`).
     public func run(until stop: () -> Bool) {
         var passes = 0
         while !finished {
-            let idle = config.spinNs != UInt64.max && csys_monotonic_ns() &- lastActivityNs > config.spinNs
-            step(timeoutMs: idle ? 1 : 0)
+            let now = csys_monotonic_ns()
+            let idle = config.spinNs != UInt64.max && now &- lastActivityNs > config.spinNs
+            step(timeoutMs: idle ? idleWaitMs(now: now) : 0)
             passes &+= 1
             if idle || passes & 255 == 0 { if stop() { break } }
         }
@@ -207,7 +277,11 @@ public final class SimVenue: @unchecked Sendable {
 
     /// Asks the loop thread to end the session and returns at once (clients can then take
     /// their End of Session / Logout while the loop drains); `stop()` waits for it.
-    public func requestStop() { stopFlag.store(true, ordering: .releasing) }
+    public func requestStop() {
+        stopFlag.store(true, ordering: .releasing)
+        var one: UInt8 = 1
+        if wakeWriteFd >= 0 { _ = write(wakeWriteFd, &one, 1) }
+    }
 
     /// Asks the loop thread to end the session and waits for it.
     public func stop() {
@@ -219,21 +293,28 @@ public final class SimVenue: @unchecked Sendable {
     /// goes out, OUCH clients get End of Session, the FIX counterparty a Logout; waits up to
     /// `graceMs` for them to drain, answering retransmission requests meanwhile. Idempotent.
     public func finish(graceMs: UInt64 = 500) {
-        guard !finished, let ouchApp else { return }
+        guard !finished, let ouchApp, let fix = fixAcceptor else { return }
+        ending = true
         venue.now = clock()
         venue.close()
         publishFeed()
         do { try mold.endSession() } catch { counters.feedSendErrors += 1; lastFeedError = error }
         soup.endSession()
-        if let s = fixAcceptor?.session, s.state == .loggedOn { s.logout("end of session") }
+        fix.logoutAll("end of session")
         let deadline = csys_monotonic_ns() + graceMs * 1_000_000
+        let set = pollSet
         while csys_monotonic_ns() < deadline {
-            soup.pollOnce(ouchApp, timeoutMs: 1)
-            if let s = fixAcceptor?.session, s.isOpen { s.pollOnce(timeoutMs: 0) }
+            set.reset()
+            fix.register(in: set)
+            soup.register(in: set)
+            if requestFd >= 0 { set.add(requestFd, events: Int16(POLLIN)) }
+            set.wait(timeoutMs: 1)
+            fix.handle(in: set)
+            soup.handle(ouchApp, in: set, now: csys_monotonic_ns())
             _ = try? mold.serveRequests()
-            if soup.connectedClients == 0 && fixAcceptor?.session?.isOpen != true { break }
+            if soup.connectedClients == 0 && fix.connections.isEmpty { break }
         }
-        fixAcceptor?.session?.disconnect("end of session")
+        fix.disconnectAll("end of session")
         try? mold.downstream.recorder?.flush()
         counters = summary
         finished = true
@@ -246,7 +327,8 @@ public final class SimVenue: @unchecked Sendable {
         var s = counters
         if !finished {
             s.ouchLogins = soup.loginsAccepted
-            s.fixLogons = fixAcceptor?.sessions.filter { $0.peerCompID != nil }.count ?? 0
+            s.fixLogons = fixAcceptor?.logons ?? 0
+            s.fixLogonsRefused = fixAcceptor?.refusedLogons ?? 0
         }
         s.itchMessages = venue.feed.messages
         s.feedOverflow = venue.feed.overflowed
@@ -282,10 +364,14 @@ public final class SimVenue: @unchecked Sendable {
     /// Sends what the last venue call put into the feed buffer, then empties it.
     @inline(__always) func publishFeed() {
         guard venue.feed.count > 0 else { return }
-        do { try mold.publish(venue.feed.bytes) } catch { counters.feedSendErrors += 1; lastFeedError = error }
+        do { if try mold.publish(venue.feed.bytes) > 0 { feedSentNs = csys_monotonic_ns() } } catch { counters.feedSendErrors += 1; lastFeedError = error }
         venue.feed.reset()
     }
 
+    /// The UDP socket of this process bound to `port` (found once, at start, by walking
+    /// /proc/self/fd): the MoldUDP64 retransmission server's, which OmniMoldNet does not expose.
+    /// -1 when none is found; the loop then serves requests on every pass and never sleeps
+    /// longer than 1 ms.
     static func stockWord(_ s: Symbol) -> UInt64 { s.word }
 
     static func interfaceAddress(_ nameOrAddress: String) throws -> String {

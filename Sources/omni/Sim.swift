@@ -13,8 +13,9 @@ struct Sim: ParsableCommand {
         With no --config it runs the default venue: AAPL 200.00, MSFT 400.00, SPY 500.00, NVDA 120.00, \
         TSLA 250.00, QQQ 450.00, AMZN 180.00, META 500.00 (tick 0.01, lot 1, price band ±10 %, locates 1-8 \
         in that order); the FIX 4.4 acceptor on 127.0.0.1:9878 with SenderCompID OMNI accepting a Logon \
-        from any client CompID (one FIX connection at a time); SoupBinTCP / OUCH 4.2 on 127.0.0.1:9879 \
-        (any user name and password); MoldUDP64 session OMNI000001 on line A 239.192.0.1:30001 and line B \
+        from any client CompID (many clients at once, one connection per CompID); SoupBinTCP / OUCH 4.2 \
+        on 127.0.0.1:9879 (any user name and password); a session's resting orders canceled when its \
+        OUCH connection or FIX session ends; MoldUDP64 session OMNI000001 on line A 239.192.0.1:30001 and line B \
         239.192.0.2:30001, retransmission requests on unicast port 30002 of the interface address; multicast \
         out of loopback (TTL 1) unless --interface names another; and market activity from the order-flow \
         generator (a Cont-Stoikov-Talreja zero-intelligence model: Poisson limit orders at power-law distances \
@@ -22,8 +23,8 @@ struct Sim: ParsableCommand {
         seed 1) on venue session 0, so clients trade against a live book.
 
         A YAML --config sets instruments (symbol, price, tick, lot, band), generator (intensity, seed, or off), \
-        mold (session, line_a, line_b, retransmit_port, interface, max_packet), ouch (port), fix (port, \
-        sender_comp_id, store) and record (a pcap of every MoldUDP64 multicast packet sent, both lines); see OmniSim.SimConfig. \
+        mold (session, line_a, line_b, retransmit_port, interface, max_packet), ouch (port, host), fix (port, \
+        host, sender_comp_id, store), cancel_on_disconnect (true / false) and record (a pcap of every MoldUDP64 multicast packet sent, both lines); see OmniSim.SimConfig. \
         Options given here override the file. SIGINT / SIGTERM (or --seconds) end the session: the venue \
         closes (ITCH system events M, E, C), MoldUDP64 end of session goes out, OUCH clients get End of \
         Session, the FIX counterparty a Logout, and a summary is printed.
@@ -35,6 +36,7 @@ struct Sim: ParsableCommand {
     @Option(help: "YAML venue configuration.") var config: String?
     @Option(name: .customLong("fix-port"), help: "FIX 4.4 acceptor port (default 9878; 0: any free port).") var fixPort: UInt16?
     @Option(name: .customLong("ouch-port"), help: "SoupBinTCP / OUCH 4.2 port (default 9879; 0: any free port).") var ouchPort: UInt16?
+    @Option(help: "IPv4 address the FIX and OUCH ports listen on (default 127.0.0.1; 0.0.0.0: every interface).") var host: String?
     @Option(help: "Interface name or IPv4 address the multicast goes out of (default loopback).") var interface: String?
     @Option(help: "Write every MoldUDP64 multicast packet sent (lines A and B) to this pcap file.") var record: String?
     @Option(help: "Stop after this many seconds (default: until SIGINT / SIGTERM).") var seconds: Double?
@@ -53,6 +55,12 @@ struct Sim: ParsableCommand {
         if let ouchPort { c.ouchPort = ouchPort }
         if c.ouchPort != 0 && c.ouchPort == c.fixPort { throw ValidationError("the OUCH and FIX ports are both \(c.fixPort)") }
         if let interface { c.interface = interface }
+        if let host {
+            var a = in_addr()
+            guard inet_pton(AF_INET, host, &a) == 1 else { throw ValidationError("--host \(host): not a dotted IPv4 address") }
+            c.fixHost = host
+            c.ouchHost = host
+        }
         if let record { c.record = record }
         if busyPoll { c.spinNs = UInt64.max }
         _ = StopSignals.install()
@@ -65,8 +73,9 @@ struct Sim: ParsableCommand {
         let sim: SimVenue
         do { sim = try SimVenue(c) } catch { throw ValidationError("\(error)") }
         var lines = ["omni sim: \(c.instruments.count) instruments (\(c.instruments.prefix(8).map { $0.symbol.description }.joined(separator: " "))\(c.instruments.count > 8 ? " ..." : ""))",
-                     "  FIX 4.4     127.0.0.1:\(sim.fixPort) SenderCompID \(c.fixSenderCompID), any client CompID, store \(c.fixStore)",
-                     "  OUCH 4.2    127.0.0.1:\(sim.ouchPort) (SoupBinTCP session \(c.session))",
+                     "  FIX 4.4     \(c.fixHost):\(sim.fixPort) SenderCompID \(c.fixSenderCompID), any client CompID, store \(c.fixStore)",
+                     "  OUCH 4.2    \(c.ouchHost):\(sim.ouchPort) (SoupBinTCP session \(c.session))",
+                     "  sessions    \(c.cancelOnDisconnect ? "orders canceled on disconnect / logout" : "orders kept on disconnect")",
                      "  MoldUDP64   line A \(c.lineA), line B \(c.lineB.map { "\($0)" } ?? "off"), via \(c.interface), retransmission \(sim.retransmitEndpoint.map { "\($0)" } ?? "off")"]
         if let g = c.generator {
             lines.append("  order flow  Cont-Stoikov-Talreja generator, intensity \(g.intensity), seed \(g.seed), session \(SimVenue.generatorSession)")
@@ -83,7 +92,7 @@ struct Sim: ParsableCommand {
         session ended (\(why))
           orders      \(grouped(UInt64(s.ouchOrders))) OUCH, \(grouped(UInt64(s.fixOrders))) FIX, \(grouped(UInt64(s.generatedOrders))) generator operations; clients' \(grouped(UInt64(s.accepted))) accepted, \(grouped(UInt64(s.rejected))) rejected, \(grouped(UInt64(s.canceled))) canceled, \(grouped(UInt64(s.replaced))) replaced
           fills       \(grouped(UInt64(s.executions))) executions, \(grouped(s.sharesTraded)) shares (all sessions)
-          clients     \(s.ouchLogins) OUCH logins, \(s.fixLogons) FIX logons
+          clients     \(s.ouchLogins) OUCH logins, \(s.fixLogons) FIX logons\(s.fixLogonsRefused > 0 ? " (\(s.fixLogonsRefused) refused: CompID already logged on)" : ""), \(s.canceledOnDisconnect) orders canceled on disconnect
           feed        \(grouped(s.itchMessages)) ITCH messages; line A \(grouped(s.packetsA)) packets, line B \(grouped(s.packetsB)) packets, \(s.heartbeats) heartbeats, \(s.endOfSession) end-of-session
           retransmit  \(grouped(s.retransmitRequests)) requests, \(grouped(s.retransmitPackets)) packets
         """)

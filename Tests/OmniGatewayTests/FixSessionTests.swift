@@ -11,13 +11,13 @@ final class RawClient {
     var seq: UInt64 = 1
     let sender: String
 
-    init?(port: UInt16, sender: String = "CLI") {
+    init?(port: UInt16, sender: String = "CLI", host: String = "127.0.0.1") {
         self.sender = sender
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = port.bigEndian
-        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = inet_pton(AF_INET, host, &a.sin_addr)
         let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         if ok != 0 { close(fd); return nil }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

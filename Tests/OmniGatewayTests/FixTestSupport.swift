@@ -9,9 +9,14 @@ final class FakeFixVenue: FixVenue {
     var resting: [String: Resting] = [:]
     var nextID = 0
     var calls: [String] = []
+    /// "on X" / "end X" per session hook, in order.
+    var sessionEvents: [String] = []
     static let bid: Int64 = 990_000, ask: Int64 = 1_000_000
 
     func id(_ p: String) -> String { nextID += 1; return "\(p)\(nextID)" }
+
+    func sessionLoggedOn(session: String) { sessionEvents.append("on \(session)") }
+    func sessionEnded(session: String) { sessionEvents.append("end \(session)") }
 
     func newOrder(_ o: FixNewOrder, session: String, into out: inout [FixVenueResponse]) {
         calls.append("D \(o.clOrdID) \(o.quantity)@\(o.price)")

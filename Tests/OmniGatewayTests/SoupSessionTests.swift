@@ -209,4 +209,53 @@ struct SoupSessionTests {
         server.stop()
         #expect(server.loginsAccepted == 2)
     }
+
+    /// The application hears every login and, once per logged-in connection, its end: Logout,
+    /// a re-login replacing it (before the new login), a client that just closes, a timeout.
+    @Test func loginAndDisconnectHooks() throws {
+        var cfg = SoupServerConfig()
+        cfg.credentials = nil
+        cfg.clientTimeoutNs = 300_000_000
+        let server = try SoupServer(cfg)
+        let app = HookApp()
+        server.start(app)
+        func settle() { usleep(150_000) }
+        let alice = SoupClient(clientConfig(server.port, "alice", "x"))
+        try alice.connect()
+        alice.logout()
+        settle()
+        let bob1 = SoupClient(clientConfig(server.port, "bob", "x"))
+        try bob1.connect()
+        let bob2 = SoupClient(clientConfig(server.port, "bob", "x"))
+        try bob2.connect()
+        bob2.disconnect()
+        settle()
+        // A client that never sends again: the server times it out (no client heartbeats here).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = server.port.bigEndian
+        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var login = [UInt8](repeating: 0, count: 64)
+        let n = login.withUnsafeMutableBufferPointer { p in
+            "carol".withCString { u in "x".withCString { pw in "".withCString { s in
+                cw_soup_put_login_request(p.baseAddress, 64, u, 5, pw, 1, s, 0, 0) } } }
+        }
+        _ = login.withUnsafeBytes { send(fd, $0.baseAddress, n, 0) }
+        usleep(700_000)
+        close(fd)
+        server.stop()
+        #expect(app.log == ["in alice", "out alice", "in bob", "out bob", "in bob", "out bob", "in carol", "out carol"], "\(app.log)")
+        #expect(server.timeouts == 1)
+    }
+}
+
+/// Records the login / disconnect hooks (read after the server thread stopped).
+final class HookApp: SoupServerApplication {
+    var log: [String] = []
+    func received(_ payload: UnsafeRawBufferPointer, from user: SoupUser, server: SoupServer) {}
+    func tick(server: SoupServer) {}
+    func loggedIn(_ user: SoupUser, server: SoupServer) { log.append("in \(server.name(of: user))") }
+    func disconnected(_ user: SoupUser, server: SoupServer) { log.append("out \(server.name(of: user))") }
 }

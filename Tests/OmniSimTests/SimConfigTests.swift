@@ -18,6 +18,7 @@ import Testing
         #expect(c.retransmitPort == 30002)
         #expect(c.interface == "127.0.0.1")
         #expect(c.generator == SimGeneratorConfig(intensity: 1, seed: 1) && c.record == nil)
+        #expect(c.cancelOnDisconnect && c.ouchHost == "127.0.0.1" && c.fixHost == "127.0.0.1")
     }
 
     @Test func fullConfigParses() throws {
@@ -37,9 +38,10 @@ import Testing
           retransmit_port: 0
           interface: lo
           max_packet: 1200
-        ouch: {port: 0}
-        fix: {port: 0, sender_comp_id: VENUE, store: /tmp/x}
+        ouch: {port: 0, host: 0.0.0.0}
+        fix: {port: 0, host: 127.0.0.2, sender_comp_id: VENUE, store: /tmp/x}
         record: out.pcap
+        cancel_on_disconnect: false
         """)
         #expect(c.instruments.count == 2)
         #expect(c.instruments[0].symbol.description == "ABC" && c.instruments[0].referencePrice == 123_456)
@@ -50,6 +52,7 @@ import Testing
         #expect(c.retransmitPort == 0 && c.interface == "lo" && c.maxPacketBytes == 1200)
         #expect(c.ouchPort == 0 && c.fixPort == 0 && c.fixSenderCompID == "VENUE" && c.fixStore == "/tmp/x")
         #expect(c.record == "out.pcap")
+        #expect(!c.cancelOnDisconnect && c.ouchHost == "0.0.0.0" && c.fixHost == "127.0.0.2")
     }
 
     @Test func partialConfigKeepsDefaults() throws {
@@ -88,6 +91,9 @@ import Testing
         ("ouch: {port: 9000}\nfix: {port: 9000}", "fix.port", "same port"),
         ("fix: {sender_comp_id: ''}", "fix.sender_comp_id", "printable"),
         ("fix: [1, 2]", "fix", "expected a mapping"),
+        ("fix: {host: localhost}", "fix.host", "dotted IPv4"),
+        ("ouch: {host: 1.2.3}", "ouch.host", "dotted IPv4"),
+        ("cancel_on_disconnect: maybe", "cancel_on_disconnect", "true or false"),
         ("instruments: [\n", "(file)", "not valid YAML"),
     ])
     func badConfigIsRejected(_ yaml: String, _ key: String, _ problem: String) {

@@ -103,10 +103,11 @@ func waitFor(_ what: String, seconds: Double = 5, _ step: () -> Void, until done
 
 enum SimTestError: Error { case timeout(String), setup(String) }
 
-func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutcome {
+func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = nil) throws -> SimOutcome {
     let dir = simTempDir("e2e")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let config = simConfig(dir)
+    var config = simConfig(dir)
+    if let spinNs { config.spinNs = spinNs }
     var ra = try MulticastReceiver<SocketBackend>(MulticastGroup(config.lineA.address, port: config.lineA.port))
     var rb = try MulticastReceiver<SocketBackend>(MulticastGroup(config.lineB!.address, port: config.lineB!.port))
     let sim = try SimVenue(config)
@@ -315,10 +316,23 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false) throws -> SimOutco
         #expect(o.feedBooks == o.venueBooks)
         #expect(o.fixRoundTripNs.count == 500)
         #expect(o.venueLive == 2503)
+        printRoundTrips(o, "spinning")
+    }
+
+    /// The same with a loop that never spins (`spinNs` 0): it sleeps in poll between requests,
+    /// so every request has to wake it.
+    @Test func roundTripWithSleepingLoop() throws {
+        let o = try NetworkNamespace.privateLoopback.run { try runScenario(roundTrips: 400, spinNs: 0) }
+        #expect(o.roundTripNs.count == 400 && o.fixRoundTripNs.count == 100)
+        #expect(o.feedBooks == o.venueBooks)
+        printRoundTrips(o, "sleeping")
+    }
+
+    func printRoundTrips(_ o: SimOutcome, _ mode: String) {
         for (name, samples) in [("OUCH Enter Order → Accepted", o.roundTripNs), ("FIX NewOrderSingle → ExecutionReport", o.fixRoundTripNs)] {
             let s = samples.sorted()
             guard !s.isEmpty else { continue }
-            print("sim \(name) round trip over loopback (\(s.count) orders): p50 \(s[s.count / 2] / 1000) µs, p99 \(s[s.count * 99 / 100] / 1000) µs, max \(s.last! / 1000) µs")
+            print("sim (\(mode) loop) \(name) round trip over loopback (\(s.count) orders): p50 \(s[s.count / 2] / 1000) µs, p99 \(s[s.count * 99 / 100] / 1000) µs, max \(s.last! / 1000) µs")
         }
     }
 }
