@@ -17,12 +17,16 @@ struct RowSink: BBOSink {
     }
 }
 
-/// A synthetic day of ~100k messages, written once per test process.
+/// A synthetic day of ~100k messages, cached by its parameters (the same bytes every time):
+/// written once under a temporary name and renamed, so concurrent runs never read half a file.
 let syntheticDay: String = {
-    let path = NSTemporaryDirectory() + "omni-listen-synthetic-\(getpid()).itch"
-    let w = try! FileWriter(path: path)
+    let path = NSTemporaryDirectory() + "omni-listen-synthetic-50sym-100000-seed11.itch"
+    if FileManager.default.fileExists(atPath: path) { return path }
+    let partial = path + ".\(getpid())"
+    let w = try! FileWriter(path: partial)
     try! SyntheticDay(symbols: 50, messages: 100_000, seed: 11).write(to: w)
     try! w.flush()
+    rename(partial, path)
     return path
 }()
 
