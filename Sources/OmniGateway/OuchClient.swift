@@ -91,3 +91,22 @@ public func ouchAlpha<T>(_ field: inout T, _ text: String) {
 
 /// Text of a fixed C char array (stock, firm), spaces trimmed.
 public func ouchText<T>(_ field: T) -> String { fieldText(field) }
+
+extension cw_ouch_enter {
+    /// An Enter Order for a displayed, agency, non-ISO limit order (the fields a plain client sets).
+    public static func limit(token: String, stock: String, side: Character, shares: UInt32, price: UInt32,
+                             tif: UInt32 = CW_OUCH_TIF_SYSTEM_HOURS, firm: String = "OMNI") -> cw_ouch_enter {
+        var e = cw_ouch_enter()
+        e.token = cw_ouch_token(token)
+        e.side = CChar(bitPattern: side.asciiValue ?? UInt8(ascii: "B"))
+        e.shares = shares
+        ouchAlpha(&e.stock, stock)
+        e.price = price
+        e.tif = tif
+        ouchAlpha(&e.firm, firm)
+        e.display = CChar(bitPattern: UInt8(ascii: "Y")); e.capacity = CChar(bitPattern: UInt8(ascii: "A"))
+        e.ise = CChar(bitPattern: UInt8(ascii: "N")); e.cross_type = CChar(bitPattern: UInt8(ascii: "N"))
+        e.customer_type = CChar(bitPattern: UInt8(ascii: "N"))
+        return e
+    }
+}

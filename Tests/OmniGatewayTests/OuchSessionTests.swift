@@ -74,18 +74,7 @@ final class FakeOuchVenue: OrderEntryHandler {
 }
 
 func order(_ token: String, _ stock: String, side: Character = "B", shares: UInt32 = 100, price: UInt32 = 1_500_000) -> cw_ouch_enter {
-    var e = cw_ouch_enter()
-    e.token = cw_ouch_token(token)
-    e.side = CChar(bitPattern: side.asciiValue!)
-    e.shares = shares
-    ouchAlpha(&e.stock, stock)
-    e.price = price
-    e.tif = CW_OUCH_TIF_SYSTEM_HOURS
-    ouchAlpha(&e.firm, "OMNI")
-    e.display = CChar(bitPattern: UInt8(ascii: "Y")); e.capacity = CChar(bitPattern: UInt8(ascii: "A"))
-    e.ise = CChar(bitPattern: UInt8(ascii: "N")); e.cross_type = CChar(bitPattern: UInt8(ascii: "N"))
-    e.customer_type = CChar(bitPattern: UInt8(ascii: "N"))
-    return e
+    .limit(token: token, stock: stock, side: side, shares: shares, price: price)
 }
 
 /// Polls until `count` OUCH messages arrived or `ms` passed; returns (sequence, message) pairs.

@@ -32,18 +32,7 @@ func simTempDir(_ name: String) -> String {
 
 func ouchOrder(_ token: String, _ stock: String, side: Character, shares: UInt32, price: UInt32,
                tif: UInt32 = CW_OUCH_TIF_SYSTEM_HOURS) -> cw_ouch_enter {
-    var e = cw_ouch_enter()
-    e.token = cw_ouch_token(token)
-    e.side = CChar(bitPattern: side.asciiValue!)
-    e.shares = shares
-    ouchAlpha(&e.stock, stock)
-    e.price = price
-    e.tif = tif
-    ouchAlpha(&e.firm, "OMNI")
-    e.display = CChar(bitPattern: UInt8(ascii: "Y")); e.capacity = CChar(bitPattern: UInt8(ascii: "A"))
-    e.ise = CChar(bitPattern: UInt8(ascii: "N")); e.cross_type = CChar(bitPattern: UInt8(ascii: "N"))
-    e.customer_type = CChar(bitPattern: UInt8(ascii: "N"))
-    return e
+    .limit(token: token, stock: stock, side: side, shares: shares, price: price, tif: tif)
 }
 
 /// One OUCH response as text: "A T1 100 1990000", "E T1 60 1990000 A", "C T2 30 U", "J T4 X", "Z" (end of session).
@@ -242,16 +231,24 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = 
     out.feedLive = books.liveOrders
     out.malformed = replay.counts.malformed
     out.systemEvents = String(decoding: replay.systemEvents.map { $0.1 }, as: UTF8.self)
+    (out.venueBooks, out.feedBooks) = bookRows(sim, books)
+    return out
+}
+
+/// Every instrument's book as the venue holds it and as the feed rebuilt it, a row per side:
+/// "AAPL bid 1990000x40/1 ..." (price x shares / orders per level, from the touch).
+func bookRows(_ sim: SimVenue, _ books: Books) -> (venue: [String], feed: [String]) {
+    var venue: [String] = [], feed: [String] = []
     for spec in sim.instruments {
         let l = spec.locate
         let row = { (side: String, levels: [(UInt64, UInt64, UInt32)]) in "\(spec.symbol) \(side) " + levels.map { "\($0.0)x\($0.1)/\($0.2)" }.joined(separator: " ") }
-        out.venueBooks.append(row("bid", sim.depth(l, .bid).map { (UInt64($0.price), $0.shares, $0.orders) }))
-        out.venueBooks.append(row("ask", sim.depth(l, .ask).map { (UInt64($0.price), $0.shares, $0.orders) }))
+        venue.append(row("bid", sim.depth(l, .bid).map { (UInt64($0.price), $0.shares, $0.orders) }))
+        venue.append(row("ask", sim.depth(l, .ask).map { (UInt64($0.price), $0.shares, $0.orders) }))
         let d = books.book(l).depth(100_000)
-        out.feedBooks.append(row("bid", d.bids.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
-        out.feedBooks.append(row("ask", d.asks.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
+        feed.append(row("bid", d.bids.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
+        feed.append(row("ask", d.asks.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
     }
-    return out
+    return (venue, feed)
 }
 
 @Suite(.serialized) struct SimEndToEndTests {

@@ -68,17 +68,8 @@ import Testing
         out.systemEvents = String(decoding: replay.systemEvents.map { $0.1 }, as: UTF8.self)
         out.venueLive = sim.liveOrders
         out.feedLive = books.liveOrders
-        for spec in sim.instruments {
-            let l = spec.locate
-            let bids = sim.depth(l, .bid), asks = sim.depth(l, .ask)
-            if !bids.isEmpty && !asks.isEmpty { out.twoSided += 1 }
-            let row = { (side: String, levels: [(UInt64, UInt64, UInt32)]) in "\(spec.symbol) \(side) " + levels.map { "\($0.0)x\($0.1)/\($0.2)" }.joined(separator: " ") }
-            out.venueBooks.append(row("bid", bids.map { (UInt64($0.price), $0.shares, $0.orders) }))
-            out.venueBooks.append(row("ask", asks.map { (UInt64($0.price), $0.shares, $0.orders) }))
-            let d = books.book(l).depth(100_000)
-            out.feedBooks.append(row("bid", d.bids.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
-            out.feedBooks.append(row("ask", d.asks.map { (UInt64($0.price.raw), $0.shares, $0.orders) }))
-        }
+        out.twoSided = sim.instruments.filter { !sim.depth($0.locate, .bid).isEmpty && !sim.depth($0.locate, .ask).isEmpty }.count
+        (out.venueBooks, out.feedBooks) = bookRows(sim, books)
         return out
     }
 

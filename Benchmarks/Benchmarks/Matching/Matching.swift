@@ -175,6 +175,7 @@ func failOnMallocs(_ mallocs: Int, _ what: String) {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    orderFlowBenchmark()
     Benchmark(
         "matching-throughput",
         configuration: .init(metrics: [.wallClock, opsPerSecond, opsMeasured, .mallocCountTotal, mallocsInLoop, restingAtEnd, tradesMeasured, mixGTC, mixIOC, mixCancel, mixMove],

@@ -52,14 +52,6 @@ final class AcceptingVenue: OrderEntryHandler {
     return t
 }
 
-func baseOrder() -> cw_ouch_enter {
-    var e = cw_ouch_enter()
-    e.side = 0x42; e.shares = 100; e.price = 1_500_000; e.tif = 99_999
-    ouchAlpha(&e.stock, "AAPL"); ouchAlpha(&e.firm, "OMNI")
-    e.display = 0x59; e.capacity = 0x41; e.ise = 0x4E; e.cross_type = 0x4E; e.customer_type = 0x4E
-    return e
-}
-
 let benchmarks: @Sendable () -> Void = {
     fixRoundTripBenchmark()
     Benchmark(
@@ -75,7 +67,7 @@ let benchmarks: @Sendable () -> Void = {
         let client = OuchClient(SoupClientConfig(port: server.port, username: "bench", password: "x"))
         do { try client.connect() } catch { fatalError("\(error)") }
         var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
-        var order = baseOrder()
+        var order = cw_ouch_enter.limit(token: "OE000000000000", stock: "AAPL", side: "B", shares: 100, price: 1_500_000, tif: 99_999)
         var n: UInt64 = 0
         func one(record: Bool) {
             n += 1
