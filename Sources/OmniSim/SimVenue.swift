@@ -165,7 +165,7 @@ public final class SimVenue: @unchecked Sendable {
         }
         var venueConfig = config.venue
         if let g = config.generator {
-            let flow = OrderFlowGenerator(instruments: config.instruments, intensity: g.intensity, seed: g.seed, session: Self.generatorSession)
+            let flow = OrderFlowGenerator(instruments: config.instruments, model: .quoting, intensity: g.intensity, seed: g.seed, session: Self.generatorSession)
             venueConfig.unlimitedSession = Int(Self.generatorSession)  // its Poisson bursts must not hit the per-session rate limit
             venueConfig.maxOrders = max(venueConfig.maxOrders, flow.capacity + (1 << 16))
             generator = flow

@@ -36,12 +36,15 @@ public struct OrderFlowModel: Sendable {
     /// Mid-reversion scale in basis points of the reference price; 0 turns it off (the paper's model).
     /// Market buys arrive at rate μ(1 − tanh x), sells at μ(1 + tanh x), x = (mid − reference) / scale.
     public var reversionBasisPoints: Double
+    /// Share of cancel events made as a replace instead: the order moves to a fresh distance drawn
+    /// from λ (same side, same size), a quote update that real feeds carry as U. 0 is the paper's model.
+    public var replaceShare: Double
 
     public init(k: Double, alpha: Double, depth: Int, mu: Double, theta: [Double], sizeUnit: UInt32 = 100,
-                meanSizeUnits: Double = 2, maxSizeUnits: UInt32 = 20, reversionBasisPoints: Double = 50) {
+                meanSizeUnits: Double = 2, maxSizeUnits: UInt32 = 20, reversionBasisPoints: Double = 50, replaceShare: Double = 0) {
         self.k = k; self.alpha = alpha; self.depth = depth; self.mu = mu; self.theta = theta
         self.sizeUnit = sizeUnit; self.meanSizeUnits = meanSizeUnits; self.maxSizeUnits = maxSizeUnits
-        self.reversionBasisPoints = reversionBasisPoints
+        self.reversionBasisPoints = reversionBasisPoints; self.replaceShare = replaceShare
     }
 
     /// The paper's estimates from Tokyo Stock Exchange data (its Table 2, as recalled here: k = 1.92,
@@ -49,6 +52,15 @@ public struct OrderFlowModel: Sendable {
     /// ticks (our choice), sizes 100 lots × n, mean n = 2, n ≤ 20, reversion scale 50 bp.
     /// Per instrument: ~20.7 arrivals/s, ~33 resting orders, ~40 ITCH messages/s at intensity 1.
     public static let `default` = OrderFlowModel(k: 1.92, alpha: 0.52, depth: 10, mu: 0.94, theta: [0.71, 0.81, 0.68, 0.56, 0.47])
+
+    /// `default` with 15 % of its cancels made as replaces (quotes moved rather than pulled): about
+    /// one U for every six D, U near 6 % of the messages, as in the NASDAQ-like proportions of
+    /// OmniFeed's SyntheticDay (replaces ~7 %, deletes ~40 %). What `omni gen itch` and `omni sim` run.
+    public static let quoting: OrderFlowModel = {
+        var m = OrderFlowModel.default
+        m.replaceShare = 0.15
+        return m
+    }()
 
     /// λ(i), i = 1...depth.
     public func lambda(_ i: Int) -> Double { k / pow(Double(i), alpha) }
@@ -65,18 +77,22 @@ public struct OrderFlowModel: Sendable {
 
 /// What the generator did, counted since its start.
 public struct OrderFlowStats: Sendable {
-    /// Calls into the venue (submits and cancels, bootstrap included).
+    /// Calls into the venue (submits, cancels and replaces, bootstrap included).
     public var operations: UInt64 = 0
     public var bootstrapOrders: UInt64 = 0
     public var limitOrders: UInt64 = 0
     public var marketBuys: UInt64 = 0
     public var marketSells: UInt64 = 0
     public var cancels: UInt64 = 0
+    /// Cancel events made as replaces (`OrderFlowModel.replaceShare`), and those whose fresh
+    /// distance was the one the order rests at (no venue call).
+    public var replaces: UInt64 = 0
+    public var movesInPlace: UInt64 = 0
     /// Cancel candidates thinned away (the order's θ(i) below the maximum θ): no venue call.
     public var cancelsThinned: UInt64 = 0
     /// Table entries found filled (or canceled by someone else) when picked: dropped, no venue call.
     public var staleEntries: UInt64 = 0
-    /// Limit orders not sent: the price fell outside the venue's band.
+    /// Limit orders not sent, or moves made as cancels: the price fell outside the venue's band.
     public var outsideBand: UInt64 = 0
     /// Limit orders not sent: the generator's table of resting orders was full.
     public var tableFull: UInt64 = 0
@@ -244,9 +260,7 @@ public struct OrderFlowGenerator: Sendable {
                 }
                 market(venue, j, rng.unit() < buyShare ? .bid : .ask)
             } else {
-                let w = rng.unit()
-                var i = 1
-                while i < model.depth && w >= lambdaCumulative[i - 1] { i += 1 }
+                let i = distance()
                 let tick = venue.core.pointee.books[Int(bookSlot[j])].tick
                 let d = UInt32(i) * tick
                 if rng.unit() < 0.5 {
@@ -269,6 +283,23 @@ public struct OrderFlowGenerator: Sendable {
             let gap = e.side == .bid ? (ask > o.price ? ask - o.price : 0) : (o.price > bid ? o.price - bid : 0)
             let i = min(max(Int(gap / tick), 1), model.depth)
             guard rng.unit() < thetaShare[i] else { counts.cancelsThinned &+= 1; return }
+            if model.replaceShare > 0 && rng.unit() < model.replaceShare {
+                // A fresh distance from the opposite best, as a new arrival would take: never crosses.
+                let d = UInt32(distance()) * tick
+                let price = e.side == .bid ? (ask > d ? ask - d : 0) : bid &+ d
+                let b = venue.core.pointee.books + Int(bookSlot[j])
+                if price == o.price { counts.movesInPlace &+= 1; return } // drawn where it rests: nothing to do
+                if price >= b.pointee.low && price <= b.pointee.high {
+                    counts.operations &+= 1
+                    if venue.replace(session: session, order: e.id, price: price, quantity: o.quantity) {
+                        counts.replaces &+= 1
+                    } else {
+                        counts.rejected &+= 1
+                    }
+                    return
+                }
+                counts.outsideBand &+= 1 // the fresh distance is past the band: a plain cancel instead
+            }
             counts.operations &+= 1
             if venue.cancel(session: session, order: e.id) {
                 counts.cancels &+= 1
@@ -278,6 +309,14 @@ public struct OrderFlowGenerator: Sendable {
             }
             remove(k)
         }
+    }
+
+    /// A distance from the opposite best, 1...depth, drawn with probability λ(i) / Σλ.
+    @inlinable mutating func distance() -> Int {
+        let w = rng.unit()
+        var i = 1
+        while i < model.depth && w >= lambdaCumulative[i - 1] { i += 1 }
+        return i
     }
 
     /// Best bid and ask of instrument `j`, or when a side is empty the last one seen, kept uncrossed.

@@ -15,12 +15,12 @@ struct GenITCH: ParsableCommand {
         abstract: "Write a synthetic, valid ITCH 5.0 day file from the venue simulator (symbols SYN00001..., clearly not market data).",
         discussion: """
         The order flow is OmniVenue's zero-intelligence model (Cont, Stoikov & Talreja 2010, \
-        OrderFlowModel.default: limit orders at 1-10 ticks from the opposite best at rate 1.92/i^0.52 \
+        OrderFlowModel.quoting: limit orders at 1-10 ticks from the opposite best at rate 1.92/i^0.52 \
         per side, market orders 0.94/s per side, each resting order canceled at 0.47-0.81/s by its \
-        distance, sizes 100 x n shares) submitted to OmniVenue's matching engine; the file is what the \
-        venue publishes: system events (O S Q ... M E C), a stock directory and trading action per \
-        symbol, each symbol's opening book (about 36 adds), then A, E and D messages (about 49 %, 7 % \
-        and 44 %). Symbols SYN00001... on locates 1..., reference prices 20.00-500.00 drawn from the \
+        distance, 15 % of those cancels made as a move to a fresh distance instead, sizes 100 x n \
+        shares) submitted to OmniVenue's matching engine; the file is what the venue publishes: system \
+        events (O S Q ... M E C), a stock directory and trading action per symbol, each symbol's \
+        opening book (about 36 adds), then A, D, E and U messages (about 46 %, 41 %, 7 % and 6 %). Symbols SYN00001... on locates 1..., reference prices 20.00-500.00 drawn from the \
         seed, tick 0.01, price band +-3 % (the mid stays within about 0.5 % of the reference; the \
         narrow band keeps the venue's per-symbol price ladders small). The flow starts at 09:30:00 at \
         the model's rates, all of them scaled up when --messages would take longer than 6.5 hours at \
@@ -51,7 +51,7 @@ struct GenITCH: ParsableCommand {
     func run() throws {
         let writer = try FileWriter(path: out)
         let instruments = InstrumentSpec.synthetic(count: symbols, seed: seed, bandBasisPoints: 300)
-        let model = OrderFlowModel.default
+        let model = OrderFlowModel.quoting
         let open: UInt64 = 34_200_000_000_000
         let perSecond = Double(symbols) * model.approximateMessagesPerSecond
         let intensity = max(1, Double(messages) / (6.5 * 3600 * perSecond))
@@ -83,7 +83,7 @@ struct GenITCH: ParsableCommand {
         let opsPerSecond = Double(s.operations) / secs
         let day = venue.now - open
         print("wrote \(out): ITCH 5.0 from the venue simulator, \(symbols) symbols, seed \(seed), \(grouped(venue.feed.messages)) messages, \(grouped(UInt64(writer.bytesWritten))) bytes in \(fixed(secs, 2)) s")
-        print("order flow: \(grouped(s.operations)) venue operations (\(grouped(UInt64(opsPerSecond))) /s, \(grouped(UInt64(Double(venue.feed.messages) / secs))) messages/s), \(grouped(s.limitOrders + s.bootstrapOrders)) limit, \(grouped(s.marketBuys + s.marketSells)) market, \(grouped(s.cancels)) cancels; \(s.rejected) rejected, \(s.outsideBand) limit orders outside the band not sent; intensity \(fixed(intensity, 2)), venue time 09:30:00 + \(fixed(Double(day) / 1e9, 1)) s")
+        print("order flow: \(grouped(s.operations)) venue operations (\(grouped(UInt64(opsPerSecond))) /s, \(grouped(UInt64(Double(venue.feed.messages) / secs))) messages/s), \(grouped(s.limitOrders + s.bootstrapOrders)) limit, \(grouped(s.marketBuys + s.marketSells)) market, \(grouped(s.cancels)) cancels, \(grouped(s.replaces)) replaces; \(s.rejected) rejected, \(s.outsideBand) limit orders outside the band not sent; intensity \(fixed(intensity, 2)), venue time 09:30:00 + \(fixed(Double(day) / 1e9, 1)) s")
     }
 }
 

@@ -19,7 +19,7 @@ struct Sim: ParsableCommand {
         239.192.0.2:30001, retransmission requests on unicast port 30002 of the interface address; multicast \
         out of loopback (TTL 1) unless --interface names another; and market activity from the order-flow \
         generator (a Cont-Stoikov-Talreja zero-intelligence model: Poisson limit orders at power-law distances \
-        from the opposite best, market orders, cancels; intensity 1, about 40 ITCH messages/s per instrument; \
+        from the opposite best, market orders, cancels, some made as quote moves; intensity 1, about 40 ITCH messages/s per instrument; \
         seed 1) on venue session 0, so clients trade against a live book.
 
         A YAML --config sets instruments (symbol, price, tick, lot, band), generator (intensity, seed, or off), \

@@ -9,10 +9,11 @@ private let second: UInt64 = 1_000_000_000
 
 /// A venue fed by the generator for `seconds` of venue time, then closed.
 private func generatedDay(seed: UInt64, instruments: [InstrumentSpec] = Array(InstrumentSpec.defaults.prefix(3)), seconds: UInt64,
-                          intensity: Double = 1, config: VenueConfig = VenueConfig(maxOrders: 1 << 14, maxSessions: 4))
+                          model: OrderFlowModel = .default, intensity: Double = 1,
+                          config: VenueConfig = VenueConfig(maxOrders: 1 << 14, maxSessions: 4))
     -> (Venue<NoVenueEvents, DayFileBuffer>, OrderFlowGenerator) {
     let venue = Venue(instruments: instruments, config: config, events: NoVenueEvents(), feed: DayFileBuffer(capacity: 1 << 25))
-    var gen = OrderFlowGenerator(instruments: instruments, intensity: intensity, seed: seed, session: 1)
+    var gen = OrderFlowGenerator(instruments: instruments, model: model, intensity: intensity, seed: seed, session: 1)
     venue.now = open0930
     venue.open()
     _ = gen.run(until: open0930 + seconds * second, on: venue)
@@ -44,6 +45,28 @@ private func bytes(_ v: Venue<NoVenueEvents, DayFileBuffer>) -> [UInt8] { Array(
         let (replay, _) = try replayMatchesVenue(venue, locates: specs.map(\.locate))
         for t in "AED".utf8 { #expect(replay.counts.byType[Int(t)] > 100, "ITCH \(Character(Unicode.Scalar(t))) messages") }
         #expect(venue.liveOrders > 40)
+    }
+
+    /// `.quoting` moves 15 % of the cancels instead: U on the feed, the books still rebuilt exactly.
+    @Test func quoteMovesAreReplacesOnTheFeed() throws {
+        let specs = Array(InstrumentSpec.defaults.prefix(4))
+        let (venue, gen) = generatedDay(seed: 9, instruments: specs, seconds: 600, model: .quoting)
+        defer { venue.feed.deallocate() }
+        let s = gen.stats
+        #expect(s.rejected == 0)
+        let (replay, _) = try replayMatchesVenue(venue, locates: specs.map(\.locate))
+        #expect(replay.counts.byType[Int(UInt8(ascii: "U"))] == s.replaces, "every move is one U (a move to a fresh distance never trades)")
+        // Of the cancel events kept by thinning, a share of 0.15 moves (binomial: 5 standard deviations);
+        // a move drawn at the distance the order rests at changes nothing, and none fell past the band.
+        #expect(s.outsideBand == 0 && s.movesInPlace > 0)
+        let moves = s.replaces + s.movesInPlace
+        let n = Double(moves + s.cancels), share = Double(moves) / n
+        #expect(n > 5_000)
+        #expect(abs(share - 0.15) < 5 * (0.15 * 0.85 / n).squareRoot(), "replace share \(share) of \(Int(n))")
+        let (plain, _) = generatedDay(seed: 9, instruments: specs, seconds: 60)
+        defer { plain.feed.deallocate() }
+        let (plainReplay, _) = try replayMatchesVenue(plain, locates: specs.map(\.locate))
+        #expect(plainReplay.counts.byType[Int(UInt8(ascii: "U"))] == 0, "the paper's model has no replaces")
     }
 
     /// Two hours of AAPL (about 150,000 events), sampled every second: two-sided, tight, near 200.00.
