@@ -7,14 +7,23 @@
 // round trip is both sessions' codec + session + store-append work plus two loopback TCP hops,
 // with no cross-thread wake-up in it. Orders rest in a venue that answers each with one ER;
 // the stores are in a temp dir with the default policy (no fsync: each message is one write(2)
-// to the log and one pwrite(2) of the seqnums file on both sides). The FIX session layer
-// allocates per message (String fields, response arrays): mallocCountTotal shows how much.
+// to the log and one pwrite(2) of the seqnums file on both sides).
+//
+// The steady-state application path allocates nothing (identifiers are inline FixStrings,
+// FixOut encodes into inline bytes, the store writes from preallocated buffers): the measured
+// window (after 500 warm-up round trips, event logs off) must show mallocCountTotal 0. The
+// static threshold Thresholds/OrderEntry.fix-round-trip-loopback.p90.json fails
+// `benchmark thresholds check`, and the benchmark itself fails the process when the window
+// allocated (OMNI_BENCH_ALLOW_ALLOCS=1: reported on stderr instead).
 
 import Benchmark
 import CWire
 import Glibc
 import Histogram
 import OmniGateway
+#if canImport(MallocInterposerSwift)
+import MallocInterposerSwift
+#endif
 
 let fixRoundTrips = 5_000
 
@@ -41,7 +50,8 @@ func fixRoundTripBenchmark() {
     Benchmark(
         "fix-round-trip-loopback",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
-                             maxDuration: .seconds(10), maxIterations: 5)
+                             maxDuration: .seconds(10), maxIterations: 5,
+                             thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
     ) { benchmark in
         var template = Array("/tmp/fixrt-XXXXXX".utf8CString)
         let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
@@ -61,7 +71,7 @@ func fixRoundTripBenchmark() {
         var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         func one(_ i: Int, record: Bool) {
             var d = FixOut(msgType: "D")
-            d.add(11, "c\(i)"); d.add(55, "OMNI"); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
+            d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
             let want = app.reports + 1
             let t0 = nowNs()
             ini.send(d)
@@ -73,8 +83,28 @@ func fixRoundTripBenchmark() {
         }
         for i in 0..<500 { one(i, record: false) } // warm-up
         benchmark.startMeasurement()
+        #if canImport(MallocInterposerSwift)
+        let before = MallocInterposerSwift.getStatistics()
+        #endif
         for i in 0..<fixRoundTrips { one(500 + i, record: true) }
+        #if canImport(MallocInterposerSwift)
+        let after = MallocInterposerSwift.getStatistics()
+        #endif
         benchmark.stopMeasurement()
+        #if canImport(MallocInterposerSwift)
+        let mallocs = after.mallocCount - before.mallocCount
+        if mallocs > 0 {
+            let what = "FIX round trip is not allocation-free: \(mallocs) mallocs (\(after.mallocBytesCount - before.mallocBytesCount) bytes) over \(fixRoundTrips) round trips"
+            if let allow = getenv("OMNI_BENCH_ALLOW_ALLOCS"), allow.pointee != 0 {
+                fputs("warning: \(what) (OMNI_BENCH_ALLOW_ALLOCS is set: reported, not failed)\n", stderr)
+            } else {
+                // benchmark.error() alone does not change the exit status of a plain
+                // `swift package benchmark` run (1.38.1); a failed benchmark process does.
+                fputs("error: \(what)\n", stderr)
+                exit(EXIT_FAILURE)
+            }
+        }
+        #endif
         benchmark.measurement(p50, Int(h.valueAtPercentile(50)))
         benchmark.measurement(p99, Int(h.valueAtPercentile(99)))
         benchmark.measurement(p999, Int(h.valueAtPercentile(99.9)))
