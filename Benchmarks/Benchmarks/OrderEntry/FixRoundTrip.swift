@@ -46,6 +46,11 @@ final class ReportCounter: FixApplication {
     func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict { reports += 1; return .accepted }
 }
 
+func toStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
 func fixRoundTripBenchmark() {
     Benchmark(
         "fix-round-trip-loopback",
@@ -96,11 +101,11 @@ func fixRoundTripBenchmark() {
         if mallocs > 0 {
             let what = "FIX round trip is not allocation-free: \(mallocs) mallocs (\(after.mallocBytesCount - before.mallocBytesCount) bytes) over \(fixRoundTrips) round trips"
             if let allow = getenv("OMNI_BENCH_ALLOW_ALLOCS"), allow.pointee != 0 {
-                fputs("warning: \(what) (OMNI_BENCH_ALLOW_ALLOCS is set: reported, not failed)\n", stderr)
+                toStderr("warning: \(what) (OMNI_BENCH_ALLOW_ALLOCS is set: reported, not failed)\n")
             } else {
                 // benchmark.error() alone does not change the exit status of a plain
                 // `swift package benchmark` run (1.38.1); a failed benchmark process does.
-                fputs("error: \(what)\n", stderr)
+                toStderr("error: \(what)\n")
                 exit(EXIT_FAILURE)
             }
         }
