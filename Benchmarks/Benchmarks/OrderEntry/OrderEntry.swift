@@ -62,6 +62,7 @@ func baseOrder() -> cw_ouch_enter {
 
 let benchmarks: @Sendable () -> Void = {
     fixRoundTripBenchmark()
+    fixCancelReplaceBenchmark()
     Benchmark(
         "ouch-round-trip-loopback",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
