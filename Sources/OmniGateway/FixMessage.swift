@@ -36,30 +36,104 @@ public struct FixView {
         return cw_fix_price4(fields[i].val, fields[i].len, &v) == 1 ? .value(v) : .invalid
     }
     public var msgType: String? { string(35) }
+    /// MsgType when it is one byte (every message this layer handles), else nil.
+    public var msgTypeByte: UInt8? { char(35) }
+    /// The value as an inline FixString: .missing, .tooLong (over FixString.capacity), or the value.
+    public enum Identifier: Equatable { case missing, tooLong, value(FixString) }
+    public func identifier(_ tag: UInt32) -> Identifier {
+        guard let i = index(tag) else { return .missing }
+        guard let v = FixString(UnsafeRawBufferPointer(start: fields[i].val, count: Int(fields[i].len))) else { return .tooLong }
+        return .value(v)
+    }
+    /// True when the field is present and its bytes are `s`'s UTF-8 (no String made).
+    public func equals(_ tag: UInt32, _ str: String?) -> Bool {
+        guard var s = str, let i = index(tag) else { return false }
+        let len = Int(fields[i].len)
+        return s.withUTF8 { u in u.count == len && (len == 0 || memcmp(u.baseAddress!, fields[i].val, len) == 0) }
+    }
+    /// True when the field is present and contains byte `c` (multi-valued fields such as ExecInst 18).
+    public func contains(_ tag: UInt32, byte c: UInt8) -> Bool {
+        guard let i = index(tag) else { return false }
+        for k in 0..<Int(fields[i].len) where fields[i].val[k] == c { return true }
+        return false
+    }
     /// Every field as (tag, value), for logs and tests.
     public var all: [(UInt32, String)] {
         (0..<count).map { (fields[$0].tag, String(decoding: UnsafeBufferPointer(start: fields[$0].val, count: Int(fields[$0].len)), as: UTF8.self)) }
     }
 }
 
-public enum FixValue: Sendable, Equatable {
-    case string(String)
-    case int(Int64)
-    case price(Int64)   // 4 implied decimals
-    case char(UInt8)
+/// Inline storage of FixOut's encoded body (1 KiB).
+struct FixOutBody: @unchecked Sendable {
+    var t: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    init() { t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
+    static let capacity = 1024
 }
 
-/// An outbound message body; the session adds the standard header and trailer.
+/// An outbound message body; the session adds the standard header and trailer. Each add
+/// encodes its field at once ("tag=value<SOH>") into 1 KiB of inline storage: no heap. A body
+/// that outgrows it is marked overflowed and the session drops it (counted in its events).
 public struct FixOut: Sendable, Equatable {
     public var msgType: String
-    public var fields: [(tag: UInt32, value: FixValue)] = []
-    public init(msgType: String) { self.msgType = msgType; fields.reserveCapacity(20) }
-    public mutating func add(_ tag: UInt32, _ s: String) { fields.append((tag, .string(s))) }
-    public mutating func addInt(_ tag: UInt32, _ v: Int64) { fields.append((tag, .int(v))) }
-    public mutating func addPrice(_ tag: UInt32, _ v: Int64) { fields.append((tag, .price(v))) }
-    public mutating func addChar(_ tag: UInt32, _ c: UInt8) { fields.append((tag, .char(c))) }
+    var body = FixOutBody()
+    public private(set) var bodyCount = 0
+    public private(set) var overflowed = false
+    public init(msgType: String) { self.msgType = msgType }
+
+    mutating func encode(_ f: (inout cw_fix_builder) -> Void) {
+        let at = bodyCount
+        var over = overflowed
+        let end = withUnsafeMutableBytes(of: &body.t) { raw -> Int in
+            var b = cw_fix_builder()
+            b.buf = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            b.cap = raw.count + 7  // cw_fix_add keeps 7 bytes for a trailer this body does not carry
+            b.len = at
+            b.overflow = over ? 1 : 0
+            f(&b)
+            over = b.overflow != 0
+            return b.len
+        }
+        overflowed = over
+        if !over { bodyCount = end }
+    }
+    public mutating func add(_ tag: UInt32, _ s: String) { encode { $0.add(tag, s) } }
+    public mutating func add(_ tag: UInt32, _ s: FixString) { encode { b in s.withBytes { cw_fix_add(&b, tag, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) } } }
+    public mutating func addInt(_ tag: UInt32, _ v: Int64) {
+        encode { b in
+            if v >= 0 { cw_fix_add_u64(&b, tag, UInt64(v)) } else { cw_fix_add_i64(&b, tag, v) }
+        }
+    }
+    public mutating func addPrice(_ tag: UInt32, _ v: Int64) { encode { cw_fix_add_price4(&$0, tag, v) } }
+    public mutating func addChar(_ tag: UInt32, _ c: UInt8) { encode { b in var c = c; cw_fix_add(&b, tag, &c, 1) } }
+    /// UTC now as "YYYYMMDD-HH:MM:SS.sss" (SendingTime / TransactTime), written without a String.
+    public mutating func addTimestamp(_ tag: UInt32) { encode { $0.addTimestamp(tag) } }
+
+    /// The encoded body ("tag=value<SOH>" per field, in add order).
+    public func withBody<R>(_ f: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: body.t) { try f(UnsafeRawBufferPointer(rebasing: $0[0..<bodyCount])) }
+    }
+    /// The fields as (tag, value) in add order, for tests and logs (allocates).
+    public var fields: [(tag: UInt32, value: String)] {
+        withBody { raw in
+            raw.split(separator: 1).compactMap { f in
+                guard let eq = f.firstIndex(of: 61), let tag = UInt32(String(decoding: f[f.startIndex..<eq], as: UTF8.self)) else { return nil }
+                return (tag, String(decoding: f[(eq + 1)...], as: UTF8.self))
+            }
+        }
+    }
     public static func == (a: FixOut, b: FixOut) -> Bool {
-        a.msgType == b.msgType && a.fields.count == b.fields.count && zip(a.fields, b.fields).allSatisfy { $0.tag == $1.tag && $0.value == $1.value }
+        a.msgType == b.msgType && a.overflowed == b.overflowed && a.bodyCount == b.bodyCount
+            && a.withBody { x in b.withBody { y in x.elementsEqual(y) } }
     }
 }
 
@@ -93,13 +167,14 @@ extension cw_fix_builder {
         var s = s
         s.withUTF8 { cw_fix_add(&self, tag, $0.baseAddress, $0.count) }
     }
-    mutating func add(_ tag: UInt32, _ v: FixValue) {
-        switch v {
-        case .string(let s): add(tag, s)
-        case .int(let i):
-            if i >= 0 { cw_fix_add_u64(&self, tag, UInt64(i)) } else { add(tag, String(i)) }
-        case .price(let p): cw_fix_add_price4(&self, tag, p)
-        case .char(let c): var c = c; cw_fix_add(&self, tag, &c, 1)
+    mutating func addChar(_ tag: UInt32, _ c: UInt8) { var c = c; cw_fix_add(&self, tag, &c, 1) }
+    /// UTC now, "YYYYMMDD-HH:MM:SS.sss", formatted into stack bytes.
+    mutating func addTimestamp(_ tag: UInt32) {
+        var t: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &t) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let n = FixClock.writeSendingTime(p)
+            cw_fix_add(&self, tag, p, n)
         }
     }
 }
@@ -107,14 +182,29 @@ extension cw_fix_builder {
 public enum FixClock {
     /// UTC "YYYYMMDD-HH:MM:SS.sss" (SendingTime 52, TransactTime 60).
     public static func sendingTime() -> String {
+        var t: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &t) { raw in
+            let n = writeSendingTime(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            return String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<n]), as: UTF8.self)
+        }
+    }
+    /// Writes the current UTC time as "YYYYMMDD-HH:MM:SS.sss" to `p` (21 bytes); returns 21.
+    public static func writeSendingTime(_ p: UnsafeMutablePointer<UInt8>) -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = ts.tv_sec
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func d(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return d(tmv.tm_year + 1900, 4) + d(tmv.tm_mon + 1, 2) + d(tmv.tm_mday, 2) + "-" + d(tmv.tm_hour, 2) + ":" + d(tmv.tm_min, 2) + ":"
-            + d(tmv.tm_sec, 2) + "." + d(Int32(ts.tv_nsec / 1_000_000), 3)
+        var i = 0
+        func d(_ v: Int32, _ w: Int) {
+            var v = v
+            for k in stride(from: w - 1, through: 0, by: -1) { p[i + k] = UInt8(truncatingIfNeeded: 48 + v % 10); v /= 10 }
+            i += w
+        }
+        func c(_ ch: UInt8) { p[i] = ch; i += 1 }
+        d(tmv.tm_year + 1900, 4); d(tmv.tm_mon + 1, 2); d(tmv.tm_mday, 2); c(45)
+        d(tmv.tm_hour, 2); c(58); d(tmv.tm_min, 2); c(58); d(tmv.tm_sec, 2); c(46); d(Int32(ts.tv_nsec / 1_000_000), 3)
+        return i
     }
     static func monotonicNs() -> UInt64 {
         var ts = timespec()

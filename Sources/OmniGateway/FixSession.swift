@@ -9,7 +9,12 @@
 // the client's 49 from its Logon. Sequence numbers and sent messages persist in FixFileStore.
 // Framing faults (bad BodyLength / CheckSum / BeginString) are dropped silently (FIX 4.4 vol 2).
 //
-// Not allocation-free: ClOrdIDs and outbound values are Swift Strings. One connection per
+// Allocation: the steady-state application path (D / F / G in, 8 / 9 out, and the reverse on
+// an initiator) allocates nothing once the session is logged on and `logEvents` is off:
+// identifiers are inline FixStrings, FixOut encodes into inline bytes, SendingTime is
+// formatted into stack bytes, the store appends with writev from preallocated buffers.
+// Admin paths still allocate: Logon, Logout, Reject (text), ResendRequest service (reads the
+// log back), TestRequest, the event log (`logEvents`), disconnects. One connection per
 // FixSession; the caller drives it with pollOnce (one thread), or an acceptor drives all of
 // its sessions from one poll set (register / handle, shared with other servers if wanted).
 import CWire
@@ -120,14 +125,15 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     /// One whole message (header, `m`'s fields, trailer) built in `buffer`; nil when it does not fit.
     static func encode(_ m: FixOut, sender: String, target: String, seq: UInt64,
                        into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> UnsafeBufferPointer<UInt8>? {
+        if m.overflowed { return nil }
         var b = cw_fix_builder()
         cw_fix_begin(&b, buffer, capacity)
         b.add(35, m.msgType)
         b.add(49, sender)
         b.add(56, target)
         cw_fix_add_u64(&b, 34, seq)
-        b.add(52, FixClock.sendingTime())
-        for f in m.fields { b.add(f.tag, f.value) }
+        b.addTimestamp(52)
+        m.withBody { cw_fix_add_encoded(&b, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) }
         var start = 0
         let n = cw_fix_finish(&b, &start)
         return n > 0 ? UnsafeBufferPointer(start: buffer + start, count: n) : nil
@@ -311,8 +317,8 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             logoutAndClose("MsgSeqNum missing"); return
         }
         // CompIDs on every message
-        if m.string(49) != peerCompID || m.string(56) != config.senderCompID {
-            sendReject(refSeq: seq, reason: 9, tag: m.string(49) != peerCompID ? 49 : 56, msgType: type, text: "CompID problem")
+        if !m.equals(49, peerCompID) || !m.equals(56, config.senderCompID) {
+            sendReject(refSeq: seq, reason: 9, tag: m.equals(49, peerCompID) ? 56 : 49, msgType: type, text: "CompID problem")
             logoutAndClose("CompID problem"); return
         }
         if !m.has(52) {
@@ -455,21 +461,22 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             b.add(49, config.senderCompID)
             b.add(56, peerCompID ?? "")
             cw_fix_add_u64(&b, 34, from)
-            b.add(43, .char(UInt8(ascii: "Y")))
+            b.addChar(43, UInt8(ascii: "Y"))
             let now = FixClock.sendingTime()
             b.add(52, now)
             b.add(122, now)
-            b.add(123, .char(UInt8(ascii: "Y")))
+            b.addChar(123, UInt8(ascii: "Y"))
             cw_fix_add_u64(&b, 36, next)
             var s = 0
             let n = cw_fix_finish(&b, &s)
             note("out 4 \(from) gapfill->\(next)")
             write(UnsafeBufferPointer(start: tx + s, count: n))
         }
+        let log = store.messages(from: begin, through: end)
         var seq = begin
         while seq <= end {
             var resent = false
-            if let bytes = store.message(seq) {
+            if let bytes = log[seq] {
                 bytes.withUnsafeBufferPointer { p in
                     var msg = cw_fix_msg()
                     msg.fields = f
@@ -485,7 +492,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
                     b.add(49, config.senderCompID)
                     b.add(56, peerCompID ?? "")
                     cw_fix_add_u64(&b, 34, seq)
-                    b.add(43, .char(UInt8(ascii: "Y")))
+                    b.addChar(43, UInt8(ascii: "Y"))
                     b.add(52, FixClock.sendingTime())
                     b.add(122, v.string(52) ?? FixClock.sendingTime())
                     for i in 0..<Int(msg.count) {

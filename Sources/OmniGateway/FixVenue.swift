@@ -7,10 +7,11 @@ public enum FixSide: UInt8, Sendable { case buy = 49, sell = 50, sellShort = 53 
 public enum FixOrdType: UInt8, Sendable { case market = 49, limit = 50 }        // '1' '2'
 public enum FixTimeInForce: UInt8, Sendable { case day = 48, ioc = 51, fok = 52 } // '0' '3' '4'
 
-/// Prices are integer ITCH units: 4 implied decimals (187.25 -> 1_872_500).
+/// Prices are integer ITCH units: 4 implied decimals (187.25 -> 1_872_500). Identifiers are
+/// inline FixStrings (at most FixString.capacity bytes: a longer one is refused with Reject 3).
 public struct FixNewOrder: Sendable, Equatable {
-    public var clOrdID: String
-    public var symbol: String
+    public var clOrdID: FixString
+    public var symbol: FixString
     public var side: FixSide
     public var quantity: Int64
     public var ordType: FixOrdType
@@ -20,16 +21,16 @@ public struct FixNewOrder: Sendable, Equatable {
 }
 
 public struct FixCancelRequest: Sendable, Equatable {
-    public var clOrdID: String
-    public var origClOrdID: String
-    public var symbol: String
+    public var clOrdID: FixString
+    public var origClOrdID: FixString
+    public var symbol: FixString
     public var side: FixSide
 }
 
 public struct FixReplaceRequest: Sendable, Equatable {
-    public var clOrdID: String
-    public var origClOrdID: String
-    public var symbol: String
+    public var clOrdID: FixString
+    public var origClOrdID: FixString
+    public var symbol: FixString
     public var side: FixSide
     public var quantity: Int64
     public var ordType: FixOrdType
@@ -46,13 +47,13 @@ public enum FixOrdStatus: UInt8, Sendable {
 }
 
 public struct FixExecution: Sendable, Equatable {
-    public var orderID: String
-    public var clOrdID: String
-    public var origClOrdID: String?
-    public var execID: String
+    public var orderID: FixString
+    public var clOrdID: FixString
+    public var origClOrdID: FixString?
+    public var execID: FixString
     public var execType: FixExecType
     public var ordStatus: FixOrdStatus
-    public var symbol: String
+    public var symbol: FixString
     public var side: FixSide
     public var orderQty: Int64
     public var price: Int64
@@ -62,8 +63,8 @@ public struct FixExecution: Sendable, Equatable {
     public var lastPx: Int64
     public var lastQty: Int64
     public var text: String?
-    public init(orderID: String, clOrdID: String, origClOrdID: String? = nil, execID: String, execType: FixExecType,
-                ordStatus: FixOrdStatus, symbol: String, side: FixSide, orderQty: Int64, price: Int64,
+    public init(orderID: FixString, clOrdID: FixString, origClOrdID: FixString? = nil, execID: FixString, execType: FixExecType,
+                ordStatus: FixOrdStatus, symbol: FixString, side: FixSide, orderQty: Int64, price: Int64,
                 leavesQty: Int64, cumQty: Int64, avgPx: Int64, lastPx: Int64 = 0, lastQty: Int64 = 0, text: String? = nil) {
         self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID; self.execID = execID
         self.execType = execType; self.ordStatus = ordStatus; self.symbol = symbol; self.side = side
@@ -74,14 +75,14 @@ public struct FixExecution: Sendable, Equatable {
 
 public struct FixCancelRejection: Sendable, Equatable {
     public enum ResponseTo: UInt8, Sendable { case cancel = 49, replace = 50 }  // 434: '1' '2'
-    public var orderID: String     // "NONE" when unknown
-    public var clOrdID: String
-    public var origClOrdID: String
+    public var orderID: FixString     // "NONE" when unknown
+    public var clOrdID: FixString
+    public var origClOrdID: FixString
     public var ordStatus: FixOrdStatus
     public var responseTo: ResponseTo
     public var reason: Int          // 102: 0 too late, 1 unknown order, 3 already pending, 99 other
     public var text: String?
-    public init(orderID: String, clOrdID: String, origClOrdID: String, ordStatus: FixOrdStatus,
+    public init(orderID: FixString, clOrdID: FixString, origClOrdID: FixString, ordStatus: FixOrdStatus,
                 responseTo: ResponseTo, reason: Int, text: String? = nil) {
         self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID
         self.ordStatus = ordStatus; self.responseTo = responseTo; self.reason = reason; self.text = text
@@ -120,13 +121,24 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
     public func loggedOn(peer: String) { venue.sessionLoggedOn(session: peer) }
     public func sessionEnded(peer: String) { venue.sessionEnded(session: peer) }
 
+    /// An identifier field: its value, or the verdict for a missing or over-long one.
+    static func identifier(_ m: FixView, _ tag: UInt32) -> (FixString?, FixAppVerdict) {
+        switch m.identifier(tag) {
+        case .value(let v): return (v, .accepted)
+        case .missing: return (nil, .missing(tag))
+        case .tooLong: return (nil, .reject(reason: 5, tag: tag, text: "value longer than 32 bytes"))
+        }
+    }
+
     public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
         responses.removeAll(keepingCapacity: true)
-        guard let type = m.msgType else { return .reject(reason: 11, tag: 35, text: "MsgType missing") }
+        guard let type = m.msgTypeByte else { return .reject(reason: 11, tag: 35, text: m.has(35) ? "unsupported MsgType" : "MsgType missing") }
         switch type {
-        case "D":
-            guard let clOrdID = m.string(11) else { return .missing(11) }
-            guard let symbol = m.string(55) else { return .missing(55) }
+        case UInt8(ascii: "D"):
+            let (cl, v11) = Self.identifier(m, 11)
+            guard let clOrdID = cl else { return v11 }
+            let (sy, v55) = Self.identifier(m, 55)
+            guard let symbol = sy else { return v55 }
             guard let sideC = m.char(54) else { return .missing(54) }
             guard let side = FixSide(rawValue: sideC) else { return .reject(reason: 5, tag: 54, text: "unsupported Side") }
             guard let qty = m.int(38) else { return m.has(38) ? .reject(reason: 6, tag: 38, text: "bad OrderQty") : .missing(38) }
@@ -143,7 +155,7 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
                 case .value(let p): if p <= 0 { bad = bad ?? "Price must be positive" } else { price = p }
                 }
             }
-            let postOnly = m.string(18)?.utf8.contains(UInt8(ascii: "6")) ?? false
+            let postOnly = m.contains(18, byte: UInt8(ascii: "6"))
             let order = FixNewOrder(clOrdID: clOrdID, symbol: symbol, side: side, quantity: qty, ordType: ordType,
                                     price: price, timeInForce: tif, postOnly: postOnly)
             if let bad {
@@ -154,16 +166,22 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
                 return .accepted
             }
             venue.newOrder(order, session: peer, into: &responses)
-        case "F":
-            guard let clOrdID = m.string(11) else { return .missing(11) }
-            guard let orig = m.string(41) else { return .missing(41) }
-            guard let symbol = m.string(55) else { return .missing(55) }
+        case UInt8(ascii: "F"):
+            let (cl, v11) = Self.identifier(m, 11)
+            guard let clOrdID = cl else { return v11 }
+            let (or, v41) = Self.identifier(m, 41)
+            guard let orig = or else { return v41 }
+            let (sy, v55) = Self.identifier(m, 55)
+            guard let symbol = sy else { return v55 }
             guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
             venue.cancel(FixCancelRequest(clOrdID: clOrdID, origClOrdID: orig, symbol: symbol, side: side), session: peer, into: &responses)
-        case "G":
-            guard let clOrdID = m.string(11) else { return .missing(11) }
-            guard let orig = m.string(41) else { return .missing(41) }
-            guard let symbol = m.string(55) else { return .missing(55) }
+        case UInt8(ascii: "G"):
+            let (cl, v11) = Self.identifier(m, 11)
+            guard let clOrdID = cl else { return v11 }
+            let (or, v41) = Self.identifier(m, 41)
+            guard let orig = or else { return v41 }
+            let (sy, v55) = Self.identifier(m, 55)
+            guard let symbol = sy else { return v55 }
             guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
             guard let qty = m.int(38) else { return .missing(38) }
             guard let otC = m.char(40), let ordType = FixOrdType(rawValue: otC) else { return .missing(40) }
@@ -211,7 +229,7 @@ extension FixExecution {
         o.addInt(151, e.leavesQty)
         o.addInt(14, e.cumQty)
         o.addPrice(6, e.avgPx)
-        o.add(60, FixClock.sendingTime())
+        o.addTimestamp(60)
         if let t = e.text { o.add(58, t) }
         return o
     }

@@ -94,16 +94,17 @@ extension SimVenue {
         if let s = fixSessions[compID] { cancelOnDisconnect(s) }
     }
 
-    func nextExecID(_ prefix: String) -> String {
+    func nextExecID(_ prefix: String) -> FixString {
         execSeq += 1
         return "\(prefix)\(execSeq)"
     }
 
     func fixReport(_ o: SimOrder, _ type: FixExecType, _ status: FixOrdStatus, leaves: UInt32,
-                   lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: String? = nil, execID: String? = nil, text: String? = nil) -> FixOut {
+                   lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: FixString? = nil, execID: FixString? = nil, text: String? = nil,
+                   orderID: FixString? = nil) -> FixOut {
         let avg = o.cumQty > 0 ? Int64(o.notional / UInt64(o.cumQty)) : 0
         return FixExecution(
-            orderID: String(o.ref), clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
+            orderID: orderID ?? "\(o.ref)", clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
             execType: type, ordStatus: status, symbol: o.symbol, side: o.fixSide, orderQty: Int64(o.orderQty), price: Int64(o.price),
             leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty), text: text).report
     }
@@ -152,7 +153,7 @@ extension SimVenue {
         fill(e.aggressorSession, Int(e.aggressorTag), e, leaves: e.aggressorLeaves, liquidity: UInt8(ascii: "R"), execID: "\(e.matchNumber)A")
     }
 
-    func fill(_ session: SessionID, _ tag: Int, _ e: Execution, leaves: UInt32, liquidity: UInt8, execID: String) {
+    func fill(_ session: SessionID, _ tag: Int, _ e: Execution, leaves: UInt32, liquidity: UInt8, execID: FixString) {
         guard clientOrder(session, tag) else { return }
         table.orders[tag].cumQty += e.quantity
         table.orders[tag].notional += UInt64(e.quantity) * UInt64(e.price)
@@ -174,7 +175,7 @@ extension SimVenue {
             out.canceled(o.token, decrement: quantity, reason: ouchCancelReason(reason))
         } else {
             var r = o
-            var orig: String?
+            var orig: FixString?
             if case .fixCancel(let cl, let old) = pending, reason == .requested { r.clOrdID = cl; orig = old }
             fixSend(session, fixReport(r, .canceled, .canceled, leaves: 0, orig: orig,
                                        text: reason == .requested ? nil : "\(reason)"))
@@ -208,7 +209,7 @@ extension SimVenue {
             table.orders[tag].orderQty = quantity
         } else {
             table.orders[tag].orderQty = table.orders[tag].cumQty + quantity
-            var orig: String?
+            var orig: FixString?
             if case .fixReplace(_, let old) = pending { orig = old }
             let o = table.orders[tag]
             fixSend(session, fixReport(o, .replaced, o.cumQty > 0 ? .partiallyFilled : .new, leaves: quantity, orig: orig))
@@ -339,11 +340,11 @@ extension SimVenue {
         func reject(_ text: String) {
             counters.rejected += 1
             o.id = .none
-            fixSend(session, fixReport(o, .rejected, .rejected, leaves: 0, text: text).replacingOrderID("NONE"))
+            fixSend(session, fixReport(o, .rejected, .rejected, leaves: 0, text: text, orderID: "NONE"))
         }
         let key = FixKey(session: session, clOrdID: order.clOrdID)
         guard table.fix[key] == nil else { reject("duplicate ClOrdID"); return }
-        guard let locate = symbolLocates[order.symbol] else { reject("unknown symbol"); return }
+        guard let locate = symbolLocates[order.symbol.description] else { reject("unknown symbol"); return }
         guard order.quantity <= Int64(UInt32.max), order.price <= Int64(UInt32.max) else { reject("quantity or price out of range"); return }
         o.locate = locate
         let kind: OrderKind
@@ -377,7 +378,7 @@ extension SimVenue {
         pending = .none
         publishFeed()
         if !ok {
-            out.append(.cancelReject(FixCancelRejection(orderID: String(table.orders[tag].ref), clOrdID: request.clOrdID,
+            out.append(.cancelReject(FixCancelRejection(orderID: "\(table.orders[tag].ref)", clOrdID: request.clOrdID,
                                                         origClOrdID: request.origClOrdID, ordStatus: .rejected, responseTo: .cancel,
                                                         reason: 0, text: lastReject.map(rejectText) ?? "too late to cancel")))
         }
@@ -385,7 +386,7 @@ extension SimVenue {
 
     func replace(_ request: FixReplaceRequest, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
-        func refuse(_ orderID: String, _ reason: Int, _ text: String) {
+        func refuse(_ orderID: FixString, _ reason: Int, _ text: String) {
             out.append(.cancelReject(FixCancelRejection(orderID: orderID, clOrdID: request.clOrdID, origClOrdID: request.origClOrdID,
                                                         ordStatus: .rejected, responseTo: .replace, reason: reason, text: text)))
         }
@@ -395,7 +396,7 @@ extension SimVenue {
             return
         }
         let o = table.orders[tag]
-        let orderID = String(o.ref)
+        let orderID: FixString = "\(o.ref)"
         guard table.fix[FixKey(session: session, clOrdID: request.clOrdID)] == nil else { refuse(orderID, 99, "duplicate ClOrdID"); return }
         guard request.side == o.fixSide || (request.side != .buy && o.fixSide != .buy) else { refuse(orderID, 99, "Side cannot change"); return }
         guard request.ordType == .limit, request.price <= Int64(UInt32.max) else { refuse(orderID, 99, "only limit orders can be replaced"); return }
@@ -420,16 +421,6 @@ extension SimVenue {
         }
     }
 }
-
-extension FixOut {
-    /// The same report with OrderID (37) set to `id` (rejects of orders the venue never took).
-    func replacingOrderID(_ id: String) -> FixOut {
-        var m = self
-        if let i = m.fields.firstIndex(where: { $0.tag == 37 }) { m.fields[i].value = .string(id) }
-        return m
-    }
-}
-
 
 /// The OUCH server's handler: forwards to the sim without owning it (no reference cycle).
 final class SimOuchEntry: OrderEntryHandler {

@@ -31,9 +31,9 @@ struct SimOrder {
     var token = cw_ouch_token()
     var enter = cw_ouch_enter()
     // FIX
-    var clOrdID = ""
+    var clOrdID = FixString()
     var fixSide: FixSide = .buy
-    var symbol = ""
+    var symbol = FixString()
     var inUse = false
 }
 
@@ -52,7 +52,7 @@ struct OuchKey: Hashable {
 
 struct FixKey: Hashable {
     var session: SessionID
-    var clOrdID: String
+    var clOrdID: FixString
 }
 
 /// Tags → orders, with a free list; keys → tags per protocol.
@@ -82,7 +82,7 @@ struct SimOrderTable {
         let o = orders[tag]
         if fixClient { fix[FixKey(session: o.session, clOrdID: o.clOrdID)] = nil } else { ouch[OuchKey(o.session, o.token)] = nil }
         orders[tag].inUse = false
-        orders[tag].clOrdID = ""
+        orders[tag].clOrdID = FixString()
         free.append(tag)
     }
 

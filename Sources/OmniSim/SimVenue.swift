@@ -121,8 +121,8 @@ public final class SimVenue: @unchecked Sendable {
         case ouchReplace(previous: cw_ouch_token)
         case ouchReduce(decrement: UInt32)
         case ouchModify
-        case fixCancel(clOrdID: String, orig: String)
-        case fixReplace(clOrdID: String, orig: String)
+        case fixCancel(clOrdID: FixString, orig: FixString)
+        case fixReplace(clOrdID: FixString, orig: FixString)
     }
 
     /// Opens every socket (OUCH, FIX, both multicast lines, the retransmission server), opens

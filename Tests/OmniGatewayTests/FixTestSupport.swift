@@ -5,15 +5,15 @@ import Foundation
 /// orders through the touch fill in full at the touch; other limit orders rest until
 /// canceled or replaced.
 final class FakeFixVenue: FixVenue {
-    struct Resting { var orderID: String; var order: FixNewOrder }
-    var resting: [String: Resting] = [:]
+    struct Resting { var orderID: FixString; var order: FixNewOrder }
+    var resting: [FixString: Resting] = [:]
     var nextID = 0
     var calls: [String] = []
     /// "on X" / "end X" per session hook, in order.
     var sessionEvents: [String] = []
     static let bid: Int64 = 990_000, ask: Int64 = 1_000_000
 
-    func id(_ p: String) -> String { nextID += 1; return "\(p)\(nextID)" }
+    func id(_ p: String) -> FixString { nextID += 1; return "\(p)\(nextID)" }
 
     func sessionLoggedOn(session: String) { sessionEvents.append("on \(session)") }
     func sessionEnded(session: String) { sessionEvents.append("end \(session)") }

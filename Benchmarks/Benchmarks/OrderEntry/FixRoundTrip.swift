@@ -7,14 +7,27 @@
 // round trip is both sessions' codec + session + store-append work plus two loopback TCP hops,
 // with no cross-thread wake-up in it. Orders rest in a venue that answers each with one ER;
 // the stores are in a temp dir with the default policy (no fsync: each message is one write(2)
-// to the log and one pwrite(2) of the seqnums file on both sides). The FIX session layer
-// allocates per message (String fields, response arrays): mallocCountTotal shows how much.
+// to the log and one pwrite(2) of the seqnums file on both sides).
+//
+// The steady-state application path allocates nothing (identifiers are inline FixStrings,
+// FixOut encodes into inline bytes, the store writes from preallocated buffers): the measured
+// window (after 500 warm-up round trips, event logs off) must show mallocCountTotal 0. The
+// static threshold Thresholds/OrderEntry.fix-round-trip-loopback.p90.json fails
+// `benchmark thresholds check`, and the benchmark itself fails the process when the window
+// allocated (OMNI_BENCH_ALLOW_ALLOCS=1: reported on stderr instead).
+//
+// fix-cancel-replace-loopback does the same for the acceptor's other requests: per sample a
+// D, a G replacing it, an F canceling that, and an F for an unknown order (answered by an
+// OrderCancelReject 9); one sample = the four sent to the fourth answer in.
 
 import Benchmark
 import CWire
 import Glibc
 import Histogram
 import OmniGateway
+#if canImport(MallocInterposerSwift)
+import MallocInterposerSwift
+#endif
 
 let fixRoundTrips = 5_000
 
@@ -37,31 +50,71 @@ final class ReportCounter: FixApplication {
     func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict { reports += 1; return .accepted }
 }
 
+func toStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// An acceptor serving `venueApp` and a logged-on initiator counting what it receives, both
+/// with their event logs off, stores in a fresh temp dir.
+func fixPair<A: FixApplication>(_ venueApp: A) -> (FixAcceptor<A>, FixSession<ReportCounter>, ReportCounter) {
+    var template = Array("/tmp/fixrt-XXXXXX".utf8CString)
+    let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    mkdir(dir + "/acc", 0o755)
+    mkdir(dir + "/ini", 0o755)
+    guard let acc = FixAcceptor(config: FixSessionConfig(storeDirectory: dir + "/acc"), app: venueApp) else { fatalError("FIX acceptor: listen failed") }
+    let app = ReportCounter()
+    let config = FixSessionConfig(senderCompID: "BENCH", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/ini", resetOnLogon: true)
+    guard let ini = FixInitiator.connect(port: acc.port, config: config, app: app) else { fatalError("FIX initiator: connect failed") }
+    ini.logEvents = false
+    while ini.state != .loggedOn {
+        acc.pollOnce(timeoutMs: 0)
+        acc.session?.logEvents = false
+        ini.pollOnce(timeoutMs: 0)
+    }
+    return (acc, ini, app)
+}
+
+/// Runs `body` as the measured window; fails the process when it allocated (the interposer's
+/// counters; OMNI_BENCH_ALLOW_ALLOCS=1: a warning on stderr instead).
+func measureWithoutAllocations(_ benchmark: Benchmark, what: String, samples: Int, _ body: () -> Void) {
+    benchmark.startMeasurement()
+    #if canImport(MallocInterposerSwift)
+    let before = MallocInterposerSwift.getStatistics()
+    #endif
+    body()
+    #if canImport(MallocInterposerSwift)
+    let after = MallocInterposerSwift.getStatistics()
+    #endif
+    benchmark.stopMeasurement()
+    #if canImport(MallocInterposerSwift)
+    let mallocs = after.mallocCount - before.mallocCount
+    if mallocs > 0 {
+        let text = "\(what) is not allocation-free: \(mallocs) mallocs (\(after.mallocBytesCount - before.mallocBytesCount) bytes) over \(samples) samples"
+        if let allow = getenv("OMNI_BENCH_ALLOW_ALLOCS"), allow.pointee != 0 {
+            toStderr("warning: \(text) (OMNI_BENCH_ALLOW_ALLOCS is set: reported, not failed)\n")
+        } else {
+            // benchmark.error() alone does not change the exit status of a plain
+            // `swift package benchmark` run (1.38.1); a failed benchmark process does.
+            toStderr("error: \(text)\n")
+            exit(EXIT_FAILURE)
+        }
+    }
+    #endif
+}
+
 func fixRoundTripBenchmark() {
     Benchmark(
         "fix-round-trip-loopback",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
-                             maxDuration: .seconds(10), maxIterations: 5)
+                             maxDuration: .seconds(10), maxIterations: 5,
+                             thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
     ) { benchmark in
-        var template = Array("/tmp/fixrt-XXXXXX".utf8CString)
-        let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-        mkdir(dir + "/acc", 0o755)
-        mkdir(dir + "/ini", 0o755)
-        guard let acc = FixAcceptor(config: FixSessionConfig(storeDirectory: dir + "/acc"),
-                                    app: FixVenueApplication(venue: RestingFixVenue())) else { fatalError("FIX acceptor: listen failed") }
-        let app = ReportCounter()
-        let config = FixSessionConfig(senderCompID: "BENCH", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/ini", resetOnLogon: true)
-        guard let ini = FixInitiator.connect(port: acc.port, config: config, app: app) else { fatalError("FIX initiator: connect failed") }
-        ini.logEvents = false
-        while ini.state != .loggedOn {
-            acc.pollOnce(timeoutMs: 0)
-            acc.session?.logEvents = false
-            ini.pollOnce(timeoutMs: 0)
-        }
+        let (acc, ini, app) = fixPair(FixVenueApplication(venue: RestingFixVenue()))
         var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         func one(_ i: Int, record: Bool) {
             var d = FixOut(msgType: "D")
-            d.add(11, "c\(i)"); d.add(55, "OMNI"); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
+            d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
             let want = app.reports + 1
             let t0 = nowNs()
             ini.send(d)
@@ -72,9 +125,79 @@ func fixRoundTripBenchmark() {
             if record { h.record(nowNs() - t0) }
         }
         for i in 0..<500 { one(i, record: false) } // warm-up
-        benchmark.startMeasurement()
-        for i in 0..<fixRoundTrips { one(500 + i, record: true) }
-        benchmark.stopMeasurement()
+        measureWithoutAllocations(benchmark, what: "FIX round trip", samples: fixRoundTrips) {
+            for i in 0..<fixRoundTrips { one(500 + i, record: true) }
+        }
+        benchmark.measurement(p50, Int(h.valueAtPercentile(50)))
+        benchmark.measurement(p99, Int(h.valueAtPercentile(99)))
+        benchmark.measurement(p999, Int(h.valueAtPercentile(99.9)))
+        ini.logout()
+        for _ in 0..<100 { acc.pollOnce(timeoutMs: 1); ini.pollOnce(timeoutMs: 1) }
+    }
+}
+
+/// Cancel/replace cycle: D (8 new), G (8 replaced), F (8 canceled), and an F for an unknown
+/// order (9 OrderCancelReject) per sample; the same malloc verdict covers the acceptor's F / G /
+/// 9 paths. One sample = the four requests sent to the fourth answer in.
+final class CyclingFixVenue: FixVenue {
+    var n = 0
+    func newOrder(_ o: FixNewOrder, session: String, into out: inout [FixVenueResponse]) {
+        n += 1
+        out.append(.execution(FixExecution(orderID: "O\(n)", clOrdID: o.clOrdID, execID: "E\(n)", execType: .new, ordStatus: .new,
+                                           symbol: o.symbol, side: o.side, orderQty: o.quantity, price: o.price,
+                                           leavesQty: o.quantity, cumQty: 0, avgPx: 0)))
+    }
+    func cancel(_ c: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) {
+        n += 1
+        if c.origClOrdID == ("nope" as FixString) {
+            out.append(.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: c.clOrdID, origClOrdID: c.origClOrdID, ordStatus: .rejected,
+                                                        responseTo: .cancel, reason: 1, text: "unknown order")))
+            return
+        }
+        out.append(.execution(FixExecution(orderID: "O\(n)", clOrdID: c.clOrdID, origClOrdID: c.origClOrdID, execID: "E\(n)",
+                                           execType: .canceled, ordStatus: .canceled, symbol: c.symbol, side: c.side, orderQty: 100,
+                                           price: 0, leavesQty: 0, cumQty: 0, avgPx: 0)))
+    }
+    func replace(_ r: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) {
+        n += 1
+        out.append(.execution(FixExecution(orderID: "O\(n)", clOrdID: r.clOrdID, origClOrdID: r.origClOrdID, execID: "E\(n)",
+                                           execType: .replaced, ordStatus: .new, symbol: r.symbol, side: r.side, orderQty: r.quantity,
+                                           price: r.price, leavesQty: r.quantity, cumQty: 0, avgPx: 0)))
+    }
+}
+
+func fixCancelReplaceBenchmark() {
+    Benchmark(
+        "fix-cancel-replace-loopback",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
+                             maxDuration: .seconds(10), maxIterations: 5,
+                             thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
+    ) { benchmark in
+        let (acc, ini, app) = fixPair(FixVenueApplication(venue: CyclingFixVenue()))
+        var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        func one(_ i: Int, record: Bool) {
+            var d = FixOut(msgType: "D")
+            d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
+            var g = FixOut(msgType: "G")
+            g.add(11, "r\(i)" as FixString); g.add(41, "c\(i)" as FixString); g.add(55, "OMNI" as FixString); g.addChar(54, 49)
+            g.addInt(38, 200); g.addChar(40, 50); g.addPrice(44, 1_012_600)
+            var f = FixOut(msgType: "F")
+            f.add(11, "x\(i)" as FixString); f.add(41, "r\(i)" as FixString); f.add(55, "OMNI" as FixString); f.addChar(54, 49)
+            var u = FixOut(msgType: "F")
+            u.add(11, "y\(i)" as FixString); u.add(41, "nope" as FixString); u.add(55, "OMNI" as FixString); u.addChar(54, 49)
+            let want = app.reports + 4
+            let t0 = nowNs()
+            ini.send(d); ini.send(g); ini.send(f); ini.send(u)
+            while app.reports < want {
+                acc.pollOnce(timeoutMs: 0)
+                ini.pollOnce(timeoutMs: 0)
+            }
+            if record { h.record(nowNs() - t0) }
+        }
+        for i in 0..<500 { one(i, record: false) } // warm-up
+        measureWithoutAllocations(benchmark, what: "FIX cancel/replace cycle", samples: fixRoundTrips) {
+            for i in 0..<fixRoundTrips { one(500 + i, record: true) }
+        }
         benchmark.measurement(p50, Int(h.valueAtPercentile(50)))
         benchmark.measurement(p99, Int(h.valueAtPercentile(99)))
         benchmark.measurement(p999, Int(h.valueAtPercentile(99.9)))

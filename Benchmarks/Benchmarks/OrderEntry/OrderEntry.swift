@@ -54,6 +54,7 @@ final class AcceptingVenue: OrderEntryHandler {
 
 let benchmarks: @Sendable () -> Void = {
     fixRoundTripBenchmark()
+    fixCancelReplaceBenchmark()
     Benchmark(
         "ouch-round-trip-loopback",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,

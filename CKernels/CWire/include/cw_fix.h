@@ -292,6 +292,25 @@ static inline void cw_fix_add_u64(cw_fix_builder *b, uint32_t tag, uint64_t v) {
     cw_fix_add(b, tag, t + 20 - n, n);
 }
 
+// Signed decimal ("-42").
+static inline void cw_fix_add_i64(cw_fix_builder *b, uint32_t tag, int64_t v) {
+    uint8_t out[21];
+    uint8_t t[20];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0;
+    if (v < 0) out[n++] = '-';
+    size_t k = cw_fix__utoa(t, u);
+    memcpy(out + n, t + 20 - k, k);
+    cw_fix_add(b, tag, out, n + k);
+}
+
+// Appends already encoded fields ("tag=value<SOH>"...), e.g. a body built apart from the header.
+static inline void cw_fix_add_encoded(cw_fix_builder *b, const uint8_t *fields, size_t n) {
+    if (b->overflow || b->len + n + 7 > b->cap) { b->overflow = 1; return; }
+    if (n) memcpy(b->buf + b->len, fields, n);
+    b->len += n;
+}
+
 // Integer 1e-4 units as a decimal with trailing zeros trimmed ("101.25", "7").
 static inline void cw_fix_add_price4(cw_fix_builder *b, uint32_t tag, int64_t units) {
     uint8_t out[32];
