@@ -49,6 +49,7 @@ let package = Package(
             name: "OrderEntry",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "OmniGateway", package: "OmniAlpha"),
                 .product(name: "CWire", package: "OmniAlpha"),

@@ -29,10 +29,14 @@ public struct FixSessionConfig: Sendable {
     public var storeDirectory: String
     public var fsyncEveryMessage: Bool
     public var resetOnLogon: Bool        // initiator: send 141=Y and start both sides at 1
+    /// Keep a text log of the session's events (`FixSession.events`): for tests and debugging. It
+    /// grows with every message, so a long-running session leaves it off (the default).
+    public var logEvents: Bool
     public init(senderCompID: String = "OMNI", targetCompID: String? = nil, heartBtInt: Int = 30,
-                storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false) {
+                storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false, logEvents: Bool = false) {
         self.senderCompID = senderCompID; self.targetCompID = targetCompID; self.heartBtInt = heartBtInt
         self.storeDirectory = storeDirectory; self.fsyncEveryMessage = fsyncEveryMessage; self.resetOnLogon = resetOnLogon
+        self.logEvents = logEvents
     }
 }
 
@@ -46,9 +50,10 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     public private(set) var peerCompID: String?
     public private(set) var store: FixFileStore?
     public private(set) var heartBtInt: Int
-    /// Session events in order ("in A 1", "out 2 7=3 16=0", "gap 3..5", "reject ..."), for tests and logs.
+    /// Session events in order ("in A 1", "out 2 7=3 16=0", "gap 3..5", "reject ..."), kept while
+    /// `logEvents` is on (from `FixSessionConfig.logEvents`).
     public private(set) var events: [String] = []
-    public var logEvents = true
+    public var logEvents: Bool
 
     var fd: Int32
     let rx: UnsafeMutablePointer<UInt8>
@@ -75,6 +80,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         self.app = app
         self.isInitiator = initiator
         self.heartBtInt = config.heartBtInt
+        self.logEvents = config.logEvents
         rx = .allocate(capacity: rxCap)
         fields = .allocate(capacity: fieldCap)
         tx = .allocate(capacity: txCap)

@@ -13,7 +13,7 @@ import Testing
         let bin = try #require(QuickFIXPeer.binary, "building Tests/Peers/quickfix failed")
         let dir = tempDir("acc")
         let venue = FakeFixVenue()
-        let acc = try #require(FixAcceptor(config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
+        let acc = try #require(FixAcceptor(config: FixSessionConfig(storeDirectory: dir, logEvents: true), app: FixVenueApplication(venue: venue)))
         let cfg = QuickFIXPeer.config(dir: dir, initiator: true, port: acc.port, sender: "CLIENT1", target: "OMNI", heartBtInt: 5)
         let peer = try QuickFIXPeer.start(bin, mode: "initiator", config: cfg)
         let t0 = Date()
@@ -63,7 +63,7 @@ import Testing
         let peer = try QuickFIXPeer.start(bin, mode: "acceptor", config: cfg)
         defer { if peer.process.isRunning { peer.process.terminate() } }
         let app = Collector()
-        let conf = FixSessionConfig(senderCompID: "OMNICLI", targetCompID: "QFX", heartBtInt: 5, storeDirectory: dir, resetOnLogon: true)
+        let conf = FixSessionConfig(senderCompID: "OMNICLI", targetCompID: "QFX", heartBtInt: 5, storeDirectory: dir, resetOnLogon: true, logEvents: true)
         var session: FixSession<Collector>?
         let t0 = Date()
         while session == nil && Date().timeIntervalSince(t0) < 10 {

@@ -79,7 +79,7 @@ final class RawClient {
 
 @Suite(.serialized) struct FixSessionTests {
     func acceptor(_ dir: String, venue: FakeFixVenue = FakeFixVenue(), targetCompID: String? = nil) throws -> FixAcceptor<FixVenueApplication<FakeFixVenue>> {
-        try #require(FixAcceptor(config: FixSessionConfig(targetCompID: targetCompID, storeDirectory: dir), app: FixVenueApplication(venue: venue)))
+        try #require(FixAcceptor(config: FixSessionConfig(targetCompID: targetCompID, storeDirectory: dir, logEvents: true), app: FixVenueApplication(venue: venue)))
     }
 
     @Test func logonAnyClientCompIDAndOrderFlow() throws {

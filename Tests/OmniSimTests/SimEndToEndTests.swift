@@ -139,7 +139,7 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = 
     // FIX: a sell that crosses it.
     let inbox = FixInbox()
     let fixConfig = FixSessionConfig(senderCompID: "CLIENT1", targetCompID: "OMNI", heartBtInt: 30,
-                                     storeDirectory: dir, resetOnLogon: true)
+                                     storeDirectory: dir, resetOnLogon: true, logEvents: true)
     guard let fix = FixInitiator.connect(port: sim.fixPort, config: fixConfig, app: inbox) else { throw SimTestError.setup("FIX connect") }
     func pollFix() { fix.pollOnce(timeoutMs: 1); pollOuch() }
     try waitFor("FIX logon", pollFix) { fix.state == .loggedOn }

@@ -156,7 +156,8 @@ func runSessions(cancelOnDisconnect: Bool) throws -> SessionOutcome {
             sim.start()
             defer { sim.stop() }
             let c = FixSessionConfig(senderCompID: "TWIN", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/a", resetOnLogon: true)
-            let c2 = FixSessionConfig(senderCompID: "TWIN", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/b", resetOnLogon: true)
+            let c2 = FixSessionConfig(senderCompID: "TWIN", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/b", resetOnLogon: true,
+                                      logEvents: true)
             try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
             guard let first = FixInitiator.connect(port: sim.fixPort, config: c, app: FixInbox()) else { throw SimTestError.setup("connect") }

@@ -66,10 +66,8 @@ func fixPair<A: FixApplication>(_ venueApp: A) -> (FixAcceptor<A>, FixSession<Re
     let app = ReportCounter()
     let config = FixSessionConfig(senderCompID: "BENCH", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/ini", resetOnLogon: true)
     guard let ini = FixInitiator.connect(port: acc.port, config: config, app: app) else { fatalError("FIX initiator: connect failed") }
-    ini.logEvents = false
     while ini.state != .loggedOn {
         acc.pollOnce(timeoutMs: 0)
-        acc.session?.logEvents = false
         ini.pollOnce(timeoutMs: 0)
     }
     return (acc, ini, app)
