@@ -130,6 +130,19 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
         }
     }
 
+    /// The order a cancel (F) or replace (G) names: ClOrdID, OrigClOrdID, Symbol, Side; nil and the
+    /// verdict for the first field missing or too long.
+    static func amendedOrder(_ m: FixView) -> ((clOrdID: FixString, orig: FixString, symbol: FixString, side: FixSide)?, FixAppVerdict) {
+        let (cl, v11) = identifier(m, 11)
+        guard let clOrdID = cl else { return (nil, v11) }
+        let (or, v41) = identifier(m, 41)
+        guard let orig = or else { return (nil, v41) }
+        let (sy, v55) = identifier(m, 55)
+        guard let symbol = sy else { return (nil, v55) }
+        guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return (nil, .missing(54)) }
+        return ((clOrdID, orig, symbol, side), .accepted)
+    }
+
     public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
         responses.removeAll(keepingCapacity: true)
         guard let type = m.msgTypeByte else { return .reject(reason: 11, tag: 35, text: m.has(35) ? "unsupported MsgType" : "MsgType missing") }
@@ -167,22 +180,13 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
             }
             venue.newOrder(order, session: peer, into: &responses)
         case UInt8(ascii: "F"):
-            let (cl, v11) = Self.identifier(m, 11)
-            guard let clOrdID = cl else { return v11 }
-            let (or, v41) = Self.identifier(m, 41)
-            guard let orig = or else { return v41 }
-            let (sy, v55) = Self.identifier(m, 55)
-            guard let symbol = sy else { return v55 }
-            guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
-            venue.cancel(FixCancelRequest(clOrdID: clOrdID, origClOrdID: orig, symbol: symbol, side: side), session: peer, into: &responses)
+            let (o, verdict) = Self.amendedOrder(m)
+            guard let o else { return verdict }
+            venue.cancel(FixCancelRequest(clOrdID: o.clOrdID, origClOrdID: o.orig, symbol: o.symbol, side: o.side), session: peer, into: &responses)
         case UInt8(ascii: "G"):
-            let (cl, v11) = Self.identifier(m, 11)
-            guard let clOrdID = cl else { return v11 }
-            let (or, v41) = Self.identifier(m, 41)
-            guard let orig = or else { return v41 }
-            let (sy, v55) = Self.identifier(m, 55)
-            guard let symbol = sy else { return v55 }
-            guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
+            let (o, verdict) = Self.amendedOrder(m)
+            guard let o else { return verdict }
+            let (clOrdID, orig, symbol, side) = o
             guard let qty = m.int(38) else { return .missing(38) }
             guard let otC = m.char(40), let ordType = FixOrdType(rawValue: otC) else { return .missing(40) }
             let tif = m.char(59).flatMap { FixTimeInForce(rawValue: $0) } ?? .day
