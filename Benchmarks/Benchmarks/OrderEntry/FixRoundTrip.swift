@@ -101,21 +101,24 @@ func measureWithoutAllocations(_ benchmark: Benchmark, what: String, samples: In
     #endif
 }
 
-func fixRoundTripBenchmark() {
+/// A benchmark of FIX request cycles between our initiator and an acceptor serving `venue`:
+/// per sample `send(initiator, i)` sends its requests, and the sample ends when `answers` more
+/// reports are in. 500 warm-up samples, then `fixRoundTrips` measured ones (allocation-free or
+/// the run fails), p50 / p99 / p99.9 of their latencies.
+func fixCycleBenchmark<V: FixVenue>(_ name: String, what: String, venue: V, answers: Int,
+                                   send: @escaping (FixSession<ReportCounter>, Int) -> Void) {
     Benchmark(
-        "fix-round-trip-loopback",
+        name,
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
                              maxDuration: .seconds(10), maxIterations: 5,
                              thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
     ) { benchmark in
-        let (acc, ini, app) = fixPair(FixVenueApplication(venue: RestingFixVenue()))
+        let (acc, ini, app) = fixPair(FixVenueApplication(venue: venue))
         var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         func one(_ i: Int, record: Bool) {
-            var d = FixOut(msgType: "D")
-            d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
-            let want = app.reports + 1
+            let want = app.reports + answers
             let t0 = nowNs()
-            ini.send(d)
+            send(ini, i)
             while app.reports < want {
                 acc.pollOnce(timeoutMs: 0)
                 ini.pollOnce(timeoutMs: 0)
@@ -123,7 +126,7 @@ func fixRoundTripBenchmark() {
             if record { h.record(nowNs() - t0) }
         }
         for i in 0..<500 { one(i, record: false) } // warm-up
-        measureWithoutAllocations(benchmark, what: "FIX round trip", samples: fixRoundTrips) {
+        measureWithoutAllocations(benchmark, what: what, samples: fixRoundTrips) {
             for i in 0..<fixRoundTrips { one(500 + i, record: true) }
         }
         benchmark.measurement(p50, Int(h.valueAtPercentile(50)))
@@ -131,6 +134,19 @@ func fixRoundTripBenchmark() {
         benchmark.measurement(p999, Int(h.valueAtPercentile(99.9)))
         ini.logout()
         for _ in 0..<100 { acc.pollOnce(timeoutMs: 1); ini.pollOnce(timeoutMs: 1) }
+    }
+}
+
+/// A NewOrderSingle for 100 at 101.25, ClOrdID "c<i>".
+func newOrderSingle(_ i: Int) -> FixOut {
+    var d = FixOut(msgType: "D")
+    d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
+    return d
+}
+
+func fixRoundTripBenchmark() {
+    fixCycleBenchmark("fix-round-trip-loopback", what: "FIX round trip", venue: RestingFixVenue(), answers: 1) { ini, i in
+        ini.send(newOrderSingle(i))
     }
 }
 
@@ -165,41 +181,14 @@ final class CyclingFixVenue: FixVenue {
 }
 
 func fixCancelReplaceBenchmark() {
-    Benchmark(
-        "fix-cancel-replace-loopback",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal, p50, p99, p999], scalingFactor: .one,
-                             maxDuration: .seconds(10), maxIterations: 5,
-                             thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
-    ) { benchmark in
-        let (acc, ini, app) = fixPair(FixVenueApplication(venue: CyclingFixVenue()))
-        var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-        func one(_ i: Int, record: Bool) {
-            var d = FixOut(msgType: "D")
-            d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
-            var g = FixOut(msgType: "G")
-            g.add(11, "r\(i)" as FixString); g.add(41, "c\(i)" as FixString); g.add(55, "OMNI" as FixString); g.addChar(54, 49)
-            g.addInt(38, 200); g.addChar(40, 50); g.addPrice(44, 1_012_600)
-            var f = FixOut(msgType: "F")
-            f.add(11, "x\(i)" as FixString); f.add(41, "r\(i)" as FixString); f.add(55, "OMNI" as FixString); f.addChar(54, 49)
-            var u = FixOut(msgType: "F")
-            u.add(11, "y\(i)" as FixString); u.add(41, "nope" as FixString); u.add(55, "OMNI" as FixString); u.addChar(54, 49)
-            let want = app.reports + 4
-            let t0 = nowNs()
-            ini.send(d); ini.send(g); ini.send(f); ini.send(u)
-            while app.reports < want {
-                acc.pollOnce(timeoutMs: 0)
-                ini.pollOnce(timeoutMs: 0)
-            }
-            if record { h.record(nowNs() - t0) }
-        }
-        for i in 0..<500 { one(i, record: false) } // warm-up
-        measureWithoutAllocations(benchmark, what: "FIX cancel/replace cycle", samples: fixRoundTrips) {
-            for i in 0..<fixRoundTrips { one(500 + i, record: true) }
-        }
-        benchmark.measurement(p50, Int(h.valueAtPercentile(50)))
-        benchmark.measurement(p99, Int(h.valueAtPercentile(99)))
-        benchmark.measurement(p999, Int(h.valueAtPercentile(99.9)))
-        ini.logout()
-        for _ in 0..<100 { acc.pollOnce(timeoutMs: 1); ini.pollOnce(timeoutMs: 1) }
+    fixCycleBenchmark("fix-cancel-replace-loopback", what: "FIX cancel/replace cycle", venue: CyclingFixVenue(), answers: 4) { ini, i in
+        var g = FixOut(msgType: "G")
+        g.add(11, "r\(i)" as FixString); g.add(41, "c\(i)" as FixString); g.add(55, "OMNI" as FixString); g.addChar(54, 49)
+        g.addInt(38, 200); g.addChar(40, 50); g.addPrice(44, 1_012_600)
+        var f = FixOut(msgType: "F")
+        f.add(11, "x\(i)" as FixString); f.add(41, "r\(i)" as FixString); f.add(55, "OMNI" as FixString); f.addChar(54, 49)
+        var u = FixOut(msgType: "F")
+        u.add(11, "y\(i)" as FixString); u.add(41, "nope" as FixString); u.add(55, "OMNI" as FixString); u.addChar(54, 49)
+        ini.send(newOrderSingle(i)); ini.send(g); ini.send(f); ini.send(u)
     }
 }
