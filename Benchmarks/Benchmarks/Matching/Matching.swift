@@ -174,6 +174,27 @@ func failOnMallocs(_ mallocs: Int, _ what: String) {
     }
 }
 
+/// Runs `body` as the measured window: records the mallocs in it (failing the run on any) and
+/// returns its wall time in ns.
+func measureWithoutAllocations(_ benchmark: Benchmark, _ what: String, _ body: () -> Void) -> UInt64 {
+    benchmark.startMeasurement()
+    #if canImport(MallocInterposerSwift)
+    let before = MallocInterposerSwift.getStatistics()
+    #endif
+    let t0 = nowNanoseconds()
+    body()
+    let t1 = nowNanoseconds()
+    #if canImport(MallocInterposerSwift)
+    let after = MallocInterposerSwift.getStatistics()
+    #endif
+    benchmark.stopMeasurement()
+    #if canImport(MallocInterposerSwift)
+    benchmark.measurement(mallocsInLoop, after.mallocCount - before.mallocCount)
+    failOnMallocs(after.mallocCount - before.mallocCount, what)
+    #endif
+    return t1 - t0
+}
+
 let benchmarks: @Sendable () -> Void = {
     orderFlowBenchmark()
     Benchmark(
@@ -186,23 +207,11 @@ let benchmarks: @Sendable () -> Void = {
         for _ in 0..<200_000 { b.step() } // warm-up: caches, pool slots touched
         b.mix.update(repeating: 0, count: 4)
         let trades0 = b.venue.events.trades
-        benchmark.startMeasurement()
-        #if canImport(MallocInterposerSwift)
-        let before = MallocInterposerSwift.getStatistics()
-        #endif
-        let t0 = nowNanoseconds()
-        for _ in 0..<opsPerIteration { b.step() }
-        let t1 = nowNanoseconds()
-        #if canImport(MallocInterposerSwift)
-        let after = MallocInterposerSwift.getStatistics()
-        #endif
-        benchmark.stopMeasurement()
+        let ns = measureWithoutAllocations(benchmark, "matching-throughput") {
+            for _ in 0..<opsPerIteration { b.step() }
+        }
         benchmark.measurement(opsMeasured, opsPerIteration)
-        benchmark.measurement(opsPerSecond, Int(Double(opsPerIteration) * 1e9 / Double(t1 - t0)))
-        #if canImport(MallocInterposerSwift)
-        benchmark.measurement(mallocsInLoop, after.mallocCount - before.mallocCount)
-        failOnMallocs(after.mallocCount - before.mallocCount, "matching-throughput")
-        #endif
+        benchmark.measurement(opsPerSecond, Int(Double(opsPerIteration) * 1e9 / Double(ns)))
         benchmark.measurement(restingAtEnd, b.venue.liveOrders)
         benchmark.measurement(tradesMeasured, Int(b.venue.events.trades - trades0))
         for (i, m) in [mixGTC, mixIOC, mixCancel, mixMove].enumerated() { benchmark.measurement(m, b.mix[i] * 1000 / opsPerIteration) }
@@ -222,19 +231,13 @@ let benchmarks: @Sendable () -> Void = {
         let samples = UnsafeMutablePointer<UInt64>.allocate(capacity: opsPerIteration)
         defer { samples.deallocate() }
         samples.initialize(repeating: 0, count: opsPerIteration)
-        benchmark.startMeasurement()
-        #if canImport(MallocInterposerSwift)
-        let before = MallocInterposerSwift.getStatistics()
-        #endif
-        for i in 0..<opsPerIteration {
-            let t0 = csys_tsc_begin()
-            b.step()
-            samples[i] = csys_tsc_end() &- t0
+        _ = measureWithoutAllocations(benchmark, "matching-latency") {
+            for i in 0..<opsPerIteration {
+                let t0 = csys_tsc_begin()
+                b.step()
+                samples[i] = csys_tsc_end() &- t0
+            }
         }
-        #if canImport(MallocInterposerSwift)
-        let after = MallocInterposerSwift.getStatistics()
-        #endif
-        benchmark.stopMeasurement()
         var sorted = UnsafeMutableBufferPointer(start: samples, count: opsPerIteration)
         sorted.sort()
         func pct(_ q: Double) -> Int { Int(csys_clock_ns(&clock, sorted[min(opsPerIteration - 1, Int(Double(opsPerIteration) * q))])) }
@@ -243,9 +246,5 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(p999ns, pct(0.999))
         benchmark.measurement(maxns, Int(csys_clock_ns(&clock, sorted[opsPerIteration - 1])))
         benchmark.measurement(opsMeasured, opsPerIteration)
-        #if canImport(MallocInterposerSwift)
-        benchmark.measurement(mallocsInLoop, after.mallocCount - before.mallocCount)
-        failOnMallocs(after.mallocCount - before.mallocCount, "matching-latency")
-        #endif
     }
 }

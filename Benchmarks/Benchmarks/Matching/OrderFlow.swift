@@ -7,9 +7,6 @@
 import Benchmark
 import OmniVenue
 
-#if canImport(MallocInterposerSwift)
-import MallocInterposerSwift
-#endif
 
 let flowInstruments = 500
 let flowSeconds: UInt64 = 300
@@ -28,23 +25,12 @@ func orderFlowBenchmark() {
         venue.now = open
         venue.open()
         _ = flow.run(until: open + 60_000_000_000, on: venue)
-        benchmark.startMeasurement()
-        #if canImport(MallocInterposerSwift)
-        let before = MallocInterposerSwift.getStatistics()
-        #endif
-        let t0 = nowNanoseconds()
-        let ops = flow.run(until: open + (60 + flowSeconds) * 1_000_000_000, on: venue)
-        let t1 = nowNanoseconds()
-        #if canImport(MallocInterposerSwift)
-        let after = MallocInterposerSwift.getStatistics()
-        #endif
-        benchmark.stopMeasurement()
+        var ops = 0
+        let ns = measureWithoutAllocations(benchmark, "order-flow-generator") {
+            ops = flow.run(until: open + (60 + flowSeconds) * 1_000_000_000, on: venue)
+        }
         benchmark.measurement(opsMeasured, ops)
-        benchmark.measurement(opsPerSecond, Int(Double(ops) * 1e9 / Double(t1 - t0)))
-        #if canImport(MallocInterposerSwift)
-        benchmark.measurement(mallocsInLoop, after.mallocCount - before.mallocCount)
-        failOnMallocs(after.mallocCount - before.mallocCount, "order-flow-generator")
-        #endif
+        benchmark.measurement(opsPerSecond, Int(Double(ops) * 1e9 / Double(ns)))
         blackHole(venue.feed.messages)
     }
 }
