@@ -1,5 +1,6 @@
 import CSys
 import Glibc
+import OmniCore
 import Yams
 
 /// How a stage waits when its input ring is empty (or its output ring is full).
@@ -155,21 +156,10 @@ public struct Topology: Sendable, Equatable {
 
     /// Reads, parses and validates a YAML file.
     public init(contentsOf path: String, onlineCores: Int = Topology.onlineCores()) throws(TopologyError) {
-        guard let f = fopen(path, "r") else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        switch readTextFile(path) {
+        case .success(let text): try self.init(yaml: text, onlineCores: onlineCores)
+        case .failure(let e): throw .unreadable(path: path, reason: e.reason)
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-            if n < buf.count {
-                if ferror(f) != 0 { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-                break
-            }
-        }
-        try self.init(yaml: String(decoding: bytes, as: UTF8.self), onlineCores: onlineCores)
     }
 
     /// Checks names, cores, capacities and that the rings form no cycle.

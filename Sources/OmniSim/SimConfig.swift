@@ -77,18 +77,10 @@ public struct SimConfig: Sendable {
 
     /// Reads and parses a YAML file.
     public init(contentsOf path: String) throws(SimConfigError) {
-        guard let f = fopen(path, "r") else {
-            throw SimConfigError(key: "(file)", problem: "cannot read \(path): \(String(cString: strerror(errno)))")
+        switch readTextFile(path) {
+        case .success(let text): try self.init(yaml: text)
+        case .failure(let e): throw SimConfigError(key: "(file)", problem: "cannot read \(path): \(e.reason)")
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-            if n < buf.count { break }
-        }
-        try self.init(yaml: String(decoding: bytes, as: UTF8.self))
     }
 }
 
