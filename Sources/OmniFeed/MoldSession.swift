@@ -236,7 +236,8 @@ public struct MoldSession {
     public var expected: UInt64 { _expected }
     @usableFromInline var _expected: UInt64
     /// One past the highest sequence number known to exist (from packets, heartbeats, end of session).
-    public internal(set) var highWater: UInt64
+    public var highWater: UInt64 { _highWater }
+    @usableFromInline var _highWater: UInt64
     /// The sequence number the end-of-session packet announced as next, once one arrived.
     public internal(set) var endSequence: UInt64?
     public internal(set) var state: MoldSessionState = .live
@@ -264,7 +265,7 @@ public struct MoldSession {
         while slots < config.reorderMessages { slots <<= 1 }
         store = MoldSessionStorage(arenaBytes: (config.reorderBytes + 7) & ~7, slots: slots, gaps: config.maxGaps)
         _expected = config.firstSequence ?? 0
-        highWater = _expected
+        _highWater = _expected
         if let s = config.session {
             s.withUnsafeBytes { lock($0.baseAddress!) }
         }
@@ -364,7 +365,11 @@ public struct MoldSession {
                 _counters.duplicates &+= dups
                 if dups == count { _counters.duplicatePackets &+= 1 } else { _counters.partialDuplicatePackets &+= 1 }
             }
-            if end > oldHigh { advanceHighWater(first: first, end: end, droppedAbove: droppedAbove, line: line, at: rxTime) }
+            if end > oldHigh {
+                // In order and nothing dropped (every packet of a clean stream): no gap to open, inline.
+                if first <= oldHigh && droppedAbove == 0 { _highWater = end }
+                else { advanceHighWater(first: first, end: end, droppedAbove: droppedAbove, line: line, at: rxTime) }
+            }
             if record.offset == -2 { overflowed() }
             if buffered != 0 { drain(into: &consumer) }
         }
