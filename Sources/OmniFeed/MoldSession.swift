@@ -325,16 +325,18 @@ public struct MoldSession {
         } else {
             store.lines[li].messages &+= count
             let oldHigh = highWater
-            var cursor = cw_mold_cursor()
-            cw_mold_cursor_init(&cursor, base, size, &h)
-            var msg: UnsafePointer<UInt8>?
-            var len: UInt16 = 0
+            // cw_mold_check_blocks proved that exactly `count` blocks fill the packet: walk them
+            // without checking each one again.
+            var off = Int(CW_MOLD_HEADER_LEN)
             var seq = first
             var dups: UInt64 = 0
             var droppedAbove: UInt64 = 0
             var record = HoldRecord()
             let limit = endSequence ?? .max
-            while cw_mold_next(&cursor, &msg, &len) == CW_FRAME_MSG, let m = msg {
+            for _ in 0..<count {
+                let len = cw_be16(base + off)
+                let m = base + off + 2
+                off &+= 2 &+ Int(len)
                 defer { seq &+= 1 }
                 if seq >= limit { _counters.beyondEnd &+= 1; continue }
                 if seq < expected { dups &+= 1; continue }
