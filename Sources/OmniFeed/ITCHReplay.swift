@@ -81,9 +81,9 @@ public final class ITCHReplay {
         }
         let type = m[0]
         typeCounts[Int(type)] &+= 1
-        let changed = cbook_apply(kernel, m, len)
+        let changed = cbook_apply_valid(kernel, m, len) // validated just above
         if changed >= 0 {
-            sink.bboChanged(Locate(truncatingIfNeeded: changed), BBO(cbook_get_bbo(kernel, Locate(truncatingIfNeeded: changed))))
+            sink.bboChanged(Locate(truncatingIfNeeded: changed), BBO(cbook_bbo_of(kernel, Locate(truncatingIfNeeded: changed))))
         } else if type == UInt8(ascii: "R") || type == UInt8(ascii: "H") || type == UInt8(ascii: "S") {
             feedState(m, type)
         }

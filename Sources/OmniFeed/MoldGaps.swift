@@ -28,7 +28,7 @@ extension MoldSession {
     @usableFromInline
     mutating func start(at first: UInt64) {
         started = true
-        if config.firstSequence == nil { _expected = first; highWater = first }
+        if config.firstSequence == nil { _expected = first; _highWater = first }
     }
 
     /// A heartbeat or end of session: `first` is the sequence number the server will send next.
@@ -43,7 +43,7 @@ extension MoldSession {
         let end = min(first, endSequence ?? .max)
         if end > highWater {
             openGap(from: highWater, to: end, missing: end - highWater, line: line, at: rxTime, overflowed: false)
-            highWater = end
+            _highWater = end
         }
     }
 
@@ -58,7 +58,7 @@ extension MoldSession {
             openGap(from: highWater, to: droppedAbove > 0 ? end : first, missing: missing, line: line, at: rxTime,
                     overflowed: droppedAbove > 0)
         }
-        highWater = end
+        _highWater = end
     }
 
     /// The reorder buffer had no room for a packet: waiting for the other line is no use any

@@ -236,7 +236,8 @@ public struct MoldSession {
     public var expected: UInt64 { _expected }
     @usableFromInline var _expected: UInt64
     /// One past the highest sequence number known to exist (from packets, heartbeats, end of session).
-    public internal(set) var highWater: UInt64
+    public var highWater: UInt64 { _highWater }
+    @usableFromInline var _highWater: UInt64
     /// The sequence number the end-of-session packet announced as next, once one arrived.
     public internal(set) var endSequence: UInt64?
     public internal(set) var state: MoldSessionState = .live
@@ -264,7 +265,7 @@ public struct MoldSession {
         while slots < config.reorderMessages { slots <<= 1 }
         store = MoldSessionStorage(arenaBytes: (config.reorderBytes + 7) & ~7, slots: slots, gaps: config.maxGaps)
         _expected = config.firstSequence ?? 0
-        highWater = _expected
+        _highWater = _expected
         if let s = config.session {
             s.withUnsafeBytes { lock($0.baseAddress!) }
         }
@@ -324,16 +325,18 @@ public struct MoldSession {
         } else {
             store.lines[li].messages &+= count
             let oldHigh = highWater
-            var cursor = cw_mold_cursor()
-            cw_mold_cursor_init(&cursor, base, size, &h)
-            var msg: UnsafePointer<UInt8>?
-            var len: UInt16 = 0
+            // cw_mold_check_blocks proved that exactly `count` blocks fill the packet: walk them
+            // without checking each one again.
+            var off = Int(CW_MOLD_HEADER_LEN)
             var seq = first
             var dups: UInt64 = 0
             var droppedAbove: UInt64 = 0
             var record = HoldRecord()
             let limit = endSequence ?? .max
-            while cw_mold_next(&cursor, &msg, &len) == CW_FRAME_MSG, let m = msg {
+            for _ in 0..<count {
+                let len = cw_be16(base + off)
+                let m = base + off + 2
+                off &+= 2 &+ Int(len)
                 defer { seq &+= 1 }
                 if seq >= limit { _counters.beyondEnd &+= 1; continue }
                 if seq < expected { dups &+= 1; continue }
@@ -364,7 +367,11 @@ public struct MoldSession {
                 _counters.duplicates &+= dups
                 if dups == count { _counters.duplicatePackets &+= 1 } else { _counters.partialDuplicatePackets &+= 1 }
             }
-            if end > oldHigh { advanceHighWater(first: first, end: end, droppedAbove: droppedAbove, line: line, at: rxTime) }
+            if end > oldHigh {
+                // In order and nothing dropped (every packet of a clean stream): no gap to open, inline.
+                if first <= oldHigh && droppedAbove == 0 { _highWater = end }
+                else { advanceHighWater(first: first, end: end, droppedAbove: droppedAbove, line: line, at: rxTime) }
+            }
             if record.offset == -2 { overflowed() }
             if buffered != 0 { drain(into: &consumer) }
         }

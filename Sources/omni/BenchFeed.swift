@@ -55,6 +55,8 @@ struct BenchFeed: ParsableCommand {
     @Option(help: "Frames per rx_burst (1...256).") var burst = 32
     @Option(help: "EAL -l: the core this thread is pinned to (default: the last online core).") var core: Int?
     @Option(help: "Keep the capture at this path (default: a temporary file, removed at the end).") var pcap: String?
+    @Flag(name: .customLong("memory-only"), help: "Only the session and reader paths, from memory, without EAL (for profilers such as callgrind).")
+    var memoryOnly = false
 
     func validate() throws {
         guard messagesPerPacket >= 1 && messagesPerPacket <= 1000 else { throw ValidationError("--messages-per-packet must be 1...1000") }
@@ -65,6 +67,7 @@ struct BenchFeed: ParsableCommand {
     func run() throws {
         let input = try MappedInput(path: file)
         let pass = try withExtendedLifetime(input) { try FeedPass(day: input.bytes, messagesPerPacket: messagesPerPacket) }
+        if memoryOnly { return try runMemoryOnly(pass) }
         let capturePath = pcap ?? "/tmp/omni-bench-feed-\(getpid()).pcap"
         try pass.writeCapture(to: capturePath)
         defer { if pcap == nil { unlink(capturePath) } }
@@ -149,6 +152,38 @@ struct BenchFeed: ParsableCommand {
         lines.append("check       reader: \(grouped(reader.consumer.replay.counts.messages)) messages of \(grouped(reader.messagesFed)), \(rr.gaps) gaps, \(rr.duplicateMessages) duplicates, \(rr.malformedPackets) malformed: \(readerGood ? "ok" : "FAILED")")
         print(lines.joined(separator: "\n"))
         if !ok { throw ExitCode(1) }
+    }
+}
+
+extension BenchFeed {
+    /// The session and reader paths alone, no EAL: what a profiler can run.
+    func runMemoryOnly(_ pass: FeedPass) throws {
+        var session = try FeedPathState(pass, cumulative: false)
+        var reader = try FeedPathState(pass, cumulative: false)
+        let sessionPackets = pass.copyPackets(), readerPackets = pass.copyPackets()
+        defer { sessionPackets.deallocate(); readerPackets.deallocate() }
+        var clock = csys_clock()
+        _ = csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
+        func ns(_ ticks: UInt64, _ n: UInt64) -> Double { Double(csys_clock_ns(&clock, ticks)) / Double(n) }
+        let warm = UInt64(pass.packetCount * 2)
+        _ = benchSession(sessionPackets, &session, warm)
+        _ = benchReader(readerPackets, &reader, warm)
+        var t: [[Double]] = [[], []]
+        for r in 0..<rounds {
+            for path in r % 2 == 0 ? [0, 1] : [1, 0] {
+                if path == 0 { t[0].append(ns(benchSession(sessionPackets, &session, packets), packets)) }
+                else { t[1].append(ns(benchReader(readerPackets, &reader, packets), packets)) }
+            }
+        }
+        let c = session.session.counters
+        let good = c.gapsOpened == 0 && c.duplicates == 0 && c.malformed == 0 && c.delivered == session.messagesFed && !session.consumer.replay.books.stale
+        let rr = reader.reader
+        let readerGood = rr.gaps == 0 && rr.duplicateMessages == 0 && rr.malformedPackets == 0 && reader.consumer.replay.counts.messages == reader.messagesFed
+        for (name, v) in [("session", t[0]), ("reader", t[1])] {
+            print("\(name.padding(toLength: 9, withPad: " ", startingAt: 0))\(pad(fixed(median(v), 2), 8)) ns/packet   rounds: \(v.map { fixed($0, 1) }.joined(separator: " "))")
+        }
+        print("check       session \(good ? "ok" : "FAILED"), reader \(readerGood ? "ok" : "FAILED")")
+        if !(good && readerGood) { throw ExitCode(1) }
     }
 }
 

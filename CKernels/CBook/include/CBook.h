@@ -119,6 +119,9 @@ int cbook_filter_add(cbook_set *s, uint16_t locate);
 // Applies one ITCH message. Returns the locate whose best bid or offer changed
 // (price or size) because of it, or -1 when no BBO changed.
 int cbook_apply(cbook_set *s, const uint8_t *msg, uint16_t len);
+// cbook_apply for a message the caller has already checked with cw_itch_valid
+// (len >= 1 and len == its type's length): skips that check, does everything else.
+int cbook_apply_valid(cbook_set *s, const uint8_t *msg, uint16_t len);
 
 // Prefetch hints for a message that will be applied soon. A replay walks two
 // cursors ahead of the one it applies: the far one pulls in the order slot of
@@ -163,6 +166,8 @@ static inline void cbook_prefetch_near(const cbook_set *s, const uint8_t *m, uin
 
 // Book queries (off the hot path). A locate with no book reads as empty.
 cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate);
+// The same, inline: a hot caller that may discard it pays nothing for the call.
+static inline cbook_bbo cbook_bbo_of(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
 // Copies up to `n` levels of one side, best first; returns the number copied.
 uint32_t cbook_depth(const cbook_set *s, uint16_t locate, int side, uint32_t n,
                      uint32_t *px, uint64_t *qty, uint32_t *cnt);
