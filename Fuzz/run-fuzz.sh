@@ -66,10 +66,17 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 [[ -n $SYMBOLIZER ]] && export ASAN_SYMBOLIZER_PATH=$SYMBOLIZER
 
-# build_itch / build_pcap: the harness binary and its seed corpus.
+# compile_harness NAME SOURCES...: a libFuzzer binary with ASan + UBSan, $BUILD/NAME.
+compile_harness() {
+    local name=$1
+    shift
+    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=all "$@" -o "$BUILD/$name"
+}
+
+# build_itch / build_pcap / build_soup_ouch / build_fix: the harness binary and its seed corpus.
 build_itch() {
-    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        Fuzz/fuzz_itch.c CKernels/CWire/cwire.c CKernels/CBook/cbook.c -o "$BUILD/fuzz_itch"
+    compile_harness fuzz_itch Fuzz/fuzz_itch.c CKernels/CWire/cwire.c CKernels/CBook/cbook.c
     "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -fsanitize=address,undefined -fno-sanitize-recover=all \
         Fuzz/make_seeds.c CKernels/CWire/cwire.c -o "$BUILD/make_seeds"
     local seeds=$1
@@ -85,8 +92,7 @@ build_itch() {
 }
 
 build_pcap() {
-    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        Fuzz/fuzz_pcap.c CKernels/CWire/cwire.c -o "$BUILD/fuzz_pcap"
+    compile_harness fuzz_pcap Fuzz/fuzz_pcap.c CKernels/CWire/cwire.c
     local seeds=$1 n=0 f
     for f in "$IEX"/*.pcap*.gz; do
         [[ -e $f ]] || continue
@@ -112,8 +118,7 @@ build_pcap() {
 }
 
 build_soup_ouch() {
-    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        Fuzz/fuzz_soup_ouch.c CKernels/CWire/cwire.c -o "$BUILD/fuzz_soup_ouch"
+    compile_harness fuzz_soup_ouch Fuzz/fuzz_soup_ouch.c CKernels/CWire/cwire.c
     local seeds=$1
     # A login exchange, an Enter Order as Unsequenced Data, an Accepted as Sequenced Data, heartbeats.
     printf '\x00\x2fLtraderpassword            1                   ' >"$seeds/login"
@@ -124,8 +129,7 @@ build_soup_ouch() {
 }
 
 build_fix() {
-    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -Wextra -Wno-unused-function -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        Fuzz/fuzz_fix.c -o "$BUILD/fuzz_fix"
+    compile_harness fuzz_fix Fuzz/fuzz_fix.c
     local seeds=$1 S=$'\001'
     # fixmsg BODY: the message with BeginString, BodyLength and a CheckSum computed here.
     fixmsg() {

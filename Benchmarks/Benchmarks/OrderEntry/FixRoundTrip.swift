@@ -31,14 +31,19 @@ import MallocInterposerSwift
 
 let fixRoundTrips = 5_000
 
+/// The ExecutionReport (new) of an order that rests, as the `n`-th report.
+func restingReport(_ o: FixNewOrder, _ n: Int) -> FixVenueResponse {
+    .execution(FixExecution(orderID: "O\(n)", clOrdID: o.clOrdID, execID: "E\(n)", execType: .new, ordStatus: .new,
+                            symbol: o.symbol, side: o.side, orderQty: o.quantity, price: o.price,
+                            leavesQty: o.quantity, cumQty: 0, avgPx: 0))
+}
+
 /// Rests every order: one ExecutionReport (new) each.
 final class RestingFixVenue: FixVenue {
     var n = 0
     func newOrder(_ o: FixNewOrder, session: String, into out: inout [FixVenueResponse]) {
         n += 1
-        out.append(.execution(FixExecution(orderID: "O\(n)", clOrdID: o.clOrdID, execID: "E\(n)", execType: .new, ordStatus: .new,
-                                           symbol: o.symbol, side: o.side, orderQty: o.quantity, price: o.price,
-                                           leavesQty: o.quantity, cumQty: 0, avgPx: 0)))
+        out.append(restingReport(o, n))
     }
     func cancel(_ c: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) {}
     func replace(_ r: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) {}
@@ -157,9 +162,7 @@ final class CyclingFixVenue: FixVenue {
     var n = 0
     func newOrder(_ o: FixNewOrder, session: String, into out: inout [FixVenueResponse]) {
         n += 1
-        out.append(.execution(FixExecution(orderID: "O\(n)", clOrdID: o.clOrdID, execID: "E\(n)", execType: .new, ordStatus: .new,
-                                           symbol: o.symbol, side: o.side, orderQty: o.quantity, price: o.price,
-                                           leavesQty: o.quantity, cumQty: 0, avgPx: 0)))
+        out.append(restingReport(o, n))
     }
     func cancel(_ c: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) {
         n += 1
