@@ -14,7 +14,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo test unit-test peer-test fuzz bench compare clean
+.PHONY: setup build release demo test unit-test peer-test fuzz bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -53,6 +53,15 @@ bench: release
 
 compare: release
 	Benchmarks/compare-itch-book.sh
+
+# Reserves HUGEPAGES_MB of the kernel's default-size hugepages (vm.nr_hugepages; root), for
+# DPDK runs: `omni bench feed` and `omni listen --via dpdk` take them when enough are free.
+# Nothing else needs them; `make hugepages HUGEPAGES_MB=0` gives them back.
+HUGEPAGES_MB ?= 512
+hugepages:
+	@kb=$$(awk '/^Hugepagesize:/ {print $$2}' /proc/meminfo); \
+	echo $$(( $(HUGEPAGES_MB) * 1024 / kb )) | $(SUDO) tee /proc/sys/vm/nr_hugepages >/dev/null; \
+	grep -E '^(HugePages_Total|HugePages_Free|Hugepagesize):' /proc/meminfo
 
 clean:
 	rm -rf .build Benchmarks/.build bench-data .venv-peers

@@ -59,6 +59,19 @@ int cdpdk_initialized(void) { return eal_up; }
 uint64_t cdpdk_tsc_hz(void) { return eal_up ? rte_get_tsc_hz() : 0; }
 unsigned cdpdk_lcore(void) { return rte_lcore_id(); }
 
+uint64_t cdpdk_free_hugepage_bytes(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[128];
+    unsigned long long pages = 0, kb = 0, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "HugePages_Free: %llu", &v) == 1) pages = v;
+        else if (sscanf(line, "Hugepagesize: %llu kB", &v) == 1) kb = v;
+    }
+    fclose(f);
+    return pages * kb * 1024;
+}
+
 void cdpdk_cleanup(void) {
     if (!eal_up) return;
     for (uint16_t p = 0; p < CDPDK_MAX_PORTS; p++) cdpdk_port_close(p);
@@ -189,14 +202,17 @@ int cdpdk_pool_stamp(uint16_t port, const uint8_t *frame, uint32_t len) {
     return 0;
 }
 
+// The driver's rx timestamp of `m` when it set one, else 0.
+static inline uint64_t hw_ts_of(const struct rte_mbuf *m) {
+    return (ts_offset >= 0 && (m->ol_flags & ts_flag)) ? *RTE_MBUF_DYNFIELD(m, ts_offset, const uint64_t *) : 0;
+}
+
 uint16_t cdpdk_rx_burst(uint16_t port, uint16_t queue, cdpdk_pkt *pkts, uint16_t max) {
     struct rte_mbuf *mb[CDPDK_MAX_BURST];
     if (max > CDPDK_MAX_BURST) max = CDPDK_MAX_BURST;
     uint16_t n = rte_eth_rx_burst(port, queue, mb, max);
     if (n == 0) return 0;
     uint64_t tsc = rte_rdtsc();
-    int off = ts_offset;
-    uint64_t flag = ts_flag;
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = mb[i];
         const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -205,22 +221,59 @@ uint16_t cdpdk_rx_burst(uint16_t port, uint16_t queue, cdpdk_pkt *pkts, uint16_t
         pkts[i].len = m->data_len;
         pkts[i].pkt_len = m->pkt_len;
         pkts[i].rx_tsc = tsc;
-        pkts[i].hw_ts = (off >= 0 && (m->ol_flags & flag)) ? *RTE_MBUF_DYNFIELD(m, off, const uint64_t *) : 0;
+        pkts[i].hw_ts = hw_ts_of(m);
         pkts[i].mbuf = m;
     }
     return n;
 }
 
-void cdpdk_rx_free(cdpdk_pkt *pkts, uint16_t n) {
+// Frees the mbufs of `n` views whose `mbuf` fields lie `stride` bytes apart from `first`.
+static void free_view_mbufs(const char *first, size_t stride, uint16_t n) {
     struct rte_mbuf *mb[CDPDK_MAX_BURST];
     while (n > 0) {
         uint16_t k = n > CDPDK_MAX_BURST ? CDPDK_MAX_BURST : n;
-        for (uint16_t i = 0; i < k; i++) mb[i] = pkts[i].mbuf;
+        for (uint16_t i = 0; i < k; i++) mb[i] = *(struct rte_mbuf *const *)(first + (size_t)i * stride);
         rte_pktmbuf_free_bulk(mb, k);
-        pkts += k;
+        first += (size_t)k * stride;
         n -= k;
     }
 }
+
+void cdpdk_rx_free(cdpdk_pkt *pkts, uint16_t n) { free_view_mbufs((const char *)&pkts->mbuf, sizeof *pkts, n); }
+
+uint16_t cdpdk_rx_udp(uint16_t port, uint16_t queue, const cn_udp_dest *dests, unsigned ndests,
+                      cdpdk_udp *out, uint16_t max, uint64_t *rx_tsc, cdpdk_udp_counts *counts) {
+    struct rte_mbuf *mb[CDPDK_MAX_BURST], *drop[CDPDK_MAX_BURST];
+    if (max > CDPDK_MAX_BURST) max = CDPDK_MAX_BURST;
+    uint16_t n = rte_eth_rx_burst(port, queue, mb, max);
+    if (n == 0) return 0;
+    *rx_tsc = rte_rdtsc();
+    for (uint16_t i = 0; i < n; i++) rte_prefetch0(rte_pktmbuf_mtod(mb[i], const void *));
+    uint16_t kept = 0, dropped = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = mb[i];
+        cn_udp_view v;
+        int s = cn_parse_udp_whole(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, CN_LINK_ETHERNET, &v);
+        int d = s == CN_FRAME_UDP ? cn_udp_match(&v, dests, ndests) : -1;
+        if (d < 0) {
+            if (s == CN_FRAME_UDP) counts->other_udp++;
+            else { counts->not_udp++; counts->by_status[s - CN_FRAME_STATUS_MIN]++; }
+            drop[dropped++] = m;
+            continue;
+        }
+        cdpdk_udp *u = &out[kept++];
+        u->payload = v.payload;
+        u->len = v.payload_len;
+        u->dest = (uint16_t)d;
+        u->hw_ts = hw_ts_of(m);
+        u->mbuf = m;
+    }
+    counts->frames += n;
+    if (dropped) rte_pktmbuf_free_bulk(drop, dropped);
+    return kept;
+}
+
+void cdpdk_rx_udp_free(cdpdk_udp *v, uint16_t n) { free_view_mbufs((const char *)&v->mbuf, sizeof *v, n); }
 
 uint16_t cdpdk_tx_copy(uint16_t port, uint16_t queue, const cdpdk_frame *frames, uint16_t n) {
     if (!cdpdk_port_is_open(port)) return 0;

@@ -27,6 +27,8 @@ public enum DpdkError: Error, CustomStringConvertible, Equatable, Sendable {
 /// The EAL command line, built from what a run needs. The defaults need no NIC,
 /// no hugepages and no root-only set-up: anonymous memory, no PCI scan, no
 /// shared config files, so several test processes can run side by side.
+/// `hugePages` takes EAL's memory from the kernel's reserved hugepages instead, the way DPDK
+/// runs in production: with `--in-memory`, so no hugetlbfs mount is needed and no files stay behind.
 public struct EALOptions: Sendable, Equatable {
     /// `-l`: the cores EAL may use; the calling thread is pinned to the first.
     public var cores: String
@@ -79,7 +81,7 @@ public struct EALOptions: Sendable, Equatable {
     /// The argument vector for rte_eal_init, without the program name.
     public var arguments: [String] {
         var a = ["-l", cores, "-m", String(memoryMB), "--no-shconf", "--no-telemetry"]
-        if !hugePages { a.append("--no-huge") }
+        a.append(hugePages ? "--in-memory" : "--no-huge")
         if !pciScan { a.append("--no-pci") }
         if let logLevel { a.append("--log-level=\(logLevel)") }
         a += vdevs.map { "--vdev=\($0)" }
@@ -112,6 +114,9 @@ public enum EAL {
 
     /// Ticks per second of the TSC that stamps received bursts (EAL's calibration).
     public static var tscHz: UInt64 { cdpdk_tsc_hz() }
+
+    /// Free hugepages of the default size, in MB (0 when none are reserved: `vm.nr_hugepages`).
+    public static var freeHugePagesMB: Int { Int(cdpdk_free_hugepage_bytes() >> 20) }
 
     /// How many ethdev ports EAL found (virtual devices included).
     public static var portCount: Int { Int(cdpdk_port_count()) }

@@ -55,6 +55,7 @@ struct BenchFeed: ParsableCommand {
     @Option(help: "Frames per rx_burst (1...256).") var burst = 32
     @Option(help: "EAL -l: the core this thread is pinned to (default: the last online core).") var core: Int?
     @Option(help: "Keep the capture at this path (default: a temporary file, removed at the end).") var pcap: String?
+    @Option(name: .customLong("huge-pages"), help: HugePageChoice.help) var hugePages: HugePageChoice = .auto
     @Flag(name: .customLong("memory-only"), help: "Only the session and reader paths, from memory, without EAL (for profilers such as callgrind).")
     var memoryOnly = false
 
@@ -73,20 +74,24 @@ struct BenchFeed: ParsableCommand {
         defer { if pcap == nil { unlink(capturePath) } }
         let core = self.core ?? max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)
 
-        try EAL.start(try .pcap(capturePath, infiniteRx: true, core: core, memoryMB: 512))
-        defer { EAL.stop() }
         var portConfig = DpdkPort.Config()
         portConfig.poolMbufs = UInt32(max(8191, pass.packetCount + 4096)) // infinite_rx holds the whole capture in the pool
+        // The pool (an mbuf: 64 B pool header, 128 B struct, data room) plus 64 MB for rings and the driver.
+        let poolMB = (Int(portConfig.poolMbufs) * (192 + Int(portConfig.dataRoom))) >> 20
+        var eal = try EALOptions.pcap(capturePath, infiniteRx: true, core: core, memoryMB: poolMB + 64)
+        let memoryLine = try HugePageChoice.apply(hugePages, to: &eal)
+        try EAL.start(eal)
+        defer { EAL.stop() }
         let port = try DpdkPort(id: 0, config: portConfig)
-        var rx = RxBurst(capacity: burst)
-        var one = RxBurst(capacity: 1)
+        let ours = [cn_udp_dest(group: FeedPass.group, port: FeedPass.port)]
+        var rx = UDPBurst(capacity: burst, destinations: ours)
+        var one = UDPBurst(capacity: 1, destinations: ours)
 
         var dpdk = try FeedPathState(pass, cumulative: true)
         var session = try FeedPathState(pass, cumulative: false)
         var reader = try FeedPathState(pass, cumulative: false)
         let sessionPackets = pass.copyPackets(), readerPackets = pass.copyPackets()
         defer { sessionPackets.deallocate(); readerPackets.deallocate() }
-        var dest = cn_udp_dest(group: FeedPass.group, port: FeedPass.port)
 
         var clock = csys_clock()
         _ = csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
@@ -94,36 +99,38 @@ struct BenchFeed: ParsableCommand {
 
         // Warm-up: two passes on every path (page faults, first book levels, branch predictors).
         let warm = UInt64(pass.packetCount * 2)
-        _ = benchDpdk(port, &rx, &dpdk, &dest, warm)
+        _ = benchDpdk(port, &rx, &dpdk, warm)
         _ = benchSession(sessionPackets, &session, warm)
         _ = benchReader(readerPackets, &reader, warm)
 
         let n = packets
         let rxPasses = max(1, n / UInt64(pass.packetCount))
-        _ = benchRx(port, &rx, &one, &dpdk, &dest, passes: 1)
+        _ = benchRx(port, &rx, &one, &dpdk, passes: 1)
         var t: [[Double]] = [[], [], [], []]
         for r in 0..<rounds {
             let order = r % 2 == 0 ? [0, 1, 2, 3] : [3, 2, 1, 0]
             for path in order {
                 switch path {
                 case 0:
-                    let (ticks, got) = benchDpdk(port, &rx, &dpdk, &dest, n)
+                    let (ticks, got) = benchDpdk(port, &rx, &dpdk, n)
                     t[0].append(ns(ticks, got))
                 case 1: t[1].append(ns(benchSession(sessionPackets, &session, n), n))
                 case 2: t[2].append(ns(benchReader(readerPackets, &reader, n), n))
                 default:
-                    let (ticks, got) = benchRx(port, &rx, &one, &dpdk, &dest, passes: rxPasses)
+                    let (ticks, got) = benchRx(port, &rx, &one, &dpdk, passes: rxPasses)
                     t[3].append(ns(ticks, got))
                 }
             }
         }
         rx.release()
         one.release()
+        dpdk.otherFrames &+= rx.otherUDP &+ rx.notUDP &+ one.otherUDP &+ one.notUDP
         let stats = port.stats
 
         var lines: [String] = []
         lines.append("file        \(file): \(grouped(UInt64(pass.fixtureMessages))) messages + \(grouped(UInt64(pass.cleanupDeletes))) cleanup deletes per pass, \(pass.packetCount) MoldUDP64 packets of up to \(messagesPerPacket) messages (\(fixed(Double(pass.messageCount) / Double(pass.packetCount), 2)) avg), \(pass.payloadBytes / pass.packetCount) payload bytes avg")
         lines.append("capture     \(capturePath) through net_pcap0 infinite_rx=1; core \(core), burst \(burst), \(grouped(n)) packets per path per round, \(rounds) rounds")
+        lines.append("eal         \(memoryLine)")
         func row(_ name: String, _ v: [Double]) -> String {
             let m = median(v)
             return "\(name.padding(toLength: 9, withPad: " ", startingAt: 0))\(pad(fixed(m, 2), 8)) ns/packet  \(pad(fixed(1e3 / m, 2), 7)) M packets/s  \(pad(fixed(1e3 / m * pass.messagesPerPacket, 2), 7)) M msgs/s   rounds: \(v.map { fixed($0, 1) }.joined(separator: " "))"
@@ -339,9 +346,8 @@ struct FeedPathState {
 
 /// DPDK rx -> parse -> session -> books for `packets` packets (whole bursts); TSC ticks taken.
 @inline(never)
-func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ s: inout FeedPathState, _ dest: inout cn_udp_dest, _ packets: UInt64) -> (ticks: UInt64, packets: UInt64) {
+func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout UDPBurst, _ s: inout FeedPathState, _ packets: UInt64) -> (ticks: UInt64, packets: UInt64) {
     var done: UInt64 = 0
-    var view = cn_udp_view()
     let t0 = csys_rdtsc()
     while done < packets {
         let n = port.receive(into: &rx)
@@ -349,10 +355,9 @@ func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ s: inout FeedP
         let now = csys_monotonic_ns()
         for i in 0..<n {
             let p = rx[i]
-            guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &view) == CN_FRAME_UDP.rawValue,
-                  cn_udp_match(&view, &dest, 1) >= 0, view.payload_len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
-            s.rewrite(UnsafeMutablePointer(mutating: view.payload!))
-            s.session.receive(UnsafeRawBufferPointer(start: view.payload, count: Int(view.payload_len)), line: .a, at: now, into: &s.consumer)
+            guard p.len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
+            s.rewrite(UnsafeMutablePointer(mutating: p.payload))
+            s.session.receive(p.bytes, line: .a, at: now, into: &s.consumer)
         }
         done &+= UInt64(n)
     }
@@ -364,11 +369,10 @@ func benchDpdk(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ s: inout FeedP
 /// Takes exactly `passes` whole passes (the tail through a one-frame burst), so the stream stays
 /// where the dpdk path left it and that path's session sees no jump.
 @inline(never)
-func benchRx(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ one: inout RxBurst, _ s: inout FeedPathState,
-             _ dest: inout cn_udp_dest, passes: UInt64) -> (ticks: UInt64, packets: UInt64) {
+func benchRx(_ port: borrowing DpdkPort, _ rx: inout UDPBurst, _ one: inout UDPBurst, _ s: inout FeedPathState,
+             passes: UInt64) -> (ticks: UInt64, packets: UInt64) {
     let packets = passes * UInt64(s.packetsPerPass)
     var done: UInt64 = 0
-    var view = cn_udp_view()
     let t0 = csys_rdtsc()
     while done < packets {
         let tail = packets - done < UInt64(rx.capacity)
@@ -376,9 +380,8 @@ func benchRx(_ port: borrowing DpdkPort, _ rx: inout RxBurst, _ one: inout RxBur
         if n == 0 { continue }
         for i in 0..<n {
             let p = tail ? one[i] : rx[i]
-            guard cn_parse_udp_whole(p.data, Int(p.len), UInt32(CN_LINK_ETHERNET), &view) == CN_FRAME_UDP.rawValue,
-                  cn_udp_match(&view, &dest, 1) >= 0, view.payload_len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
-            let q = UnsafeMutablePointer(mutating: view.payload!)
+            guard p.len >= CW_MOLD_HEADER_LEN else { s.otherFrames &+= 1; continue }
+            let q = UnsafeMutablePointer(mutating: p.payload!)
             cw_put64(q + 10, cw_be64(q + 10) &+ s.delta)
         }
         done &+= UInt64(n)

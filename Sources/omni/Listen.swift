@@ -48,6 +48,7 @@ struct Listen: ParsableCommand {
     @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
     var dpdkVdev: String?
     @Option(name: .customLong("dpdk-core"), help: "--via dpdk: the core EAL pins this thread to.") var dpdkCore = 0
+    @Option(name: .customLong("huge-pages"), help: ArgumentHelp("--via dpdk: " + HugePageChoice.text)) var hugePages: HugePageChoice = .auto
 
     func validate() throws {
         _ = try parseGroup(group, interface: interface, option: "--group")
@@ -88,12 +89,14 @@ struct Listen: ParsableCommand {
         case .io_uring: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g) }
         case .dpdk:
             let vdev = try dpdkVdev ?? "net_pcap0,iface=\(interfaceName(interface))"
-            try EAL.start(EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev]))
+            var eal = EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev])
+            let memoryLine = try HugePageChoice.apply(hugePages, to: &eal)
+            try EAL.start(eal)
             let port = try DpdkPort(id: 0)
             let k = try listener.runDpdk(port: port, lineA: try parseEndpoint(group, option: "--group"),
                                          lineB: try lineB.map { try parseEndpoint($0, option: "--line-b") },
                                          untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
-            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP"
+            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP\neal         \(memoryLine)"
         }
         let elapsed = monotonicNanoseconds() - start
         done(listener.consumer.itch.sink)

@@ -175,6 +175,14 @@ struct EALOptionsTests {
                                 "--log-level=*:warning", "--vdev=net_pcap0,rx_pcap=\(path),infinite_rx=1"])
     }
 
+    @Test func hugePagesRunInMemoryInsteadOfNoHuge() throws {
+        var o = EALOptions.null(core: 0)
+        o.hugePages = true
+        #expect(o.arguments.contains("--in-memory") && !o.arguments.contains("--no-huge"), "\(o.arguments)")
+        o.hugePages = false
+        #expect(!o.arguments.contains("--in-memory") && o.arguments.contains("--no-huge"), "\(o.arguments)")
+    }
+
     @Test func unusablePcapPathsAreNamed() {
         #expect(throws: DpdkError.badOption("net_pcap reads plain pcap or pcapng files: decompress /x/a.pcap.gz first")) {
             try EALOptions.pcap("/x/a.pcap.gz")

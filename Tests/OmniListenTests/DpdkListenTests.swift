@@ -186,4 +186,20 @@ struct DpdkListenTests {
         #expect(r.line("port")?.hasSuffix("rx_nombuf 0; frames not ours 0") == true, "\(r.out)")
         for path in ["dpdk", "session", "reader"] { #expect(r.line(path)?.contains(" ns/packet") == true) }
     }
+
+    @Test("omni bench feed --huge-pages on: runs on hugepages when enough are reserved, else refuses and says how many are missing",
+          .enabled(if: RealData.present, RealData.skipReason))
+    func benchFeedOnHugePages() throws {
+        let day = RealData.path("12302019_open0930_1000msgs.NASDAQ_ITCH50")
+        let r = try OmniTool.run(["bench", "feed", day, "--packets", "5000", "--rounds", "1", "--core", String(OmniTool.core),
+                                  "--huge-pages", "on"])
+        if r.status == 0 {
+            #expect(r.line("eal")?.hasSuffix("MB on hugepages (--in-memory)") == true, "\(r.out)")
+            #expect(r.lines.filter { $0.hasPrefix("check ") }.allSatisfy { $0.hasSuffix(": ok") }, "\(r.out)")
+        } else {
+            // Refused before EAL starts: the shortfall is named, with the way to reserve more.
+            #expect(r.err.contains("MB of hugepages needed, ") && r.err.contains(" MB free") && r.err.contains("make hugepages"), "\(r.err)")
+            #expect(!r.out.contains("check "), "\(r.out)")
+        }
+    }
 }

@@ -30,6 +30,9 @@ int cdpdk_initialized(void); // 1 after a successful cdpdk_init
 void cdpdk_cleanup(void);    // closes open ports and calls rte_eal_cleanup; EAL cannot be started again
 uint64_t cdpdk_tsc_hz(void); // rte_get_tsc_hz(): EAL's own calibration of the rx timestamps' clock
 unsigned cdpdk_lcore(void);  // rte_lcore_id() of the calling thread
+// Bytes of free hugepages of the default size (/proc/meminfo: HugePages_Free x Hugepagesize):
+// what EAL can take with --in-memory. 0 when none are reserved (vm.nr_hugepages) or unreadable.
+uint64_t cdpdk_free_hugepage_bytes(void);
 
 // ---- ports -----------------------------------------------------------------
 
@@ -82,6 +85,37 @@ uint16_t cdpdk_rx_burst(uint16_t port, uint16_t queue, cdpdk_pkt *pkts, uint16_t
 
 // Gives `n` views' mbufs back to their pool.
 void cdpdk_rx_free(cdpdk_pkt *pkts, uint16_t n);
+
+// ---- rx of UDP datagrams ----------------------------------------------------
+
+// One UDP datagram addressed to one of the caller's destinations, inside its frame.
+typedef struct {
+    const uint8_t *payload; // the UDP payload
+    uint32_t len;           // payload bytes
+    uint16_t dest;          // index of the destination it matched (cn_udp_match)
+    uint64_t hw_ts;         // as cdpdk_pkt.hw_ts
+    void *mbuf;             // opaque, for cdpdk_rx_udp_free
+} cdpdk_udp;
+
+// What cdpdk_rx_udp dropped, by cause; added to, never reset.
+typedef struct {
+    uint64_t frames;    // frames polled
+    uint64_t other_udp; // whole UDP datagrams to none of the destinations
+    uint64_t not_udp;   // frames that were no whole UDP datagram ...
+    uint64_t by_status[CN_FRAME_STATUS_MAX - CN_FRAME_STATUS_MIN + 1]; // ... by cn_frame_status (index status - MIN)
+} cdpdk_udp_counts;
+
+// The feed handler's receive: polls (port, queue) once for up to `max` (<= CDPDK_MAX_BURST)
+// frames, parses each down to UDP (cn_parse_udp_whole, Ethernet) and keeps those addressed to
+// one of `dests` (cn_udp_match); every other frame is counted in `counts` and its mbuf freed
+// at once. Returns the datagrams kept, in arrival order, and sets `*rx_tsc` (TSC read once,
+// right after the driver returned) when any frame arrived. Parsing here, in one C loop
+// beside the driver's, keeps the parser's view in registers instead of a struct per frame.
+uint16_t cdpdk_rx_udp(uint16_t port, uint16_t queue, const cn_udp_dest *dests, unsigned ndests,
+                      cdpdk_udp *out, uint16_t max, uint64_t *rx_tsc, cdpdk_udp_counts *counts);
+
+// Gives `n` datagrams' mbufs back to their pool.
+void cdpdk_rx_udp_free(cdpdk_udp *v, uint16_t n);
 
 // ---- tx --------------------------------------------------------------------
 
