@@ -125,7 +125,7 @@ struct DpdkListenTests {
         let ref = try reference(day)
 
         let listen = try OmniTool.run([
-            "listen", "--via", "dpdk", "--dpdk-vdev", "net_pcap0,rx_pcap=\(capture)", "--dpdk-core", String(OmniTool.core),
+            "listen", "--via", "dpdk", "--dpdk-vdev", "net_pcap0,rx_pcap=\(capture)", "--dpdk-core", String(OmniTool.core), "--huge-pages", "off",
             "--group", "\(groupA.group):\(groupA.port)", "--line-b", "\(groupB.group):\(groupB.port)",
             "--until-end", "--seconds", "30", "--bbo-csv", listenCSV,
         ])
@@ -174,7 +174,8 @@ struct DpdkListenTests {
     func benchFeedChecks(messagesPerPacket: Int) throws {
         let day = RealData.path("12302019_open0930_1000msgs.NASDAQ_ITCH50")
         let r = try OmniTool.run(["bench", "feed", day, "--messages-per-packet", String(messagesPerPacket),
-                                  "--packets", "5000", "--rounds", "2", "--core", String(OmniTool.core)])
+                                  "--packets", "5000", "--rounds", "2", "--core", String(OmniTool.core),
+                                  "--huge-pages", "off"]) // the pool is benchFeedOnHugePages' alone: tests run side by side
         if r.status != 0 && r.err.contains("EAL") && !r.out.contains("check") {
             try Test.cancel("DPDK EAL cannot start on this machine: \(r.err.suffix(400))")
         }
