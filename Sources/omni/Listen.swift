@@ -45,6 +45,8 @@ struct Listen: ParsableCommand {
     var requestDelayUs: UInt64?
     @Option(help: "Session to accept (default: the first seen).") var session: String?
     @Flag(help: "Also print book-kernel counters and memory.") var stats = false
+    @Flag(name: .customLong("io-uring-defer"), help: "--via io_uring: DEFER_TASKRUN, the kernel copies datagrams only when the receive loop asks (each empty burst) instead of interrupting it as they arrive.")
+    var ioUringDefer = false
     @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
     var dpdkVdev: String?
     @Option(name: .customLong("dpdk-core"), help: "--via dpdk: the core EAL pins this thread to.") var dpdkCore = 0
@@ -86,7 +88,10 @@ struct Listen: ParsableCommand {
         var dpdkNote: String?
         switch via {
         case .socket: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<SocketBackend>(g) }
-        case .io_uring: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g) }
+        case .io_uring:
+            var options = ReceiveOptions()
+            options.deferTaskRun = ioUringDefer
+            try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g, options: options) }
         case .dpdk:
             let vdev = try dpdkVdev ?? "net_pcap0,iface=\(interfaceName(interface))"
             var eal = EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev])
