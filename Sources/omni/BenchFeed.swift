@@ -88,20 +88,12 @@ struct BenchFeed: ParsableCommand {
         var one = UDPBurst(capacity: 1, destinations: ours)
 
         var dpdk = try FeedPathState(pass, cumulative: true)
-        var session = try FeedPathState(pass, cumulative: false)
-        var reader = try FeedPathState(pass, cumulative: false)
-        let sessionPackets = pass.copyPackets(), readerPackets = pass.copyPackets()
-        defer { sessionPackets.deallocate(); readerPackets.deallocate() }
-
-        var clock = csys_clock()
-        _ = csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
-        func ns(_ ticks: UInt64, _ n: UInt64) -> Double { Double(csys_clock_ns(&clock, ticks)) / Double(n) }
+        var memory = try MemoryPaths(pass)
+        let clock = TickClock()
 
         // Warm-up: two passes on every path (page faults, first book levels, branch predictors).
-        let warm = UInt64(pass.packetCount * 2)
-        _ = benchDpdk(port, &rx, &dpdk, warm)
-        _ = benchSession(sessionPackets, &session, warm)
-        _ = benchReader(readerPackets, &reader, warm)
+        _ = benchDpdk(port, &rx, &dpdk, UInt64(pass.packetCount * 2))
+        memory.warm()
 
         let n = packets
         let rxPasses = max(1, n / UInt64(pass.packetCount))
@@ -113,12 +105,12 @@ struct BenchFeed: ParsableCommand {
                 switch path {
                 case 0:
                     let (ticks, got) = benchDpdk(port, &rx, &dpdk, n)
-                    t[0].append(ns(ticks, got))
-                case 1: t[1].append(ns(benchSession(sessionPackets, &session, n), n))
-                case 2: t[2].append(ns(benchReader(readerPackets, &reader, n), n))
+                    t[0].append(clock.ns(ticks, got))
+                case 1: t[1].append(clock.ns(memory.timeSession(n), n))
+                case 2: t[2].append(clock.ns(memory.timeReader(n), n))
                 default:
                     let (ticks, got) = benchRx(port, &rx, &one, &dpdk, passes: rxPasses)
-                    t[3].append(ns(ticks, got))
+                    t[3].append(clock.ns(ticks, got))
                 }
             }
         }
@@ -146,17 +138,9 @@ struct BenchFeed: ParsableCommand {
         lines.append("split       of dpdk's \(fixed(median(t[0]), 2)) ns/packet: rx + parse \(fixed(median(t[3]), 2)), session + ITCH + books \(fixed(median(t[1]), 2)) from memory")
         lines.append("goal        >= 20 M packets/s on one core: \(goal >= 20 ? "met" : "not met") (\(fixed(goal, 2)) M packets/s)")
         lines.append("port        ipackets \(grouped(stats.ipackets)), imissed \(stats.imissed), ierrors \(stats.ierrors), rx_nombuf \(stats.rxNoMbuf); frames not ours \(dpdk.otherFrames)")
-        var ok = true
-        for (name, s) in [("dpdk", dpdk), ("session", session)] {
-            let c = s.session.counters
-            let good = c.gapsOpened == 0 && c.duplicates == 0 && c.malformed == 0 && c.delivered == s.messagesFed && !s.consumer.replay.books.stale
-            ok = ok && good
-            lines.append("check       \(name): \(grouped(c.delivered)) delivered of \(grouped(s.messagesFed)), \(c.gapsOpened) gaps, \(c.duplicates) duplicates, \(c.malformed) malformed, books stale \(s.consumer.replay.books.stale ? "yes" : "no"): \(good ? "ok" : "FAILED")")
-        }
-        let rr = reader.reader
-        let readerGood = rr.gaps == 0 && rr.duplicateMessages == 0 && rr.malformedPackets == 0 && reader.consumer.replay.counts.messages == reader.messagesFed
-        ok = ok && readerGood && dpdk.otherFrames == 0
-        lines.append("check       reader: \(grouped(reader.consumer.replay.counts.messages)) messages of \(grouped(reader.messagesFed)), \(rr.gaps) gaps, \(rr.duplicateMessages) duplicates, \(rr.malformedPackets) malformed: \(readerGood ? "ok" : "FAILED")")
+        let dpdkCheck = sessionCheck("dpdk", dpdk), memoryChecks = memory.checks()
+        lines += [dpdkCheck.line] + memoryChecks.lines
+        let ok = dpdkCheck.ok && memoryChecks.ok && dpdk.otherFrames == 0
         print(lines.joined(separator: "\n"))
         if !ok { throw ExitCode(1) }
     }
@@ -165,33 +149,79 @@ struct BenchFeed: ParsableCommand {
 extension BenchFeed {
     /// The session and reader paths alone, no EAL: what a profiler can run.
     func runMemoryOnly(_ pass: FeedPass) throws {
-        var session = try FeedPathState(pass, cumulative: false)
-        var reader = try FeedPathState(pass, cumulative: false)
-        let sessionPackets = pass.copyPackets(), readerPackets = pass.copyPackets()
-        defer { sessionPackets.deallocate(); readerPackets.deallocate() }
-        var clock = csys_clock()
-        _ = csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
-        func ns(_ ticks: UInt64, _ n: UInt64) -> Double { Double(csys_clock_ns(&clock, ticks)) / Double(n) }
-        let warm = UInt64(pass.packetCount * 2)
-        _ = benchSession(sessionPackets, &session, warm)
-        _ = benchReader(readerPackets, &reader, warm)
+        var memory = try MemoryPaths(pass)
+        let clock = TickClock()
+        memory.warm()
         var t: [[Double]] = [[], []]
         for r in 0..<rounds {
             for path in r % 2 == 0 ? [0, 1] : [1, 0] {
-                if path == 0 { t[0].append(ns(benchSession(sessionPackets, &session, packets), packets)) }
-                else { t[1].append(ns(benchReader(readerPackets, &reader, packets), packets)) }
+                if path == 0 { t[0].append(clock.ns(memory.timeSession(packets), packets)) }
+                else { t[1].append(clock.ns(memory.timeReader(packets), packets)) }
             }
         }
-        let c = session.session.counters
-        let good = c.gapsOpened == 0 && c.duplicates == 0 && c.malformed == 0 && c.delivered == session.messagesFed && !session.consumer.replay.books.stale
-        let rr = reader.reader
-        let readerGood = rr.gaps == 0 && rr.duplicateMessages == 0 && rr.malformedPackets == 0 && reader.consumer.replay.counts.messages == reader.messagesFed
         for (name, v) in [("session", t[0]), ("reader", t[1])] {
             print("\(name.padding(toLength: 9, withPad: " ", startingAt: 0))\(pad(fixed(median(v), 2), 8)) ns/packet   rounds: \(v.map { fixed($0, 1) }.joined(separator: " "))")
         }
-        print("check       session \(good ? "ok" : "FAILED"), reader \(readerGood ? "ok" : "FAILED")")
-        if !(good && readerGood) { throw ExitCode(1) }
+        let checks = memory.checks()
+        print(checks.lines.joined(separator: "\n"))
+        if !checks.ok { throw ExitCode(1) }
     }
+}
+
+/// TSC ticks to nanoseconds per item.
+struct TickClock {
+    private var clock = csys_clock()
+    init() { _ = csys_clock_init(&clock, CSYS_CLOCK_TSC, 50) }
+    func ns(_ ticks: UInt64, _ n: UInt64) -> Double {
+        var c = clock
+        return Double(csys_clock_ns(&c, ticks)) / Double(n)
+    }
+}
+
+/// The two paths that read the packets from memory: the session path and the file reader,
+/// each with its own writable copy of the pass.
+struct MemoryPaths: ~Copyable {
+    var session: FeedPathState
+    var reader: FeedPathState
+    let sessionPackets: UnsafeMutableRawBufferPointer, readerPackets: UnsafeMutableRawBufferPointer
+
+    init(_ pass: FeedPass) throws {
+        let session = try FeedPathState(pass, cumulative: false), reader = try FeedPathState(pass, cumulative: false)
+        self.session = session
+        self.reader = reader
+        sessionPackets = pass.copyPackets()
+        readerPackets = pass.copyPackets()
+    }
+
+    deinit { sessionPackets.deallocate(); readerPackets.deallocate() }
+
+    /// Two passes on each path (page faults, first book levels, branch predictors).
+    mutating func warm() {
+        let n = UInt64(session.packetsPerPass * 2)
+        _ = timeSession(n)
+        _ = timeReader(n)
+    }
+
+    mutating func timeSession(_ n: UInt64) -> UInt64 { benchSession(sessionPackets, &session, n) }
+    mutating func timeReader(_ n: UInt64) -> UInt64 { benchReader(readerPackets, &reader, n) }
+
+    /// The `check` lines of both paths, and whether both delivered everything cleanly.
+    func checks() -> (lines: [String], ok: Bool) {
+        let s = sessionCheck("session", session)
+        let rr = reader.reader
+        let delivered = reader.consumer.replay.counts.messages
+        let good = rr.gaps == 0 && rr.duplicateMessages == 0 && rr.malformedPackets == 0 && delivered == reader.messagesFed
+        let line = "check       reader: \(grouped(delivered)) messages of \(grouped(reader.messagesFed)), \(rr.gaps) gaps, \(rr.duplicateMessages) duplicates, \(rr.malformedPackets) malformed: \(good ? "ok" : "FAILED")"
+        return ([s.line, line], s.ok && good)
+    }
+}
+
+/// A session path's `check` line: every message delivered once, no gap, nothing malformed, books not stale.
+func sessionCheck(_ name: String, _ s: FeedPathState) -> (line: String, ok: Bool) {
+    let c = s.session.counters
+    let stale = s.consumer.replay.books.stale
+    let good = c.gapsOpened == 0 && c.duplicates == 0 && c.malformed == 0 && c.delivered == s.messagesFed && !stale
+    return ("check       \(name): \(grouped(c.delivered)) delivered of \(grouped(s.messagesFed)), \(c.gapsOpened) gaps, \(c.duplicates) duplicates, \(c.malformed) malformed, books stale \(stale ? "yes" : "no"): \(good ? "ok" : "FAILED")", good)
 }
 
 /// One pass of the benchmark's feed: MoldUDP64 payloads (sequence from 1) packed back to back.
