@@ -39,9 +39,15 @@ public struct UDPBurst: ~Copyable {
         destinations.deallocate()
     }
 
-    /// Frames dropped with this parse status (cn_frame_status other than CN_FRAME_UDP).
-    public func notUDP(_ status: cn_frame_status) -> UInt64 {
-        withUnsafeBytes(of: _drops.by_status) { $0.load(fromByteOffset: Int(status.rawValue - CN_FRAME_STATUS_MIN) * 8, as: UInt64.self) }
+    /// The frames counted in `notUDP`, by cause (cn_frame_status_name: "not_ipv4", "fragment",
+    /// "short", ...), causes that occurred only, in status order.
+    public var notUDPByCause: [(cause: String, frames: UInt64)] {
+        withUnsafeBytes(of: _drops.by_status) { raw in
+            (CN_FRAME_STATUS_MIN...CN_FRAME_STATUS_MAX).compactMap { status -> (String, UInt64)? in
+                let n = raw.load(fromByteOffset: Int(status - CN_FRAME_STATUS_MIN) * 8, as: UInt64.self)
+                return n == 0 ? nil : (String(cString: cn_frame_status_name(status)), n)
+            }
+        }
     }
 
     /// The i-th kept datagram: payload, length, matched destination, driver timestamp.

@@ -9,11 +9,13 @@ import OmniNet
 // those addressed to line A's or B's group and port go to the session. Requests and their
 // answers still use the kernel's unicast socket.
 
-public struct DpdkLineCounters: Sendable, Equatable {
+public struct DpdkLineCounters: Sendable {
     /// Frames polled, frames that were UDP to neither group, frames that were not UDP at all.
     public var frames: UInt64 = 0
     public var otherUDP: UInt64 = 0
     public var notUDP: UInt64 = 0
+    /// `notUDP` by cause, causes that occurred only ("not_ipv4", "fragment", "short", ...).
+    public var notUDPByCause: [(cause: String, frames: UInt64)] = []
     public init() {}
 }
 
@@ -59,7 +61,7 @@ extension MoldListener {
         }
         burst.release()
         var k = DpdkLineCounters()
-        (k.frames, k.otherUDP, k.notUDP) = (burst.frames, burst.otherUDP, burst.notUDP)
+        (k.frames, k.otherUDP, k.notUDP, k.notUDPByCause) = (burst.frames, burst.otherUDP, burst.notUDP, burst.notUDPByCause)
         return k
     }
 }

@@ -101,7 +101,7 @@ struct Listen: ParsableCommand {
             let k = try listener.runDpdk(port: port, lineA: try parseEndpoint(group, option: "--group"),
                                          lineB: try lineB.map { try parseEndpoint($0, option: "--line-b") },
                                          untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
-            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP\neal         \(memoryLine)"
+            dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP\(k.notUDPByCause.isEmpty ? "" : " (" + k.notUDPByCause.map { "\($0.cause) \(grouped($0.frames))" }.joined(separator: ", ") + ")")\neal         \(memoryLine)"
         }
         let elapsed = monotonicNanoseconds() - start
         done(listener.consumer.itch.sink)
