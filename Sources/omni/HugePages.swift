@@ -6,7 +6,7 @@ enum HugePageChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, on, off
 
     static let text = """
-        DPDK memory: on = reserved 2 MB hugepages (as DPDK runs in production), off = 4 KB pages \
+        DPDK memory: on = reserved hugepages (as DPDK runs in production), off = 4 KB pages \
         (--no-huge), auto = on when enough hugepages are free. `make hugepages` reserves them.
         """
     static var help: ArgumentHelp { ArgumentHelp(text) }
