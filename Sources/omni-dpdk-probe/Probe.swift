@@ -31,6 +31,8 @@ struct Probe: ParsableCommand {
     @Option(help: "Consecutive empty polls that end the run (a pcap is exhausted).") var idlePolls = 10_000
     @Option(name: .customLong("dest"), help: "GROUP:PORT to count as matched (repeatable; 0 matches any). Default: every UDP frame.") var dests: [String] = []
     @Flag(help: "Print every UDP payload as `payload dst=G:P len=N hex=...` before the summary.") var dump = false
+    @Flag(name: .customLong("udp"), help: "Receive through cdpdk_rx_udp instead (parse and --dest filter in C, drops counted by cause): prints probe=ok mode=udp frames= kept= other_udp= non_udp_frames= and a count per cause; --dump prints the kept payloads. Not with --loopback.")
+    var udpMode = false
     @Argument(parsing: .postTerminator, help: "Raw EAL arguments (replace the ones the options build).") var eal: [String] = []
 
     mutating func validate() throws {
@@ -40,6 +42,7 @@ struct Probe: ParsableCommand {
         if (infinite || null) && packets == nil && seconds == nil { throw ValidationError("an endless source needs --packets or --seconds") }
         guard framePayload >= 8 && framePayload <= 1400 else { throw ValidationError("--frame-payload must be 8...1400") }
         for d in dests where parseDest(d) == nil { throw ValidationError("--dest \(d): expected GROUP:PORT, e.g. 224.2.3.10:16648") }
+        if udpMode && loopback != nil { throw ValidationError("--udp receives only: not with --loopback") }
     }
 
     func run() throws {
@@ -68,6 +71,7 @@ struct Probe: ParsableCommand {
             throw ExitCode(4)
         }
         if null { try port.stampPool(with: syntheticFrame(sequence: 0)) }
+        if udpMode { return receiveUDP(port) }
         var clock = csys_clock()
         csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
         var counts = Counts(dests: dests.compactMap(parseDest))
@@ -168,8 +172,47 @@ struct Probe: ParsableCommand {
     }
 
     func printPayload(_ v: cn_udp_view) {
-        let bytes = UnsafeBufferPointer(start: v.payload, count: Int(v.payload_len))
-        print("payload dst=\(dotted(v.dst_ip)):\(v.dst_port) len=\(v.payload_len) hex=\(hex(bytes))")
+        printPayload(dst: v.dst_ip, port: v.dst_port, UnsafeBufferPointer(start: v.payload, count: Int(v.payload_len)))
+    }
+
+    func printPayload(dst: UInt32, port: UInt16, _ bytes: UnsafeBufferPointer<UInt8>) {
+        print("payload dst=\(dotted(dst)):\(port) len=\(bytes.count) hex=\(hex(bytes))")
+    }
+
+    /// --udp: the feed handler's receive (cdpdk_rx_udp through UDPBurst) until the source is
+    /// exhausted or a limit is reached; the summary counts what it kept and what it dropped, by cause.
+    func receiveUDP(_ port: borrowing DpdkPort) {
+        let wanted = dests.compactMap(parseDest)
+        var rx = UDPBurst(capacity: burst, destinations: wanted.isEmpty ? [cn_udp_dest(group: 0, port: 0)] : wanted)
+        let limit = packets ?? UInt64.max
+        var clock = csys_clock()
+        csys_clock_init(&clock, CSYS_CLOCK_TSC, 50)
+        let deadline = seconds.map { csys_clock_now(&clock) &+ UInt64($0 * Double(clock.hz)) } ?? UInt64.max
+        var kept: UInt64 = 0, keptBytes: UInt64 = 0, idle = 0
+        while rx.frames < limit {
+            let before = rx.frames
+            let n = port.receive(into: &rx)
+            if rx.frames == before {
+                idle += 1
+                if idle >= idlePolls || csys_clock_now(&clock) >= deadline { break }
+                continue
+            }
+            idle = 0
+            for i in 0..<n {
+                let d = rx[i]
+                kept += 1
+                keptBytes += UInt64(d.len)
+                if dump {
+                    let dest = wanted.isEmpty ? cn_udp_dest(group: 0, port: 0) : wanted[Int(d.dest)]
+                    printPayload(dst: dest.group, port: dest.port, UnsafeBufferPointer(start: d.payload, count: Int(d.len)))
+                }
+            }
+        }
+        rx.release()
+        var line = "probe=ok mode=udp port=\(port.name) frames=\(rx.frames) kept=\(kept) kept_payload_bytes=\(keptBytes)"
+        line += " other_udp=\(rx.otherUDP) non_udp_frames=\(rx.notUDP)" // then per cause, one of which is not_udp (IPv4, not UDP)
+        for c in rx.notUDPByCause { line += " \(c.cause)=\(c.frames)" }
+        print(line)
     }
 }
 

@@ -128,6 +128,34 @@ struct ProbeTests {
         #expect(r.int("udp_payload_bytes") == 5 + 4 + 0 + 2 + 1400)
     }
 
+    @Test("cdpdk_rx_udp keeps the datagrams for its groups whole and counts every other frame by cause")
+    func feedReceiveKeepsOursAndCountsTheRest() throws {
+        let big = (0..<1400).map { UInt8(truncatingIfNeeded: $0 * 3) }
+        var arp = udpFrame(payload: [1]); arp[12] = 0x08; arp[13] = 0x06
+        var tcp = udpFrame(payload: [1]); tcp[23] = 6
+        var frag = udpFrame(payload: [1]); frag[20] = 0x20
+        let cut = Array(udpFrame(payload: [1, 2, 3])[..<30])         // ends inside the IPv4 header
+        var liar = udpFrame(payload: [1, 2, 3]); liar[17] = 0xFF      // IPv4 total length past the frame
+        let padded = udpFrame(payload: [7, 7]) + [UInt8](repeating: 0xEE, count: 60 - 44)
+        let frames = [udpFrame(payload: Array("first".utf8)), arp, udpFrame(vlan: 42, dst: [239, 9, 8, 7], port: 16648, payload: [0xde, 0xad]),
+                      tcp, udpFrame(payload: []), frag, cut, padded, liar, udpFrame(payload: big)]
+        let path = temporaryFile("udp.pcap")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try pcapFile(frames).write(to: URL(fileURLWithPath: path))
+
+        let r = try ProbeRun.run(["--pcap", path, "--udp", "--dump", "--dest", "224.0.1.2:3000"])
+        #expect(r.summary["mode"] == "udp")
+        #expect(r.int("frames") == frames.count && r.int("kept") == 4 && r.int("other_udp") == 1, "\(r.summary)")
+        #expect(r.int("non_udp_frames") == 5 && r.int("not_ipv4") == 1 && r.int("not_udp") == 1, "\(r.summary)")
+        #expect(r.summary["fragment"] == "1" && r.summary["short"] == "1" && r.summary["bad_ipv4"] == "1", "\(r.summary)")
+        let expected = [Array("first".utf8), [], [7, 7], big].map {
+            "payload dst=224.0.1.2:3000 len=\($0.count) hex=\($0.map { String(format: "%02x", $0) }.joined())"
+        }
+        #expect(r.payloadLines == expected)
+        #expect(r.int("kept_payload_bytes") == 5 + 0 + 2 + 1400)
+        #expect(r.int("rx_nombuf") == nil) // the --udp summary is its own, not the raw one
+    }
+
     @Test func netRingLoopbackReturnsEveryTransmittedByte() throws {
         let r = try ProbeRun.run(["--loopback", "3000", "--frame-payload", "300"])
         #expect(r.summary["port"] == "net_ring0")
