@@ -87,8 +87,9 @@ public struct ReceiveOptions: Sendable {
     public var ioUringBuffers = 1024
     /// io_uring submission-queue polling thread (costs a core while busy).
     public var sqPoll = false
-    /// io_uring copies datagrams only when the receiving thread asks (DEFER_TASKRUN), instead of
-    /// interrupting it as they arrive. The receiver must stay on the thread that opened it.
+    /// io_uring copies datagrams only when a burst finds no completions (DEFER_TASKRUN), instead of
+    /// whenever a burst sees the kernel's pending-work flag (the default, cooperative mode). The
+    /// receiver must stay on the thread that opened it.
     public var deferTaskRun = false
     /// io_uring starts receiving at the first receive or wait instead of when opened; until then
     /// datagrams queue in the socket as they do for recvmmsg.

@@ -7,9 +7,9 @@
 // receiver (socket joined; an io_uring receiver arms only at its first receive), fill its socket
 // queue with `datagrams` datagrams (sendmmsg, 64 a call, not timed), then time draining them in
 // bursts of 64 through MulticastReceiver<Backend>.receive — one generic loop, specialised per
-// backend — reading each datagram's sequence number. Paths: recvmmsg; io_uring (the kernel
-// copies datagrams in task work run on this thread as it returns from its syscalls); io_uring
-// with DEFER_TASKRUN (the copy runs only inside the burst's io_uring_enter).
+// backend — reading each datagram's sequence number. Paths: recvmmsg; io_uring (cooperative:
+// the kernel copies datagrams in task work this thread runs when a burst sees the pending-work
+// flag); io_uring with DEFER_TASKRUN (the copy runs only inside an empty burst's io_uring_enter).
 import CNet
 import CSys
 import Glibc

@@ -45,7 +45,7 @@ struct Listen: ParsableCommand {
     var requestDelayUs: UInt64?
     @Option(help: "Session to accept (default: the first seen).") var session: String?
     @Flag(help: "Also print book-kernel counters and memory.") var stats = false
-    @Flag(name: .customLong("io-uring-defer"), help: "--via io_uring: DEFER_TASKRUN, the kernel copies datagrams only when the receive loop asks (each empty burst) instead of interrupting it as they arrive.")
+    @Flag(name: .customLong("io-uring-defer"), help: "--via io_uring: DEFER_TASKRUN, the kernel copies datagrams only when a burst finds none waiting, instead of whenever it flags pending work (the default).")
     var ioUringDefer = false
     @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
     var dpdkVdev: String?

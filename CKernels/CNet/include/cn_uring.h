@@ -24,8 +24,10 @@ enum {
     CN_URING_SQPOLL = 1, // a kernel thread polls the submission queue (IORING_SETUP_SQPOLL)
     // The kernel copies datagrams only when the consumer asks (IORING_SETUP_DEFER_TASKRUN |
     // SINGLE_ISSUER): a burst that finds no completions enters the kernel once to run that work.
-    // Without it, the copy runs as task work interrupting the owning thread whenever data
-    // arrives. The ring must then be used by the thread that opened it; not with SQPOLL.
+    // Without it (and without SQPOLL) the ring is cooperative (COOP_TASKRUN | TASKRUN_FLAG): the
+    // kernel flags pending work instead of interrupting the thread, and every burst that sees
+    // the flag enters the kernel to run it. With it, the ring must be used by the thread that
+    // opened it; not with SQPOLL.
     CN_URING_DEFER_TASKRUN = 2,
     // Submit the multishot receive at the first burst or wait, not in cn_uring_rx_open: until
     // then datagrams queue in the socket, as they would for recvmmsg.
