@@ -47,7 +47,7 @@ struct Listen: ParsableCommand {
     @Flag(help: "Also print book-kernel counters and memory.") var stats = false
     @Flag(name: .customLong("io-uring-defer"), help: "--via io_uring: DEFER_TASKRUN, the kernel copies datagrams only when a burst finds none waiting, instead of whenever it flags pending work (the default).")
     var ioUringDefer = false
-    @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it).")
+    @Option(name: .customLong("dpdk-vdev"), help: "--via dpdk: the EAL vdev to receive from (default net_pcap0,iface=<the interface's name>: a live capture of it). net_af_packet0,iface=NAME skips libpcap's block buffering (lower latency) but on lo delivers every frame twice, out and in: the copies count as duplicates.")
     var dpdkVdev: String?
     @Option(name: .customLong("dpdk-core"), help: "--via dpdk: the core EAL pins this thread to.") var dpdkCore = 0
     @Option(name: .customLong("huge-pages"), help: ArgumentHelp("--via dpdk: " + HugePageChoice.text)) var hugePages: HugePageChoice = .auto
