@@ -190,11 +190,12 @@ struct Probe: ParsableCommand {
         let deadline = seconds.map { csys_clock_now(&clock) &+ UInt64($0 * Double(clock.hz)) } ?? UInt64.max
         var kept: UInt64 = 0, keptBytes: UInt64 = 0, idle = 0
         while rx.frames < limit {
+            if csys_clock_now(&clock) >= deadline { break } // one TSC read per poll: endless sources stop on --seconds
             let before = rx.frames
             let n = port.receive(into: &rx)
             if rx.frames == before {
                 idle += 1
-                if idle >= idlePolls || csys_clock_now(&clock) >= deadline { break }
+                if idle >= idlePolls { break }
                 continue
             }
             idle = 0
