@@ -174,6 +174,17 @@ struct ProbeTests {
         #expect(r.int("rx_nombuf") == 0)
     }
 
+    @Test("cdpdk_rx_udp on an endless source: every frame kept, and --seconds ends the run")
+    func feedReceiveOnNetNullStopsOnTime() throws {
+        // --packets is the backstop: a run that ignored --seconds would stop there, far past 0.3 s of frames.
+        let r = try ProbeRun.run(["--null", "--udp", "--seconds", "0.3", "--packets", "500000000", "--frame-payload", "100",
+                                  "--dest", "239.1.1.1:5000"])
+        let n = r.int("frames") ?? 0
+        #expect(n < 100_000_000, "the run ignored --seconds: \(n) frames")
+        #expect(n > 1000 && r.int("kept") == n && r.int("kept_payload_bytes") == n * 100, "\(r.summary)")
+        #expect(r.int("other_udp") == 0 && r.int("non_udp_frames") == 0)
+    }
+
     @Test func ealFailureIsReportedNotCrashed() throws {
         // A core that does not exist: EAL refuses (and prints its usage text), the probe says so last and exits 3.
         let p = Process()
