@@ -87,6 +87,12 @@ public struct FixCancelRejection: Sendable, Equatable {
         self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID
         self.ordStatus = ordStatus; self.responseTo = responseTo; self.reason = reason; self.text = text
     }
+
+    /// The answer to a cancel or replace of an order the venue does not know (102 = 1, OrderID NONE).
+    public static func unknownOrder(clOrdID: FixString, origClOrdID: FixString, responseTo: ResponseTo) -> FixCancelRejection {
+        FixCancelRejection(orderID: "NONE", clOrdID: clOrdID, origClOrdID: origClOrdID, ordStatus: .rejected,
+                           responseTo: responseTo, reason: 1, text: "unknown order")
+    }
 }
 
 public enum FixVenueResponse: Sendable, Equatable {

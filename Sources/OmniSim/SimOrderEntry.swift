@@ -368,8 +368,7 @@ extension SimVenue {
         activity()
         guard let session = session(ofCompID: compID), let tag = table.fix[FixKey(session: session, clOrdID: request.origClOrdID)] else {
             counters.unknownOrderRequests += 1
-            out.append(.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: request.clOrdID, origClOrdID: request.origClOrdID,
-                                                        ordStatus: .rejected, responseTo: .cancel, reason: 1, text: "unknown order")))
+            out.append(.cancelReject(.unknownOrder(clOrdID: request.clOrdID, origClOrdID: request.origClOrdID, responseTo: .cancel)))
             return
         }
         pending = .fixCancel(clOrdID: request.clOrdID, orig: request.origClOrdID)
@@ -392,7 +391,7 @@ extension SimVenue {
         }
         guard let session = session(ofCompID: compID), let tag = table.fix[FixKey(session: session, clOrdID: request.origClOrdID)] else {
             counters.unknownOrderRequests += 1
-            refuse("NONE", 1, "unknown order")
+            out.append(.cancelReject(.unknownOrder(clOrdID: request.clOrdID, origClOrdID: request.origClOrdID, responseTo: .replace)))
             return
         }
         let o = table.orders[tag]

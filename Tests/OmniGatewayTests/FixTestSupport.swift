@@ -38,8 +38,7 @@ final class FakeFixVenue: FixVenue {
     func cancel(_ c: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) {
         calls.append("F \(c.clOrdID) \(c.origClOrdID)")
         guard let r = resting.removeValue(forKey: c.origClOrdID) else {
-            out.append(.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: c.clOrdID, origClOrdID: c.origClOrdID, ordStatus: .rejected,
-                                                        responseTo: .cancel, reason: 1, text: "unknown order")))
+            out.append(.cancelReject(.unknownOrder(clOrdID: c.clOrdID, origClOrdID: c.origClOrdID, responseTo: .cancel)))
             return
         }
         out.append(.execution(FixExecution(orderID: r.orderID, clOrdID: c.clOrdID, origClOrdID: c.origClOrdID, execID: id("E"),
@@ -50,8 +49,7 @@ final class FakeFixVenue: FixVenue {
     func replace(_ q: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) {
         calls.append("G \(q.clOrdID) \(q.origClOrdID) \(q.quantity)@\(q.price)")
         guard var r = resting.removeValue(forKey: q.origClOrdID) else {
-            out.append(.cancelReject(FixCancelRejection(orderID: "NONE", clOrdID: q.clOrdID, origClOrdID: q.origClOrdID, ordStatus: .rejected,
-                                                        responseTo: .replace, reason: 1, text: "unknown order")))
+            out.append(.cancelReject(.unknownOrder(clOrdID: q.clOrdID, origClOrdID: q.origClOrdID, responseTo: .replace)))
             return
         }
         r.order.clOrdID = q.clOrdID

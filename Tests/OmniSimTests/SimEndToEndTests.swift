@@ -92,6 +92,14 @@ func waitFor(_ what: String, seconds: Double = 5, _ step: () -> Void, until done
 
 enum SimTestError: Error { case timeout(String), setup(String) }
 
+/// Steps the listener on lines A and B until the feed's end of session (or a stale session, when nothing more will come).
+func waitForFeedEnd<Sink: BBOSink, A: ReceiveBackend & ~Copyable, B: ReceiveBackend & ~Copyable>(
+    _ lis: inout MoldListener<Sink>, _ a: inout A, _ b: inout B) throws {
+    try waitFor("feed end of session", { if (try? lis.step(&a, &b)) ?? 0 == 0 { usleep(200) } }) {
+        lis.finished || lis.session.state == .stale
+    }
+}
+
 func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = nil) throws -> SimOutcome {
     let dir = simTempDir("e2e")
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -219,9 +227,7 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = 
     sim.stop()
     out.fix = inbox.received
     out.fixEvents = fix.events
-    try waitFor("feed end of session", { if (try? lis.step(&ra.backend, &rb.backend)) ?? 0 == 0 { usleep(200) } }) {
-        lis.finished || lis.session.state == .stale
-    }
+    try waitForFeedEnd(&lis, &ra.backend, &rb.backend)
     out.listenerFinished = lis.finished
     out.summary = sim.summary
     out.published = sim.publishedMessages

@@ -57,9 +57,7 @@ import Testing
         while csys_monotonic_ns() - t1 < 500_000_000 { pump() }
         sim.requestStop()
         sim.stop()
-        try waitFor("feed end of session", { if (try? lis.step(&ra.backend, &rb.backend)) ?? 0 == 0 { usleep(200) } }) {
-            lis.finished || lis.session.state == .stale
-        }
+        try waitForFeedEnd(&lis, &ra.backend, &rb.backend)
         out.listenerFinished = lis.finished
         out.summary = sim.summary
         out.published = sim.publishedMessages
