@@ -236,7 +236,7 @@ public struct Supervisor: Sendable {
                 continue
             }
             let backlog = w.inputs.reduce(0) { $0 + $1.count }
-            let quiet = now &- lastChangeNs[i]
+            let quiet = csys_elapsed_ns(now, lastChangeNs[i])
             if backlog > 0 && quiet >= stallAfterNs {
                 reports.append(StallReport(stage: w.control.name, stalledNs: quiet, backlog: backlog))
             }

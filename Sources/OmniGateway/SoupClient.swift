@@ -186,12 +186,12 @@ public final class SoupClient {
         case .failed(let e): l.close(); onEvent(.disconnected(fail("read: \(errnoText(e))"))); return
         case .ok: break
         }
-        if now &- l.lastReceiveNs >= config.serverTimeoutNs {
+        if csys_elapsed_ns(now, l.lastReceiveNs) >= config.serverTimeoutNs {
             l.close()
-            onEvent(.disconnected(fail("server silent for \((now &- l.lastReceiveNs) / 1_000_000) ms (timeout \(config.serverTimeoutNs / 1_000_000) ms)")))
+            onEvent(.disconnected(fail("server silent for \(csys_elapsed_ns(now, l.lastReceiveNs) / 1_000_000) ms (timeout \(config.serverTimeoutNs / 1_000_000) ms)")))
             return
         }
-        if l.txPending == 0 && now &- l.lastSendNs >= config.heartbeatIntervalNs {
+        if l.txPending == 0 && csys_elapsed_ns(now, l.lastSendNs) >= config.heartbeatIntervalNs {
             _ = l.appendEmpty(UInt8(ascii: "R"))
             heartbeatsSent += 1
         }

@@ -42,7 +42,7 @@ public struct MoldStreamPublisher: ~Copyable {
     /// Heartbeat when nothing was sent for `heartbeatIntervalNs`; true if one went out.
     @discardableResult
     public mutating func idle(now: UInt64 = csys_monotonic_ns()) throws(NetError) -> Bool {
-        guard !ended, now &- lastSendNs >= heartbeatIntervalNs else { return false }
+        guard !ended, csys_elapsed_ns(now, lastSendNs) >= heartbeatIntervalNs else { return false }
         try downstream.sendHeartbeat()
         lastSendNs = now
         return true

@@ -33,6 +33,11 @@ typedef struct {
 // clock_gettime only under POSIX feature macros, which a header cannot set for its includer.
 uint64_t csys_monotonic_ns(void);
 
+// Time from `then` to `now`, 0 when `then` is later. Timers read `now` once per pass and
+// compare it with stamps taken later in that pass; a wrapping `now - then` would read as
+// ~584 years elapsed and fire every timeout and heartbeat at once.
+static inline uint64_t csys_elapsed_ns(uint64_t now, uint64_t then) { return now > then ? now - then : 0; }
+
 #if defined(__x86_64__)
 // Plain rdtsc: the CPU may execute it before earlier instructions finish or after
 // later ones start. Cheapest; right for stamping events, where tens of cycles of
