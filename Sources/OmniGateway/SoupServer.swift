@@ -14,10 +14,20 @@ public struct SoupServerConfig: Sendable {
     public var credentials: [String: String]? = nil
     /// A Server Heartbeat goes out when nothing else was sent for this long (spec: 1 s).
     public var heartbeatIntervalNs: UInt64 = 1_000_000_000
-    /// A client silent for this long is disconnected (spec: 15 s); it also bounds the wait for a login.
+    /// A client silent for this long is disconnected (spec: 15 s).
     public var clientTimeoutNs: UInt64 = 15_000_000_000
-    /// Sequenced messages kept per user for replay on re-login; older ones cannot be requested.
+    /// A connection that has not logged in this long after it was accepted is closed, however
+    /// many bytes it trickles in.
+    public var loginTimeoutNs: UInt64 = 5_000_000_000
+    /// Sequenced messages kept per user for replay on re-login; older ones cannot be requested,
+    /// and a connected client that falls this far behind is cut off (`laggedClients`).
     public var logCapacity = 1 << 16
+    /// Login names with a stream (each holds a log of `logCapacity` × `maxMessage` bytes): a
+    /// login with a further new name is rejected as not authorized. Bounds the memory that
+    /// accept-any mode (`credentials` nil) hands to whoever connects.
+    public var maxUsers = 64
+    /// Open connections, logged in or not; a further connection is accepted and closed at once.
+    public var maxConnections = 64
     /// Largest sequenced message the log holds.
     public var maxMessage = 128
     /// Largest length field accepted from a client (type + payload); more is a protocol error.
@@ -110,7 +120,8 @@ public final class SoupServer: @unchecked Sendable {
         var loginUser = -1
         /// This connection's index in the poll set of the current pass (-1: not registered).
         var pollIndex = -1
-        init(link: SoupLink) { self.link = link }
+        let acceptedNs: UInt64
+        init(link: SoupLink, acceptedNs: UInt64) { self.link = link; self.acceptedNs = acceptedNs }
         var user: Int? { if case .loggedIn(let u) = state { return u }; return nil }
     }
     private var clients: [Client] = []
@@ -119,6 +130,8 @@ public final class SoupServer: @unchecked Sendable {
     private let ownPollSet = PollSet(capacity: 16)
     private var listenIndex = -1
     private var ended = false
+    /// Held so that a connection can still be accepted (and closed) when descriptors run out.
+    private var spareFd: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
 
     private let stopFlag = Atomic<Bool>(false)
     private let endFlag = Atomic<Bool>(false)
@@ -126,6 +139,12 @@ public final class SoupServer: @unchecked Sendable {
 
     /// Counters, read on the server thread or after `stop()`.
     public private(set) var loginsAccepted = 0, loginsRejected = 0, timeouts = 0, protocolErrors = 0, heartbeatsSent = 0
+    /// Clients cut off because they fell more than `logCapacity` messages behind their stream:
+    /// the slots they had yet to read were reused, and wrong data is never sent.
+    public private(set) var laggedClients = 0
+    /// Connections closed on accept (`maxConnections` reached, or no descriptor left), and
+    /// logins rejected because `maxUsers` names already have a stream.
+    public private(set) var connectionsRefused = 0, usersRefused = 0
 
     public init(_ config: SoupServerConfig) throws(SoupError) {
         precondition(config.sessionName.utf8.count <= 10, "a SoupBinTCP session name has at most 10 characters")
@@ -137,13 +156,15 @@ public final class SoupServer: @unchecked Sendable {
         stop()
         for c in clients { c.link.close() }
         close(listenFd)
+        if spareFd >= 0 { close(spareFd) }
     }
 
     // ------------------------------------------------------------ streams
 
-    /// The stream for a login name, created on first use.
-    public func user(named name: String) -> SoupUser {
+    /// The stream for a login name, created on first use; nil when `maxUsers` names have one.
+    public func user(named name: String) -> SoupUser? {
         if let i = userByName[name] { return SoupUser(index: i) }
+        guard streams.count < config.maxUsers else { return nil }
         streams.append(SoupStream(name: name, slot: config.maxMessage, capacity: config.logCapacity))
         userByName[name] = streams.count - 1
         return SoupUser(index: streams.count - 1)
@@ -177,6 +198,11 @@ public final class SoupServer: @unchecked Sendable {
     }
 
     public var connectedClients: Int { clients.count }
+
+    /// Whether a connection is logged in as `user` now.
+    public func isConnected(_ user: SoupUser) -> Bool {
+        clients.contains { !$0.link.closed && $0.user == user.index }
+    }
 
     // ------------------------------------------------------------ running
 
@@ -265,7 +291,7 @@ public final class SoupServer: @unchecked Sendable {
             let l = c.link
             switch c.state {
             case .awaitingLogin:
-                due = min(due, l.lastReceiveNs &+ config.clientTimeoutNs)
+                due = min(due, c.acceptedNs &+ config.loginTimeoutNs)
             case .loggedIn(let u):
                 // Backlog to send now, unless the send buffer is full: then POLLOUT wakes the loop.
                 if (c.nextToSend <= streams[u].last || ended) && l.txPending == 0 { return 0 }
@@ -294,15 +320,29 @@ public final class SoupServer: @unchecked Sendable {
             let fd = withUnsafeMutablePointer(to: &a) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFd, $0, &len) }
             }
-            if fd < 0 { return }
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE { refuseWithSpare() }
+                return
+            }
+            if clients.count >= config.maxConnections { connectionsRefused += 1; close(fd); continue }
             SoupSocket.configure(fd)
             var host = [CChar](repeating: 0, count: 16)
             inet_ntop(AF_INET, &a.sin_addr, &host, 16)
             let peer = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let link = SoupLink(fd: fd, endpoint: "\(peer):\(UInt16(bigEndian: a.sin_port))",
                                 maxPacket: config.maxClientPacket, txCapacity: config.sendBuffer, now: now)
-            clients.append(Client(link: link))
+            clients.append(Client(link: link, acceptedNs: now))
         }
+    }
+
+    /// Out of descriptors, the pending connection would keep the listening socket readable and
+    /// the loop spinning: give back the spare descriptor, accept and close the connection, take
+    /// the spare again.
+    private func refuseWithSpare() {
+        if spareFd >= 0 { close(spareFd) }
+        let fd = accept(listenFd, nil, nil)
+        if fd >= 0 { close(fd); connectionsRefused += 1 }
+        spareFd = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     private func receive<A: SoupServerApplication>(_ c: Client, _ app: A, _ now: UInt64) {
@@ -360,7 +400,11 @@ public final class SoupServer: @unchecked Sendable {
             reject(c, UInt8(ascii: "S"))
             return
         }
-        let u = user(named: username)
+        guard let u = user(named: username) else {
+            usersRefused += 1
+            reject(c, UInt8(ascii: "A"))
+            return
+        }
         let s = streams[u.index]
         var next = req.sequence == 0 ? s.last + 1 : min(req.sequence, s.last + 1)
         if next < s.oldest {
@@ -386,9 +430,10 @@ public final class SoupServer: @unchecked Sendable {
         if l.closed { return }
         switch c.state {
         case .awaitingLogin:
-            if now &- l.lastReceiveNs >= config.clientTimeoutNs { timeouts += 1; l.close(); return }
+            if csys_elapsed_ns(now, c.acceptedNs) >= config.loginTimeoutNs { timeouts += 1; l.close(); return }
         case .loggedIn(let u):
             let s = streams[u]
+            if c.nextToSend < s.oldest { laggedClients += 1; l.close(); return }
             while c.nextToSend <= s.last {
                 let m = s.message(c.nextToSend)
                 if !l.appendPacket(UInt8(ascii: "S"), m) { break } // the send buffer is full: resume next pass
@@ -396,16 +441,16 @@ public final class SoupServer: @unchecked Sendable {
             }
             if ended && c.nextToSend > s.last {
                 if l.appendEmpty(UInt8(ascii: "Z")) { c.state = .closing }
-            } else if now &- l.lastReceiveNs >= config.clientTimeoutNs {
+            } else if csys_elapsed_ns(now, l.lastReceiveNs) >= config.clientTimeoutNs {
                 timeouts += 1
                 l.close()
                 return
-            } else if l.txPending == 0 && now &- l.lastSendNs >= config.heartbeatIntervalNs {
+            } else if l.txPending == 0 && csys_elapsed_ns(now, l.lastSendNs) >= config.heartbeatIntervalNs {
                 if !l.appendEmpty(UInt8(ascii: "H")) { l.close(); return }
                 heartbeatsSent += 1
             }
-        case .closing:
-            break
+        case .closing: // a client that stops reading cannot hold its last bytes open for ever
+            if csys_elapsed_ns(now, l.lastSendNs) >= config.clientTimeoutNs { timeouts += 1; l.close(); return }
         }
         if l.flush(now: now) != 0 { l.close(); return }
         if case .closing = c.state, l.txPending == 0 { l.close() }
