@@ -48,17 +48,19 @@ let package = Package(
         .target(name: "CNet", dependencies: ["CSys", "CWire"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "CDpdk", dependencies: ["CNet"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
         .target(name: "OmniCore"),
+        // The one YAML reader of every configuration file: unknown and duplicate keys refused by name and line.
+        .target(name: "OmniConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CRing", "CSys", "CZlib"]),
         .target(name: "OmniEngine", dependencies: [
-            "CRing", "CSys", "OmniCore",
-            .product(name: "Yams", package: "Yams"),
+            "CRing", "CSys", "OmniCore", "OmniConfig",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
         .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim", "OmniVenue",
+            "OmniCore", "OmniConfig", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim", "OmniVenue",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -88,11 +90,10 @@ let package = Package(
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed"]),
         // omni sim: the venue behind OUCH / FIX order entry with a live MoldUDP64 feed.
         .target(name: "OmniSim", dependencies: [
-            "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "CWire", "CNet", "CSys",
-            .product(name: "Yams", package: "Yams"),
+            "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "OmniConfig", "CWire", "CNet", "CSys",
         ]),
         .testTarget(name: "OmniSimTests", dependencies: [
-            "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "CWire", "CSys",
+            "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),

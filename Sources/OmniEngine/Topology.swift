@@ -1,7 +1,7 @@
 import CSys
 import Glibc
 import OmniCore
-import Yams
+import OmniConfig
 
 /// How a stage waits when its input ring is empty (or its output ring is full).
 /// Chosen once, outside the loop: each kind is a `WaitStrategy` type the loop specialises on.
@@ -43,11 +43,8 @@ public struct RingSpec: Sendable, Equatable {
 /// Why a topology file was rejected. Every case names what is wrong and where.
 public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
     case unreadable(path: String, reason: String)
-    case invalidYAML(String)
-    case notAMapping(section: String)
-    case missingKey(key: String, section: String, index: Int?)
-    case wrongType(key: String, section: String, index: Int?, expected: String, found: String)
-    case unknownWait(stage: String, value: String)
+    /// The file is no valid topology: bad YAML, an unknown, duplicate or missing key, a wrong type.
+    case config(ConfigError)
     case duplicateStage(name: String)
     case unknownStage(name: String, ringIndex: Int, end: String)
     case coreOutOfRange(stage: String, core: Int, onlineCores: Int)
@@ -58,22 +55,17 @@ public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
     case sharedCoreApart(core: Int, stages: [String])
 
     public var description: String {
-        func at(_ section: String, _ index: Int?) -> String { index.map { "\(section)[\($0)]" } ?? section }
         switch self {
         case let .unreadable(path, reason): return "cannot read topology file \(path): \(reason)"
-        case let .invalidYAML(message): return "topology is not valid YAML: \(message)"
-        case let .notAMapping(section): return "\(section): expected a mapping"
-        case let .missingKey(key, section, index): return "\(at(section, index)): missing key '\(key)'"
-        case let .wrongType(key, section, index, expected, found):
-            return "\(at(section, index)).\(key): expected \(expected), found \(found)"
-        case let .unknownWait(stage, value):
-            return "stage '\(stage)': unknown wait '\(value)' (one of \(WaitKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .config(e): return "topology \(e)"
         case let .duplicateStage(name): return "stage '\(name)' is declared more than once"
         case let .unknownStage(name, ringIndex, end): return "rings[\(ringIndex)].\(end): unknown stage '\(name)'"
         case let .coreOutOfRange(stage, core, online):
             return "stage '\(stage)': core \(core) is out of range (\(online) cores online: 0...\(online - 1))"
         case let .badCapacity(ringIndex, capacity):
-            return "rings[\(ringIndex)].capacity: \(capacity) is not a power of two in 2...\(Int(CRING_MAX_CAPACITY_VALUE))"
+            return capacity & (capacity &- 1) == 0 && capacity > 1
+                ? "rings[\(ringIndex)].capacity: \(capacity) is above the largest ring, \(Int(CRING_MAX_CAPACITY_VALUE))"
+                : "rings[\(ringIndex)].capacity: \(capacity) is not a power of two in 2...\(Int(CRING_MAX_CAPACITY_VALUE))"
         case let .cycle(stages): return "rings form a cycle: \(stages.joined(separator: " -> "))"
         case .noStages: return "stages: at least one stage is needed"
         case let .notAChain(expected, reason):
@@ -118,40 +110,43 @@ public struct Topology: Sendable, Equatable {
 
     /// Parses and validates YAML text.
     public init(yaml: String, onlineCores: Int = Topology.onlineCores()) throws(TopologyError) {
-        let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch { throw .invalidYAML("\(error)") }
-        guard let top = root as? [AnyHashable: Any] else { throw .notAMapping(section: "topology") }
-        guard let rawStages = top["stages"] else { throw .missingKey(key: "stages", section: "topology", index: nil) }
-        guard let stageList = rawStages as? [Any] else {
-            throw .wrongType(key: "stages", section: "topology", index: nil, expected: "a list", found: Self.describe(rawStages))
-        }
+        let (stages, rings): ([StageSpec], [RingSpec])
+        do throws(ConfigError) { (stages, rings) = try Self.parse(yaml) } catch { throw .config(error) }
+        try self.init(stages: stages, rings: rings, onlineCores: onlineCores)
+    }
+
+    private static func parse(_ yaml: String) throws(ConfigError) -> ([StageSpec], [RingSpec]) {
+        let r = ConfigReader()
+        guard let root = try ConfigReader.document(yaml) else { throw ConfigError(key: "stages", problem: "missing key 'stages' (the file is empty)") }
+        let top = try r.mapping(root, "", known: ["stages", "rings"])
         var stages: [StageSpec] = []
-        for (i, item) in stageList.enumerated() {
-            guard let m = item as? [AnyHashable: Any] else { throw .notAMapping(section: "stages[\(i)]") }
-            let name: String = try Self.field("name", in: m, section: "stages", index: i, expected: "a string")
-            let core: Int = try Self.field("core", in: m, section: "stages", index: i, expected: "an integer")
+        for (i, item) in try r.list(r.required(top, "stages", in: "(file)", root), "stages").enumerated() {
+            let at = "stages[\(i)]"
+            let m = try r.mapping(item, at, known: ["name", "core", "wait"])
+            let name = try r.scalar(r.required(m, "name", in: at, item), "\(at).name", "a stage name")
+            let core = try r.integer(r.required(m, "core", in: at, item), "\(at).core", Int.min...Int.max)
             var wait = WaitKind.spin
-            if m["wait"] != nil {
-                let w: String = try Self.field("wait", in: m, section: "stages", index: i, expected: "a string")
-                guard let kind = WaitKind(rawValue: w) else { throw .unknownWait(stage: name, value: w) }
+            if let w = m["wait"] {
+                let v = try r.scalar(w, "\(at).wait", "a wait strategy")
+                guard let kind = WaitKind(rawValue: v) else {
+                    throw r.fail("\(at).wait", "unknown wait '\(v)' (one of \(WaitKind.allCases.map(\.rawValue).joined(separator: ", ")))", w)
+                }
                 wait = kind
             }
             stages.append(StageSpec(name: name, core: core, wait: wait))
         }
         var rings: [RingSpec] = []
-        if let rawRings = top["rings"] {
-            guard let ringList = rawRings as? [Any] else {
-                throw .wrongType(key: "rings", section: "topology", index: nil, expected: "a list", found: Self.describe(rawRings))
-            }
-            for (i, item) in ringList.enumerated() {
-                guard let m = item as? [AnyHashable: Any] else { throw .notAMapping(section: "rings[\(i)]") }
-                let from: String = try Self.field("from", in: m, section: "rings", index: i, expected: "a string")
-                let to: String = try Self.field("to", in: m, section: "rings", index: i, expected: "a string")
-                let capacity: Int = try Self.field("capacity", in: m, section: "rings", index: i, expected: "an integer")
+        if let list = top["rings"] {
+            for (i, item) in try r.list(list, "rings").enumerated() {
+                let at = "rings[\(i)]"
+                let m = try r.mapping(item, at, known: ["from", "to", "capacity"])
+                let from = try r.scalar(r.required(m, "from", in: at, item), "\(at).from", "a stage name")
+                let to = try r.scalar(r.required(m, "to", in: at, item), "\(at).to", "a stage name")
+                let capacity = try r.integer(r.required(m, "capacity", in: at, item), "\(at).capacity", 0...Int.max)
                 rings.append(RingSpec(from: from, to: to, capacity: capacity))
             }
         }
-        try self.init(stages: stages, rings: rings, onlineCores: onlineCores)
+        return (stages, rings)
     }
 
     /// Reads, parses and validates a YAML file.
@@ -275,25 +270,5 @@ public struct Topology: Sendable, Equatable {
             if let c = visit(s.name) { return c }
         }
         return nil
-    }
-
-    private static func field<T>(_ key: String, in m: [AnyHashable: Any], section: String, index: Int, expected: String) throws(TopologyError) -> T {
-        guard let v = m[key] else { throw .missingKey(key: key, section: section, index: index) }
-        guard let t = v as? T else {
-            throw .wrongType(key: key, section: section, index: index, expected: expected, found: describe(v))
-        }
-        return t
-    }
-
-    private static func describe(_ v: Any) -> String {
-        switch v {
-        case let s as String: return "string \"\(s)\""
-        case let i as Int: return "integer \(i)"
-        case let d as Double: return "number \(d)"
-        case let b as Bool: return "boolean \(b)"
-        case is [Any]: return "a list"
-        case is [AnyHashable: Any]: return "a mapping"
-        default: return "\(type(of: v))"
-        }
     }
 }

@@ -1,7 +1,7 @@
 import Glibc
+import OmniConfig
 import OmniCore
 import OmniVenue
-import Yams
 
 /// What `omni sim` runs: instruments, order flow, the MoldUDP64 feed and the order-entry ports.
 /// `SimConfig()` is the documented default venue; a YAML file overrides any part of it:
@@ -30,10 +30,19 @@ import Yams
 ///   port: 9878
 ///   host: 127.0.0.1
 ///   sender_comp_id: OMNI
-///   store: /tmp/omni-sim-fix    # sequence-number store
+///   store: /var/lib/omni/fix    # sequence-number store (default $TMPDIR/omni-sim-fix-<port>)
 /// record: sim.pcap              # every MoldUDP64 multicast packet sent, optional
 /// cancel_on_disconnect: true    # cancel a session's orders when its OUCH connection / FIX session ends
+/// limits:                       # what clients can make the sim hold (defaults shown)
+///   connections: 64             # open connections per order-entry port
+///   sessions: 256               # venue sessions: clients with live orders or a connection
+///   ouch_users: 64              # OUCH login names with a message log
+///   orders_per_second: 0        # per session, new orders and replaces (0: no limit)
+///   burst: 100                  # token bucket depth for orders_per_second
+///   ladder_levels: 1000000      # price levels per instrument (one per tick across the band)
 /// ```
+/// Each instrument may also set `max_shares` (default 999999, OUCH 4.2's limit) and
+/// `max_value` (price × shares, default 10000000) for one order.
 public struct SimConfig: Sendable {
     public var instruments: [InstrumentSpec] = InstrumentSpec.defaults
     /// Market activity of its own; `generator: off` in a config file turns it off.
@@ -55,31 +64,36 @@ public struct SimConfig: Sendable {
     /// NASDAQ's OUCH ports do by default).
     public var cancelOnDisconnect = true
     public var fixSenderCompID = "OMNI"
-    public var fixStore = "/tmp/omni-sim-fix"
+    /// Directory of the FIX sequence-number stores; nil: `$TMPDIR/omni-sim-fix-<port>` (the
+    /// process id for an ephemeral port), so two sims never share one.
+    public var fixStore: String?
     /// pcap file for every MoldUDP64 multicast packet sent (both lines); nil: none.
     public var record: String?
     /// Keep polling without sleeping this long after the last inbound message (0: always sleep
     /// in 1 ms poll slices when idle; UInt64.max: busy-poll for ever).
     public var spinNs: UInt64 = 20_000_000
     public var venue = VenueConfig(maxOrders: 1 << 20, maxSessions: 256)
+    /// Open connections per order-entry port (`limits.connections`).
+    public var maxConnections = 64
+    /// OUCH login names with a message log (`limits.ouch_users`); each log holds 64 K messages.
+    public var maxOuchUsers = 64
+    /// Price levels per instrument's ladder (`limits.ladder_levels`): a level per tick across the band.
+    public var maxLadderLevels: UInt64 = 1_000_000
 
     public init() {}
 
     /// Parses YAML text; every key not given keeps its default.
-    public init(yaml: String) throws(SimConfigError) {
+    public init(yaml: String) throws(ConfigError) {
         self.init()
-        let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw SimConfigError(key: "(file)", problem: "not valid YAML: \(error)") }
-        guard let root else { return } // an empty file: the default venue
-        var p = ConfigReader()
-        try p.read(root, into: &self)
+        guard let root = try ConfigReader.document(yaml) else { return } // an empty file: the default venue
+        try ConfigReader().read(root, into: &self)
     }
 
     /// Reads and parses a YAML file.
-    public init(contentsOf path: String) throws(SimConfigError) {
+    public init(contentsOf path: String) throws(ConfigError) {
         switch readTextFile(path) {
         case .success(let text): try self.init(yaml: text)
-        case .failure(let e): throw SimConfigError(key: "(file)", problem: "cannot read \(path): \(e.reason)")
+        case .failure(let e): throw ConfigError(key: "(file)", problem: "cannot read \(path): \(e.reason)")
         }
     }
 }
@@ -98,73 +112,9 @@ public struct SimGroup: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(address):\(port)" }
 }
 
-/// A rejected config: the key (a path like `instruments[2].price`), what is wrong, and the line.
-public struct SimConfigError: Error, Equatable, CustomStringConvertible, Sendable {
-    public var key: String
-    public var problem: String
-    public var line: Int?
-    public init(key: String, problem: String, line: Int? = nil) { self.key = key; self.problem = problem; self.line = line }
-    public var description: String { "config \(key): \(problem)" + (line.map { " (line \($0))" } ?? "") }
-}
-
-/// Walks the YAML node tree; prices and sizes are read from the scalar text, never through a Double.
-struct ConfigReader {
-    func fail(_ key: String, _ problem: String, _ node: Node?) -> SimConfigError {
-        SimConfigError(key: key, problem: problem, line: node?.mark?.line)
-    }
-
-    func describe(_ n: Node) -> String {
-        switch n {
-        case .scalar(let s): return "\"\(s.string)\""
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        }
-    }
-
-    /// The entries of a mapping, refusing keys not in `known`.
-    func mapping(_ n: Node, _ key: String, known: [String]) throws(SimConfigError) -> [String: Node] {
-        guard case .mapping(let m) = n else { throw fail(key, "expected a mapping, found \(describe(n))", n) }
-        var out: [String: Node] = [:]
-        for (k, v) in m {
-            guard let name = k.scalar?.string else { throw fail(key, "keys must be plain names", k) }
-            let path = key.isEmpty ? name : "\(key).\(name)"
-            guard known.contains(name) else {
-                throw fail(path, "unknown key (known here: \(known.joined(separator: ", ")))", k)
-            }
-            out[name] = v
-        }
-        return out
-    }
-
-    func scalar(_ n: Node, _ key: String, _ expected: String) throws(SimConfigError) -> String {
-        guard case .scalar(let s) = n else { throw fail(key, "expected \(expected), found \(describe(n))", n) }
-        return s.string
-    }
-
-    func integer<T: FixedWidthInteger>(_ n: Node, _ key: String, _ range: ClosedRange<T>) throws(SimConfigError) -> T {
-        let s = try scalar(n, key, "an integer in \(range.lowerBound)...\(range.upperBound)")
-        guard let v = T(s), range.contains(v) else {
-            throw fail(key, "expected an integer in \(range.lowerBound)...\(range.upperBound), found \"\(s)\"", n)
-        }
-        return v
-    }
-
-    /// "200", "200.5", "0.0001" -> value × 10^decimals; nil if not a plain decimal with at most `decimals` places.
-    static func fixedPoint(_ s: String, decimals: Int) -> UInt64? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        let frac = parts.count == 2 ? parts[1] : ""
-        guard frac.count <= decimals, frac.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !frac.isEmpty else { return nil }
-        guard whole.count <= 12, let w = UInt64(whole) else { return nil }
-        var scale: UInt64 = 1
-        for _ in 0..<decimals { scale *= 10 }
-        var f: UInt64 = 0
-        for c in frac { f = f * 10 + UInt64(c.asciiValue! - 48) }
-        for _ in frac.count..<decimals { f *= 10 }
-        return w * scale + f
-    }
-
-    func price(_ n: Node, _ key: String) throws(SimConfigError) -> UInt32 {
+/// The sim's own value types, read with the one configuration reader.
+extension ConfigReader {
+    func price(_ n: ConfigNode, _ key: String) throws(ConfigError) -> UInt32 {
         let s = try scalar(n, key, "a price")
         guard let v = Self.fixedPoint(s, decimals: 4), v > 0, v <= UInt64(UInt32.max) else {
             throw fail(key, "expected a positive price with at most 4 decimals below 429496.7295, found \"\(s)\"", n)
@@ -172,7 +122,7 @@ struct ConfigReader {
         return UInt32(v)
     }
 
-    func group(_ n: Node, _ key: String) throws(SimConfigError) -> SimGroup {
+    func group(_ n: ConfigNode, _ key: String) throws(ConfigError) -> SimGroup {
         let s = try scalar(n, key, "ADDRESS:PORT")
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         var a = in_addr()
@@ -183,21 +133,25 @@ struct ConfigReader {
         return SimGroup(address: String(parts[0]), port: port)
     }
 
-    func host(_ n: Node, _ key: String) throws(SimConfigError) -> String {
+    func host(_ n: ConfigNode, _ key: String) throws(ConfigError) -> String {
         let s = try scalar(n, key, "an IPv4 address")
         var a = in_addr()
         guard inet_pton(AF_INET, s, &a) == 1 else { throw fail(key, "expected a dotted IPv4 address to listen on, found \"\(s)\"", n) }
         return s
     }
 
-    func isOff(_ n: Node) -> Bool {
-        guard case .scalar(let s) = n else { return false }
-        return ["off", "none", "false", "no", "~", "null", ""].contains(s.string.lowercased())
-    }
-
-    mutating func read(_ root: Node, into c: inout SimConfig) throws(SimConfigError) {
-        let top = try mapping(root, "", known: ["instruments", "generator", "mold", "ouch", "fix", "record", "cancel_on_disconnect"])
-        if let n = top["instruments"] { c.instruments = try instruments(n) }
+    func read(_ root: ConfigNode, into c: inout SimConfig) throws(ConfigError) {
+        let top = try mapping(root, "", known: ["instruments", "generator", "mold", "ouch", "fix", "record", "cancel_on_disconnect", "limits"])
+        if let n = top["limits"] {
+            let l = try mapping(n, "limits", known: ["connections", "sessions", "ouch_users", "orders_per_second", "burst", "ladder_levels"])
+            if let v = l["connections"] { c.maxConnections = try integer(v, "limits.connections", 1...65_536) }
+            if let v = l["sessions"] { c.venue.maxSessions = try integer(v, "limits.sessions", 2...65_536) }
+            if let v = l["ouch_users"] { c.maxOuchUsers = try integer(v, "limits.ouch_users", 1...65_536) }
+            if let v = l["orders_per_second"] { c.venue.ordersPerSecond = try integer(v, "limits.orders_per_second", 0...1_000_000_000) }
+            if let v = l["burst"] { c.venue.burst = try integer(v, "limits.burst", 1...1_000_000_000) }
+            if let v = l["ladder_levels"] { c.maxLadderLevels = try integer(v, "limits.ladder_levels", 1...100_000_000) }
+        }
+        if let n = top["instruments"] { c.instruments = try instruments(n, maxLadderLevels: c.maxLadderLevels) }
         if let n = top["generator"], isOff(n) {
             c.generator = nil
         } else if let n = top["generator"] {
@@ -254,14 +208,7 @@ struct ConfigReader {
         if c.ouchPort != 0 && c.ouchPort == c.fixPort {
             throw fail("fix.port", "the same port as ouch.port (\(c.fixPort))", top["fix"] ?? top["ouch"])
         }
-        if let b = top["cancel_on_disconnect"] {
-            let v = try scalar(b, "cancel_on_disconnect", "true or false")
-            switch v.lowercased() {
-            case "true", "yes", "on": c.cancelOnDisconnect = true
-            case "false", "no", "off": c.cancelOnDisconnect = false
-            default: throw fail("cancel_on_disconnect", "expected true or false, found \"\(v)\"", b)
-            }
-        }
+        if let b = top["cancel_on_disconnect"] { c.cancelOnDisconnect = try flag(b, "cancel_on_disconnect") }
         if let r = top["record"] {
             if !isOff(r) {
                 let v = try scalar(r, "record", "a pcap file path")
@@ -270,7 +217,7 @@ struct ConfigReader {
         }
     }
 
-    func instruments(_ n: Node) throws(SimConfigError) -> [InstrumentSpec] {
+    func instruments(_ n: ConfigNode, maxLadderLevels: UInt64) throws(ConfigError) -> [InstrumentSpec] {
         guard case .sequence(let list) = n else { throw fail("instruments", "expected a list, found \(describe(n))", n) }
         guard !list.isEmpty else { throw fail("instruments", "the list is empty: at least one instrument is needed", n) }
         guard list.count < Int(UInt16.max) else { throw fail("instruments", "too many instruments (\(list.count))", n) }
@@ -278,7 +225,7 @@ struct ConfigReader {
         var seen: [String: Int] = [:]
         for (i, item) in list.enumerated() {
             let at = "instruments[\(i)]"
-            let m = try mapping(item, at, known: ["symbol", "price", "tick", "lot", "band"])
+            let m = try mapping(item, at, known: ["symbol", "price", "tick", "lot", "band", "max_shares", "max_value"])
             guard let symNode = m["symbol"] else { throw fail(at, "missing key 'symbol'", item) }
             let sym = try scalar(symNode, "\(at).symbol", "a symbol")
             guard let symbol = Symbol(sym), (1...8).contains(sym.utf8.count),
@@ -289,8 +236,8 @@ struct ConfigReader {
             seen[sym] = i
             guard let priceNode = m["price"] else { throw fail(at, "missing key 'price' (the reference price)", item) }
             let ref = try price(priceNode, "\(at).price")
-            let tick = try m["tick"].map { (t: Node) throws(SimConfigError) in try price(t, "\(at).tick") } ?? 100
-            let lot: UInt32 = try m["lot"].map { (l: Node) throws(SimConfigError) in try integer(l, "\(at).lot", 1...1_000_000) } ?? 1
+            let tick = try m["tick"].map { (t: ConfigNode) throws(ConfigError) in try price(t, "\(at).tick") } ?? 100
+            let lot: UInt32 = try m["lot"].map { (l: ConfigNode) throws(ConfigError) in try integer(l, "\(at).lot", 1...1_000_000) } ?? 1
             guard ref % tick == 0 else {
                 throw fail("\(at).price", "reference price \(decimal(ref)) is not a multiple of the tick \(decimal(tick))", priceNode)
             }
@@ -303,7 +250,21 @@ struct ConfigReader {
                 }
                 band = UInt32(v) // percent with 2 decimals = basis points
             }
-            out.append(InstrumentSpec(locate: Locate(i + 1), symbol: symbol, referencePrice: ref, tick: tick, lot: lot, bandBasisPoints: band))
+            var spec = InstrumentSpec(locate: Locate(i + 1), symbol: symbol, referencePrice: ref, tick: tick, lot: lot, bandBasisPoints: band)
+            if let v = m["max_shares"] { spec.maxOrderShares = try integer(v, "\(at).max_shares", 1...UInt32.max) }
+            if let v = m["max_value"] {
+                let s = try scalar(v, "\(at).max_value", "an amount")
+                guard let value = Self.fixedPoint(s, decimals: 4), value > 0 else {
+                    throw fail("\(at).max_value", "expected a positive amount with at most 4 decimals (e.g. 10000000), found \"\(s)\"", v)
+                }
+                spec.maxOrderValue = value
+            }
+            // The ladder holds one level per tick across the band: bound it before it is allocated.
+            let levels = spec.ladder.levels
+            guard levels <= maxLadderLevels else {
+                throw fail("\(at).tick", "\(levels) price levels across the band at tick \(decimal(tick)): more than limits.ladder_levels (\(maxLadderLevels)); widen the tick or narrow the band", m["tick"] ?? priceNode)
+            }
+            out.append(spec)
         }
         return out
     }

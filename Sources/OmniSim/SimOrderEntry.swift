@@ -87,11 +87,40 @@ extension SimVenue {
     }
 
     func ouchDisconnected(_ user: SoupUser) {
-        if let s = ouchSessions[user.index] { cancelOnDisconnect(s) }
+        guard let s = ouchSessions[user.index] else { return }
+        cancelOnDisconnect(s)
+        releaseIfIdle(s)
     }
 
     func fixSessionEnded(_ compID: String) {
-        if let s = fixSessions[compID] { cancelOnDisconnect(s) }
+        guard let s = fixSessions[compID] else { return }
+        cancelOnDisconnect(s)
+        releaseIfIdle(s)
+    }
+
+    /// Gives a venue session back once its client is gone and no order of it is live (at
+    /// once with cancel on disconnect, else when its last resting order ends), so clients
+    /// coming and going never exhaust `venue.maxSessions`. The next login takes a fresh one.
+    func releaseIfIdle(_ s: SessionID) {
+        guard table.liveBySession[Int(s)] == 0 else { return }
+        switch owners[Int(s)] {
+        case .ouch(let user):
+            guard !soup.isConnected(user) else { return }
+            ouchSessions[user.index] = nil
+        case .fix(let compID):
+            guard fixAcceptor?.session(for: compID) == nil else { return }
+            fixSessions[compID] = nil
+        case .free, .generator:
+            return
+        }
+        owners[Int(s)] = .free
+        counters.sessionsReleased += 1
+    }
+
+    /// Forgets a finished client order; its session goes back when it was the last one of a client that left.
+    func release(_ tag: Int, _ session: SessionID) {
+        table.release(tag, fixClient: isFix(session))
+        if table.liveBySession[Int(session)] == 0 { releaseIfIdle(session) }
     }
 
     func nextExecID(_ prefix: String) -> FixString {
@@ -102,7 +131,7 @@ extension SimVenue {
     func fixReport(_ o: SimOrder, _ type: FixExecType, _ status: FixOrdStatus, leaves: UInt32,
                    lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: FixString? = nil, execID: FixString? = nil, text: String? = nil,
                    orderID: FixString? = nil) -> FixOut {
-        let avg = o.cumQty > 0 ? Int64(o.notional / UInt64(o.cumQty)) : 0
+        let avg = o.cumQty > 0 ? Int64(clamping: o.notional / UInt128(o.cumQty)) : 0
         return FixExecution(
             orderID: orderID ?? "\(o.ref)", clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
             execType: type, ordStatus: status, symbol: o.symbol, side: o.fixSide, orderQty: Int64(o.orderQty), price: Int64(o.price),
@@ -143,7 +172,7 @@ extension SimVenue {
         } else {
             fixSend(session, fixReport(o, .rejected, .rejected, leaves: 0, text: rejectText(reason)))
         }
-        table.release(tag, fixClient: isFix(session))
+        release(tag, session)
     }
 
     func onExecuted(_ e: Execution) {
@@ -155,8 +184,8 @@ extension SimVenue {
 
     func fill(_ session: SessionID, _ tag: Int, _ e: Execution, leaves: UInt32, liquidity: UInt8, execID: FixString) {
         guard clientOrder(session, tag) else { return }
-        table.orders[tag].cumQty += e.quantity
-        table.orders[tag].notional += UInt64(e.quantity) * UInt64(e.price)
+        table.orders[tag].cumQty += UInt64(e.quantity)
+        table.orders[tag].notional += UInt128(e.quantity) * UInt128(e.price)
         let o = table.orders[tag]
         if let out = outbox(session) {
             out.executed(o.token, shares: e.quantity, price: e.price, liquidity: liquidity, match: e.matchNumber)
@@ -164,7 +193,7 @@ extension SimVenue {
             fixSend(session, fixReport(o, .trade, leaves == 0 ? .filled : .partiallyFilled, leaves: leaves,
                                        lastQty: e.quantity, lastPx: e.price, execID: execID))
         }
-        if leaves == 0 { table.release(tag, fixClient: isFix(session)) }
+        if leaves == 0 { release(tag, session) }
     }
 
     func onCanceled(session: SessionID, tag: Int, quantity: UInt32, reason: CancelReason) {
@@ -180,7 +209,7 @@ extension SimVenue {
             fixSend(session, fixReport(r, .canceled, .canceled, leaves: 0, orig: orig,
                                        text: reason == .requested ? nil : "\(reason)"))
         }
-        table.release(tag, fixClient: isFix(session))
+        release(tag, session)
     }
 
     func onReplaced(session: SessionID, tag: Int, ref: UInt64, price: UInt32, quantity: UInt32) {
@@ -208,7 +237,7 @@ extension SimVenue {
             }
             table.orders[tag].orderQty = quantity
         } else {
-            table.orders[tag].orderQty = table.orders[tag].cumQty + quantity
+            table.orders[tag].orderQty = UInt32(clamping: table.orders[tag].cumQty + UInt64(quantity))
             var orig: FixString?
             if case .fixReplace(_, let old) = pending { orig = old }
             let o = table.orders[tag]
@@ -397,6 +426,7 @@ extension SimVenue {
         let o = table.orders[tag]
         let orderID: FixString = "\(o.ref)"
         guard table.fix[FixKey(session: session, clOrdID: request.clOrdID)] == nil else { refuse(orderID, 99, "duplicate ClOrdID"); return }
+        guard request.symbol == o.symbol else { refuse(orderID, 99, "Symbol cannot change (order is \(o.symbol))"); return }
         guard request.side == o.fixSide || (request.side != .buy && o.fixSide != .buy) else { refuse(orderID, 99, "Side cannot change"); return }
         guard request.ordType == .limit, request.price <= Int64(UInt32.max) else { refuse(orderID, 99, "only limit orders can be replaced"); return }
         guard request.quantity > Int64(o.cumQty), request.quantity <= Int64(UInt32.max) else {
@@ -407,7 +437,7 @@ extension SimVenue {
         table.orders[tag].clOrdID = request.clOrdID
         pending = .fixReplace(clOrdID: request.clOrdID, orig: request.origClOrdID)
         venue.now = clock()
-        let ok = venue.replace(session: session, order: o.id, price: UInt32(request.price), quantity: UInt32(request.quantity) - o.cumQty)
+        let ok = venue.replace(session: session, order: o.id, price: UInt32(request.price), quantity: UInt32(UInt64(request.quantity) - o.cumQty))
         pending = .none
         publishFeed()
         if !ok {

@@ -24,9 +24,10 @@ struct SimOrder {
     var price: UInt32 = 0
     /// FIX: OrderQty (total, filled part included). OUCH: shares open.
     var orderQty: UInt32 = 0
-    var cumQty: UInt32 = 0
-    /// Sum of fill price × quantity, for FIX AvgPx.
-    var notional: UInt64 = 0
+    /// Filled so far: across OUCH replaces an order can fill more than UInt32 shares in all.
+    var cumQty: UInt64 = 0
+    /// Sum of fill price × quantity, for FIX AvgPx (128 bits: a UInt64 overflows after two fills of 2^32 shares at 2^32).
+    var notional: UInt128 = 0
     // OUCH
     var token = cw_ouch_token()
     var enter = cw_ouch_enter()
@@ -55,22 +56,26 @@ struct FixKey: Hashable {
     var clOrdID: FixString
 }
 
-/// Tags → orders, with a free list; keys → tags per protocol.
+/// Tags → orders, with a free list; keys → tags per protocol; live orders per session.
 struct SimOrderTable {
     var orders: [SimOrder] = []
     var free: [Int] = []
     var ouch: [OuchKey: Int] = [:]
     var fix: [FixKey: Int] = [:]
+    /// Client orders in use per venue session (index = SessionID).
+    var liveBySession: [Int]
 
-    init(capacity: Int) {
+    init(capacity: Int, sessions: Int) {
         orders.reserveCapacity(capacity)
         free.reserveCapacity(capacity)
         ouch.reserveCapacity(capacity)
+        liveBySession = [Int](repeating: 0, count: sessions)
     }
 
     mutating func allocate(_ o: SimOrder) -> Int {
         var o = o
         o.inUse = true
+        liveBySession[Int(o.session)] += 1
         if let t = free.popLast() { orders[t] = o; return t }
         orders.append(o)
         return orders.count - 1
@@ -83,6 +88,7 @@ struct SimOrderTable {
         if fixClient { fix[FixKey(session: o.session, clOrdID: o.clOrdID)] = nil } else { ouch[OuchKey(o.session, o.token)] = nil }
         orders[tag].inUse = false
         orders[tag].clOrdID = FixString()
+        liveBySession[Int(o.session)] -= 1
         free.append(tag)
     }
 
@@ -94,7 +100,7 @@ func ouchRejectReason(_ r: RejectReason) -> UInt8 {
     switch r {
     case .unknownInstrument: return UInt8(ascii: "S")   // invalid stock
     case .marketClosed: return UInt8(ascii: "C")        // exchange closed
-    case .zeroQuantity, .badLot: return UInt8(ascii: "Z") // shares exceed / invalid size
+    case .zeroQuantity, .badLot, .orderTooLarge, .orderValueTooLarge: return UInt8(ascii: "Z") // shares exceed / invalid size
     case .badTick, .outsidePriceBand: return UInt8(ascii: "X") // invalid price
     default: return UInt8(ascii: "O")                   // other
     }
@@ -125,5 +131,7 @@ func rejectText(_ r: RejectReason) -> String {
     case .fillOrKillUnfillable: return "fill-or-kill order cannot fill"
     case .unknownOrder: return "unknown order"
     case .notYourOrder: return "order of another session"
+    case .orderTooLarge: return "quantity above the instrument's maximum order size"
+    case .orderValueTooLarge: return "price times quantity above the instrument's maximum order value"
     }
 }

@@ -44,6 +44,8 @@ public struct SimSummary: Sendable, Equatable {
     public var fixStoredForResend = 0
     /// FIX reports that could not be sent nor stored (no store for the CompID, or too large).
     public var fixUndeliverable = 0
+    /// Venue sessions given back: their client left and none of their orders was live.
+    public var sessionsReleased = 0
     public var recordedPackets: UInt64 = 0
     public init() {}
 }
@@ -76,6 +78,8 @@ public final class SimVenue: @unchecked Sendable {
     var ouchApp: OuchServer<SimOuchEntry>?
     var fixAcceptor: FixAcceptor<FixVenueApplication<SimFixEntry>>?
     public let ouchPort: UInt16
+    /// The FIX stores' directory (the configured one, or the default for the port).
+    public let fixStore: String
     public var retransmitEndpoint: IPv4Endpoint? { mold.retransmitEndpoint }
 
     var table: SimOrderTable
@@ -152,12 +156,14 @@ public final class SimVenue: @unchecked Sendable {
         sc.port = config.ouchPort
         sc.sessionName = config.session
         sc.pollTimeoutMs = 0
+        sc.maxConnections = config.maxConnections
+        sc.maxUsers = config.maxOuchUsers
         do { soup = try SoupServer(sc) } catch { throw SimStartError("OUCH (SoupBinTCP) \(config.ouchHost):\(config.ouchPort): \(error)") }
         ouchPort = soup.port
-        Self.makeDirectories(config.fixStore)
-        let fc = FixSessionConfig(senderCompID: config.fixSenderCompID, targetCompID: nil, storeDirectory: config.fixStore)
-        table = SimOrderTable(capacity: 1 << 14)
+        fixStore = try Self.storeDirectory(config)
+        let fc = FixSessionConfig(senderCompID: config.fixSenderCompID, targetCompID: nil, storeDirectory: fixStore)
         owners = [SimSessionOwner](repeating: .free, count: max(config.venue.maxSessions, 2))
+        table = SimOrderTable(capacity: 1 << 14, sessions: owners.count)
         owners[Int(Self.generatorSession)] = .generator
         for s in config.instruments {
             stockLocates[Self.stockWord(s.symbol)] = s.locate
@@ -254,7 +260,7 @@ public final class SimVenue: @unchecked Sendable {
         var passes = 0
         while !finished {
             let now = csys_monotonic_ns()
-            let idle = config.spinNs != UInt64.max && now &- lastActivityNs > config.spinNs
+            let idle = config.spinNs != UInt64.max && csys_elapsed_ns(now, lastActivityNs) > config.spinNs
             step(timeoutMs: idle ? idleWaitMs(now: now) : 0)
             passes &+= 1
             if idle || passes & 255 == 0 { if stop() { break } }
@@ -382,13 +388,22 @@ public final class SimVenue: @unchecked Sendable {
         return "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)"
     }
 
-    static func makeDirectories(_ path: String) {
+    /// The FIX store directory, made if missing; refused unless it is a writable directory
+    /// (a regular file there closed every Logon unanswered).
+    static func storeDirectory(_ config: SimConfig) throws -> String {
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let path = config.fixStore ?? "\(tmp)/omni-sim-fix-\(config.fixPort != 0 ? "\(config.fixPort)" : "pid\(getpid())")"
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
             mkdir(prefix, 0o755)
             prefix += "/"
         }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SimStartError("fix.store \(path): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw SimStartError("fix.store \(path): not a directory") }
+        guard access(path, W_OK | X_OK) == 0 else { throw SimStartError("fix.store \(path): not writable (\(String(cString: strerror(errno))))") }
+        return path
     }
 }
 

@@ -56,15 +56,12 @@ public struct MatchingBook {
 
     init(_ spec: InstrumentSpec) {
         self.spec = spec
-        let tick = max(spec.tick, 1)
-        let ref = UInt64(spec.referencePrice), band = ref * UInt64(spec.bandBasisPoints) / 10_000
-        let lowRaw = ref > band ? ref - band : UInt64(tick)
-        let lo = max((lowRaw + UInt64(tick) - 1) / UInt64(tick) * UInt64(tick), UInt64(tick))
-        let hi = max(min((ref + band) / UInt64(tick) * UInt64(tick), UInt64(UInt32.max) / UInt64(tick) * UInt64(tick)), lo)
-        self.tick = tick
-        low = UInt32(lo)
-        high = UInt32(hi)
-        levelCount = Int32((hi - lo) / UInt64(tick) + 1)
+        let ladder = spec.ladder
+        precondition(ladder.levels <= UInt64(Int32.max), "\(spec.symbol): \(ladder.levels) price levels (configurations bound the ladder)")
+        tick = max(spec.tick, 1)
+        low = ladder.low
+        high = ladder.high
+        levelCount = Int32(ladder.levels)
         levels = .allocate(capacity: Int(levelCount))
         levels.initialize(repeating: PriceLevel(), count: Int(levelCount))
         bestBid = -1

@@ -216,6 +216,15 @@ public struct OrderFlowGenerator: Sendable {
 
     // MARK: internals
 
+    /// `ticks` ticks above or below `base`; nil when that leaves the positive UInt32 prices
+    /// (an instrument priced near 429,496.7295 has no room above it).
+    @inlinable static func price(_ base: UInt32, ticks: Int, of tick: UInt32, up: Bool) -> UInt32? {
+        let (d, o) = UInt32(clamping: ticks).multipliedReportingOverflow(by: tick)
+        if o { return nil }
+        if up { let (p, o2) = base.addingReportingOverflow(d); return o2 ? nil : p }
+        return base > d ? base - d : nil
+    }
+
     @inlinable mutating func bootstrap<E: VenueEventSink, F: ITCHSink>(_ venue: Venue<E, F>) {
         started = true
         for j in 0..<instruments.count {
@@ -227,9 +236,8 @@ public struct OrderFlowGenerator: Sendable {
             for i in 1...model.depth {
                 let n = max(1, Int((model.lambda(i) / model.cancelRate(i)).rounded()))
                 for _ in 0..<n {
-                    let d = UInt32(i) * tick
-                    if ref > d { place(venue, j, .bid, price: ref - d, distance: 0) }
-                    place(venue, j, .ask, price: ref + d, distance: 0)
+                    if let p = Self.price(ref, ticks: i, of: tick, up: false) { place(venue, j, .bid, price: p, distance: 0) }
+                    if let p = Self.price(ref, ticks: i, of: tick, up: true) { place(venue, j, .ask, price: p, distance: 0) }
                 }
             }
             _ = anchors(venue, j)
@@ -262,11 +270,11 @@ public struct OrderFlowGenerator: Sendable {
             } else {
                 let i = distance()
                 let tick = venue.core.pointee.books[Int(bookSlot[j])].tick
-                let d = UInt32(i) * tick
-                if rng.unit() < 0.5 {
-                    if ask > d { place(venue, j, .bid, price: ask - d, distance: i) } else { counts.outsideBand &+= 1 }
+                let up = rng.unit() >= 0.5
+                if let p = Self.price(up ? bid : ask, ticks: i, of: tick, up: up) {
+                    place(venue, j, up ? .ask : .bid, price: p, distance: i)
                 } else {
-                    place(venue, j, .ask, price: bid &+ d, distance: i)
+                    counts.outsideBand &+= 1
                 }
             }
         } else {
@@ -285,8 +293,7 @@ public struct OrderFlowGenerator: Sendable {
             guard rng.unit() < thetaShare[i] else { counts.cancelsThinned &+= 1; return }
             if model.replaceShare > 0 && rng.unit() < model.replaceShare {
                 // A fresh distance from the opposite best, as a new arrival would take: never crosses.
-                let d = UInt32(distance()) * tick
-                let price = e.side == .bid ? (ask > d ? ask - d : 0) : bid &+ d
+                let price = Self.price(e.side == .bid ? ask : bid, ticks: distance(), of: tick, up: e.side == .ask) ?? 0
                 let b = venue.core.pointee.books + Int(bookSlot[j])
                 if price == o.price { counts.movesInPlace &+= 1; return } // drawn where it rests: nothing to do
                 if price >= b.pointee.low && price <= b.pointee.high {

@@ -64,6 +64,10 @@ public enum RejectReason: UInt8, Sendable, CaseIterable {
     case unknownOrder
     /// Cancel / replace from a session other than the one that entered the order.
     case notYourOrder
+    /// Quantity above the instrument's `maxOrderShares`.
+    case orderTooLarge
+    /// Price × quantity above the instrument's `maxOrderValue` (a market order is valued at the band's far end).
+    case orderValueTooLarge
 }
 
 public enum CancelReason: UInt8, Sendable {
@@ -179,9 +183,26 @@ public struct InstrumentSpec: Sendable {
     public var lot: UInt32
     /// Band half-width in basis points of the reference price (1000 = ±10 %).
     public var bandBasisPoints: UInt32
-    public init(locate: Locate, symbol: Symbol, referencePrice: UInt32, tick: UInt32 = 100, lot: UInt32 = 1, bandBasisPoints: UInt32 = 1000) {
+    /// Largest quantity one order (new or replaced) may have; OUCH 4.2 allows fewer than 1,000,000 shares.
+    public var maxOrderShares: UInt32
+    /// Largest price × quantity of one order, in ITCH price units × shares (10^11 = $10,000,000).
+    public var maxOrderValue: UInt64
+    public init(locate: Locate, symbol: Symbol, referencePrice: UInt32, tick: UInt32 = 100, lot: UInt32 = 1, bandBasisPoints: UInt32 = 1000,
+                maxOrderShares: UInt32 = 999_999, maxOrderValue: UInt64 = 100_000_000_000) {
         self.locate = locate; self.symbol = symbol; self.referencePrice = referencePrice
         self.tick = tick; self.lot = lot; self.bandBasisPoints = bandBasisPoints
+        self.maxOrderShares = maxOrderShares; self.maxOrderValue = maxOrderValue
+    }
+
+    /// Lowest and highest accepted prices (tick aligned, inside the band and UInt32) and the
+    /// number of ladder levels between them, which is the book's memory (`PriceLevel` each).
+    public var ladder: (low: UInt32, high: UInt32, levels: UInt64) {
+        let tick = UInt64(max(self.tick, 1))
+        let ref = UInt64(referencePrice), band = ref * UInt64(bandBasisPoints) / 10_000
+        let lowRaw = ref > band ? ref - band : tick
+        let lo = max((lowRaw + tick - 1) / tick * tick, tick)
+        let hi = max(min((ref + band) / tick * tick, UInt64(UInt32.max) / tick * tick), lo)
+        return (UInt32(lo), UInt32(hi), (hi - lo) / tick + 1)
     }
 
     /// AAPL 200.00, MSFT 400.00, SPY 500.00, NVDA 120.00, TSLA 250.00, QQQ 450.00, AMZN 180.00, META 500.00:

@@ -328,11 +328,19 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
 
     /// Checks tick, lot and band; returns the ladder index or the reason.
     @inlinable @inline(__always) func check(_ b: UnsafeMutablePointer<MatchingBook>, price: UInt32, quantity: UInt32) -> (Int32, RejectReason?) {
-        guard quantity > 0 else { return (0, .zeroQuantity) }
-        guard quantity % b.pointee.spec.lot == 0 else { return (0, .badLot) }
+        if let r = checkSize(b, quantity: quantity, valuedAt: price) { return (0, r) }
         guard price % b.pointee.tick == 0 else { return (0, .badTick) }
         guard price >= b.pointee.low, price <= b.pointee.high else { return (0, .outsidePriceBand) }
         return (b.pointee.index(price), nil)
+    }
+
+    /// Checks quantity, lot, maximum size and maximum value (price × quantity, in 64 bits: both are UInt32).
+    @inlinable @inline(__always) func checkSize(_ b: UnsafeMutablePointer<MatchingBook>, quantity: UInt32, valuedAt price: UInt32) -> RejectReason? {
+        guard quantity > 0 else { return .zeroQuantity }
+        guard quantity % b.pointee.spec.lot == 0 else { return .badLot }
+        guard quantity <= b.pointee.spec.maxOrderShares else { return .orderTooLarge }
+        guard UInt64(quantity) * UInt64(price) <= b.pointee.spec.maxOrderValue else { return .orderValueTooLarge }
+        return nil
     }
 
     // MARK: matching
@@ -420,8 +428,10 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
         let buy = o.side == .bid
         var limit: Int32
         if o.kind == .market {
-            guard o.quantity > 0 else { reject(session, o.tag, .none, .zeroQuantity); return .none }
-            guard o.quantity % b.pointee.spec.lot == 0 else { reject(session, o.tag, .none, .badLot); return .none }
+            // A market order may trade anywhere in the band: valued at its far end.
+            if let r = checkSize(b, quantity: o.quantity, valuedAt: buy ? b.pointee.high : b.pointee.low) {
+                reject(session, o.tag, .none, r); return .none
+            }
             limit = buy ? b.pointee.levelCount - 1 : 0
         } else {
             let (i, r) = check(b, price: o.price, quantity: o.quantity)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OmniEngine
+import OmniConfig
 import OmniSim
 
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ struct Sim: ParsableCommand {
 
     func run() throws {
         var c: SimConfig
-        do { c = try config.map { try SimConfig(contentsOf: $0) } ?? SimConfig() } catch let e as SimConfigError {
+        do { c = try config.map { try SimConfig(contentsOf: $0) } ?? SimConfig() } catch let e as ConfigError {
             throw ValidationError("\(config ?? ""): \(e)")
         }
         if let fixPort { c.fixPort = fixPort }
@@ -73,7 +74,7 @@ struct Sim: ParsableCommand {
         let sim: SimVenue
         do { sim = try SimVenue(c) } catch { throw ValidationError("\(error)") }
         var lines = ["omni sim: \(c.instruments.count) instruments (\(c.instruments.prefix(8).map { $0.symbol.description }.joined(separator: " "))\(c.instruments.count > 8 ? " ..." : ""))",
-                     "  FIX 4.4     \(c.fixHost):\(sim.fixPort) SenderCompID \(c.fixSenderCompID), any client CompID, store \(c.fixStore)",
+                     "  FIX 4.4     \(c.fixHost):\(sim.fixPort) SenderCompID \(c.fixSenderCompID), any client CompID, store \(sim.fixStore)",
                      "  OUCH 4.2    \(c.ouchHost):\(sim.ouchPort) (SoupBinTCP session \(c.session))",
                      "  sessions    \(c.cancelOnDisconnect ? "orders canceled on disconnect / logout" : "orders kept on disconnect")",
                      "  MoldUDP64   line A \(c.lineA), line B \(c.lineB.map { "\($0)" } ?? "off"), via \(c.interface), retransmission \(sim.retransmitEndpoint.map { "\($0)" } ?? "off")"]

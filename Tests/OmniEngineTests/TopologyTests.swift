@@ -98,31 +98,49 @@ struct TopologyTests {
         #expect(rejection(selfLoop) == .cycle(stages: ["decode", "decode"]))
     }
 
+    /// The key and line a file is refused for (a `.config` rejection), or nil.
+    func configKey(_ yaml: String) -> (key: String, problem: String, line: Int?)? {
+        guard case .config(let e) = rejection(yaml) else { return nil }
+        return (e.key, e.problem, e.line)
+    }
+
     @Test func missingKeyNamesKeyAndIndex() {
-        let e = rejection(valid.replacingFirst("    core: 1\n    wait: spin-yield", with: "    wait: spin-yield"))
-        #expect(e == .missingKey(key: "core", section: "stages", index: 1))
-        #expect("\(e!)" == "stages[1]: missing key 'core'")
-        #expect(rejection(valid.replacingFirst("    capacity: 4096\n", with: "")) == .missingKey(key: "capacity", section: "rings", index: 0))
-        #expect(rejection("rings: []\n") == .missingKey(key: "stages", section: "topology", index: nil))
+        let e = configKey(valid.replacingFirst("    core: 1\n    wait: spin-yield", with: "    wait: spin-yield"))
+        #expect(e?.key == "stages[1]" && e?.problem == "missing key 'core'")
+        #expect(configKey(valid.replacingFirst("    capacity: 4096\n", with: ""))?.key == "rings[0]")
+        #expect(configKey("rings: []\n")?.problem == "missing key 'stages'")
     }
 
     @Test func wrongTypeNamesKeyAndIndex() {
-        let e = rejection(valid.replacingFirst("core: 0", with: "core: zero"))
-        #expect(e == .wrongType(key: "core", section: "stages", index: 0, expected: "an integer", found: "string \"zero\""))
-        #expect("\(e!)".hasPrefix("stages[0].core: expected an integer"))
-        #expect(rejection(valid.replacingFirst("capacity: 4096", with: "capacity: [1]")) ==
-            .wrongType(key: "capacity", section: "rings", index: 0, expected: "an integer", found: "a list"))
-        #expect(rejection("stages: 3\n") == .wrongType(key: "stages", section: "topology", index: nil, expected: "a list", found: "integer 3"))
+        let e = configKey(valid.replacingFirst("core: 0", with: "core: zero"))
+        #expect(e?.key == "stages[0].core" && e?.problem.hasPrefix("expected an integer") == true && e?.line == 3)
+        #expect(configKey(valid.replacingFirst("capacity: 4096", with: "capacity: [1]"))?.key == "rings[0].capacity")
+        #expect(configKey("stages: 3\n")?.problem == "expected a list, found \"3\"")
     }
 
     @Test func unknownWaitIsNamed() {
-        let e = rejection(valid.replacingFirst("wait: backoff", with: "wait: nap"))
-        #expect(e == .unknownWait(stage: "strategy", value: "nap"))
+        let e = configKey(valid.replacingFirst("wait: backoff", with: "wait: nap"))
+        #expect(e?.key == "stages[2].wait" && e?.problem.contains("unknown wait 'nap'") == true)
+    }
+
+    /// D16: a misspelt key (`wiat: backoff`) ran as the default spin; any unknown key is refused.
+    @Test func unknownKeysAreRefused() {
+        let e = configKey(valid.replacingFirst("wait: backoff", with: "wiat: backoff"))
+        #expect(e?.key == "stages[2].wiat" && e?.problem.contains("unknown key") == true && e?.line == 10)
+        #expect(configKey(valid + "\ncolour: red\n")?.key == "colour")
+        #expect(configKey(valid.replacingFirst("capacity: 1024", with: "capacity: 1024\n    size: 2"))?.key == "rings[1].size")
+    }
+
+    /// D16: 2^40 is a power of two; the refusal says it is too large.
+    @Test func anOversizedCapacityIsCalledTooLarge() {
+        let e = rejection(valid.replacingFirst("capacity: 1024", with: "capacity: 1099511627776"))
+        #expect(e == .badCapacity(ringIndex: 1, capacity: 1 << 40))
+        #expect("\(e!)".contains("above the largest ring"))
     }
 
     @Test func malformedYAMLAndEmptyStagesAreRejected() {
-        if case .invalidYAML = rejection("stages: [ {name: a, core: 0\n") {} else { Issue.record("expected invalidYAML") }
-        #expect(rejection("- a\n- b\n") == .notAMapping(section: "topology"))
+        #expect(configKey("stages: [ {name: a, core: 0\n")?.key == "(file)")
+        #expect(configKey("- a\n- b\n")?.problem.contains("expected a mapping") == true)
         #expect(rejection("stages: []\n") == .noStages)
     }
 

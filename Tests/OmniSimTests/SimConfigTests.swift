@@ -95,6 +95,15 @@ import Testing
         ("ouch: {host: 1.2.3}", "ouch.host", "dotted IPv4"),
         ("cancel_on_disconnect: maybe", "cancel_on_disconnect", "true or false"),
         ("instruments: [\n", "(file)", "not valid YAML"),
+        // D15: a second block silently replaced the first; a ladder of 858 M levels took 10 GB.
+        ("fix: {port: 1}\nfix: {store: /x}", "fix", "given twice"),
+        ("instruments:\n  - {symbol: AAPL, price: 10, price: 20}", "instruments[0].price", "given twice"),
+        ("instruments:\n  - {symbol: AAPL, price: 429496.7295, tick: 0.0001}", "instruments[0].tick", "price levels"),
+        ("limits: {ladder_levels: 100}\ninstruments:\n  - {symbol: AAPL, price: 200}", "instruments[0].tick", "more than limits.ladder_levels (100)"),
+        ("limits: {connections: 0}", "limits.connections", "integer in 1...65536"),
+        ("limits: {sockets: 3}", "limits.sockets", "unknown key"),
+        ("instruments:\n  - {symbol: AAPL, price: 10, max_shares: 0}", "instruments[0].max_shares", "integer in 1..."),
+        ("instruments:\n  - {symbol: AAPL, price: 10, max_value: -3}", "instruments[0].max_value", "positive amount"),
     ])
     func badConfigIsRejected(_ yaml: String, _ key: String, _ problem: String) {
         do {
