@@ -14,6 +14,10 @@ public final class MappedInput {
 
     public init(path: String) throws {
         self.path = path
+        // Checked before any open: opening a FIFO for reading blocks until a writer comes.
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw FeedError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FeedError.cannotOpen(path: path, reason: "not a regular file") }
         if path.hasSuffix(".gz") {
             (bytes, mappedLength) = try MappedInput.inflate(path)
             wasCompressed = true
@@ -28,7 +32,7 @@ public final class MappedInput {
     }
 
     private static func map(_ path: String) throws -> (UnsafeRawBufferPointer, Int) {
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)  // no wait if it became a FIFO since the check
         guard fd >= 0 else { throw FeedError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()

@@ -34,9 +34,12 @@ public struct MoldPacketReader {
         packets += 1
         if h.count == UInt16(CW_MOLD_END_OF_SESSION) { endOfSession = true; return }
         if h.count == UInt16(CW_MOLD_HEARTBEAT) { heartbeats += 1; return }
+        // Its last message must be numbered below 2^64 - 1, so the next expected number exists:
+        // a capture running past it (0xFFFFFFFFFFFFFFFF, then 10) is malformed, not a wrap.
+        guard h.sequence <= UInt64.max - UInt64(h.count) else { malformedPackets += 1; return }
         if h.sequence > nextSequence {
             gaps += 1
-            missedMessages += h.sequence - nextSequence
+            missedMessages = missedMessages.addingReportingOverflow(h.sequence - nextSequence).overflow ? .max : missedMessages + (h.sequence - nextSequence)
             nextSequence = h.sequence
         }
         var cursor = cw_mold_cursor()
@@ -52,9 +55,9 @@ public struct MoldPacketReader {
                 duplicateMessages += 1
             } else {
                 replay.handle(m, len, into: &sink)
-                nextSequence = seq &+ 1
+                nextSequence = seq + 1
             }
-            seq &+= 1 // a hostile sequence near 2^64 wraps instead of trapping
+            seq += 1 // below 2^64 - 1: checked with the header
         }
     }
 }

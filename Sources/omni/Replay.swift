@@ -98,8 +98,12 @@ struct Replay: ParsableCommand {
         }
         let elapsed = monotonicNanoseconds() - start
         progress.finish()
+        if replay.counts.messages == 0 && input.bytes.count > 0 {
+            throw FeedError.corrupt(path: file, offset: 0, reason: "no known format: no pcap or pcapng magic number, and no NASDAQ "
+                                    + "day-file message at its start (first bytes \(Self.preview(input.bytes)))")
+        }
         if let depthCSV { try writeDepth(depthCSV, replay) }
-        printSummary(replay, elapsed: elapsed, loadNs: loadNs, bboRows: bboRows, compressed: input.wasCompressed)
+        printSummary(replay, elapsed: elapsed, loadNs: loadNs, bboRows: bboRows, fileBytes: input.bytes.count, compressed: input.wasCompressed)
         for s in replay.missingSymbols { stderrLine("warning: --symbols: \(s) is not in the file's stock directory") }
     }
 
@@ -117,11 +121,20 @@ struct Replay: ParsableCommand {
         try out.flush()
     }
 
-    private func printSummary(_ replay: ITCHReplay, elapsed: UInt64, loadNs: UInt64, bboRows: UInt64, compressed: Bool) {
+    /// The first bytes of a file, as hex and printable text, for an error that says what was found.
+    static func preview(_ bytes: UnsafeRawBufferPointer) -> String {
+        let head = bytes.prefix(8)
+        let hex = head.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+        let text = String(decoding: head.map { (32..<127).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+        return "\(hex) \"\(text)\""
+    }
+
+    private func printSummary(_ replay: ITCHReplay, elapsed: UInt64, loadNs: UInt64, bboRows: UInt64, fileBytes: Int, compressed: Bool) {
         let c = replay.counts
         let msgs = c.messages + c.malformed
         var lines: [String] = []
-        lines.append("file        \(file) (\(grouped(UInt64(c.bytes))) bytes\(compressed ? " inflated" : ""), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
+        let unread = fileBytes > c.bytes ? ", \(grouped(UInt64(fileBytes - c.bytes))) past the last whole message unread" : ""
+        lines.append("file        \(file) (\(grouped(UInt64(fileBytes))) bytes\(compressed ? " inflated" : "")\(unread), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
         lines += bookSummaryLines(replay)
         if bboRows > 0 || bboCSV != nil { lines.append("bbo rows    \(grouped(bboRows)) -> \(bboCSV ?? "")") }
         let secs = Double(elapsed) / 1e9

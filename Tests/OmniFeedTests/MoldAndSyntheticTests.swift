@@ -98,3 +98,23 @@ struct MoldAndSyntheticTests {
         #expect(reader.heartbeats == 1 && reader.endOfSession && r.counts.messages == 0)
     }
 }
+
+/// D12: a capture whose MoldUDP64 sequence runs to 2^64 - 1 and then restarts at 10 trapped
+/// `omni replay` in the gap count. A packet whose messages would pass 2^64 - 1 is malformed.
+extension MoldAndSyntheticTests {
+    @Test func aSequencePastTwoToTheSixtyFourIsMalformedNotATrap() throws {
+        let msgs = dayMessages(try synthetic(messages: 100))
+        let r = ITCHReplay(books: try Books())
+        var reader = MoldPacketReader()
+        let packets = [moldPacket("OMNITEST01", seq: 1, msgs[0..<2]),
+                       moldPacket("OMNITEST01", seq: UInt64.max - 1, msgs[2..<3]),   // last message UInt64.max - 1: fine
+                       moldPacket("OMNITEST01", seq: UInt64.max, msgs[3..<4]),       // would need a next number past 2^64 - 1
+                       moldPacket("OMNITEST01", seq: 10, msgs[4..<5])]               // old: counted as a jump of ~2^64
+        _ = readPackets(packets, into: r, reader: &reader)
+        #expect(reader.malformedPackets == 1)
+        #expect(reader.gaps == 1 && reader.missedMessages == UInt64.max - 4)
+        #expect(reader.duplicateMessages == 1)   // 10 is behind UInt64.max
+        #expect(reader.nextSequence == UInt64.max)
+        #expect(r.counts.messages == 3)
+    }
+}
