@@ -113,6 +113,8 @@ public struct FixOut: Sendable, Equatable {
             if v >= 0 { cw_fix_add_u64(&b, tag, UInt64(v)) } else { cw_fix_add_i64(&b, tag, v) }
         }
     }
+    /// Sequence numbers and other counts that are UInt64 on our side (no Int64 conversion to trap).
+    public mutating func addUInt(_ tag: UInt32, _ v: UInt64) { encode { cw_fix_add_u64(&$0, tag, v) } }
     public mutating func addPrice(_ tag: UInt32, _ v: Int64) { encode { cw_fix_add_price4(&$0, tag, v) } }
     public mutating func addChar(_ tag: UInt32, _ c: UInt8) { encode { b in var c = c; cw_fix_add(&b, tag, &c, 1) } }
     /// UTC now as "YYYYMMDD-HH:MM:SS.sss" (SendingTime / TransactTime), written without a String.
@@ -205,10 +207,5 @@ public enum FixClock {
         d(tmv.tm_year + 1900, 4); d(tmv.tm_mon + 1, 2); d(tmv.tm_mday, 2); c(45)
         d(tmv.tm_hour, 2); c(58); d(tmv.tm_min, 2); c(58); d(tmv.tm_sec, 2); c(46); d(Int32(ts.tv_nsec / 1_000_000), 3)
         return i
-    }
-    static func monotonicNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

@@ -8,6 +8,10 @@
 // CompIDs: we send SenderCompID config.senderCompID; an acceptor with targetCompID nil takes
 // the client's 49 from its Logon. Sequence numbers and sent messages persist in FixFileStore.
 // Framing faults (bad BodyLength / CheckSum / BeginString) are dropped silently (FIX 4.4 vol 2).
+// Hostile input never traps: a Logon with a CompID that could not name a store
+// (FixFileStore.isValidCompID) or a HeartBtInt outside 0...maxHeartBtInt is refused with a
+// Logout; numbers are checked before any arithmetic; bytes queued for a peer that does not read
+// are bounded by maxPendingBytes (the connection closes past it).
 //
 // Allocation: the steady-state application path (D / F / G in, 8 / 9 out, and the reverse on
 // an initiator) allocates nothing once the session is logged on and `logEvents` is off:
@@ -17,6 +21,7 @@
 // log back), TestRequest, the event log (`logEvents`), disconnects. One connection per
 // FixSession; the caller drives it with pollOnce (one thread), or an acceptor drives all of
 // its sessions from one poll set (register / handle, shared with other servers if wanted).
+import CSys
 import CWire
 #if canImport(Glibc)
 import Glibc
@@ -32,11 +37,19 @@ public struct FixSessionConfig: Sendable {
     /// Keep a text log of the session's events (`FixSession.events`): for tests and debugging. It
     /// grows with every message, so a long-running session leaves it off (the default).
     public var logEvents: Bool
+    /// Bytes a connection may have queued for a peer that does not read (reports, resends); past
+    /// it the connection closes (counted in FixAcceptor.slowClientDisconnects). 4 MiB is tens of
+    /// thousands of ExecutionReports: a peer that far behind is not coming back.
+    public var maxPendingBytes: Int
+    /// Largest HeartBtInt (seconds) a Logon may carry. FIX sets no limit, but an hour is far past
+    /// any real interval (engines use 30 s), and it keeps every timer well inside UInt64 ns.
+    public static let maxHeartBtInt = 3600
     public init(senderCompID: String = "OMNI", targetCompID: String? = nil, heartBtInt: Int = 30,
-                storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false, logEvents: Bool = false) {
+                storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false, logEvents: Bool = false,
+                maxPendingBytes: Int = 4 << 20) {
         self.senderCompID = senderCompID; self.targetCompID = targetCompID; self.heartBtInt = heartBtInt
         self.storeDirectory = storeDirectory; self.fsyncEveryMessage = fsyncEveryMessage; self.resetOnLogon = resetOnLogon
-        self.logEvents = logEvents
+        self.logEvents = logEvents; self.maxPendingBytes = maxPendingBytes
     }
 }
 
@@ -63,7 +76,8 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     let fieldCap = 256
     let tx: UnsafeMutablePointer<UInt8>
     let txCap = 1 << 16
-    var pending: [UInt8] = []   // bytes the socket did not take yet
+    var pending: [UInt8] = []   // bytes the socket did not take yet: pending[pendingStart...]
+    var pendingStart = 0
     var outbox: FixOutbox = []
     var lastRecvNs: UInt64 = 0
     var lastSentNs: UInt64 = 0
@@ -86,7 +100,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         tx = .allocate(capacity: txCap)
         pending.reserveCapacity(1 << 16)
         outbox.reserveCapacity(8)
-        lastRecvNs = FixClock.monotonicNs()
+        lastRecvNs = csys_monotonic_ns()
         lastSentNs = lastRecvNs
         if let t = config.targetCompID { peerCompID = t }
     }
@@ -102,14 +116,21 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     public var nextTargetSeq: UInt64 { store?.nextTarget ?? 1 }
     public var isOpen: Bool { fd >= 0 }
     public var fileDescriptor: Int32 { fd }
+    /// Bytes queued for the peer that the socket has not taken yet.
+    public var pendingBytes: Int { pending.count - pendingStart }
 
+    /// HeartBtInt in ns. Logons outside 0...maxHeartBtInt are refused; the clamp keeps a bad
+    /// configured value from overflowing too.
+    var heartBtNs: UInt64 { UInt64(clamping: min(heartBtInt, FixSessionConfig.maxHeartBtInt)) * 1_000_000_000 }
+
+    /// Opens the counterparty's store (or takes the one the acceptor opened for a message sent
+    /// while it was offline); it stays open while this connection is (closed by `disconnect`).
     func openStore() -> Bool {
         guard let peer = peerCompID else { return false }
-        if store == nil, let acceptor {
-            store = acceptor.store(for: peer)  // one store per counterparty, kept across its connections
-        } else if store == nil {
-            store = FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
-                                 fsyncEveryMessage: config.fsyncEveryMessage)
+        if store == nil {
+            store = acceptor?.takeOfflineStore(peer)
+                ?? FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
+                                fsyncEveryMessage: config.fsyncEveryMessage)
         }
         return store != nil
     }
@@ -145,32 +166,54 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         return n > 0 ? UnsafeBufferPointer(start: buffer + start, count: n) : nil
     }
 
+    /// Sends `bytes` now, or queues what the socket does not take. A queue past maxPendingBytes
+    /// closes the connection: a peer that does not read must not grow our memory.
     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-        lastSentNs = FixClock.monotonicNs()
-        if pending.isEmpty {
+        guard fd >= 0 else { return }
+        lastSentNs = csys_monotonic_ns()
+        var from = 0
+        if pendingBytes == 0 {
             let w = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             if w == bytes.count { return }
-            if w < 0 && errno != EAGAIN && errno != EWOULDBLOCK { disconnect("send failed errno \(errno)"); return }
-            pending.append(contentsOf: bytes[max(w, 0)...])
-        } else {
-            pending.append(contentsOf: bytes)
+            if w < 0 && errno != EAGAIN && errno != EWOULDBLOCK { let e = errno; disconnect("send failed errno \(e)"); return }
+            from = max(w, 0)
         }
+        guard pendingBytes + (bytes.count - from) <= config.maxPendingBytes else {
+            acceptor?.didDropSlowClient()
+            disconnect("peer too far behind: more than \(config.maxPendingBytes) bytes queued"); return
+        }
+        pending.append(contentsOf: bytes[from...])
+    }
+
+    /// Sends what is queued, as far as the socket takes it. Returns the errno of a broken
+    /// connection (0 otherwise) and never disconnects itself, so `disconnect` can call it.
+    func drain() -> Int32 {
+        guard pendingBytes > 0, fd >= 0 else { return 0 }
+        let w = pending.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + pendingStart, $0.count - pendingStart, Int32(MSG_NOSIGNAL)) }
+        if w < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : errno }
+        pendingStart += w
+        if pendingStart == pending.count {
+            pending.removeAll(keepingCapacity: true); pendingStart = 0
+        } else if pendingStart >= pending.count / 2 {
+            pending.removeFirst(pendingStart); pendingStart = 0  // moves at most what was sent: linear overall
+        }
+        return 0
     }
 
     func flush() {
-        guard !pending.isEmpty, fd >= 0 else { return }
-        let w = pending.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if w > 0 { pending.removeFirst(w) } else if w < 0 && errno != EAGAIN && errno != EWOULDBLOCK { disconnect("send failed errno \(errno)") }
+        let e = drain()
+        if e != 0 { disconnect("send failed errno \(e)") }
     }
 
     public func disconnect(_ why: String) {
         guard fd >= 0 else { return }
-        flush()
+        _ = drain()  // a last try for what is queued (a Logout); a broken connection just ends here
         note("disconnect: \(why)")
-        store?.sync()
+        store?.close()
         close(fd)
         fd = -1
         state = .closed
+        pending = []; pendingStart = 0
     }
 
     /// Sends Logout (5); the session closes when the peer answers (or on its own Logout).
@@ -185,7 +228,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
 
     func sendReject(refSeq: UInt64, reason: Int, tag: UInt32, msgType: String?, text: String) {
         var r = FixOut(msgType: "3")
-        r.addInt(45, Int64(refSeq))
+        r.addUInt(45, refSeq)
         if tag != 0 { r.addInt(371, Int64(tag)) }
         if let msgType { r.add(372, msgType) }
         r.addInt(373, Int64(reason))
@@ -216,7 +259,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         return fd >= 0
     }
 
-    var pollEvents: Int16 { Int16(POLLIN) | (pending.isEmpty ? 0 : Int16(POLLOUT)) }
+    var pollEvents: Int16 { Int16(POLLIN) | (pendingBytes == 0 ? 0 : Int16(POLLOUT)) }
 
     /// Adds this connection to `set` (POLLIN; POLLOUT while bytes wait to be sent).
     public func register(in set: PollSet) {
@@ -245,7 +288,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     /// (UInt64.max: no timer, e.g. before Logon). A loop waits at most until then.
     public func nextTimerNs() -> UInt64 {
         guard fd >= 0, state == .loggedOn || state == .logoutSent, heartBtInt > 0 else { return .max }
-        let hb = UInt64(heartBtInt) * 1_000_000_000
+        let hb = heartBtNs
         let grace = hb / 5
         var due = (testRequestSentNs == 0 ? lastRecvNs : testRequestSentNs) &+ hb &+ grace
         if state == .loggedOn { due = min(due, lastSentNs &+ hb) }
@@ -263,7 +306,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
                 disconnect("recv errno \(errno)"); return
             }
             rxLen += n
-            lastRecvNs = FixClock.monotonicNs()
+            lastRecvNs = csys_monotonic_ns()
             parseBuffered()
         }
     }
@@ -334,7 +377,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         }
         let possDup = m.char(43) == UInt8(ascii: "Y")
         if type == "4" && m.char(123) != UInt8(ascii: "Y") {  // SequenceReset-Reset: ignores MsgSeqNum
-            if let n = m.int(36), n >= store.nextTarget { store.setNextTarget(UInt64(n)); note("reset to \(n)") }
+            if let n = m.int(36), UInt64(n) >= store.nextTarget { store.setNextTarget(UInt64(n)); note("reset to \(n)") }
             return
         }
         if seq < store.nextTarget {
@@ -343,7 +386,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         }
         if seq > store.nextTarget {
             if type == "5" { onLogout(); return }
-            if type == "2" { onResendRequest(m) }  // serve theirs, then ask for ours
+            if type == "2" { onResendRequest(m, seq: seq) }  // serve theirs, then ask for ours
             if resendUpTo < store.nextTarget { requestResend(before: seq) }
             return
         }
@@ -356,7 +399,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             var h = FixOut(msgType: "0")
             if let id = m.string(112) { h.add(112, id) }
             send(h)
-        case "2": onResendRequest(m)
+        case "2": onResendRequest(m, seq: seq)
         case "3": note("peer rejected \(m.string(45) ?? "?"): \(m.string(58) ?? "")")
         case "4":
             if let n = m.int(36), UInt64(n) > store.nextTarget { store.setNextTarget(UInt64(n)); note("gap fill to \(n)") }
@@ -373,19 +416,24 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         if resendUpTo != 0 && store.nextTarget > resendUpTo { resendUpTo = 0 }
     }
 
+    /// Checks the Logon before anything is opened: the CompID names store files, HeartBtInt feeds the timers.
     func onLogon(_ m: FixView, seq: UInt64) {
         guard m.string(56) == config.senderCompID else { disconnect("Logon TargetCompID \(m.string(56) ?? "-") is not \(config.senderCompID)"); return }
         guard let peer = m.string(49) else { disconnect("Logon without SenderCompID"); return }
+        guard FixFileStore.isValidCompID(peer) else {
+            refuseLogon(peer, "SenderCompID must be 1 to \(FixString.capacity) printable ASCII characters, no '/'"); return
+        }
+        guard seq > 0 else { refuseLogon(peer, "MsgSeqNum (34) missing or not a number"); return }
         if let want = config.targetCompID, want != peer { disconnect("Logon from \(peer), expected \(want)"); return }
+        guard let hb = m.int(108), hb <= FixSessionConfig.maxHeartBtInt else {
+            refuseLogon(peer, "HeartBtInt (108) must be 0 to \(FixSessionConfig.maxHeartBtInt) seconds"); return
+        }
         if let acceptor, acceptor.isLoggedOn(peer, other: self) {
             refuseLogon(peer, "session \(peer) is already logged on")
             return
         }
         peerCompID = peer
         guard openStore(), let store else { disconnect("cannot open store in \(config.storeDirectory)"); return }
-        guard let hb = m.int(108), hb >= 0 else {
-            disconnect("Logon without HeartBtInt"); return
-        }
         if m.char(141) == UInt8(ascii: "Y") && !isInitiator { store.reset() }
         if !isInitiator { heartBtInt = Int(hb) }
         state = .loggedOn
@@ -402,10 +450,12 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         if state == .loggedOn && fd >= 0 { acceptor?.didLogOn(self) }
     }
 
-    /// A Logon this acceptor will not take (its CompID is logged on on another connection):
-    /// a Logout with the reason, numbered 1 and kept out of every store (the live session's
-    /// sequence numbers stay untouched), then the connection closes.
+    /// A Logon this acceptor will not take (its CompID is logged on on another connection, is no
+    /// valid CompID, or its HeartBtInt is out of range): a Logout with the reason, numbered 1 and
+    /// kept out of every store (a live session's sequence numbers stay untouched), then the
+    /// connection closes. Counted in FixAcceptor.refusedLogons.
     func refuseLogon(_ peer: String, _ text: String) {
+        acceptor?.didRefuseLogon()
         var b = cw_fix_builder()
         cw_fix_begin(&b, tx, txCap)
         b.add(35, "5")
@@ -440,7 +490,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         guard let store else { return }
         note("gap \(store.nextTarget)..\(seq - 1)")
         var r = FixOut(msgType: "2")
-        r.addInt(7, Int64(store.nextTarget))
+        r.addUInt(7, store.nextTarget)
         r.addInt(16, 0)
         send(r)
         resendUpTo = seq
@@ -449,17 +499,26 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     static func isAdmin(_ t: String) -> Bool { t.count == 1 && "0123456A".contains(t) }
 
     /// Resends [7, 16] from the store: application messages with 43=Y and 122, runs of admin
-    /// messages (or missing ones) as one SequenceReset-GapFill.
-    func onResendRequest(_ m: FixView) {
+    /// messages (or missing ones) as one SequenceReset-GapFill. BeginSeqNo must be 1 or more and
+    /// EndSeqNo 0 (to the end) or not below it; anything else is answered with Reject (3,
+    /// SessionRejectReason 5 value incorrect, or 1 missing), never guessed at. Reads only the
+    /// range asked for; stops when the peer falls maxPendingBytes behind (`write` closes).
+    func onResendRequest(_ m: FixView, seq: UInt64) {
         guard let store else { return }
-        let begin = UInt64(max(m.int(7) ?? 1, 1))
+        for tag: UInt32 in [7, 16] where m.int(tag) == nil {
+            if m.has(tag) { sendReject(refSeq: seq, reason: 5, tag: tag, msgType: "2", text: "value incorrect: not a sequence number") }
+            else { sendReject(refSeq: seq, reason: 1, tag: tag, msgType: "2", text: "Required tag missing") }
+            return
+        }
+        let begin = UInt64(m.int(7)!), endSeqNo = UInt64(m.int(16)!)
+        guard begin >= 1 else { sendReject(refSeq: seq, reason: 5, tag: 7, msgType: "2", text: "value incorrect: BeginSeqNo 0"); return }
+        guard endSeqNo == 0 || endSeqNo >= begin else {
+            sendReject(refSeq: seq, reason: 5, tag: 16, msgType: "2", text: "value incorrect: EndSeqNo before BeginSeqNo"); return
+        }
         let last = store.nextSender - 1
-        let end = min((m.int(16) ?? 0) == 0 ? last : UInt64(m.int(16)!), last)
+        let end = endSeqNo == 0 ? last : min(endSeqNo, last)
         note("resend \(begin)..\(end)")
         guard begin <= end else { return }
-        var gapStart: UInt64 = 0
-        let f = UnsafeMutablePointer<cw_fix_field>.allocate(capacity: fieldCap)
-        defer { f.deallocate() }
         func gapFill(from: UInt64, to next: UInt64) {
             var b = cw_fix_builder()
             cw_fix_begin(&b, tx, txCap)
@@ -478,62 +537,57 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             note("out 4 \(from) gapfill->\(next)")
             write(UnsafeBufferPointer(start: tx + s, count: n))
         }
-        let log = store.messages(from: begin, through: end)
-        var seq = begin
-        while seq <= end {
-            var resent = false
-            if let bytes = log[seq] {
-                bytes.withUnsafeBufferPointer { p in
-                    var msg = cw_fix_msg()
-                    msg.fields = f
-                    msg.cap = UInt32(fieldCap)
-                    var c = 0
-                    guard cw_fix_parse(p.baseAddress, p.count, &msg, &c) == CW_FIX_OK else { return }
-                    let v = FixView(fields: f, count: Int(msg.count))
-                    guard let t = v.msgType, !Self.isAdmin(t) else { return }
-                    if gapStart != 0 { gapFill(from: gapStart, to: seq); gapStart = 0 }
-                    var b = cw_fix_builder()
-                    cw_fix_begin(&b, tx, txCap)
-                    b.add(35, t)
-                    b.add(49, config.senderCompID)
-                    b.add(56, peerCompID ?? "")
-                    cw_fix_add_u64(&b, 34, seq)
-                    b.addChar(43, UInt8(ascii: "Y"))
-                    b.add(52, FixClock.sendingTime())
-                    b.add(122, v.string(52) ?? FixClock.sendingTime())
-                    for i in 0..<Int(msg.count) {
-                        switch f[i].tag {
-                        case 8, 9, 10, 35, 49, 56, 34, 43, 52, 122: continue
-                        default: cw_fix_add(&b, f[i].tag, f[i].val, Int(f[i].len))
-                        }
-                    }
-                    var s = 0
-                    let n = cw_fix_finish(&b, &s)
-                    note("out \(t) \(seq) possdup")
-                    write(UnsafeBufferPointer(start: tx + s, count: n))
-                    resent = true
+        let f = UnsafeMutablePointer<cw_fix_field>.allocate(capacity: fieldCap)
+        defer { f.deallocate() }
+        var next = begin  // the first number neither resent nor gap-filled yet
+        store.forEachMessage(from: begin, through: end) { seq, p in
+            var msg = cw_fix_msg()
+            msg.fields = f
+            msg.cap = UInt32(fieldCap)
+            var c = 0
+            guard cw_fix_parse(p.baseAddress, p.count, &msg, &c) == CW_FIX_OK else { return true }
+            let v = FixView(fields: f, count: Int(msg.count))
+            guard let t = v.msgType, !Self.isAdmin(t) else { return true }  // admin: part of a gap fill
+            if next < seq { gapFill(from: next, to: seq) }
+            var b = cw_fix_builder()
+            cw_fix_begin(&b, tx, txCap)
+            b.add(35, t)
+            b.add(49, config.senderCompID)
+            b.add(56, peerCompID ?? "")
+            cw_fix_add_u64(&b, 34, seq)
+            b.addChar(43, UInt8(ascii: "Y"))
+            b.add(52, FixClock.sendingTime())
+            b.add(122, v.string(52) ?? FixClock.sendingTime())
+            for i in 0..<Int(msg.count) {
+                switch f[i].tag {
+                case 8, 9, 10, 35, 49, 56, 34, 43, 52, 122: continue
+                default: cw_fix_add(&b, f[i].tag, f[i].val, Int(f[i].len))
                 }
             }
-            if !resent && gapStart == 0 { gapStart = seq }
-            seq += 1
+            var s = 0
+            let n = cw_fix_finish(&b, &s)
+            note("out \(t) \(seq) possdup")
+            write(UnsafeBufferPointer(start: tx + s, count: n))
+            next = seq + 1
+            return fd >= 0
         }
-        if gapStart != 0 { gapFill(from: gapStart, to: end + 1) }
+        if fd >= 0 && next <= end { gapFill(from: next, to: end + 1) }
     }
 
     func timers() {
         guard fd >= 0, state == .loggedOn || state == .logoutSent, heartBtInt > 0 else { return }
-        let now = FixClock.monotonicNs()
-        let hb = UInt64(heartBtInt) * 1_000_000_000
-        if now - lastSentNs >= hb && state == .loggedOn { send(FixOut(msgType: "0")) }
+        let now = csys_monotonic_ns()
+        let hb = heartBtNs
+        if csys_elapsed_ns(now, lastSentNs) >= hb && state == .loggedOn { send(FixOut(msgType: "0")) }
         let grace = hb / 5
-        if now - lastRecvNs >= hb + grace {
+        if csys_elapsed_ns(now, lastRecvNs) >= hb + grace {
             if testRequestSentNs == 0 {
                 testRequestCount += 1
                 var t = FixOut(msgType: "1")
                 t.add(112, "TEST-\(testRequestCount)")
                 send(t)
                 testRequestSentNs = now
-            } else if now - testRequestSentNs >= hb + grace {
+            } else if csys_elapsed_ns(now, testRequestSentNs) >= hb + grace {
                 disconnect("no answer to TestRequest")
             }
         }
@@ -560,10 +614,13 @@ enum FixSocket {
 
 /// Listens on host:port (default 127.0.0.1; port 0: any free port) and serves many client
 /// connections at once, one FixSession each. Each counterparty CompID has one store (sequence
-/// numbers, sent messages), opened at its first Logon and kept across its connections; a
-/// Logon with a CompID that is logged on on another connection is refused (Logout with the
-/// reason, then close), as FIX engines do. A connection that sends no Logon within
-/// `logonTimeoutNs` is closed.
+/// numbers, sent messages), opened at its Logon and closed when that connection ends, so the
+/// descriptors held follow the live connections, not every CompID ever seen. A Logon with a
+/// CompID that is logged on on another connection is refused (Logout with the reason, then
+/// close), as FIX engines do. A connection that sends no Logon within `logonTimeoutNs` is
+/// closed. At most `maxConnections` are open; one more is accepted and closed at once. When the
+/// process is out of descriptors (EMFILE), a spare one held for that moment accepts and closes
+/// the waiting connection, so the listening socket does not stay readable and spin the loop.
 ///
 /// Driven by `pollOnce` (a poll set of its own), or from an outside poll set: `register(in:)`,
 /// one `PollSet.wait`, `handle(in:)`, with `nextTimerNs()` bounding the wait.
@@ -582,14 +639,28 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     public private(set) var connections: [FixSession<App>] = []
     /// Logged-on sessions by counterparty CompID.
     public private(set) var loggedOn: [String: FixSession<App>] = [:]
-    /// Logons refused because the CompID was logged on elsewhere.
+    /// Logons refused: the CompID logged on elsewhere or no valid CompID, or HeartBtInt out of range.
     public private(set) var refusedLogons = 0
+    /// Connections closed as soon as accepted: over `maxConnections`, or no descriptor left.
+    public private(set) var refusedConnections = 0
+    /// Connections closed because their peer fell more than `maxPendingBytes` behind.
+    public private(set) var slowClientDisconnects = 0
+    /// Open connections (logged on or not) beyond which new ones are accepted and closed at once.
+    public var maxConnections = 256
     /// Logons completed.
     public private(set) var logons = 0
     public var logonTimeoutNs: UInt64 = 10_000_000_000
-    var stores: [String: FixFileStore] = [:]
+    /// Stores opened by `send(_:to:)` for CompIDs without a connection holding theirs: kept for
+    /// the rest of the pass (a burst such as cancel on disconnect opens the files once), closed
+    /// by `sweep`, or taken over by the CompID's Logon.
+    var offlineStores: [String: FixFileStore] = [:]
     let listenFD: Int32
     var listenIndex = -1
+    /// /dev/null, held so that accept can still take (and close) a connection at EMFILE.
+    var spareFD: Int32 = -1
+    /// While the spare cannot be had back, accepting pauses until then (0: not paused).
+    var acceptPausedUntilNs: UInt64 = 0
+    static var acceptPauseNs: UInt64 { 100_000_000 }
     let ownPollSet = PollSet(capacity: 16)
 
     public init?(host: String = "127.0.0.1", port: UInt16 = 0, config: FixSessionConfig, app: App) {
@@ -610,11 +681,13 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) } }
         self.port = UInt16(bigEndian: a.sin_port)
         FixSocket.setNonBlocking(listenFD)
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     deinit {
         for s in connections { s.disconnect("acceptor closed") }
         close(listenFD)
+        if spareFD >= 0 { close(spareFD) }
         offlineBuffer.deallocate()
     }
 
@@ -628,17 +701,18 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
 
     /// Adds the listening socket and every open connection to `set`.
     public func register(in set: PollSet) {
-        listenIndex = set.add(listenFD, events: Int16(POLLIN))
+        if acceptPausedUntilNs != 0 && csys_monotonic_ns() >= acceptPausedUntilNs { acceptPausedUntilNs = 0 }
+        listenIndex = acceptPausedUntilNs == 0 ? set.add(listenFD, events: Int16(POLLIN)) : -1
         for s in connections { s.register(in: set) }
     }
 
     /// After `set.wait`: serves every ready connection, runs every session's timers, accepts
     /// new connections, forgets closed ones (telling the application of ended sessions).
     public func handle(in set: PollSet) {
-        let now = FixClock.monotonicNs()
+        let now = csys_monotonic_ns()
         for s in connections {
-            s.handle(in: set)
-            if s.state == .awaitingLogon && s.isOpen && now &- s.lastRecvNs >= logonTimeoutNs {
+            s.handle(in: set)  // may take lastRecvNs after `now`: elapsed time is then 0, not a wrap
+            if s.state == .awaitingLogon && s.isOpen && csys_elapsed_ns(now, s.lastRecvNs) >= logonTimeoutNs {
                 s.disconnect("no Logon within \(logonTimeoutNs / 1_000_000) ms")
             }
         }
@@ -651,9 +725,12 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
 
     /// Monotonic ns of the next timer of any connection (heartbeat, TestRequest, logon timeout).
     public func nextTimerNs() -> UInt64 {
-        var due = UInt64.max
+        var due = acceptPausedUntilNs == 0 ? UInt64.max : acceptPausedUntilNs
         for s in connections {
-            if s.state == .awaitingLogon { due = min(due, s.lastRecvNs &+ logonTimeoutNs) }
+            if s.state == .awaitingLogon {
+                let (t, over) = s.lastRecvNs.addingReportingOverflow(logonTimeoutNs)
+                due = min(due, over ? .max : t)
+            }
             due = min(due, s.nextTimerNs())
         }
         return due
@@ -669,13 +746,24 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
 
     /// Sends `m` to `compID`: at once when it is logged on; else numbered and kept in its store
     /// (FIX practice: the counterparty gets it by ResendRequest after its next Logon, unless that
-    /// Logon resets the numbers). False when the CompID never logged on here (no store) or the
-    /// message does not fit.
+    /// Logon resets the numbers). The store of an offline CompID is opened on demand and closed
+    /// at the end of the pass (`offlineStores`). False when the CompID has no store here (never
+    /// logged on) or the message does not fit.
     @discardableResult
     public func send(_ m: FixOut, to compID: String) -> Bool {
-        if let s = loggedOn[compID], s.state == .loggedOn { s.send(m); return true }
-        guard let store = stores[compID],
-              let bytes = FixSession<App>.encode(m, sender: config.senderCompID, target: compID, seq: store.nextSender,
+        let live = loggedOn[compID]
+        if let s = live, s.state == .loggedOn { s.send(m); return true }
+        let store: FixFileStore
+        if let held = live?.store, held.isOpen {
+            store = held  // a session still ending (Logout sent) holds the store open
+        } else if let st = offlineStores[compID] ?? FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: compID,
+                                                                   fsyncEveryMessage: config.fsyncEveryMessage, create: false) {
+            store = st
+            offlineStores[compID] = st
+        } else {
+            return false
+        }
+        guard let bytes = FixSession<App>.encode(m, sender: config.senderCompID, target: compID, seq: store.nextSender,
                                                  into: offlineBuffer, capacity: offlineCapacity) else { return false }
         store.recordSent(seq: store.nextSender, bytes: bytes)
         storedForResend += 1
@@ -696,7 +784,12 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     func acceptAll() {
         while true {
             let c = accept(listenFD, nil, nil)
-            if c < 0 { return }
+            if c < 0 {
+                guard errno == EMFILE || errno == ENFILE else { return }  // EAGAIN: none waiting
+                if !shedWithSpare() { return }
+                continue
+            }
+            if connections.count >= maxConnections { close(c); refusedConnections += 1; continue }
             FixSocket.setNonBlocking(c)
             let s = FixSession(fd: c, config: config, app: app, initiator: false)
             s.acceptor = self
@@ -704,6 +797,18 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
             connections.append(s)
             if keepHistory { sessions.append(s) }
         }
+    }
+
+    /// Out of descriptors: gives up the spare to accept one waiting connection and close it at
+    /// once, then takes the spare back. False when nothing more is to be done now; without a
+    /// spare to take back, accepting pauses for acceptPauseNs instead of spinning.
+    func shedWithSpare() -> Bool {
+        if spareFD >= 0 { close(spareFD) }
+        let c = accept(listenFD, nil, nil)
+        if c >= 0 { close(c); refusedConnections += 1 }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if spareFD < 0 { acceptPausedUntilNs = csys_monotonic_ns() + Self.acceptPauseNs; return false }
+        return c >= 0
     }
 
     func sweep() {
@@ -716,23 +821,23 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
             }
         }
         if closed { connections.removeAll { !$0.isOpen } }
+        if !offlineStores.isEmpty {
+            for st in offlineStores.values { st.close() }
+            offlineStores.removeAll()
+        }
     }
+
+    func takeOfflineStore(_ peer: String) -> FixFileStore? { offlineStores.removeValue(forKey: peer) }
 
     // Called by the sessions.
 
     func isLoggedOn(_ peer: String, other s: FixSession<App>) -> Bool {
         guard let live = loggedOn[peer], live !== s, live.isOpen else { return false }
-        refusedLogons += 1
         return true
     }
 
-    func store(for peer: String) -> FixFileStore? {
-        if let st = stores[peer] { return st }
-        let st = FixFileStore(directory: config.storeDirectory, sender: config.senderCompID, target: peer,
-                              fsyncEveryMessage: config.fsyncEveryMessage)
-        stores[peer] = st
-        return st
-    }
+    func didRefuseLogon() { refusedLogons += 1 }
+    func didDropSlowClient() { slowClientDisconnects += 1 }
 
     func didLogOn(_ s: FixSession<App>) {
         guard let peer = s.peerCompID else { return }
@@ -746,7 +851,7 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
 /// Connects to 127.0.0.1:port and sends Logon.
 public enum FixInitiator {
     public static func connect<App: FixApplication>(port: UInt16, config: FixSessionConfig, app: App) -> FixSession<App>? {
-        guard config.targetCompID != nil else { return nil }
+        guard config.targetCompID != nil, (0...FixSessionConfig.maxHeartBtInt).contains(config.heartBtInt) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var a = FixSocket.loopback(port)

@@ -8,7 +8,7 @@
 //   < 0               a rule broken (enum below). *consumed bytes should be dropped: the whole
 //                     message when it was framed (BodyLength/CheckSum verified, the fault is in a
 //                     field: CW_FIX_ERR_FIELD_* — a session answers these with Reject 3), or up to
-//                     the next "<SOH>8=FIX.4.4<SOH>" when framing itself failed (drop silently,
+//                     the next "8=FIX.4.4<SOH>" when framing itself failed (drop silently,
 //                     as FIX 4.4 vol 2 asks for bad BodyLength / CheckSum).
 // Framing rules: 8=FIX.4.4 first, 9=<digits> second, BodyLength counts the bytes from after
 // 9's SOH up to and including the SOH before 10=, 10=<3 digits><SOH> last with the byte sum
@@ -115,11 +115,13 @@ static inline int cw_fix_find(const cw_fix_msg *m, uint32_t tag) {
     return -1;
 }
 
-// Where to resume after a framing fault: just past the SOH before the next "8=FIX.4.4<SOH>"
-// after offset 0, or (none in sight) all but a tail that could start one.
+// Where to resume after a framing fault: at the next "8=FIX.4.4<SOH>" after offset 0, whatever
+// byte precedes it (garbage without a trailing SOH, or CR/LF, must not swallow the message
+// after it), or (none in sight) all but a tail that could start one. A match inside a value
+// only costs one more fault and resync.
 static inline size_t cw_fix__resync(const uint8_t *buf, size_t len) {
     for (size_t i = 1; i + CW_FIX_BEGIN_LEN <= len; i++)
-        if (buf[i - 1] == CW_FIX_SOH && memcmp(buf + i, CW_FIX_BEGIN, CW_FIX_BEGIN_LEN) == 0) return i;
+        if (memcmp(buf + i, CW_FIX_BEGIN, CW_FIX_BEGIN_LEN) == 0) return i;
     return len > CW_FIX_BEGIN_LEN ? len - CW_FIX_BEGIN_LEN + 1 : 1;
 }
 
