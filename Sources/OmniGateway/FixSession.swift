@@ -80,6 +80,9 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     var pendingStart = 0
     var outbox: FixOutbox = []
     var lastRecvNs: UInt64 = 0
+    /// When the connection was made: the Logon must complete within logonTimeoutNs of it, however
+    /// the bytes trickle in (a peer sending one byte at a time must not hold a connection slot).
+    var connectedNs: UInt64 = 0
     var lastSentNs: UInt64 = 0
     var testRequestSentNs: UInt64 = 0
     var testRequestCount = 0
@@ -102,6 +105,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         outbox.reserveCapacity(8)
         lastRecvNs = csys_monotonic_ns()
         lastSentNs = lastRecvNs
+        connectedNs = lastRecvNs
         if let t = config.targetCompID { peerCompID = t }
     }
 
@@ -617,7 +621,7 @@ enum FixSocket {
 /// numbers, sent messages), opened at its Logon and closed when that connection ends, so the
 /// descriptors held follow the live connections, not every CompID ever seen. A Logon with a
 /// CompID that is logged on on another connection is refused (Logout with the reason, then
-/// close), as FIX engines do. A connection that sends no Logon within `logonTimeoutNs` is
+/// close), as FIX engines do. A connection that completes no Logon within `logonTimeoutNs` is
 /// closed. At most `maxConnections` are open; one more is accepted and closed at once. When the
 /// process is out of descriptors (EMFILE), a spare one held for that moment accepts and closes
 /// the waiting connection, so the listening socket does not stay readable and spin the loop.
@@ -711,8 +715,8 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
     public func handle(in set: PollSet) {
         let now = csys_monotonic_ns()
         for s in connections {
-            s.handle(in: set)  // may take lastRecvNs after `now`: elapsed time is then 0, not a wrap
-            if s.state == .awaitingLogon && s.isOpen && csys_elapsed_ns(now, s.lastRecvNs) >= logonTimeoutNs {
+            s.handle(in: set)
+            if s.state == .awaitingLogon && s.isOpen && csys_elapsed_ns(now, s.connectedNs) >= logonTimeoutNs {
                 s.disconnect("no Logon within \(logonTimeoutNs / 1_000_000) ms")
             }
         }
@@ -728,7 +732,7 @@ public final class FixAcceptor<App: FixApplication>: @unchecked Sendable {
         var due = acceptPausedUntilNs == 0 ? UInt64.max : acceptPausedUntilNs
         for s in connections {
             if s.state == .awaitingLogon {
-                let (t, over) = s.lastRecvNs.addingReportingOverflow(logonTimeoutNs)
+                let (t, over) = s.connectedNs.addingReportingOverflow(logonTimeoutNs)
                 due = min(due, over ? .max : t)
             }
             due = min(due, s.nextTimerNs())

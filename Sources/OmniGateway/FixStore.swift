@@ -10,9 +10,10 @@
 // the process host may lose the last sequence numbers, which the FIX resend/gap-fill exchange
 // then recovers (a lower MsgSeqNum from us makes the peer log out: reset by agreement).
 // Recording a message allocates nothing (one writev of a preformatted head, the bytes and a
-// newline; one pwrite of the seqnums line; one index entry within reserved capacity). Resends
-// read only the records asked for, found through an in-memory index (sequence number -> place
-// in the log) built by one pass over the log the first time a resend needs it.
+// newline; one pwrite of the seqnums line). Resends read only the records asked for, found
+// through an in-memory index (sequence number -> place in the log) built by one pass over the
+// log the first time a resend needs it; from then on each record adds an entry (reserved for
+// 32 768 records, then grown by doubling: an allocation per doubling, only after a resend).
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -176,6 +176,22 @@ import Testing
         #expect(d.read(acc, count: 1).first?[35] == "A")
     }
 
+    /// A Logon trickled in one byte at a time is held to logonTimeoutNs from the connect, not
+    /// from the last byte: a slow peer cannot keep a connection slot forever.
+    @Test func logonTrickledByteByByteTimesOut() throws {
+        let acc = try acceptor(tempDir("trickle"))
+        acc.logonTimeoutNs = 200_000_000
+        let c = try #require(RawClient(port: acc.port))
+        let l = logon()
+        let t0 = Date()
+        for b in l.prefix(40) where !c.closed {
+            c.raw([b])
+            _ = c.read(acc, count: 1, seconds: 0.03)
+        }
+        #expect(c.closed && acc.connections.isEmpty)
+        #expect(Date().timeIntervalSince(t0) < 0.6, "closed at the logon timeout, not after the last byte")
+    }
+
     /// Garbage (no SOH before the next BeginString) ahead of a Logon, and between two orders:
     /// the message after it is parsed, not swallowed.
     @Test func garbageDoesNotSwallowTheNextMessage() throws {
