@@ -25,6 +25,15 @@ extension MoldSession {
         locked = true
     }
 
+    /// Whether the far packet starting at `first` is the second near a far sequence number;
+    /// if not, it becomes the one the next far packet is compared with.
+    @usableFromInline
+    mutating func confirmed(_ first: UInt64) -> Bool {
+        let near = unconfirmedJump != 0 && (first >= unconfirmedJump ? first - unconfirmedJump : unconfirmedJump - first) <= config.confirmJump
+        unconfirmedJump = near ? 0 : first
+        return near
+    }
+
     @usableFromInline
     mutating func start(at first: UInt64) {
         started = true
@@ -137,8 +146,8 @@ extension MoldSession {
             gapCount -= 1
         }
         let now: MoldSessionState
-        if let end = endSequence, expected >= end { now = .finished }
-        else if lostGaps > 0 { now = .stale }
+        if lostGaps > 0 || _counters.beyondEnd > 0 || sessionInDoubt { now = .stale }
+        else if let end = endSequence, expected >= end { now = .finished }
         else if openGaps > 0 { now = .gapOpen }
         else { now = .live }
         guard now != state else { return false }

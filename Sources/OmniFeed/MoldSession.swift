@@ -24,8 +24,10 @@ public enum MoldSessionState: Sendable, Equatable {
     /// Messages are missing and being recovered (other line, reorder, retransmission);
     /// messages after the gap are held back, so the books lag the market.
     case gapOpen
-    /// A gap was declared lost after its retries: books must not be quoted on until
-    /// a late retransmission fills it or the operator skips it (and rebuilds the books).
+    /// A gap was declared lost after its retries, or messages that may be genuine were
+    /// dropped (past an announced end of session, or of another session on the group):
+    /// books must not be quoted on until a late retransmission fills the gap or the
+    /// operator skips it (and rebuilds the books).
     case stale
     /// End of session seen and every message before it delivered.
     case finished
@@ -77,6 +79,9 @@ public struct MoldSessionCounters: Sendable, Equatable {
     /// Dropped whole: short header, block past the end, count past the end, trailing bytes, sequence overflow.
     public var malformed: UInt64 = 0
     public var wrongSession: UInt64 = 0
+    /// Messages in packets of another session: dropped. Without a configured session name the
+    /// session turns stale: locked on the first packet seen, which session is genuine cannot be told.
+    public var wrongSessionMessages: UInt64 = 0
     /// Gaps detected, those merged into the previous one (`gapsMerged`) included.
     public var gapsOpened: UInt64 = 0
     /// Filled by the line that did not reveal the gap (A/B arbitration at work).
@@ -99,10 +104,14 @@ public struct MoldSessionCounters: Sendable, Equatable {
     /// Packets whose new messages did not fit the reorder buffer, and those messages (left for retransmission).
     public var reorderOverflows: UInt64 = 0
     public var overflowMessages: UInt64 = 0
-    /// Messages at or beyond the end-of-session sequence: dropped.
+    /// Messages at or beyond the end-of-session sequence: dropped, and the session turns
+    /// stale (an end announced too early, e.g. forged, would otherwise hide their loss).
     public var beyondEnd: UInt64 = 0
     /// Packets starting more than `maxSequenceJump` beyond the high water: dropped.
     public var implausibleSequence: UInt64 = 0
+    /// Packets starting more than `confirmJump` beyond the high water with no second packet
+    /// near them yet: dropped (their messages are recovered with the gap once it is confirmed).
+    public var unconfirmedJumps: UInt64 = 0
     public init() {}
 }
 
@@ -123,6 +132,10 @@ public struct MoldSessionConfig: Sendable {
     /// sequence number would otherwise open a gap of up to 2^64 messages and poison the session):
     /// it is counted in `implausibleSequence` and dropped.
     public var maxSequenceJump: UInt64 = 1 << 32
+    /// A packet starting further than this beyond the high water is believed only when a
+    /// second packet (any line) starts within this distance of it: one forged datagram must
+    /// not open a gap no server can fill and leave the books stale for the day.
+    public var confirmJump: UInt64 = 1 << 16
     /// Time a gap is left to the other line (A/B arbitration window) or to reordering
     /// before the first request. All times here are in the unit of the receive times and of
     /// `poll(now:)`: nanoseconds by default; TSC ticks work as well if these are given in ticks.
@@ -254,6 +267,10 @@ public struct MoldSession {
     /// Gaps with messages still missing, and those of them declared lost.
     public internal(set) var openGaps = 0
     public internal(set) var lostGaps = 0
+    /// The first sequence number of a far packet waiting for a second one near it (0: none).
+    @usableFromInline var unconfirmedJump: UInt64 = 0
+    /// Another session's messages came while locked on the first session seen (see `wrongSessionMessages`).
+    @usableFromInline var sessionInDoubt = false
 
     public init(_ config: MoldSessionConfig = MoldSessionConfig()) {
         precondition(config.reorderBytes >= 64 && config.reorderBytes <= Int(UInt32.max) / 2, "reorderBytes must be 64...2^31")
@@ -305,14 +322,21 @@ public struct MoldSession {
         if locked {
             guard raw.loadUnaligned(as: UInt64.self) == sessionWord0,
                   raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self) == sessionWord1 else {
-                store.lines[li].wrongSession &+= 1; _counters.wrongSession &+= 1; return
+                store.lines[li].wrongSession &+= 1; _counters.wrongSession &+= 1
+                if count > 0 {
+                    _counters.wrongSessionMessages &+= count
+                    // Locked on the first packet seen, which of the two is genuine is unknown.
+                    if config.session == nil { sessionInDoubt = true; if settle() { consumer.stateChanged(to: state) } }
+                }
+                return
             }
         } else {
             lock(raw)
         }
         if !started { start(at: first) }
-        guard first <= highWater || first - highWater <= config.maxSequenceJump else {
-            _counters.implausibleSequence &+= 1; return
+        if first > highWater && first - highWater > min(config.confirmJump, config.maxSequenceJump) {
+            guard first - highWater <= config.maxSequenceJump else { _counters.implausibleSequence &+= 1; return }
+            guard confirmed(first) else { _counters.unconfirmedJumps &+= 1; return }
         }
         store.lines[li].packets &+= 1
         let end = min(first + count, endSequence ?? .max) // nothing exists past the announced end
@@ -332,13 +356,14 @@ public struct MoldSession {
             var dups: UInt64 = 0
             var droppedAbove: UInt64 = 0
             var record = HoldRecord()
+            var beyond = false
             let limit = endSequence ?? .max
             for _ in 0..<count {
                 let len = cw_be16(base + off)
                 let m = base + off + 2
                 off &+= 2 &+ Int(len)
                 defer { seq &+= 1 }
-                if seq >= limit { _counters.beyondEnd &+= 1; continue }
+                if seq >= limit { _counters.beyondEnd &+= 1; beyond = true; continue }
                 if seq < expected { dups &+= 1; continue }
                 if seq == expected {
                     if buffered != 0 && store.slots[Int(seq & store.slotMask)].sequence == seq {
@@ -374,6 +399,7 @@ public struct MoldSession {
             }
             if record.offset == -2 { overflowed() }
             if buffered != 0 { drain(into: &consumer) }
+            if beyond, settle() { consumer.stateChanged(to: state) }
         }
         // Live with nothing open and no end announced: nothing can have changed state.
         if gapCount != 0 || state != .live || endSequence != nil, settle() { consumer.stateChanged(to: state) }

@@ -139,6 +139,7 @@ struct Listen: ParsableCommand {
         lines.append("gaps        \(grouped(c.gapsOpened)) seen: \(grouped(c.gapsFilledByOtherLine)) filled by the other line, \(grouped(c.gapsFilledLate)) filled late, \(grouped(c.gapsFilledByRetransmission)) filled by retransmission, \(grouped(c.gapsLost)) lost (\(grouped(c.gapsRecovered)) recovered later), \(s.openGaps) open at end")
         lines.append("requests    \(grouped(c.requestsSent)) sent (\(grouped(c.retries)) retries)\(l.counters.requestSendErrors > 0 ? ", \(l.counters.requestSendErrors) failed to send" : "")")
         lines.append("malformed   \(grouped(c.malformed)) packets, \(grouped(c.wrongSession)) wrong session, \(grouped(c.implausibleSequence)) implausible sequence, \(grouped(l.counters.truncated)) truncated")
+        lines.append("dropped     \(grouped(c.beyondEnd)) messages past the announced end, \(grouped(c.wrongSessionMessages)) of another session (either makes the books stale), \(grouped(c.unconfirmedJumps)) far packets awaiting a second near them")
         let state: String = switch s.state {
         case .live: "live"
         case .gapOpen: "live, gap open (recovering)"

@@ -50,8 +50,10 @@ struct MoldPacketHandlingTests {
         #expect(s.session == Array("OMNIMOLD01".utf8))
         let other = moldPacket("OTHERSESS1", seq: 6, msgs[5..<9])
         other.withUnsafeBytes { s.receive($0, line: .b, at: 0, into: &got) }
-        #expect(s.counters.wrongSession == 1 && s.line(.b).wrongSession == 1)
-        #expect(got.messages == 5 && s.expected == 6 && s.state == .live && s.counters.gapsOpened == 0)
+        #expect(s.counters.wrongSession == 1 && s.line(.b).wrongSession == 1 && s.counters.wrongSessionMessages == 4)
+        // Locked on the first packet seen, the other session's messages may be the genuine ones:
+        // dropped, and the session is stale rather than quietly live (issue 16 D13).
+        #expect(got.messages == 5 && s.expected == 6 && s.state == .stale && s.counters.gapsOpened == 0)
         #expect(got.stream == moldExchangeStream(msgs[0..<5]))
     }
 
@@ -212,5 +214,58 @@ struct MoldITCHConsumerTests {
         for (i, p) in x.packets.enumerated() where i != k { p.withUnsafeBytes { s2.receive($0, line: .a, at: 0, into: &c2) } }
         #expect(s2.skipGap(into: &c2) == UInt64(x.counts[k]))
         #expect(c2.rebuildNeeded && !c2.quotable && c2.state == .live && c2.skippedMessages == UInt64(x.counts[k]))
+    }
+}
+
+/// Issue 16 D13: what a hostile sender on the group could do to `omni listen`.
+@Suite("MoldUDP64 session against forged packets")
+struct MoldForgedPacketTests {
+    let msgs = Array(dayMessages(MoldDays.synthetic).prefix(20))
+
+    /// One datagram 2^31 ahead opened a gap no server could fill: the books were stale for
+    /// the day. A far jump is believed only when a second packet lands near it.
+    @Test func aFarJumpIsBelievedOnlyWhenASecondPacketConfirmsIt() {
+        var s = MoldSession(MoldSessionConfig(session: "OMNIMOLD01"))
+        var got = MoldCollector()
+        func feed(_ p: [UInt8], _ line: MoldLine = .a) { p.withUnsafeBytes { s.receive($0, line: line, at: 0, into: &got) } }
+        feed(moldPacket(seq: 1, msgs[0..<5]))
+        feed(moldPacket(seq: 1 << 31, msgs[5..<6]))            // forged: alone, not believed
+        feed(moldPacket(seq: 6, msgs[5..<10]))                  // the genuine stream goes on
+        #expect(s.state == .live && s.expected == 11 && s.highWater == 11 && got.messages == 10)
+        #expect(s.counters.unconfirmedJumps == 1 && s.counters.gapsOpened == 0)
+        // A real jump (a late joiner's first packets, a long outage) is confirmed by the next packet.
+        feed(moldPacket(seq: 200_000, msgs[10..<12]))
+        feed(moldPacket(seq: 200_002, msgs[12..<14]), .b)
+        #expect(s.counters.unconfirmedJumps == 2 && s.state == .gapOpen && s.highWater == 200_004)
+        #expect(s.gaps.map(\.range) == [11..<200_004]) // its messages lie past the reorder window: asked for too
+    }
+
+    /// A forged End of Session early in the day: the genuine messages after it were dropped and
+    /// the summary said the books were fine. They are counted, and the session is stale.
+    @Test func messagesPastAForgedEndOfSessionMakeTheSessionStale() {
+        var s = MoldSession(MoldSessionConfig(session: "OMNIMOLD01"))
+        var got = MoldCollector()
+        func feed(_ p: [UInt8]) { p.withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) } }
+        feed(moldPacket(seq: 1, msgs[0..<5]))
+        feed(moldEndOfSession(next: 6))
+        #expect(s.state == .finished)
+        feed(moldPacket(seq: 6, msgs[5..<10]))
+        #expect(s.counters.beyondEnd == 5 && got.messages == 5 && s.state == .stale && got.states.last == .stale)
+    }
+
+    /// Locked on a foreign session's packet (the first one seen), the genuine session's messages
+    /// were dropped as "wrong session" while the books read healthy. Now the session is stale;
+    /// with the session named in the config, the foreign packet is refused from the start.
+    @Test func aForeignSessionSeenFirstMakesTheSessionStale() {
+        var s = MoldSession()
+        var got = MoldCollector()
+        moldPacket("FORGED0001", seq: 1, msgs[0..<1]).withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        moldPacket(seq: 1, msgs[0..<5]).withUnsafeBytes { s.receive($0, line: .a, at: 0, into: &got) }
+        #expect(s.counters.wrongSessionMessages == 5 && s.state == .stale)
+        var named = MoldSession(MoldSessionConfig(session: "OMNIMOLD01"))
+        var got2 = MoldCollector()
+        moldPacket("FORGED0001", seq: 1, msgs[0..<1]).withUnsafeBytes { named.receive($0, line: .a, at: 0, into: &got2) }
+        moldPacket(seq: 1, msgs[0..<5]).withUnsafeBytes { named.receive($0, line: .a, at: 0, into: &got2) }
+        #expect(named.counters.wrongSessionMessages == 1 && named.state == .live && got2.messages == 5)
     }
 }

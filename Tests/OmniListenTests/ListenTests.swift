@@ -92,6 +92,7 @@ func runFeed<B: ReceiveBackend & ~Copyable>(_ path: String, _ s: Scenario,
         pc.retransmitPort = s.server ? 0 : nil
         var pub = try MoldPublisher(pc, input: input.bytes)
         var lc = MoldListenerConfig()
+        lc.session = MoldSessionConfig(session: "OMNI000001") // named: another session's packets are foreign, not in doubt
         lc.retransmit = pub.retransmitEndpoint
         lc.session.requestTimeout = 5_000_000
         lc.session.requestDelay = 2_000_000 // the A/B arbitration window before asking
