@@ -22,7 +22,7 @@ public struct MoldRequestServerConfig: Sendable {
 
 public struct MoldRequestServerCounters: Sendable, Equatable {
     public var requests: UInt64 = 0
-    /// Not exactly 20 bytes, a count of 0, or a range that would wrap: ignored.
+    /// Not exactly 20 bytes, a count of 0, sequence 0, or a range that would wrap: ignored.
     public var malformed: UInt64 = 0
     public var wrongSession: UInt64 = 0
     /// Asked for more than `maxMessagesPerRequest`: answered up to it.
@@ -163,7 +163,8 @@ public struct MoldRequestServer {
     public mutating func answer(_ request: UnsafeRawBufferPointer) -> MoldResponse {
         guard let base = request.baseAddress?.assumingMemoryBound(to: UInt8.self) else { counters.malformed += 1; return .none }
         var r = cw_mold_header()
-        guard cw_mold_parse_request(base, request.count, &r) == 0, r.count != 0,
+        // Sequence numbers start at 1: a request for 0 is malformed, not a request for the first.
+        guard cw_mold_parse_request(base, request.count, &r) == 0, r.count != 0, r.sequence != 0,
               r.sequence <= UInt64.max - UInt64(r.count) else { counters.malformed += 1; return .none }
         guard memcmp(base, store.session, Int(CW_MOLD_SESSION_LEN)) == 0 else { counters.wrongSession += 1; return .none }
         counters.requests += 1

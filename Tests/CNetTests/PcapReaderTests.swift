@@ -189,3 +189,34 @@ struct PcapngTests {
         #expect(cn_pcapng_ts_ns(UInt64.max, 40) == 0)
     }
 }
+
+/// Issue 16: files that were read as if they were whole and sound.
+@Suite("Capture headers a reader must refuse")
+struct PcapHeaderRefusalTests {
+    /// Version 9.9 of classic pcap does not exist: its records were read as 2.4's.
+    @Test func anUnknownClassicVersionIsMalformed() {
+        var file = pcapHeader(big: false, ns: false) + pcapRecord(big: false, sec: 1, frac: 0, data: [1, 2])
+        file.replaceSubrange(4..<8, with: le(9, 2) + le(9, 2))
+        let r = readCapture(file)
+        #expect(r.status == CN_PCAP_MALFORMED.rawValue && r.packets.isEmpty && r.reader.malformed == 1)
+    }
+
+    /// A record that says more bytes were captured than were on the wire cannot be right.
+    @Test(arguments: [false, true])
+    func capturedLongerThanTheWireIsMalformed(ng: Bool) {
+        let data: [UInt8] = [1, 2, 3, 4]
+        let file = ng ? shb(big: false) + idb(link: 1, big: false) + epb(iface: 0, units: 1, data: data, big: false)
+                        + epb(iface: 0, units: 2, data: data, orig: 2, big: false)
+                      : pcapHeader(big: false, ns: false) + pcapRecord(big: false, sec: 1, frac: 0, data: data)
+                        + pcapRecord(big: false, sec: 2, frac: 0, data: data, orig: 2)
+        let r = readCapture(file)
+        #expect(r.status == CN_PCAP_MALFORMED.rawValue && r.packets.count == 1 && r.reader.malformed == 1)
+    }
+
+    @Test func anUnknownPcapngMajorVersionIsMalformed() {
+        var file = shb(big: false) + idb(link: 1, big: false) + epb(iface: 0, units: 1, data: [1], big: false)
+        file.replaceSubrange(12..<14, with: le(2, 2)) // the SHB's major version
+        let r = readCapture(file)
+        #expect(r.status == CN_PCAP_MALFORMED.rawValue && r.packets.isEmpty)
+    }
+}

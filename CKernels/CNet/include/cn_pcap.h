@@ -126,6 +126,9 @@ static inline int cn_pcap_open(cn_pcap_reader *r, const uint8_t *buf, size_t siz
         r->ifs[0].linktype = cn_ld32(buf + 20, r->swap) & 0xFFFFu; // upper bits carry FCS information
         r->n_if = 1;
         r->off = CN_PCAP_FILE_HEADER_LEN;
+        // Only version 2.x exists (2.4 today): another is no file this reader understands, so its
+        // walk stops at once, counted as malformed, rather than reading records as if it were.
+        if (cn_ld16(buf + 4, r->swap) != 2) { r->malformed = 1; r->status = CN_PCAP_MALFORMED; }
     }
     return CN_PCAP_END;
 }
@@ -176,7 +179,7 @@ static inline int cn_pcap_next_classic(cn_pcap_reader *r, cn_pcap_packet *pkt) {
     uint32_t sec = cn_ld32(h, r->swap), frac = cn_ld32(h + 4, r->swap);
     uint32_t incl = cn_ld32(h + 8, r->swap), orig = cn_ld32(h + 12, r->swap);
     uint32_t limit = r->ifs[0].snaplen > CN_PCAP_MAX_CAPLEN ? r->ifs[0].snaplen : CN_PCAP_MAX_CAPLEN;
-    if (incl > limit) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
+    if (incl > limit || incl > orig) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // more captured than was on the wire
     if (left - CN_PCAP_RECORD_HEADER_LEN < incl) return cn_pcap_stop(r, CN_PCAP_TRUNCATED);
     pkt->ts_ns = (uint64_t)sec * 1000000000u + (r->nanosecond ? frac : (uint64_t)frac * 1000u);
     pkt->data = h + CN_PCAP_RECORD_HEADER_LEN;
@@ -214,6 +217,7 @@ static inline int cn_pcap_next_ng(cn_pcap_reader *r, cn_pcap_packet *pkt) {
         switch (type) {
         case CN_PCAPNG_SHB:
             if (blen < 16) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // magic, version, section length
+            if (cn_ld16(body + 4, r->swap) != 1) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // only major version 1 exists
             r->sections++;
             r->n_if = 0;
             break;
@@ -233,7 +237,7 @@ static inline int cn_pcap_next_ng(cn_pcap_reader *r, cn_pcap_packet *pkt) {
             if (blen < 20) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
             uint32_t ifid = type == CN_PCAPNG_EPB ? cn_ld32(body, r->swap) : cn_ld16(body, r->swap);
             uint32_t cap = cn_ld32(body + 12, r->swap), orig = cn_ld32(body + 16, r->swap);
-            if (ifid >= r->n_if || cap > blen - 20) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
+            if (ifid >= r->n_if || cap > blen - 20 || cap > orig) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
             const cn_pcap_interface *ifc = &r->ifs[ifid];
             uint64_t units = ((uint64_t)cn_ld32(body + 4, r->swap) << 32) | cn_ld32(body + 8, r->swap);
             pkt->ts_ns = cn_pcapng_ts_ns(units, ifc->tsresol) + (uint64_t)ifc->tsoffset_s * 1000000000u;
