@@ -37,6 +37,7 @@ import OmniVenue
 ///   connections: 64             # open connections per order-entry port
 ///   sessions: 256               # venue sessions: clients with live orders or a connection
 ///   ouch_users: 64              # OUCH login names with a message log
+///   output_queue: 4194304       # bytes queued for a client that does not read, then it is cut off
 ///   orders_per_second: 0        # per session, new orders and replaces (0: no limit)
 ///   burst: 100                  # token bucket depth for orders_per_second
 ///   ladder_levels: 1000000      # price levels per instrument (one per tick across the band)
@@ -77,6 +78,9 @@ public struct SimConfig: Sendable {
     public var maxConnections = 64
     /// OUCH login names with a message log (`limits.ouch_users`); each log holds 64 K messages.
     public var maxOuchUsers = 64
+    /// Bytes queued for one order-entry client that does not read (FIX output queue, SoupBinTCP
+    /// send buffer); past it the client is disconnected (`limits.output_queue`).
+    public var maxOutputQueueBytes = 4 << 20
     /// Price levels per instrument's ladder (`limits.ladder_levels`): a level per tick across the band.
     public var maxLadderLevels: UInt64 = 1_000_000
 
@@ -143,10 +147,11 @@ extension ConfigReader {
     func read(_ root: ConfigNode, into c: inout SimConfig) throws(ConfigError) {
         let top = try mapping(root, "", known: ["instruments", "generator", "mold", "ouch", "fix", "record", "cancel_on_disconnect", "limits"])
         if let n = top["limits"] {
-            let l = try mapping(n, "limits", known: ["connections", "sessions", "ouch_users", "orders_per_second", "burst", "ladder_levels"])
+            let l = try mapping(n, "limits", known: ["connections", "sessions", "ouch_users", "output_queue", "orders_per_second", "burst", "ladder_levels"])
             if let v = l["connections"] { c.maxConnections = try integer(v, "limits.connections", 1...65_536) }
             if let v = l["sessions"] { c.venue.maxSessions = try integer(v, "limits.sessions", 2...65_536) }
             if let v = l["ouch_users"] { c.maxOuchUsers = try integer(v, "limits.ouch_users", 1...65_536) }
+            if let v = l["output_queue"] { c.maxOutputQueueBytes = try integer(v, "limits.output_queue", 4_096...(1 << 30)) }
             if let v = l["orders_per_second"] { c.venue.ordersPerSecond = try integer(v, "limits.orders_per_second", 0...1_000_000_000) }
             if let v = l["burst"] { c.venue.burst = try integer(v, "limits.burst", 1...1_000_000_000) }
             if let v = l["ladder_levels"] { c.maxLadderLevels = try integer(v, "limits.ladder_levels", 1...100_000_000) }

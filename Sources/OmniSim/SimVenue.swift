@@ -46,6 +46,12 @@ public struct SimSummary: Sendable, Equatable {
     public var fixUndeliverable = 0
     /// Venue sessions given back: their client left and none of their orders was live.
     public var sessionsReleased = 0
+    /// Connections closed on accept (limits.connections, or no descriptor left), both ports.
+    public var connectionsRefused = 0
+    /// Clients cut off for not reading: past limits.output_queue (FIX) or behind the OUCH log.
+    public var slowClientsCut = 0
+    /// OUCH logins refused because limits.ouch_users names already have a log.
+    public var ouchUsersRefused = 0
     public var recordedPackets: UInt64 = 0
     public init() {}
 }
@@ -158,10 +164,12 @@ public final class SimVenue: @unchecked Sendable {
         sc.pollTimeoutMs = 0
         sc.maxConnections = config.maxConnections
         sc.maxUsers = config.maxOuchUsers
+        sc.sendBuffer = config.maxOutputQueueBytes
         do { soup = try SoupServer(sc) } catch { throw SimStartError("OUCH (SoupBinTCP) \(config.ouchHost):\(config.ouchPort): \(error)") }
         ouchPort = soup.port
         fixStore = try Self.storeDirectory(config)
-        let fc = FixSessionConfig(senderCompID: config.fixSenderCompID, targetCompID: nil, storeDirectory: fixStore)
+        let fc = FixSessionConfig(senderCompID: config.fixSenderCompID, targetCompID: nil, storeDirectory: fixStore,
+                                  maxPendingBytes: config.maxOutputQueueBytes)
         owners = [SimSessionOwner](repeating: .free, count: max(config.venue.maxSessions, 2))
         table = SimOrderTable(capacity: 1 << 14, sessions: owners.count)
         owners[Int(Self.generatorSession)] = .generator
@@ -184,6 +192,7 @@ public final class SimVenue: @unchecked Sendable {
             throw SimStartError("FIX port \(config.fixPort): cannot listen on \(config.fixHost):\(config.fixPort) (\(String(cString: strerror(errno))))")
         }
         acceptor.keepHistory = false
+        acceptor.maxConnections = config.maxConnections
         fixAcceptor = acceptor
         fixPortStorage = acceptor.port
         requestFd = mold.downstream.requestDescriptor ?? -1
@@ -335,6 +344,9 @@ public final class SimVenue: @unchecked Sendable {
             s.ouchLogins = soup.loginsAccepted
             s.fixLogons = fixAcceptor?.logons ?? 0
             s.fixLogonsRefused = fixAcceptor?.refusedLogons ?? 0
+            s.connectionsRefused = soup.connectionsRefused + (fixAcceptor?.refusedConnections ?? 0)
+            s.slowClientsCut = soup.laggedClients + (fixAcceptor?.slowClientDisconnects ?? 0)
+            s.ouchUsersRefused = soup.usersRefused
         }
         s.itchMessages = venue.feed.messages
         s.feedOverflow = venue.feed.overflowed

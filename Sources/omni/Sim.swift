@@ -93,7 +93,8 @@ struct Sim: ParsableCommand {
         session ended (\(why))
           orders      \(grouped(UInt64(s.ouchOrders))) OUCH, \(grouped(UInt64(s.fixOrders))) FIX, \(grouped(UInt64(s.generatedOrders))) generator operations; clients' \(grouped(UInt64(s.accepted))) accepted, \(grouped(UInt64(s.rejected))) rejected, \(grouped(UInt64(s.canceled))) canceled, \(grouped(UInt64(s.replaced))) replaced
           fills       \(grouped(UInt64(s.executions))) executions, \(grouped(s.sharesTraded)) shares (all sessions)
-          clients     \(s.ouchLogins) OUCH logins, \(s.fixLogons) FIX logons\(s.fixLogonsRefused > 0 ? " (\(s.fixLogonsRefused) refused: CompID already logged on)" : ""), \(s.canceledOnDisconnect) orders canceled on disconnect
+          clients     \(s.ouchLogins) OUCH logins, \(s.fixLogons) FIX logons\(s.fixLogonsRefused > 0 ? " (\(s.fixLogonsRefused) refused: CompID in use or invalid, HeartBtInt or MsgSeqNum out of range)" : ""), \(s.canceledOnDisconnect) orders canceled on disconnect
+          limits      \(s.connectionsRefused) connections refused, \(s.ouchUsersRefused) OUCH logins refused (ouch_users), \(s.slowClientsCut) slow clients cut off, \(s.sessionsReleased) venue sessions given back
           feed        \(grouped(s.itchMessages)) ITCH messages; line A \(grouped(s.packetsA)) packets, line B \(grouped(s.packetsB)) packets, \(s.heartbeats) heartbeats, \(s.endOfSession) end-of-session
           retransmit  \(grouped(s.retransmitRequests)) requests, \(grouped(s.retransmitPackets)) packets
         """)
