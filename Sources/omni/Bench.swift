@@ -149,6 +149,8 @@ struct BenchRing: ParsableCommand {
             invariantTSC: csys_tsc_invariant() != 0, hz: clock.hz, cpuModel: cpuModelName(),
             nproc: Int(csys_online_cores()), capacity: benchRingCapacity)
         print(conditions.text)
+        let host = HostCheck(threads: 2, plannedSeconds: seconds * Double(kindList.count))
+        if let why = host.busyBeforeStart() { print(hostTooBusy(why)); throw ExitCode(3) }
 
         let bench = try RingBench(size: UInt32(size), coreB: coreB, clock: clock, tsc: tsc, phaseSeconds: phaseSeconds)
         defer { bench.release() }
@@ -170,10 +172,15 @@ struct BenchRing: ParsableCommand {
                 if !ringFirst { result.ringTrip.append(try bench.roundTrip(rings.ring, into: &result.ringHistogram)) }
             }
             progress.finish()
-            print(result.text(phaseSeconds: phaseSeconds))
-            fflush(nil)
             results.append(result)
         }
+        let samples = results.flatMap { $0.ringTrip + $0.baselineTrip }
+        let outOfRange = samples.reduce(0) { $0 + $1.outOfRange }, measured = samples.reduce(0) { $0 + $1.count }
+        if let why = host.overran() ?? (outOfRange * 1000 > measured ? "\(outOfRange) of \(outOfRange + measured) round trips over 1 s" : nil) {
+            print(hostTooBusy(why))
+            throw ExitCode(3)
+        }
+        for r in results { print(r.text(phaseSeconds: phaseSeconds)) }
         let errors = results.reduce(UInt64(0)) { $0 + $1.errors }
         print(errors == 0 ? "sequence errors: 0 (every message arrived once, in order)" : "SEQUENCE ERRORS: \(errors)")
         let colors = ["spsc": "#1f77b4", "mpsc": "#d62728", "shm": "#2ca02c"]
@@ -293,6 +300,8 @@ struct RoundTripStats {
     var p50: UInt64, p99: UInt64, p999: UInt64, max: UInt64
     var count: Int
     var errors: UInt64
+    /// Samples over a second, left out of the histogram.
+    var outOfRange: Int
 }
 
 struct ThroughputStats {
@@ -378,13 +387,17 @@ final class RingBench {
         pthread_join(tid, nil)
         var h = newRoundTripHistogram()
         var c = clock
+        var outOfRange = 0
         for i in 0..<r.count {
-            let ns = csys_clock_ns(&c, samples[i])
-            h.record(Swift.min(ns, h.highestTrackableValue))
+            // Over a second (or a TSC read that went backwards and wrapped): the thread was
+            // descheduled or moved, which says nothing about the ring.
+            let ns = samples[i] > clock.hz ? UInt64.max : csys_clock_ns(&c, samples[i])
+            if ns > 1_000_000_000 { outOfRange += 1; continue }
+            h.record(ns)
         }
         merged.add(h)
         return RoundTripStats(p50: h.valueAtPercentile(50), p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9),
-                              max: h.max, count: r.count, errors: r.errors)
+                              max: h.max, count: r.count - outOfRange, errors: r.errors, outOfRange: outOfRange)
     }
 }
 

@@ -138,6 +138,10 @@ struct BenchPipeline: ParsableCommand {
             print("  \(r.name): \(placed.joined(separator: " -> "))")
         }
         fflush(nil)
+        let threads = runs.map { Set($0.topology.stages.map(\.core)).count }.max() ?? 1
+        let perSecond = rate > 0 ? rate : 1e6 // unpaced: planned at a slow 1 M msgs/s
+        let host = HostCheck(threads: threads, plannedSeconds: Double((warmup + rounds) * runs.count) * Double(perRound) / perSecond)
+        if let why = host.busyBeforeStart() { print(hostTooBusy(why)); throw ExitCode(3) }
 
         var progress = Progress("bench pipeline")
         for round in -warmup..<rounds {
@@ -152,6 +156,17 @@ struct BenchPipeline: ParsableCommand {
             }
         }
         progress.finish()
+        // A round whose end-to-end histogram holds under half its events, or whose p99.9 is over
+        // a second, measured the host's scheduling, not the stages.
+        let unmeasured = runs.flatMap(\.rounds).first {
+            $0.latencies.endToEnd.totalCount * 2 < $0.delivered || $0.latencies.endToEnd.valueAtPercentile(99.9) > 1_000_000_000
+        }
+        if let why = host.overran() ?? unmeasured.map({
+            "a round recorded \(grouped($0.latencies.endToEnd.totalCount)) latencies for \(grouped($0.delivered)) events, p99.9 \(grouped($0.latencies.endToEnd.valueAtPercentile(99.9))) ns"
+        }) {
+            print(hostTooBusy(why))
+            throw ExitCode(3)
+        }
         for r in runs { print(r.report()) }
         if runs.count > 1 {
             func p50(_ r: PipelineRound) -> Double { Double(max(r.latencies.endToEnd.valueAtPercentile(50), 1)) }
