@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "OmniNet", targets: ["OmniNet"]),
         .library(name: "OmniGateway", targets: ["OmniGateway"]),
         .library(name: "OmniVenue", targets: ["OmniVenue"]),
+        .library(name: "OmniSim", targets: ["OmniSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -93,10 +94,10 @@ let package = Package(
             "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "OmniConfig", "CWire", "CNet", "CSys",
         ]),
         .testTarget(name: "OmniSimTests", dependencies: [
-            "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
+            "SharedTestData", "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
-            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "SharedTestData", "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
     ],
     swiftLanguageModes: [.v6]
