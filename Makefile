@@ -38,8 +38,10 @@ demo: release
 
 test: setup unit-test peer-test
 
+# TMPDIR points into a folder removed afterwards: SwiftPM's `swift test` itself leaves five empty
+# TemporaryDirectory.* folders per run, and the tests' own files go there too.
 unit-test:
-	swift test
+	@scratch=$$(mktemp -d -t omni-test-XXXXXX); trap 'rm -rf "$$scratch"' EXIT; TMPDIR=$$scratch swift test
 
 # omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
 peer-test: release

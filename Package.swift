@@ -94,10 +94,10 @@ let package = Package(
             "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "OmniConfig", "CWire", "CNet", "CSys",
         ]),
         .testTarget(name: "OmniSimTests", dependencies: [
-            "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
+            "SharedTestData", "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
-            "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "SharedTestData", "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -55,7 +55,7 @@ enum ProbeRun {
 }
 
 func temporaryFile(_ name: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("omni-dpdk-\(getpid())-\(name)").path
+    TestScratch.path("dpdk-\(name)")
 }
 
 /// net_pcap reads plain files only: inflate a .gz fixture into a temp file (OmniFeed's MappedInput does the inflating).

@@ -85,7 +85,7 @@ struct FeedStagesTests {
 
     @Test(arguments: placements)
     func syntheticDayGivesTheReplaysBBOStream(cores: [Int]) throws {
-        let path = NSTemporaryDirectory() + "omni-feed-stages-\(getpid())-\(cores.map(String.init).joined()).itch"
+        let path = TestScratch.path("feed-stages-\(cores.map(String.init).joined()).itch")
         defer { unlink(path) }
         let w = try FileWriter(path: path)
         try SyntheticDay(symbols: 50, messages: 100_000, seed: 7).write(to: w)
@@ -105,9 +105,9 @@ struct FeedStagesTests {
         record(d)
         record([UInt8(ascii: "D"), 0, 1])
         record(d)
-        let path = NSTemporaryDirectory() + "omni-feed-stages-bad-\(getpid()).itch"
+        let path = TestScratch.path("feed-stages-bad.itch")
         defer { unlink(path) }
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        #expect((try? Data(bytes).write(to: URL(fileURLWithPath: path))) != nil)
         let (log, counts) = try runFeedChain(path, cores: [0, 0, 1, 1])
         #expect(counts.malformed == 1 && log.events == 2)
     }

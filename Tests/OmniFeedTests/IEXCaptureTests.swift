@@ -144,7 +144,7 @@ struct MoldCaptureTests {
     @Test func recordedMoldCaptureReplaysLikeTheDayFile() throws {
         let day = RealData.path("12302019_0400_first500_orderflow.NASDAQ_ITCH50")
         let (direct, directRows) = try replay(day)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-mold-\(getpid()).pcap").path
+        let path = TestScratch.path("mold.pcap")
         defer { try? FileManager.default.removeItem(atPath: path) }
 
         let input = try MappedInput(path: day)
@@ -232,7 +232,7 @@ struct IEXSequenceTests {
     }
 
     @Test func gapsResetsAndMalformedSegments() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-iex-\(getpid()).pcap").path
+        let path = TestScratch.path("iex.pcap")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let w = try PcapWriter(path: path)
         let ep = UDPEndpoints(sourceIP: 1, destinationIP: IPv4.parse("224.2.3.10")!, sourcePort: 1, destinationPort: 16648)

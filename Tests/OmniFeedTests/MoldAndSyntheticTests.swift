@@ -3,6 +3,7 @@ import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
+import SharedTestData
 import Testing
 
 /// Packs day-file messages into MoldUDP64 packets of up to `perPacket` messages.
@@ -22,7 +23,7 @@ func readPackets(_ packets: [[UInt8]], into r: ITCHReplay, reader: inout MoldPac
 @Suite("MoldUDP64 packets and the synthetic day")
 struct MoldAndSyntheticTests {
     func synthetic(messages: Int = 50_000, seed: UInt64 = 3) throws -> [UInt8] {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-syn-\(getpid())-\(seed)-\(messages).itch").path
+        let path = TestScratch.path("syn-\(seed)-\(messages).itch")
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             let w = try FileWriter(path: path)

@@ -10,7 +10,7 @@ import Testing
 enum MoldDays {
     /// 20,000 synthetic messages (OmniFeed.SyntheticDay, 20 instruments).
     static let synthetic: [UInt8] = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("omni-mold-\(getpid()).itch").path
+        let path = TestScratch.path("mold.itch")
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             let w = try FileWriter(path: path)

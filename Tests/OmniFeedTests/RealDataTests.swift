@@ -61,7 +61,7 @@ struct RealDataTests {
 
     @Test func gzipInputReplaysLikeThePlainFile() throws {
         let plain = RealData.path("12302019_open0930_1000msgs.NASDAQ_ITCH50")
-        let gz = FileManager.default.temporaryDirectory.appendingPathComponent("omni-test-\(getpid()).itch.gz").path
+        let gz = TestScratch.path("test.itch.gz")
         defer { try? FileManager.default.removeItem(atPath: gz) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -1,3 +1,4 @@
+import SharedTestData
 import Foundation
 @testable import OmniGateway
 
@@ -72,9 +73,7 @@ final class Collector: FixApplication {
 }
 
 func tempDir(_ name: String) -> String {
-    let d = NSTemporaryDirectory() + "omni-fix-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
+    TestScratch.directory("fix-\(name)")
 }
 
 enum QuickFIXPeer {
@@ -91,7 +90,7 @@ enum QuickFIXPeer {
     /// Builds the peer once per test process into a temp dir; returns its path.
     static let binary: String? = {
         guard unavailable == nil else { return nil }
-        let out = NSTemporaryDirectory() + "omni-fixpeer-\(getpid())"
+        let out = TestScratch.path("fixpeer")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: packageRoot + "/Tests/Peers/quickfix/build.sh")
         p.arguments = [out]
@@ -121,7 +120,7 @@ enum QuickFIXPeer {
 
         """
         s += initiator ? "SocketConnectHost=127.0.0.1\nSocketConnectPort=\(port)\n" : "SocketAcceptPort=\(port)\n"
-        try? s.write(toFile: path, atomically: true, encoding: .utf8)
+        try? s.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 

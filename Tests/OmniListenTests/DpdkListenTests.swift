@@ -36,8 +36,8 @@ enum OmniTool {
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
         let outFile = temporaryPath("out-\(UUID().uuidString)"), errFile = temporaryPath("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outFile, contents: nil)
-        FileManager.default.createFile(atPath: errFile, contents: nil)
+        _ = try? Data().write(to: URL(fileURLWithPath: outFile))
+        _ = try? Data().write(to: URL(fileURLWithPath: errFile))
         defer { try? FileManager.default.removeItem(atPath: outFile); try? FileManager.default.removeItem(atPath: errFile) }
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
@@ -63,7 +63,7 @@ func thousands(_ n: UInt64) -> String {
 }
 
 func temporaryPath(_ name: String) -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("omni-listen-\(getpid())-\(name)").path
+    TestScratch.path("listen-\(name)")
 }
 
 /// Records what `omni publish` would send for `day` (line A and B, `lossA` dropped on A only,

@@ -20,7 +20,7 @@ struct RowSink: BBOSink {
 /// A synthetic day of ~100k messages, cached by its parameters (the same bytes every time):
 /// written once under a temporary name and renamed, so concurrent runs never read half a file.
 let syntheticDay: String = {
-    let path = NSTemporaryDirectory() + "omni-listen-synthetic-50sym-100000-seed11.itch"
+    let path = TestScratch.path("listen-synthetic-50sym-100000-seed11.itch")
     if FileManager.default.fileExists(atPath: path) { return path }
     let partial = path + ".\(getpid())"
     let w = try! FileWriter(path: partial)

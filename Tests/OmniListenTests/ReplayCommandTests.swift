@@ -1,10 +1,11 @@
 import Foundation
+import SharedTestData
 import Testing
 
 /// `omni replay` on inputs that are no day file (issue 16): a clear error and a non-zero exit.
 @Suite("omni replay on hostile inputs", .serialized)
 struct ReplayCommandTests {
-    func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "omni-replay-\(getpid())-\(name)" }
+    func tempPath(_ name: String) -> String { TestScratch.path("replay-\(name)") }
 
     /// D14: a FIFO hung in open(2) before the regular-file check.
     @Test func aFifoIsRefusedWithoutWaitingForAWriter() throws {
@@ -20,7 +21,7 @@ struct ReplayCommandTests {
     /// A 4 KB Markdown file printed "0 bytes" and exited 0; now it says what it found.
     @Test func aFileOfNoKnownFormatIsNamedAndFails() throws {
         let path = tempPath("notes.md")
-        try String(repeating: "# Notes\nSome text that is no ITCH at all.\n", count: 100).write(toFile: path, atomically: true, encoding: .utf8)
+        try String(repeating: "# Notes\nSome text that is no ITCH at all.\n", count: 100).write(toFile: path, atomically: false, encoding: .utf8)
         defer { unlink(path) }
         let r = try OmniTool.run(["replay", path], timeout: 10)
         #expect(r.status != 0)

@@ -1,4 +1,5 @@
 import Foundation
+import SharedTestData
 import Testing
 
 /// `omni sim` as a subprocess: SIGINT ends the session cleanly; a bad config is refused.
@@ -19,7 +20,7 @@ import Testing
         mold: {line_a: "239.192.77.1:\(port)", line_b: "239.192.77.2:\(port)", retransmit_port: 0}
         ouch: {port: 0}
         fix: {port: 0, store: \(dir)/fix}
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
@@ -28,8 +29,8 @@ import Testing
         p.executableURL = URL(fileURLWithPath: Self.omni)
         p.arguments = args
         let out = dir + "/stdout", err = dir + "/stderr"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = try? Data().write(to: URL(fileURLWithPath: out))
+        _ = try? Data().write(to: URL(fileURLWithPath: err))
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: err)
         try p.run()
@@ -72,7 +73,7 @@ import Testing
         let dir = simTempDir("cmd")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/bad.yaml"
-        try "instruments:\n  - {symbol: AAPL, price: 200.00, tick: 0.03}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "instruments:\n  - {symbol: AAPL, price: 200.00, tick: 0.03}\n".write(toFile: path, atomically: false, encoding: .utf8)
         let (p, _, err) = try launch(["sim", "--config", path], dir: dir)
         #expect(wait(p, seconds: 10))
         #expect(p.terminationStatus != 0)

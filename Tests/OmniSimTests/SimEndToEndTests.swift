@@ -9,6 +9,7 @@ import OmniMoldNet
 import OmniNet
 import OmniSim
 import OmniVenue
+import SharedTestData
 import Testing
 
 struct NoBBO: BBOSink {
@@ -25,9 +26,7 @@ final class FixInbox: FixApplication, @unchecked Sendable {
 }
 
 func simTempDir(_ name: String) -> String {
-    let d = NSTemporaryDirectory() + "omni-sim-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
+    TestScratch.directory("sim-\(name)")
 }
 
 func ouchOrder(_ token: String, _ stock: String, side: Character, shares: UInt32, price: UInt32,

@@ -200,7 +200,7 @@ func replaceOrder(_ existing: String, _ replacement: String, shares: UInt32, pri
         let dir = simTempDir("storefile")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/store"
-        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        #expect((try? Data("x".utf8).write(to: URL(fileURLWithPath: file))) != nil)
         var c = simConfig(dir)
         c.fixStore = file
         #expect { _ = try SimVenue(c) } throws: { "\($0)".contains("fix.store \(file): not a directory") }

@@ -25,3 +25,24 @@ public enum IEXData {
     public static let deep = dir + "/DEEP10.pcap.gz"
     public static let tops = dir + "/TOPS16.pcapng.gz"
 }
+
+/// Every file and folder a test makes lives under one folder of this test process, removed
+/// when the process exits: `make test` leaves nothing behind in the temporary folder.
+public enum TestScratch {
+    public static let root: String = {
+        let dir = NSTemporaryDirectory() + "omni-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestScratch.root) }
+        return dir
+    }()
+
+    /// A path for `name` under the process's folder (not created).
+    public static func path(_ name: String) -> String { root + "/" + name }
+
+    /// A new, empty folder whose name starts with `name`.
+    public static func directory(_ name: String) -> String {
+        let d = root + "/\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+}
