@@ -14,7 +14,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo test unit-test peer-test fuzz bench compare hugepages clean
+.PHONY: setup build release demo test unit-test peer-test fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -46,6 +46,15 @@ unit-test:
 # omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
 peer-test: release
 	Tests/Peers/compare-bbo.sh
+
+# omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
+# SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
+# books against omni replay's of the recording (make test runs a 5 s, 200-client one).
+SOAK_SECONDS ?= 60
+SOAK_CLIENTS ?= 400
+soak: build
+	@scratch=$$(mktemp -d -t omni-soak-XXXXXX); trap 'rm -rf "$$scratch"' EXIT; \
+	TMPDIR=$$scratch OMNI_SOAK_SECONDS=$(SOAK_SECONDS) OMNI_SOAK_CLIENTS=$(SOAK_CLIENTS) swift test --filter SimSoakTests
 
 fuzz: setup
 	Fuzz/run-fuzz.sh $(or $(SECONDS),60)

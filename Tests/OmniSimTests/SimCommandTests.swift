@@ -24,11 +24,11 @@ import Testing
         return path
     }
 
-    func launch(_ args: [String], dir: String) throws -> (Process, String, String) {
+    func launch(_ args: [String], dir: String, name: String = "omni") throws -> (Process, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.omni)
         p.arguments = args
-        let out = dir + "/stdout", err = dir + "/stderr"
+        let out = dir + "/\(name).stdout", err = dir + "/\(name).stderr"
         _ = try? Data().write(to: URL(fileURLWithPath: out))
         _ = try? Data().write(to: URL(fileURLWithPath: err))
         p.standardOutput = FileHandle(forWritingAtPath: out)
