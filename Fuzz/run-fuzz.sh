@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Fuzzes the CWire decoders, the CBook kernel and the CNet capture reader with
-# libFuzzer + ASan + UBSan.
+# libFuzzer + ASan + UBSan, and the Swift session and application layers above them
+# (FIX acceptor and venue, SoupBinTCP + OUCH server and venue, MoldUDP64 session and
+# books, our FIX and OUCH clients) with libFuzzer + ASan.
 #
-#   Fuzz/run-fuzz.sh [SECONDS] [itch|pcap|soup|fix|all]   (default 60 all; `make fuzz SECONDS=600`)
+#   Fuzz/run-fuzz.sh [SECONDS] [HARNESS]   (default 60 all; `make fuzz SECONDS=600`)
+#
+#   HARNESS: itch | pcap | soup | fix                      the C harnesses (Fuzz/*.c)
+#            fix-acceptor | soup-ouch-server | mold-session | fix-client | ouch-client
+#                                                           the Swift harnesses (Fuzz/Swift)
+#            c | swift | all                                each group, or all nine
 #
 # Four harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
 # framing, CBook), fuzz_pcap (Fuzz/fuzz_pcap.c: pcap / pcapng reader, frame parse
@@ -10,8 +17,34 @@
 # fuzz_soup_ouch (Fuzz/fuzz_soup_ouch.c: the SoupBinTCP stream receiver, OUCH 4.2
 # decoders and re-encoders; seeded with a few built-in packets) and fuzz_fix
 # (Fuzz/fuzz_fix.c: the FIX 4.4 tag=value parser, header-only; seeded with a logon,
-# an order and an execution report, alone and back to back). `all` runs each for
-# SECONDS/4 (at least 1 s).
+# an order and an execution report, alone and back to back).
+#
+# Five Swift harnesses, in-process (every socket is a loopback one the harness makes;
+# nothing leaves the process but the sim's ITCH multicast on 127.0.0.1), described in
+# Fuzz/README.md and at the top of each Fuzz/Swift/Sources/fuzz-*/main.swift:
+#   fuzz-fix-acceptor      client bytes into a real SimVenue's FIX acceptor: FixSession,
+#                          FixVenueApplication, the sim's FIX entry, matching, cancel on
+#                          disconnect (or, flag bit 5, a FixAcceptor with an echo venue and
+#                          tight maxConnections / maxPendingBytes bounds);
+#   fuzz-soup-ouch-server  one or two clients into a real SimVenue's SoupBinTCP server:
+#                          logins, OUCH Enter / Replace / Cancel / Modify, matching;
+#   fuzz-mold-session      scripted datagrams on lines A / B / retransmission, polls and skips
+#                          into MoldSession with MoldITCHConsumer (ITCHReplay, CBook) behind;
+#   fuzz-fix-client        venue bytes into our FixInitiator session;
+#   fuzz-ouch-client       venue bytes into our OuchClient / SoupClient, login included.
+# The stream harnesses cut their input into several writes (the first bytes say where) and
+# drive the session after each; each checks invariants (bounds, sequence bookkeeping, books
+# not crossed, no live order after the clients left) and traps with `==HARNESS== invariant
+# broken: ...`. They are built once per run with SwiftPM into .build/fuzz-swift:
+#   swift build -c release -j 1 --package-path Fuzz/Swift --scratch-path .build/fuzz-swift \
+#       -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address
+# (the first build takes a few minutes; niced). Seeds are built here (a Logon + orders for
+# FIX, a Soup login + OUCH orders for OUCH, MoldUDP64 packets from the ITCH fixtures via
+# make_seeds for Mold) into .build/fuzz-corpus/<harness>-seeds, finds kept in
+# .build/fuzz-corpus/<harness>-work.
+#
+# `all` runs each of the nine for SECONDS/9, `c` the four C ones for SECONDS/4, `swift` the
+# five Swift ones for SECONDS/5 (at least 1 s each).
 #
 # fuzz_itch is built from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; its seed corpus is built into
@@ -26,16 +59,19 @@
 # edges), 0 crashes (HARNESS)`, or, on any crash, leak, UB report or broken
 # invariant, `fuzz: FAILED ...` with the saved input's path, and a non-zero exit.
 #
-# Environment: CLANG (default clang), OMNI_DATA, FUZZ_VERBOSE=1 (stream libFuzzer's
-# output), FUZZ_FRESH_CORPUS=1 (drop the kept corpora first), FUZZ_ARGS (more
-# libFuzzer flags), and the harness knobs documented in Fuzz/fuzz_itch.c
-# (FUZZ_NO_PREFETCH, FUZZ_FRESH, OMNI_SIMD).
+# Environment: CLANG (default clang), SWIFT (default swift), OMNI_DATA, FUZZ_VERBOSE=1
+# (stream libFuzzer's output), FUZZ_FRESH_CORPUS=1 (drop the kept corpora first),
+# FUZZ_ARGS (more libFuzzer flags), the harness knobs documented in Fuzz/fuzz_itch.c
+# (FUZZ_NO_PREFETCH, FUZZ_FRESH, OMNI_SIMD), FUZZ_SIM_RECYCLE (inputs per sim in the
+# SimVenue harnesses, default 2000) and FUZZ_SWIFT_NO_BUILD=1 (use the Swift harnesses
+# already in .build/fuzz-swift).
 set -euo pipefail
 
 SECS=${1:-60}
 TARGET=${2:-all}
-if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^(itch|pcap|soup|fix|all)$ ]]; then
-    echo "usage: $0 [SECONDS >= 1] [itch|pcap|soup|fix|all]" >&2
+HARNESSES='itch|pcap|soup|fix|fix-acceptor|soup-ouch-server|mold-session|fix-client|ouch-client|c|swift|all'
+if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^($HARNESSES)$ ]]; then
+    echo "usage: $0 [SECONDS >= 1] [${HARNESSES//|/ | }]" >&2
     exit 2
 fi
 
@@ -48,6 +84,9 @@ IEX=$DATA/iex-sample-pcaps
 BUILD=$ROOT/.build/fuzz
 CORPUS=$ROOT/.build/fuzz-corpus
 ARTIFACTS=$BUILD/artifacts
+SWIFT=${SWIFT:-swift}
+SWIFT_SCRATCH=$ROOT/.build/fuzz-swift
+SWIFT_BIN=$SWIFT_SCRATCH/release
 
 mkdir -p "$BUILD" "$ARTIFACTS"
 
@@ -64,6 +103,8 @@ SYMBOLIZER=$(command -v llvm-symbolizer || true)
     SYMBOLIZER=$(dirname "$(command -v "$CLANG")")/llvm-symbolizer
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# One known leak of the sim (see the file) would fail the SimVenue harnesses at every recycle.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/Fuzz/Swift/lsan.supp}
 [[ -n $SYMBOLIZER ]] && export ASAN_SYMBOLIZER_PATH=$SYMBOLIZER
 
 # compile_harness NAME SOURCES...: a libFuzzer binary with ASan + UBSan, $BUILD/NAME.
@@ -128,16 +169,17 @@ build_soup_ouch() {
     echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH seeds" >&2
 }
 
+# fixmsg BODY: the message with BeginString, BodyLength and a CheckSum computed here.
+fixmsg() {
+    local b=$1 h sum
+    h=$(printf '8=FIX.4.4\0019=%d\001' "${#b}")
+    sum=$(printf '%s%s' "$h" "$b" | od -An -tu1 -v | tr -s ' ' '\n' | awk '{s+=$1} END {printf "%03d", s%256}')
+    printf '%s%s10=%s\001' "$h" "$b" "$sum"
+}
+
 build_fix() {
     compile_harness fuzz_fix Fuzz/fuzz_fix.c
     local seeds=$1 S=$'\001'
-    # fixmsg BODY: the message with BeginString, BodyLength and a CheckSum computed here.
-    fixmsg() {
-        local b=$1 h sum
-        h=$(printf '8=FIX.4.4\0019=%d\001' "${#b}")
-        sum=$(printf '%s%s' "$h" "$b" | od -An -tu1 -v | tr -s ' ' '\n' | awk '{s+=$1} END {printf "%03d", s%256}')
-        printf '%s%s10=%s\001' "$h" "$b" "$sum"
-    }
     LC_ALL=C fixmsg "35=A${S}49=CLI${S}56=OMNI${S}34=1${S}52=20261123-14:00:00.000${S}98=0${S}108=30${S}" >"$seeds/logon"
     LC_ALL=C fixmsg "35=D${S}49=CLI${S}56=OMNI${S}34=2${S}52=20261123-14:00:00.001${S}11=o1${S}55=AAPL${S}54=1${S}38=100${S}40=2${S}44=187.25${S}59=0${S}" >"$seeds/nos"
     LC_ALL=C fixmsg "35=8${S}49=OMNI${S}56=CLI${S}34=3${S}43=Y${S}52=20261123-14:00:00.002${S}122=20261123-14:00:00.001${S}37=O1${S}11=o1${S}17=E1${S}150=0${S}39=0${S}151=100${S}14=0${S}6=0${S}" >"$seeds/er"
@@ -145,17 +187,175 @@ build_fix() {
     echo "fuzz: 4 built-in FIX seeds" >&2
 }
 
+# ---- the Swift harnesses (Fuzz/Swift) ----
+
+# build_swift_harnesses: all five, once per run, with libFuzzer + ASan on the harnesses and on
+# every module of the package they use (Swift and C).
+SWIFT_BUILT=0
+build_swift_harnesses() {
+    (( SWIFT_BUILT )) && return 0
+    SWIFT_BUILT=1
+    [[ ${FUZZ_SWIFT_NO_BUILD:-0} == 1 ]] && return 0
+    local log=$BUILD/swift-build.log
+    echo "fuzz: building the Swift harnesses into $SWIFT_SCRATCH (log: $log)" >&2
+    if ! nice -n 19 "$SWIFT" build -c release -j 1 --package-path Fuzz/Swift --scratch-path "$SWIFT_SCRATCH" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address >"$log" 2>&1; then
+        grep -E 'error:' "$log" | head -n 20 >&2 || true
+        echo "fuzz: FAILED: the Swift harnesses do not build (see $log)"
+        return 1
+    fi
+}
+
+# swift_seed NAME FLAGS BYTES...: a stream seed, FLAGS (printf escapes: the header byte and cut
+# lengths, see Fuzz/Swift/Sources/FuzzSupport/Stream.swift) then the files' bytes.
+swift_seed() {
+    local out=$1 flags=$2
+    shift 2
+    { printf "$flags"; cat "$@"; } >"$out"
+}
+
+build_fix_acceptor() {
+    build_swift_harnesses || return 1
+    local seeds=$1 S=$'\001' t=$BUILD/fix-acceptor-parts
+    mkdir -p "$t"
+    m() { LC_ALL=C fixmsg "$2${S}49=CLI${S}56=OMNI${S}34=$3${S}52=20261123-14:00:00.000${S}$4" >"$t/$1"; }
+    m logon 35=A 1 "98=0${S}108=30${S}"
+    m buy 35=D 2 "11=b1${S}55=AAPL${S}54=1${S}38=300${S}40=2${S}44=200.00${S}59=0${S}"
+    m sell 35=D 3 "11=s1${S}55=AAPL${S}54=2${S}38=100${S}40=2${S}44=199.99${S}59=0${S}"
+    m replace 35=G 4 "11=b2${S}41=b1${S}55=AAPL${S}54=1${S}38=500${S}40=2${S}44=199.50${S}"
+    m cancel 35=F 5 "11=b3${S}41=b2${S}55=AAPL${S}54=1${S}"
+    m market 35=D 6 "11=m1${S}55=MSFT${S}54=5${S}38=10${S}40=1${S}59=3${S}"
+    m resend 35=2 7 "7=1${S}16=0${S}"
+    m test 35=1 8 "112=T1${S}"
+    m gap 35=4 12 "123=Y${S}36=13${S}"
+    m logout 35=5 13 ""
+    local all=("$t"/{logon,buy,sell,replace,cancel,market,resend,test,gap,logout})
+    swift_seed "$seeds/session" '\000' "${all[@]}"
+    swift_seed "$seeds/session-cut-7" '\001\007' "${all[@]}"
+    swift_seed "$seeds/session-cut-61-3" '\002\075\003' "${all[@]}"
+    swift_seed "$seeds/logon-order" '\000' "$t/logon" "$t/buy"
+    swift_seed "$seeds/two-clients" '\021\377' "$t/logon" "$t/logon" "$t/buy" "$t/buy"
+    swift_seed "$seeds/echo" '\040' "${all[@]}"
+    swift_seed "$seeds/echo-slow" '\050' "$t/logon" "$t/buy" "$t/buy" "$t/buy" "$t/buy" "$t/buy" "$t/resend"
+    swift_seed "$seeds/echo-two" '\061\377' "$t/logon" "$t/logon" "$t/buy"
+    rm -rf "$t"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in FIX acceptor seeds" >&2
+}
+
+build_soup_ouch_server() {
+    build_swift_harnesses || return 1
+    local seeds=$1 t=$BUILD/soup-server-parts
+    mkdir -p "$t"
+    # Login Request (user, password, session blank: any, sequence 1), OUCH 4.2 Enter Order
+    # (token, side, shares, AAPL, price 200.0000, TIF 99999, firm OMNI, ...), Replace, Cancel,
+    # Modify, Client Heartbeat, Logout Request.
+    printf '\x00\x2fLtraderpassword            1                   ' >"$t/login"
+    printf '\x00\x2fLothr  password                               ' >"$t/login2"
+    printf '\x00\x32UOORD00000000001B\x00\x00\x01\x2cAAPL    \x00\x1e\x84\x80\x00\x01\x86\x9fOMNIYANN\x00\x00\x00\x00NN' >"$t/buy"
+    printf '\x00\x32UOORD00000000002S\x00\x00\x00\x64AAPL    \x00\x1e\x84\x80\x00\x01\x86\x9fOMNIYANN\x00\x00\x00\x00NN' >"$t/sell"
+    printf '\x00\x30UUORD00000000001ORD00000000003\x00\x00\x01\x90\x00\x1e\x7c\xb0\x00\x01\x86\x9fYN\x00\x00\x00\x00' >"$t/replace"
+    printf '\x00\x14UXORD00000000003\x00\x00\x00\x00' >"$t/cancel"
+    printf '\x00\x15UMORD00000000003S\x00\x00\x00\x32' >"$t/modify"
+    printf '\x00\x01R' >"$t/heartbeat"
+    printf '\x00\x01O' >"$t/logout"
+    local all=("$t"/{login,buy,sell,replace,modify,cancel,heartbeat,logout})
+    swift_seed "$seeds/session" '\000' "${all[@]}"
+    swift_seed "$seeds/session-cut-5" '\001\005' "${all[@]}"
+    swift_seed "$seeds/session-cut-49-52" '\002\061\064' "${all[@]}"
+    swift_seed "$seeds/two-users" '\021\061' "$t/login" "$t/login2" "$t/buy" "$t/sell"
+    swift_seed "$seeds/slow" '\010' "$t/login" "$t/buy" "$t/sell" "$t/buy" "$t/sell" "$t/buy"
+    rm -rf "$t"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH server seeds" >&2
+}
+
+build_mold_session() {
+    build_swift_harnesses || return 1
+    local seeds=$1 t=$BUILD/mold-parts
+    rm -rf "$t"
+    mkdir -p "$t"
+    shopt -s nullglob
+    local files=("$FIXTURES"/*.NASDAQ_ITCH50)
+    shopt -u nullglob
+    if (( ${#files[@]} == 0 )); then
+        echo "fuzz: warning: no fixtures in $FIXTURES (set OMNI_DATA); mold-session fuzzes without seeds" >&2
+        return 0
+    fi
+    # make_seeds packs the fixtures' records into MoldUDP64 packets of session OMNIFUZZ01 with
+    # one sequence running across them, in file order: f1-1400-00..02, f1-4096-00, f2-1400-00, ...
+    "$CLANG" "${CFLAGS[@]}" "${LDFLAGS[@]}" -Wall -fsanitize=address,undefined -fno-sanitize-recover=all \
+        Fuzz/make_seeds.c CKernels/CWire/cwire.c -o "$BUILD/make_seeds"
+    "$BUILD/make_seeds" "$t" "${files[@]}" >/dev/null
+    # op LINE FILE: one receive operation (line 0 A, 1 B, 2 retransmission; 2-byte length; the packet).
+    op() { local n; n=$(stat -c %s "$2"); printf "\\x$(printf %02x "$1")\\x$(printf %02x $((n >> 8)))\\x$(printf %02x $((n & 255)))"; cat "$2"; }
+    local p0=$t/mold-f1-1400-00 p1=$t/mold-f1-1400-01 p2=$t/mold-f1-1400-02 p3=$t/mold-f1-4096-00
+    { printf '\x04'; op 0 "$p0"; op 0 "$p1"; op 0 "$p2"; op 0 "$p3"; } >"$seeds/in-order"
+    { printf '\x05'; op 0 "$p0"; op 0 "$p2"; op 1 "$p1"; op 1 "$p2"; op 0 "$p3"; } >"$seeds/ab-gap-filled"
+    { printf '\x04'; op 0 "$p0"; op 0 "$p2"; printf '\x07'; printf '\xf7'; op 2 "$p1"; } >"$seeds/retransmitted"
+    { printf '\x01'; op 0 "$p0"; op 1 "$p2"; printf '\x07\xf7\xf7\xf7\xf7'; printf '\x03'; op 0 "$p3"; } >"$seeds/lost-skipped"
+    { printf '\x06'; op 1 "$p2"; op 1 "$p3"; op 0 "$t/mold-heartbeat"; } >"$seeds/late-join"
+    { printf '\x00'; for f in "$t"/mold-f[12]-*; do op 0 "$f"; done; op 0 "$t/mold-heartbeat"; op 1 "$t/mold-end-of-session"; } >"$seeds/whole-day"
+    rm -rf "$t"
+    echo "fuzz: $(ls "$seeds" | wc -l) MoldUDP64 session seeds from the fixtures in $FIXTURES" >&2
+}
+
+build_fix_client() {
+    build_swift_harnesses || return 1
+    local seeds=$1 S=$'\001' t=$BUILD/fix-client-parts
+    mkdir -p "$t"
+    m() { LC_ALL=C fixmsg "$2${S}49=OMNI${S}56=CLI${S}34=$3${S}52=20261123-14:00:00.000${S}$4" >"$t/$1"; }
+    m logon 35=A 1 "98=0${S}108=30${S}141=Y${S}"
+    m er 35=8 2 "37=O1${S}11=c1${S}17=E1${S}150=0${S}39=0${S}55=AAPL${S}54=1${S}38=100${S}44=187.25${S}151=100${S}14=0${S}6=0${S}"
+    m fill 35=8 3 "37=O1${S}11=c1${S}17=E2${S}150=F${S}39=2${S}55=AAPL${S}54=1${S}38=100${S}32=100${S}31=187.25${S}151=0${S}14=100${S}6=187.25${S}"
+    m cxlrej 35=9 4 "37=NONE${S}11=c2${S}41=c1${S}39=8${S}434=1${S}102=1${S}"
+    m resend 35=2 5 "7=1${S}16=0${S}"
+    m test 35=1 6 "112=T1${S}"
+    m ahead 35=0 9 ""
+    m logout 35=5 10 ""
+    local all=("$t"/{logon,er,fill,cxlrej,resend,test,ahead,logout})
+    swift_seed "$seeds/session" '\000' "${all[@]}"
+    swift_seed "$seeds/session-cut-9" '\001\011' "${all[@]}"
+    swift_seed "$seeds/orders-and-resend" '\040' "$t/logon" "$t/er" "$t/resend" "$t/test"
+    swift_seed "$seeds/slow-venue" '\051\040' "$t/logon" "$t/er" "$t/fill" "$t/er" "$t/fill" "$t/er" "$t/fill" "$t/resend"
+    rm -rf "$t"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in FIX client seeds" >&2
+}
+
+build_ouch_client() {
+    build_swift_harnesses || return 1
+    local seeds=$1 t=$BUILD/ouch-client-parts
+    mkdir -p "$t"
+    # Login Accepted (session, next sequence 1), Sequenced Data: OUCH Accepted, Executed,
+    # Canceled; a debug packet, Server Heartbeat, Unsequenced, End of Session.
+    printf '\x00\x1fASESSION1                   1' >"$t/accepted"
+    printf '\x00\x02JA' >"$t/rejected"
+    printf '\x00\x43SA\x00\x00\x1f\x1a\x71\x8f\x30\x00T1            B\x00\x00\x00\x64AAPL    \x00\x1c\x92\x74\x00\x01\x86\x9fOMNIY\x00\x00\x00\x00\x00\x00\x03\xe9AN\x00\x00\x00\x00NL ' >"$t/ack"
+    printf '\x00\x29SE\x00\x00\x1f\x1a\x71\x8f\x30\x01T1            \x00\x00\x00\x32\x00\x1c\x92\x74A\x00\x00\x00\x00\x00\x00\x00\x07' >"$t/exec"
+    printf '\x00\x1dSC\x00\x00\x1f\x1a\x71\x8f\x30\x02T1            \x00\x00\x00\x32U' >"$t/canceled"
+    printf '\x00\x04+dbg' >"$t/debug"
+    printf '\x00\x01H' >"$t/heartbeat"
+    printf '\x00\x03Uxy' >"$t/unsequenced"
+    printf '\x00\x01Z' >"$t/end"
+    local rest=("$t"/{ack,exec,canceled,debug,heartbeat,unsequenced,end})
+    swift_seed "$seeds/session" '\000' "$t/accepted" "${rest[@]}"
+    swift_seed "$seeds/session-cut-33-7" '\002\041\007' "$t/accepted" "${rest[@]}"
+    swift_seed "$seeds/rejected" '\000' "$t/rejected"
+    swift_seed "$seeds/orders-slow" '\051\041' "$t/accepted" "$t/heartbeat" "$t/ack" "$t/heartbeat" "$t/exec" "$t/heartbeat"
+    rm -rf "$t"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH client seeds" >&2
+}
+
 # run_harness NAME SECONDS SEED_DIR WORK_DIR MAX_LEN DICT: builds, fuzzes, prints the one-line result.
 run_harness() {
     local name=$1 secs=$2 seeds=$3 work=$4 maxlen=$5 dict=$6
-    local bin=$BUILD/$name log=$BUILD/$name.log
+    local bin=$BUILD/$name log=$BUILD/$name.log builder=${name#fuzz[_-]}
+    [[ $name == fuzz-* ]] && bin=$SWIFT_BIN/$name
     [[ $name == fuzz_itch ]] && log=$BUILD/fuzz.log # the log's long-standing name
     mkdir -p "$work"
     [[ ${FUZZ_FRESH_CORPUS:-0} == 1 ]] && rm -rf "$work" && mkdir -p "$work"
-    echo "fuzz: building $bin with $(command -v "$CLANG")" >&2
+    [[ $name == fuzz_* ]] && echo "fuzz: building $bin with $(command -v "$CLANG")" >&2
     rm -rf "$seeds"
     mkdir -p "$seeds"
-    "build_${name#fuzz_}" "$seeds"
+    "build_${builder//-/_}" "$seeds" || return 1
 
     local args=(-max_total_time="$secs" -max_len="$maxlen" -rss_limit_mb=4096 -timeout=30
                 -artifact_prefix="$ARTIFACTS/" -print_final_stats=1)
@@ -180,7 +380,7 @@ run_harness() {
     secs_done=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\2/p' "$log" | tail -n1)
     cov=$(sed -nE 's/^#[0-9]+[[:space:]].*cov: ([0-9]+).*/\1/p' "$log" | tail -n1)
     [[ -z $runs ]] && runs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$log" | tail -n1)
-    error=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==fuzz_[a-z]+== invariant broken' "$log" || true)
+    error=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==fuzz[_-][a-z_-]+== invariant broken|Fatal error:' "$log" || true)
     inputs=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log")
 
     for v in FUZZ_NO_PREFETCH FUZZ_FRESH OMNI_SIMD; do [[ -n ${!v:-} ]] && knobs+="$v=${!v} "; done
@@ -205,18 +405,31 @@ run_harness() {
 }
 
 EACH=$SECS
-if [[ $TARGET == all ]]; then EACH=$(( SECS / 4 )); (( EACH < 1 )) && EACH=1; fi
+case $TARGET in
+    all) EACH=$(( SECS / 9 )) ;;
+    c) EACH=$(( SECS / 4 )) ;;
+    swift) EACH=$(( SECS / 5 )) ;;
+esac
+(( EACH < 1 )) && EACH=1
+# wants GROUP NAME: whether this run includes the harness NAME of GROUP (c or swift).
+wants() { [[ $TARGET == "$2" || $TARGET == "$1" || $TARGET == all ]]; }
 status=0
-if [[ $TARGET == itch || $TARGET == all ]]; then
+if wants c itch; then
     run_harness fuzz_itch "$EACH" "$CORPUS/seeds" "$CORPUS/work" 4096 Fuzz/itch.dict || status=1
 fi
-if [[ $TARGET == pcap || $TARGET == all ]]; then
+if wants c pcap; then
     run_harness fuzz_pcap "$EACH" "$CORPUS/pcap-seeds" "$CORPUS/pcap-work" 16384 Fuzz/pcap.dict || status=1
 fi
-if [[ $TARGET == soup || $TARGET == all ]]; then
+if wants c soup; then
     run_harness fuzz_soup_ouch "$EACH" "$CORPUS/soup-seeds" "$CORPUS/soup-work" 4096 "" || status=1
 fi
-if [[ $TARGET == fix || $TARGET == all ]]; then
+if wants c fix; then
     run_harness fuzz_fix "$EACH" "$CORPUS/fix-seeds" "$CORPUS/fix-work" 4096 "" || status=1
 fi
+for h in fix-acceptor soup-ouch-server mold-session fix-client ouch-client; do
+    if wants swift "$h"; then
+        local_max=4096; [[ $h == mold-session ]] && local_max=16384
+        run_harness "fuzz-$h" "$EACH" "$CORPUS/$h-seeds" "$CORPUS/$h-work" "$local_max" "" || status=1
+    fi
+done
 exit $status
