@@ -4,7 +4,7 @@
 // and its ITCH feed on one MoldUDP64 line to a multicast group of its own on the loopback
 // interface (239.255.171.1:41017, no line B: nothing else listens there; the sim cannot run
 // without its publisher). Tight limits, so one input can reach them: 4 connections per port,
-// 4 OUCH users.
+// 4 OUCH users, 16 KiB queued for a client that does not read (limits.output_queue).
 //
 // One sim serves many inputs (opening one costs more than an input); it is replaced every
 // FUZZ_SIM_RECYCLE inputs (default 2000) so the OUCH user table and the venue's session
@@ -42,6 +42,7 @@ public final class SimDriver {
         c.lineB = nil
         c.maxConnections = 4
         c.maxOuchUsers = 4
+        c.maxOutputQueueBytes = 16 << 10
         do { return try SimVenue(c) } catch { fatalError("\(harness): the sim does not start: \(error)") }
     }
 
