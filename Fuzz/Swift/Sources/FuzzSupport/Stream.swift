@@ -136,11 +136,12 @@ public enum Loopback {
     }
 }
 
-/// A directory of its own under $TMPDIR (default /tmp) for FIX stores, emptied between inputs.
+/// A directory of its own under $TMPDIR (default /dev/shm when it exists, else /tmp) for FIX
+/// stores, emptied between inputs (the stores fsync at every Logon: memory, not a disk).
 public final class ScratchDirectory {
     public let path: String
     public init(_ name: String) {
-        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp")
         var template = Array("\(tmp)/omni-fuzz-\(name)-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(p != nil, "mkdtemp in \(tmp): errno \(errno)")
