@@ -22,18 +22,21 @@ let package = Package(
     products: [
         .executable(name: "omni", targets: ["omni"]),
         .library(name: "OmniCore", targets: ["OmniCore"]),
-        .library(name: "OmniFeed", targets: ["OmniFeed"]),
-        .library(name: "OmniBook", targets: ["OmniBook"]),
+        .library(name: "OmniConfig", targets: ["OmniConfig"]),
+        .library(name: "OmniNet", targets: ["OmniNet"]),
+        .library(name: "OmniWire", targets: ["OmniWire"]),
         .library(name: "OmniEngine", targets: ["OmniEngine"]),
+        .library(name: "OmniBook", targets: ["OmniBook"]),
+        .library(name: "OmniFeed", targets: ["OmniFeed"]),
+        .library(name: "OmniGateway", targets: ["OmniGateway"]),
+        .library(name: "OmniVenue", targets: ["OmniVenue"]),
+        .library(name: "OmniLab", targets: ["OmniLab"]),
+        .library(name: "OmniBench", targets: ["OmniBench"]),
         .library(name: "CWire", targets: ["CWire"]),
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
-        .library(name: "OmniNet", targets: ["OmniNet"]),
-        .library(name: "OmniGateway", targets: ["OmniGateway"]),
-        .library(name: "OmniVenue", targets: ["OmniVenue"]),
-        .library(name: "OmniSim", targets: ["OmniSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // C kernels: C11, one folder each under CKernels/.
         .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
         .target(name: "CBook", dependencies: ["CWire"], path: "CKernels/CBook", cSettings: kernelFlags),
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
@@ -48,56 +52,76 @@ let package = Package(
         .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
         .target(name: "CNet", dependencies: ["CSys", "CWire"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "CDpdk", dependencies: ["CNet"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
+
+        // Shared by both sides: types, configuration, sockets, protocol sessions, the engine.
         .target(name: "OmniCore"),
         // The one YAML reader of every configuration file: unknown and duplicate keys refused by name and line.
         .target(name: "OmniConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
-        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
-        .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CRing", "CSys", "CZlib"]),
+        // Every socket: UDP / multicast, io_uring, TCP (one helper), poll sets, pcap writing, namespaces.
+        .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
+        // Protocol sessions and messages: SoupBinTCP link, FIX session and store, FIX order messages.
+        .target(name: "OmniWire", dependencies: ["CWire", "CSys", "OmniNet"]),
         .target(name: "OmniEngine", dependencies: [
             "CRing", "CSys", "OmniCore", "OmniConfig",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .target(name: "OmniGateway", dependencies: ["CWire", "CSys"]),
-        .target(name: "OmniVenue", dependencies: ["OmniCore", "CWire"]),
+        .target(name: "OmniDpdk", dependencies: ["CDpdk"]),
+
+        // Our side: market data in, orders out. Never imports OmniVenue.
+        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
+        .target(name: "OmniFeed", dependencies: [
+            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CNet", "CSys", "CZlib",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
+        .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "CWire", "CSys"]),
+
+        // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
+        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "CWire", "CNet", "CSys"]),
+
+        // Tools, which may use both sides.
+        .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
+        .target(name: "OmniBench", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniEngine", "CWire", "CBook", "CRing", "CSys"]),
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniConfig", "OmniFeed", "OmniBook", "OmniEngine", "CRing", "CSys", "OmniMoldNet", "OmniNet", "CWire", "OmniDpdk", "OmniSim", "OmniVenue",
+            "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
+            "OmniLab", "OmniBench", "CRing", "CSys", "CWire", "CNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .target(name: "OmniDpdk", dependencies: ["CDpdk"]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [
             "OmniDpdk", "CDpdk", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
-        .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
-        // Where the suites find ../shared/data (OMNI_DATA) and how they skip without it.
-        .target(name: "SharedTestData", path: "Tests/SharedTestData"),
-        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
-        .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
-        .testTarget(name: "OmniFeedTests", dependencies: ["SharedTestData", "OmniFeed", "OmniBook", "OmniEngine", "CWire", "CRing", "CSys"]),
-        .testTarget(name: "OmniVenueTests", dependencies: ["OmniVenue", "OmniFeed", "OmniBook", "OmniCore", "CWire"]),
-        .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
-        .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
+
+        // Where the suites find ../shared/data (OMNI_DATA), how they skip without it, and their scratch folder.
+        .target(name: "SharedTestData", path: "Tests/SharedTestData"),
+        // The BBO stream as rows and the reference day-file replay, for the feed-side test targets.
+        .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore"], path: "Tests/FeedTestSupport"),
+        .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
+        .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed", "OmniWire"]),
+        .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
+        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
+        .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
-        .target(name: "OmniMoldNet", dependencies: [
-            "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys", "OmniDpdk",
+        .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
+        .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
+        .testTarget(name: "OmniFeedTests", dependencies: [
+            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CSys",
+        ]),
+        .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CRing", "CSys"]),
+        .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
+        .testTarget(name: "OmniGatewayTests", dependencies: [
+            "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .testTarget(name: "OmniListenTests", dependencies: ["SharedTestData", "OmniMoldNet", "OmniFeed", "OmniNet", "OmniBook", "CWire", "CNet", "CSys"]),
-        .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed"]),
-        // omni sim: the venue behind OUCH / FIX order entry with a live MoldUDP64 feed.
-        .target(name: "OmniSim", dependencies: [
-            "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniCore", "OmniConfig", "CWire", "CNet", "CSys",
+        .testTarget(name: "OmniVenueTests", dependencies: [
+            "SharedTestData", "OmniVenue", "OmniGateway", "OmniWire", "OmniNet", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
         ]),
-        .testTarget(name: "OmniSimTests", dependencies: [
-            "SharedTestData", "OmniSim", "OmniVenue", "OmniGateway", "OmniMoldNet", "OmniNet", "OmniFeed", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
-        ]),
-        .testTarget(name: "OmniGatewayTests", dependencies: [
-            "SharedTestData", "OmniGateway", "CWire", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.
+        .testTarget(name: "OmniListenTests", dependencies: [
+            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniLab", "OmniVenue", "OmniNet", "OmniBook", "OmniCore", "CWire", "CNet", "CSys",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,8 +4,8 @@ import Glibc
 
 /// Reads a whole (small) file as text, for configuration files: the text, or why it could not
 /// be read (strerror of the failing call). Not for the hot path.
-public func readTextFile(_ path: String) -> Result<String, TextFileError> {
-    guard let f = fopen(path, "r") else { return .failure(TextFileError(path: path, reason: String(cString: strerror(errno)))) }
+public func readTextFile(_ path: String) -> Result<String, FileError> {
+    guard let f = fopen(path, "r") else { return .failure(FileError(path: path, reason: String(cString: strerror(errno)))) }
     defer { fclose(f) }
     var bytes: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
@@ -13,13 +13,16 @@ public func readTextFile(_ path: String) -> Result<String, TextFileError> {
         let n = fread(&buf, 1, buf.count, f)
         if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
         if n < buf.count {
-            if ferror(f) != 0 { return .failure(TextFileError(path: path, reason: String(cString: strerror(errno)))) }
+            if ferror(f) != 0 { return .failure(FileError(path: path, reason: String(cString: strerror(errno)))) }
             return .success(String(decoding: bytes, as: UTF8.self))
         }
     }
 }
 
-public struct TextFileError: Error, Sendable {
+/// A file that could not be read or written: its path and why (strerror of the failing call).
+public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     public let path: String
     public let reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): \(reason)" }
 }

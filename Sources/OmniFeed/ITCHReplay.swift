@@ -31,7 +31,7 @@ public struct FeedCounts {
 /// keeping the feed's own state (stock directory, trading states, system events).
 public final class ITCHReplay {
     public let books: Books
-    @usableFromInline let kernel: UnsafeMutablePointer<cbook_set>
+    @usableFromInline package let kernel: UnsafeMutablePointer<cbook_set>
     public private(set) var directory = StockDirectory()
     // Per-type counters live behind a pointer: the hot loop bumps them with no
     // exclusivity check or copy-on-write test, which a class's array property would cost.

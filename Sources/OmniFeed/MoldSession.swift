@@ -1,4 +1,5 @@
 import CWire
+import OmniWire
 
 // MoldUDP64 session layer: sequencing, gap detection, reordering, A/B line
 // arbitration and (in MoldRetransmission.swift) gap recovery. Pure logic: the
@@ -150,13 +151,7 @@ public struct MoldSessionConfig: Sendable {
     public var maxRequestsPerRound = 16
 
     public init(session: String? = nil) {
-        if let session { self.session = MoldSessionConfig.sessionBytes(session) }
-    }
-
-    /// A session name as its 10 wire bytes: ASCII, space padded, cut at 10.
-    public static func sessionBytes(_ name: String) -> [UInt8] {
-        let b = Array(name.utf8.prefix(Int(CW_MOLD_SESSION_LEN)))
-        return b + [UInt8](repeating: UInt8(ascii: " "), count: Int(CW_MOLD_SESSION_LEN) - b.count)
+        if let session { self.session = moldSessionName(session) }
     }
 }
 

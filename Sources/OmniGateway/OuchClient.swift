@@ -1,3 +1,5 @@
+import OmniNet
+import OmniWire
 import CWire
 
 /// What an OUCH client poll delivers.

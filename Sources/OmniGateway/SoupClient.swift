@@ -1,3 +1,5 @@
+import OmniNet
+import OmniWire
 import CSys
 import CWire
 import Glibc
@@ -63,8 +65,11 @@ public final class SoupClient {
     public func connect(sequence: UInt64? = nil) throws(SoupError) {
         link?.close()
         link = nil
-        let fd = try SoupSocket.connect(host: config.host, port: config.port, timeoutMs: config.connectTimeoutMs)
-        let now = monotonicNs()
+        let fd: Int32
+        do { fd = try TCP.connect(host: config.host, port: config.port, timeoutMs: config.connectTimeoutMs) } catch {
+            throw SoupError(endpoint: error.endpoint, problem: error.problem)
+        }
+        let now = csys_monotonic_ns()
         let l = SoupLink(fd: fd, endpoint: endpoint, maxPacket: config.maxServerPacket, txCapacity: config.sendBuffer, now: now)
         let want = sequence ?? nextSequence
         let (u, p, s) = (config.username, config.password, config.session)
@@ -75,12 +80,12 @@ public final class SoupClient {
         }
         let deadline = now + UInt64(config.loginTimeoutMs) * 1_000_000
         while true {
-            if l.flush(now: monotonicNs()) != 0 { throw fail("connection lost while logging in: \(errnoText(errno))") }
+            if l.flush(now: csys_monotonic_ns()) != 0 { throw fail("connection lost while logging in: \(errnoText(errno))") }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let t = monotonicNs()
+            let t = csys_monotonic_ns()
             if t >= deadline { throw fail("no login response within \(config.loginTimeoutMs) ms") }
             _ = Glibc.poll(&pfd, 1, Int32((deadline - t) / 1_000_000) + 1)
-            let r = l.read(now: monotonicNs())
+            let r = l.read(now: csys_monotonic_ns())
             var pkt = cw_soup_packet()
             let st = l.next(&pkt)
             if st == CW_SOUP_OK {
@@ -130,7 +135,7 @@ public final class SoupClient {
             return n + 3
         }
         if !ok { throw fail("send buffer full (\(l.txPending) bytes unsent)") }
-        let e = l.flush(now: monotonicNs())
+        let e = l.flush(now: csys_monotonic_ns())
         if e != 0 { l.close(); throw fail("send: \(errnoText(e))") }
     }
 
@@ -138,7 +143,7 @@ public final class SoupClient {
     public func logout() {
         guard let l = link, !l.closed else { return }
         _ = l.appendEmpty(UInt8(ascii: "O"))
-        _ = l.flush(now: monotonicNs())
+        _ = l.flush(now: csys_monotonic_ns())
         l.close()
     }
 
@@ -151,7 +156,7 @@ public final class SoupClient {
         guard let l = link, !l.closed else { return }
         var pfd = pollfd(fd: l.fd, events: Int16(POLLIN) | (l.txPending > 0 ? Int16(POLLOUT) : 0), revents: 0)
         _ = Glibc.poll(&pfd, 1, cw_soup_rx_pending(l.rx) > 0 ? 0 : timeoutMs)
-        let now = monotonicNs()
+        let now = csys_monotonic_ns()
         let r = pfd.revents != 0 ? l.read(now: now) : .ok
         var pkt = cw_soup_packet()
         while true {

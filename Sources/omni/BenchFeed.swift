@@ -1,3 +1,6 @@
+import OmniNet
+import OmniCore
+import OmniWire
 import ArgumentParser
 import CNet
 import CSys
@@ -283,7 +286,7 @@ struct FeedPass {
         }
 
         // Pack into MoldUDP64.
-        let session = MoldSessionConfig.sessionBytes("OMNI000001")
+        let session = moldSessionName("OMNI000001")
         var payloads: [UInt8] = [], offsets = [0], counts: [Int] = []
         var packet = [UInt8](repeating: 0, count: 1400)
         var i = 0

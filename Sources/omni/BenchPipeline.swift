@@ -1,3 +1,6 @@
+import OmniCore
+import OmniLab
+import OmniBench
 import ArgumentParser
 import CRing
 import CWire

@@ -1,3 +1,5 @@
+import OmniCore
+import OmniLab
 import ArgumentParser
 import OmniFeed
 import OmniVenue

@@ -1,10 +1,11 @@
+import OmniCore
+import OmniFeedDpdk
 import ArgumentParser
 import CSys
 import OmniBook
 import OmniDpdk
 import OmniEngine
 import OmniFeed
-import OmniMoldNet
 import OmniNet
 
 #if canImport(Glibc)

@@ -1,8 +1,9 @@
+import OmniCore
+import OmniVenue
 import ArgumentParser
 import CNet
 import OmniEngine
 import OmniFeed
-import OmniMoldNet
 import OmniNet
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
+import OmniVenue
 import ArgumentParser
 import OmniEngine
 import OmniConfig
-import OmniSim
 
 #if canImport(Glibc)
 import Glibc

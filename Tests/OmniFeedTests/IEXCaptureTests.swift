@@ -1,3 +1,8 @@
+import FeedTestSupport
+import OmniVenue
+import OmniNet
+import OmniLab
+import OmniWire
 import CWire
 import Foundation
 import OmniBook

@@ -1,3 +1,7 @@
+import FeedTestSupport
+import OmniCore
+import OmniLab
+import OmniWire
 import CWire
 import OmniBook
 import OmniFeed

@@ -1,3 +1,7 @@
+import OmniVenue
+import OmniNet
+import OmniCore
+import OmniWire
 import CWire
 import OmniFeed
 import Testing
@@ -6,7 +10,7 @@ import Testing
 struct MoldRequestServerTests {
     func request(_ seq: UInt64, _ count: UInt16, session: String = "OMNIMOLD01") -> [UInt8] {
         var r = [UInt8](repeating: 0, count: 20)
-        _ = r.withUnsafeMutableBufferPointer { cw_mold_put_request($0.baseAddress, 20, MoldSessionConfig.sessionBytes(session), seq, count) }
+        _ = r.withUnsafeMutableBufferPointer { cw_mold_put_request($0.baseAddress, 20, moldSessionName(session), seq, count) }
         return r
     }
 

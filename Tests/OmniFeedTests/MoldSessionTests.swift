@@ -1,3 +1,6 @@
+import FeedTestSupport
+import OmniLab
+import OmniWire
 import CWire
 import Foundation
 import OmniBook

@@ -1,3 +1,8 @@
+import FeedTestSupport
+import OmniVenue
+import OmniNet
+import OmniLab
+import OmniWire
 import CWire
 import Foundation
 import OmniBook
@@ -28,7 +33,7 @@ func moldPacket(_ session: String = "OMNIMOLD01", seq: UInt64, _ msgs: ArraySlic
     var buf = [UInt8](repeating: 0, count: 65_536)
     var b = cw_mold_builder()
     buf.withUnsafeMutableBufferPointer { p in
-        _ = cw_mold_begin(&b, p.baseAddress, p.count, MoldSessionConfig.sessionBytes(session), seq)
+        _ = cw_mold_begin(&b, p.baseAddress, p.count, moldSessionName(session), seq)
         for m in msgs { _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) } }
     }
     return Array(buf[0..<b.len])

@@ -1,26 +1,13 @@
+import OmniLab
+import OmniWire
 import CWire
 import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
+import FeedTestSupport
 import SharedTestData
 import Testing
-
-/// Replays a day file into fresh books and returns the replay and the BBO rows.
-func replay(_ path: String) throws -> (ITCHReplay, [String]) {
-    let input = try MappedInput(path: path)
-    let r = ITCHReplay(books: try Books())
-    var sink = RowSink()
-    withExtendedLifetime(input) { r.runDayFile(input.bytes, into: &sink) }
-    return (r, sink.rows)
-}
-
-struct RowSink: BBOSink {
-    var rows: [String] = []
-    mutating func bboChanged(_ locate: Locate, _ b: BBO) {
-        rows.append("\(locate),\(b.bidPrice.raw),\(b.bidSize),\(b.askPrice.raw),\(b.askSize)")
-    }
-}
 
 func counts(_ r: ITCHReplay) -> [Character: UInt64] {
     var out: [Character: UInt64] = [:]

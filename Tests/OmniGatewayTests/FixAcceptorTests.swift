@@ -1,3 +1,8 @@
+import CSys
+import OmniGateway
+import OmniWire
+import OmniVenue
+import OmniNet
 import CWire
 import Foundation
 import Testing
@@ -7,7 +12,7 @@ import Testing
 /// set it can share with the SoupBinTCP server.
 @Suite(.serialized) struct FixAcceptorTests {
     func acceptor(_ dir: String, venue: FakeFixVenue, host: String = "127.0.0.1") throws -> FixAcceptor<FixVenueApplication<FakeFixVenue>> {
-        try #require(FixAcceptor(host: host, config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
+        try (FixAcceptor(host: host, config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
     }
 
     @Test func twoConcurrentClientsBothTrade() throws {
@@ -81,7 +86,8 @@ import Testing
         #expect(RawClient(port: acc.port, sender: "X", host: "127.0.0.1") == nil, "nothing listens on 127.0.0.1")
         let c = try #require(RawClient(port: acc.port, sender: "X", host: "127.0.0.2"))
         #expect(c.logon(acc)?[35] == "A")
-        #expect(FixAcceptor(host: "not-an-address", config: FixSessionConfig(storeDirectory: "/tmp"), app: FixVenueApplication(venue: venue)) == nil)
+        #expect { _ = try FixAcceptor(host: "not-an-address", config: FixSessionConfig(storeDirectory: "/tmp"), app: FixVenueApplication(venue: venue)) }
+            throws: { "\($0)" == "not-an-address:0: not an IPv4 address" }
     }
 
     @Test func silentConnectionWithoutLogonIsClosed() throws {
@@ -110,12 +116,12 @@ import Testing
                 set.reset()
                 soup.register(in: set)
                 acc.register(in: set)
-                let now = monotonicNs()
+                let now = csys_monotonic_ns()
                 let wait = pollTimeoutMs(until: min(soup.nextTimerNs(), acc.nextTimerNs()), now: now, capMs: 200)
                 longestWaitMs.update { max($0, Int(wait)) }
                 set.wait(timeoutMs: wait)
                 acc.handle(in: set)
-                soup.handle(echo, in: set, now: monotonicNs())
+                soup.handle(echo, in: set, now: csys_monotonic_ns())
                 passes.update { $0 + 1 }
             }
         }
@@ -125,7 +131,7 @@ import Testing
         let ouch = SoupClient(clientConfig(soup.port, "u", "p"))
         try ouch.connect()
         let fixApp = Collector()
-        let ini = try #require(FixInitiator.connect(port: acc.port, config: FixSessionConfig(senderCompID: "C1", targetCompID: "OMNI",
+        let ini = try #require(try? FixInitiator.connect(port: acc.port, config: FixSessionConfig(senderCompID: "C1", targetCompID: "OMNI",
                                                                                              heartBtInt: 30, storeDirectory: dir, resetOnLogon: true), app: fixApp))
         let t0 = Date()
         while ini.state != .loggedOn && Date().timeIntervalSince(t0) < 3 { ini.pollOnce(timeoutMs: 5) }

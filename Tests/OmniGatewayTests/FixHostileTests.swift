@@ -1,3 +1,8 @@
+import CSys
+import OmniGateway
+import OmniWire
+import OmniVenue
+import OmniNet
 import CWire
 import Foundation
 import SharedTestData
@@ -11,7 +16,7 @@ import Testing
     typealias Acceptor = FixAcceptor<FixVenueApplication<FakeFixVenue>>
 
     func acceptor(_ dir: String, maxPendingBytes: Int = 4 << 20) throws -> Acceptor {
-        try #require(FixAcceptor(config: FixSessionConfig(storeDirectory: dir, logEvents: true, maxPendingBytes: maxPendingBytes),
+        try (FixAcceptor(config: FixSessionConfig(storeDirectory: dir, logEvents: true, maxPendingBytes: maxPendingBytes),
                                  app: FixVenueApplication(venue: FakeFixVenue())))
     }
 
@@ -88,7 +93,7 @@ import Testing
         #expect(ok.logon(acc, heartBtInt: 3600)?[108] == "3600")
         pump(acc, seconds: 0.1) { false }  // timers run with the longest HeartBtInt
         #expect(acc.session?.isOpen == true)
-        #expect(acc.session?.nextTimerNs() ?? 0 > monotonicNs() + 3_000_000_000_000)
+        #expect(acc.session?.nextTimerNs() ?? 0 > csys_monotonic_ns() + 3_000_000_000_000)
     }
 
     /// MsgSeqNum at the parser's limit (18 digits) and past it (read as missing): no trap.

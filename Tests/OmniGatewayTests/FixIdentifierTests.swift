@@ -1,3 +1,7 @@
+import OmniGateway
+import OmniWire
+import OmniVenue
+import OmniNet
 import CWire
 import Foundation
 import Testing
@@ -38,7 +42,7 @@ import Testing
     @Test func overLongIdentifiersAreRejectedNotTruncated() throws {
         let dir = tempDir("longid")
         let venue = FakeFixVenue()
-        let acc = try #require(FixAcceptor(config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
+        let acc = try (FixAcceptor(config: FixSessionConfig(storeDirectory: dir), app: FixVenueApplication(venue: venue)))
         let c = try #require(RawClient(port: acc.port, sender: "LONG"))
         _ = try #require(c.logon(acc))
         let long = String(repeating: "C", count: FixString.capacity + 1)

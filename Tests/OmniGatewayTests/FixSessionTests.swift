@@ -1,3 +1,7 @@
+import OmniGateway
+import OmniWire
+import OmniVenue
+import OmniNet
 import CWire
 import Foundation
 import Testing
@@ -79,7 +83,7 @@ final class RawClient {
 
 @Suite(.serialized) struct FixSessionTests {
     func acceptor(_ dir: String, venue: FakeFixVenue = FakeFixVenue(), targetCompID: String? = nil) throws -> FixAcceptor<FixVenueApplication<FakeFixVenue>> {
-        try #require(FixAcceptor(config: FixSessionConfig(targetCompID: targetCompID, storeDirectory: dir, logEvents: true), app: FixVenueApplication(venue: venue)))
+        try (FixAcceptor(config: FixSessionConfig(targetCompID: targetCompID, storeDirectory: dir, logEvents: true), app: FixVenueApplication(venue: venue)))
     }
 
     @Test func logonAnyClientCompIDAndOrderFlow() throws {

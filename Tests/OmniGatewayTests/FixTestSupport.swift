@@ -1,3 +1,7 @@
+import OmniGateway
+import OmniWire
+import OmniVenue
+import OmniNet
 import SharedTestData
 import Foundation
 @testable import OmniGateway

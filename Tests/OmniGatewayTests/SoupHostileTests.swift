@@ -1,3 +1,6 @@
+import OmniWire
+import OmniVenue
+import OmniNet
 import CSys
 import CWire
 import Glibc

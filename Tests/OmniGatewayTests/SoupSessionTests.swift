@@ -1,3 +1,6 @@
+import OmniWire
+import OmniVenue
+import OmniNet
 import CWire
 import Glibc
 import OmniGateway

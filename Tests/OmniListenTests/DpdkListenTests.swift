@@ -1,8 +1,10 @@
+import OmniCore
+import OmniLab
+import OmniVenue
 import CNet
 import CWire
 import Foundation
 import OmniFeed
-import OmniMoldNet
 import OmniNet
 import SharedTestData
 import Testing

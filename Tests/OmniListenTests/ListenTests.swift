@@ -1,3 +1,6 @@
+import OmniLab
+import OmniVenue
+import OmniWire
 import CNet
 import CSys
 import CWire
@@ -5,17 +8,10 @@ import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
-import OmniMoldNet
 import OmniNet
+import FeedTestSupport
 import SharedTestData
 import Testing
-
-struct RowSink: BBOSink {
-    var rows: [String] = []
-    mutating func bboChanged(_ locate: Locate, _ b: BBO) {
-        rows.append("\(locate),\(b.bidPrice.raw),\(b.bidSize),\(b.askPrice.raw),\(b.askSize)")
-    }
-}
 
 /// A synthetic day of ~100k messages, cached by its parameters (the same bytes every time):
 /// written once under a temporary name and renamed, so concurrent runs never read half a file.
@@ -133,7 +129,7 @@ func runFeed<B: ReceiveBackend & ~Copyable>(_ path: String, _ s: Scenario,
 func sendMalformed() throws {
     let tx = try MulticastSender(groupA, ttl: 1)
     var p = [UInt8](repeating: 0, count: 64)
-    let session = MoldSessionConfig.sessionBytes("OMNI000001")
+    let session = moldSessionName("OMNI000001")
     try p.withUnsafeBufferPointer { try tx.send(UnsafeRawBufferPointer(start: $0.baseAddress, count: 10)) }
     p.withUnsafeMutableBufferPointer { b in
         var f = cw_mold_builder()
@@ -143,7 +139,7 @@ func sendMalformed() throws {
         cw_put16(b.baseAddress! + 18, 3) // promises 3 blocks, carries 1
     }
     try p.withUnsafeBufferPointer { try tx.send(UnsafeRawBufferPointer(start: $0.baseAddress, count: 25)) }
-    let other = MoldSessionConfig.sessionBytes("OTHER00001")
+    let other = moldSessionName("OTHER00001")
     p.withUnsafeMutableBufferPointer { b in
         var f = cw_mold_builder()
         _ = cw_mold_begin(&f, b.baseAddress!, 64, other, 1)

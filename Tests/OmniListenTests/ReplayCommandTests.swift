@@ -1,3 +1,6 @@
+import OmniCore
+import OmniLab
+import OmniVenue
 import Foundation
 import SharedTestData
 import Testing

@@ -1,3 +1,6 @@
+import OmniVenue
+import OmniWire
+import OmniNet
 import OmniBook
 import OmniCore
 import OmniFeed

@@ -18,6 +18,8 @@
 //                                      steady-state window.
 // OMNI_BENCH_ALLOW_ALLOCS=1            the steady-state benchmark reports mallocs without failing.
 
+import OmniLab
+import OmniCore
 import CWire
 import OmniFeed
 

@@ -14,6 +14,9 @@
 //                       mallocCountTotal counts from the moment every stage loop is running until
 //                       the sink has seen the whole window; it must be 0 (the run fails otherwise).
 
+import OmniBench
+import OmniLab
+import OmniCore
 import Benchmark
 import CRing
 import CSys

@@ -10,9 +10,12 @@
 // ITCHReplay's steady-state benchmark does. OMNI_BENCH_ALLOW_ALLOCS=1 reports instead.
 // Reported: ns per packet slot (all lines, polls and server work included), msgs/s.
 
+import OmniWire
 import Benchmark
 import CWire
 import OmniFeed
+import OmniVenue
+import OmniCore
 
 #if canImport(MallocInterposerSwift)
 import MallocInterposerSwift
@@ -65,7 +68,7 @@ final class MoldInput: @unchecked Sendable {
             var off = 0, out = 0
             var seq: UInt64 = 1
             var rng = SplitMix64(seed: 3)
-            let name = MoldSessionConfig.sessionBytes(MoldInput.session)
+            let name = moldSessionName(MoldInput.session)
             var msg: UnsafePointer<UInt8>?
             var len: UInt16 = 0
             var done = false

@@ -20,6 +20,9 @@
 // D, a G replacing it, an F canceling that, and an F for an unknown order (answered by an
 // OrderCancelReject 9); one sample = the four sent to the fourth answer in.
 
+import OmniWire
+import OmniVenue
+import OmniNet
 import Benchmark
 import CWire
 import Glibc
@@ -67,7 +70,7 @@ func fixPair<A: FixApplication>(_ venueApp: A) -> (FixAcceptor<A>, FixSession<Re
     let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     mkdir(dir + "/acc", 0o755)
     mkdir(dir + "/ini", 0o755)
-    guard let acc = FixAcceptor(config: FixSessionConfig(storeDirectory: dir + "/acc"), app: venueApp) else { fatalError("FIX acceptor: listen failed") }
+    guard let acc = try? FixAcceptor(config: FixSessionConfig(storeDirectory: dir + "/acc"), app: venueApp) else { fatalError("FIX acceptor: listen failed") }
     let app = ReportCounter()
     let config = FixSessionConfig(senderCompID: "BENCH", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/ini", resetOnLogon: true)
     guard let ini = FixInitiator.connect(port: acc.port, config: config, app: app) else { fatalError("FIX initiator: connect failed") }

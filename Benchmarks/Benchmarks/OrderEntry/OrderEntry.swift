@@ -9,6 +9,9 @@
 // with 1 ms): the figures include two poll wake-ups and four syscalls per direction,
 // not a spinning kernel-bypass path.
 
+import OmniWire
+import OmniVenue
+import OmniNet
 import Benchmark
 import CWire
 import Glibc

@@ -1,0 +1,150 @@
+import OmniFeed
+import CBook
+import CRing
+import CSys
+import CWire
+import OmniBook
+import OmniCore
+import OmniEngine
+import Synchronization
+
+// The ITCH path as pipeline stages: feed (a day file in memory) -> decode -> book.
+// Each event carries one message by reference (omni_itch_ref: an offset into the
+// input buffer), so a ring moves 64 bytes per message whatever its length.
+
+/// Counts the feed stages share with whoever runs them; each written by one
+/// stage's thread, read after the pipeline stops.
+public final class FeedStageCounts: Sendable {
+    @usableFromInline let truncatedCell = Atomic<Bool>(false)
+    @usableFromInline let malformedCell = Atomic<UInt64>(0)
+    @usableFromInline let bboChangesCell = Atomic<UInt64>(0)
+    public init() {}
+    /// The day file ended inside a record.
+    public var truncated: Bool { truncatedCell.load(ordering: .relaxed) }
+    /// Messages the decode stage refused (unknown type, wrong length): dropped, not passed on.
+    public var malformed: UInt64 { malformedCell.load(ordering: .relaxed) }
+    /// Messages after which an instrument's best bid or offer changed.
+    public var bboChanges: UInt64 { bboChangesCell.load(ordering: .relaxed) }
+}
+
+/// Source stage: frames the messages of an ITCH day file held in memory and emits
+/// one event per message, up to `limit` messages. Paced at `ticksPerMessage`
+/// TSC ticks (0: as fast as the downstream takes them); when paced, an event's
+/// rx_tsc is its scheduled send time, so a source held back by a full ring
+/// charges the wait to latency instead of hiding it (no coordinated omission).
+public struct DayFileFeed: EventSource, @unchecked Sendable {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let size: Int
+    @usableFromInline var offset = 0
+    @usableFromInline var sent: UInt64 = 0
+    @usableFromInline let limit: UInt64
+    @usableFromInline let ticksPerMessage: UInt64
+    @usableFromInline var nextDue: UInt64 = 0
+    @usableFromInline let counts: FeedStageCounts
+
+    /// `input` must stay mapped while the pipeline runs (the events refer into it).
+    public init(input: UnsafeRawBufferPointer, limit: UInt64 = .max, ticksPerMessage: UInt64 = 0, counts: FeedStageCounts) {
+        base = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        size = input.count
+        self.limit = limit
+        self.ticksPerMessage = ticksPerMessage
+        self.counts = counts
+    }
+
+    @inlinable public mutating func next(_ event: inout omni_event) -> SourcePoll {
+        if sent == limit { return .finished }
+        var now = csys_rdtsc()
+        if ticksPerMessage > 0 {
+            if nextDue == 0 { nextDue = now }
+            if now < nextDue { return .idle }
+            now = nextDue
+            nextDue &+= ticksPerMessage
+        }
+        var msg: UnsafePointer<UInt8>?
+        var len: UInt16 = 0
+        let r = cw_dayfile_next(base, size, &offset, &msg, &len)
+        guard r == CW_FRAME_MSG, let m = msg else {
+            if r == CW_FRAME_TRUNCATED { counts.truncatedCell.store(true, ordering: .relaxed) }
+            return .finished
+        }
+        event.type = UInt16(OMNI_EV_ITCH.rawValue)
+        event.locate = 0
+        event.flags = 0
+        event.seq = sent
+        event.rx_tsc = now
+        event.hop = (0, 0, 0, 0)
+        event.itch = omni_itch_ref()
+        event.itch.offset = UInt64(m - base)
+        event.itch.length = len
+        sent &+= 1
+        return .produced
+    }
+}
+
+/// Decode stage: checks each message's length against its type, reads its type
+/// and stock locate into the event, and drops (counts) what is malformed.
+public struct ITCHDecode: EventHandler, @unchecked Sendable {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let size: UInt64
+    @usableFromInline var malformed: UInt64 = 0
+    @usableFromInline let counts: FeedStageCounts
+
+    public init(input: UnsafeRawBufferPointer, counts: FeedStageCounts) {
+        base = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        size = UInt64(input.count)
+        self.counts = counts
+    }
+
+    @inlinable public mutating func handle(_ event: inout omni_event) -> Bool {
+        let off = event.itch.offset, len = UInt64(event.itch.length)
+        guard event.type == UInt16(OMNI_EV_ITCH.rawValue), off <= size, len <= size - off,
+              cw_itch_valid(base + Int(off), Int(len)) != 0 else {
+            malformed &+= 1
+            counts.malformedCell.store(malformed, ordering: .relaxed) // only this stage writes it
+            return false
+        }
+        let m = base + Int(off)
+        event.itch.msg_type = m[0]
+        event.locate = cw_itch_locate(m)
+        return true
+    }
+}
+
+/// Book stage: applies each decoded message to the L3 books through `replay`
+/// (which also keeps the stock directory and trading states). When the message
+/// changed its instrument's best bid or offer, the event becomes OMNI_EV_BBO
+/// with the new BBO as its payload; otherwise it passes on as it came.
+public struct BookUpdate: EventHandler, @unchecked Sendable {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let replay: ITCHReplay
+    @usableFromInline var changes: UInt64 = 0
+    @usableFromInline let counts: FeedStageCounts
+
+    /// `replay` belongs to this stage's thread from start to stop.
+    public init(input: UnsafeRawBufferPointer, replay: ITCHReplay, counts: FeedStageCounts) {
+        base = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        self.replay = replay
+        self.counts = counts
+    }
+
+    /// Notes which instrument's BBO a message changed, if any.
+    @usableFromInline struct Change: BBOSink {
+        @usableFromInline var locate: Locate?
+        @inlinable init() {}
+        @inlinable mutating func bboChanged(_ locate: Locate, _ bbo: BBO) { self.locate = locate }
+    }
+
+    @inlinable public mutating func handle(_ event: inout omni_event) -> Bool {
+        var change = Change()
+        replay.handle(base + Int(event.itch.offset), event.itch.length, into: &change)
+        if let locate = change.locate {
+            event.type = UInt16(OMNI_EV_BBO.rawValue)
+            event.locate = locate
+            let q = cbook_get_bbo(replay.kernel, locate)
+            event.bbo = omni_bbo(bid_px: q.bid_px, ask_px: q.ask_px, bid_sz: q.bid_sz, ask_sz: q.ask_sz)
+            changes &+= 1
+            counts.bboChangesCell.store(changes, ordering: .relaxed)
+        }
+        return true
+    }
+}

@@ -1,0 +1,126 @@
+import OmniCore
+import OmniFeed
+import CWire
+
+/// Replicates the order flow of real ITCH files across many instruments to make
+/// a large benchmark file that keeps the real message mix and sizes.
+///
+/// Each block replays the source's order messages (A F E C X D U P Q) once per
+/// copy, interleaved copy by copy, each copy on its own locate with dense,
+/// increasing order refs. Source messages that name an order the source never
+/// added (slices start mid-day) are left out. At the end of a block, orders the
+/// source left resting are deleted (D), so the book state stays bounded as on a
+/// real day. Block after block reuses the same locates with new refs.
+public struct FixtureFlow {
+    public let sources: [UnsafeRawBufferPointer]
+    public var messages: Int
+
+    public init(sources: [UnsafeRawBufferPointer], messages: Int) {
+        self.sources = sources; self.messages = messages
+    }
+
+    public struct Summary {
+        public var written = 0
+        public var copies = 0
+        public var sourceMessages = 0
+        public var retiringDeletes = 0
+        public var droppedUnknownRefs = 0
+    }
+
+    public func write(to out: FileWriter, progress: ((Int) -> Void)? = nil) throws -> Summary {
+        // The source flow: order messages whose refs the source itself added.
+        var flow: [[UInt8]] = []
+        var known = Set<UInt64>()
+        var summary = Summary()
+        var sourceLocates = Set<UInt16>()
+        for src in sources {
+            guard let base = src.baseAddress?.assumingMemoryBound(to: UInt8.self) else { continue }
+            var off = 0
+            var msg: UnsafePointer<UInt8>?
+            var len: UInt16 = 0
+            while cw_dayfile_next(base, src.count, &off, &msg, &len) == CW_FRAME_MSG {
+                guard let m = msg, cw_itch_valid(m, Int(len)) != 0 else { continue }
+                let t = m[0]
+                let ref = cw_be64(m + 11)
+                switch t {
+                case UInt8(ascii: "A"), UInt8(ascii: "F"): known.insert(ref)
+                case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"), UInt8(ascii: "D"), UInt8(ascii: "U"):
+                    guard known.contains(ref) else { summary.droppedUnknownRefs += 1; continue }
+                    if t == UInt8(ascii: "U") { known.insert(cw_be64(m + 19)) }
+                case UInt8(ascii: "P"), UInt8(ascii: "Q"): break
+                default: continue
+                }
+                sourceLocates.insert(cw_itch_locate(m))
+                flow.append(Array(UnsafeBufferPointer(start: m, count: Int(len))))
+            }
+        }
+        summary.sourceMessages = flow.count
+        guard !flow.isEmpty else { return summary }
+        let locateList = sourceLocates.sorted()
+        let copies = max(1, 65535 / locateList.count)
+        summary.copies = copies
+        var locateIndex = [UInt16: Int]()
+        for (i, l) in locateList.enumerated() { locateIndex[l] = i }
+
+        var nextRef: UInt64 = 1
+        var m = [UInt8](repeating: 0, count: Int(CW_ITCH_MAX_LEN))
+        var clock: UInt64 = 9 * 3_600_000_000_000
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            try out.writeDayFileRecord(bytes)
+            summary.written += 1
+        }
+        while summary.written < messages {
+            // refMap[copy][source ref] = new ref, for this block.
+            var refMap = [[UInt64: (ref: UInt64, locate: UInt16, shares: UInt32)]](repeating: [:], count: copies)
+            for src in flow where summary.written < messages {
+                let t = src[0]
+                clock += 50
+                for c in 0..<copies where summary.written < messages {
+                    let locate = UInt16(1 + c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_be16($0.baseAddress! + 1) }]!)
+                    m.replaceSubrange(0..<src.count, with: src)
+                    let keep = m.withUnsafeMutableBufferPointer { p -> Bool in
+                        cw_itch_put_header(p.baseAddress, t, locate, 0, clock)
+                        let ref = cw_be64(p.baseAddress! + 11)
+                        let isOrderMessage = t != UInt8(ascii: "A") && t != UInt8(ascii: "F") && t != UInt8(ascii: "P") && t != UInt8(ascii: "Q")
+                        if isOrderMessage && refMap[c][ref] == nil { return false } // its order already left the book
+                        switch t {
+                        case UInt8(ascii: "A"), UInt8(ascii: "F"):
+                            refMap[c][ref] = (nextRef, locate, cw_be32(p.baseAddress! + 20))
+                            cw_put64(p.baseAddress! + 11, nextRef); nextRef += 1
+                        case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"):
+                            var live = refMap[c][ref]!
+                            cw_put64(p.baseAddress! + 11, live.ref)
+                            let taken = cw_be32(p.baseAddress! + 19)
+                            live.shares -= min(live.shares, taken)
+                            refMap[c][ref] = live.shares == 0 ? nil : live
+                        case UInt8(ascii: "D"):
+                            cw_put64(p.baseAddress! + 11, refMap[c][ref]!.ref)
+                            refMap[c][ref] = nil
+                        case UInt8(ascii: "U"):
+                            cw_put64(p.baseAddress! + 11, refMap[c][ref]!.ref)
+                            refMap[c][ref] = nil
+                            refMap[c][cw_be64(p.baseAddress! + 19)] = (nextRef, locate, cw_be32(p.baseAddress! + 27))
+                            cw_put64(p.baseAddress! + 19, nextRef); nextRef += 1
+                        default: break
+                        }
+                        return true
+                    }
+                    guard keep else { summary.droppedUnknownRefs += 1; continue }
+                    try m.withUnsafeBytes { b throws in try emit(UnsafeRawBufferPointer(rebasing: b[0..<src.count])) }
+                }
+                if summary.written & 0xFFFFF < copies, let progress { progress(summary.written) }
+            }
+            // Retire what the block left resting, so state stays bounded block after block.
+            for c in 0..<copies {
+                for live in refMap[c].values.sorted(by: { $0.ref < $1.ref }) where summary.written < messages { // ref order: the same file every run
+                    let n = m.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, live.locate, clock, live.ref) }
+                    try m.withUnsafeBytes { b throws in try emit(UnsafeRawBufferPointer(rebasing: b[0..<n])) }
+                    summary.retiringDeletes += 1
+                }
+            }
+        }
+        try out.flush()
+        return summary
+    }
+}
+

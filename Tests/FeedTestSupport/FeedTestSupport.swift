@@ -1,0 +1,24 @@
+import OmniBook
+import OmniCore
+import OmniFeed
+
+// What the feed-side test targets share: the BBO stream as text rows, and a day file replayed
+// into fresh books (the reference every other path is compared with).
+
+/// Every BBO change as "locate,bid_px,bid_sz,ask_px,ask_sz" (omni replay --bbo-csv's row).
+public struct RowSink: BBOSink {
+    public var rows: [String] = []
+    public init() {}
+    public mutating func bboChanged(_ locate: Locate, _ b: BBO) {
+        rows.append("\(locate),\(b.bidPrice.raw),\(b.bidSize),\(b.askPrice.raw),\(b.askSize)")
+    }
+}
+
+/// Replays a day file into fresh books and returns the replay and the BBO rows.
+public func replay(_ path: String) throws -> (ITCHReplay, [String]) {
+    let input = try MappedInput(path: path)
+    let r = ITCHReplay(books: try Books())
+    var sink = RowSink()
+    withExtendedLifetime(input) { r.runDayFile(input.bytes, into: &sink) }
+    return (r, sink.rows)
+}

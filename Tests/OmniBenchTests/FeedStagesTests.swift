@@ -1,0 +1,117 @@
+import OmniLab
+import OmniBench
+import CRing
+import CSys
+import Foundation
+import OmniBook
+import OmniCore
+import OmniEngine
+import OmniFeed
+import FeedTestSupport
+import SharedTestData
+import Synchronization
+import Testing
+
+/// BBO events reaching the end of the chain, as rows like RowSink's; read after the pipeline stops.
+final class BBOEventLog: @unchecked Sendable {
+    var rows: [String] = []
+    var events = 0
+    var unstamped = 0
+}
+
+struct BBOEventSink: EventHandler, @unchecked Sendable {
+    let log: BBOEventLog
+    func handle(_ e: inout omni_event) -> Bool {
+        log.events += 1
+        if e.hop.0 == 0 || e.hop.1 == 0 { log.unstamped += 1 }
+        if e.type == UInt16(OMNI_EV_BBO.rawValue) {
+            log.rows.append("\(e.locate),\(e.bbo.bid_px),\(e.bbo.bid_sz),\(e.bbo.ask_px),\(e.bbo.ask_sz)")
+        }
+        return false
+    }
+}
+
+/// Runs feed -> decode -> book -> sink over `path` with the stages placed by `cores`, grouped as the
+/// topology fuses them, and returns the sink's log and the feed counts.
+func runFeedChain(_ path: String, cores: [Int]) throws -> (BBOEventLog, FeedStageCounts) {
+    let names = ["feed", "decode", "book", "sink"]
+    let t = try Topology(stages: zip(names, cores).map { StageSpec(name: $0, core: $1, wait: .backoff) },
+                         rings: (0..<3).map { RingSpec(from: names[$0], to: names[$0 + 1], capacity: 256) },
+                         onlineCores: max(Topology.onlineCores(), (cores.max() ?? 0) + 1))
+    let groups = try t.chainGroups(names)
+    let w = try Wiring(t)
+    let input = try MappedInput(path: path)
+    let counts = FeedStageCounts()
+    let log = BBOEventLog()
+    let bytes = input.bytes
+    let feed = DayFileFeed(input: bytes, counts: counts)
+    let decode = Stamped(ITCHDecode(input: bytes, counts: counts), hop: 0)
+    let book = Stamped(BookUpdate(input: bytes, replay: ITCHReplay(books: try Books()), counts: counts), hop: 1)
+    let sink = BBOEventSink(log: log)
+    let p = Pipeline()
+    switch groups {
+    case [names]:
+        try p.addSource("feed", through: "sink", of: w, source: FusedSource(feed, Fused(decode, Fused(book, sink))))
+    case [["feed", "decode"], ["book", "sink"]]:
+        try p.addSource("feed", through: "decode", of: w, source: FusedSource(feed, decode))
+        try p.addStage("book", through: "sink", of: w, handler: Fused(book, sink))
+    case names.map({ [$0] }):
+        try p.addSource("feed", of: w, source: feed)
+        try p.addStage("decode", of: w, handler: decode)
+        try p.addStage("book", of: w, handler: book)
+        try p.addStage("sink", of: w, handler: sink)
+    default: Issue.record("no test wiring for groups \(groups)")
+    }
+    try p.start()
+    #expect(p.waitForSources(timeoutNs: 120_000_000_000))
+    p.stop()
+    withExtendedLifetime(input) {}
+    return (log, counts)
+}
+
+/// Placements to try: all on one core, split in two, one stage per core (unpinned cores beyond the machine's run unpinned).
+let placements: [[Int]] = [[0, 0, 0, 0], [0, 0, 1, 1], [0, 1, 2, 3]]
+
+/// Threads on a machine that may have two cores: one test at a time, stages backing off when idle.
+@Suite("ITCH through pinned stages: feed -> decode -> book -> sink", .serialized)
+struct FeedStagesTests {
+    @Test(.enabled(if: RealData.present, RealData.skipReason), arguments: placements)
+    func realFlowGivesTheReplaysBBOStream(cores: [Int]) throws {
+        let path = RealData.path("12302019_0400_first500_orderflow.NASDAQ_ITCH50")
+        let (_, expected) = try replay(path)
+        let (log, counts) = try runFeedChain(path, cores: cores)
+        #expect(log.rows == expected)
+        #expect(expected.count == 307)
+        #expect(log.events == 500 && log.unstamped == 0)
+        #expect(counts.malformed == 0 && !counts.truncated && counts.bboChanges == 307)
+    }
+
+    @Test(arguments: placements)
+    func syntheticDayGivesTheReplaysBBOStream(cores: [Int]) throws {
+        let path = TestScratch.path("feed-stages-\(cores.map(String.init).joined()).itch")
+        defer { unlink(path) }
+        let w = try FileWriter(path: path)
+        try SyntheticDay(symbols: 50, messages: 100_000, seed: 7).write(to: w)
+        try w.flush()
+        let (_, expected) = try replay(path)
+        let (log, counts) = try runFeedChain(path, cores: cores)
+        #expect(log.rows.count == expected.count && log.rows == expected)
+        #expect(log.events == 100_000 && log.unstamped == 0 && counts.malformed == 0)
+    }
+
+    @Test func malformedMessagesAreDroppedAndCounted() throws {
+        // Two well-formed deletes around a record whose length does not fit its type.
+        var bytes: [UInt8] = []
+        func record(_ m: [UInt8]) { bytes += [UInt8(m.count >> 8), UInt8(m.count & 0xff)] + m }
+        var d = [UInt8](repeating: 0, count: 19)
+        d[0] = UInt8(ascii: "D")
+        record(d)
+        record([UInt8(ascii: "D"), 0, 1])
+        record(d)
+        let path = TestScratch.path("feed-stages-bad.itch")
+        defer { unlink(path) }
+        #expect((try? Data(bytes).write(to: URL(fileURLWithPath: path))) != nil)
+        let (log, counts) = try runFeedChain(path, cores: [0, 0, 1, 1])
+        #expect(counts.malformed == 1 && log.events == 2)
+    }
+}
