@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "CWire", "CSys"]),
 
         // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
-        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "CWire", "CNet", "CSys"]),
+        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CWire", "CNet", "CSys"]),
 
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),

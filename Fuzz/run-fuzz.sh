@@ -104,7 +104,6 @@ SYMBOLIZER=$(command -v llvm-symbolizer || true)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # One known leak of the sim (see the file) would fail the SimVenue harnesses at every recycle.
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/Fuzz/Swift/lsan.supp}
 [[ -n $SYMBOLIZER ]] && export ASAN_SYMBOLIZER_PATH=$SYMBOLIZER
 
 # compile_harness NAME SOURCES...: a libFuzzer binary with ASan + UBSan, $BUILD/NAME.

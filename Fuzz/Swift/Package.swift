@@ -17,8 +17,9 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .target(name: "FuzzSupport", dependencies: [
             "FuzzDriver",
-            .product(name: "OmniSim", package: "OmniAlpha"),
             .product(name: "OmniVenue", package: "OmniAlpha"),
+            .product(name: "OmniWire", package: "OmniAlpha"),
+            .product(name: "OmniNet", package: "OmniAlpha"),
             .product(name: "OmniCore", package: "OmniAlpha"),
         ]),
         .executableTarget(name: "fuzz-fix-acceptor", dependencies: ["FuzzSupport", .product(name: "OmniGateway", package: "OmniAlpha")]),

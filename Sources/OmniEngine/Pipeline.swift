@@ -16,7 +16,7 @@ public final class Pipeline: @unchecked Sendable {
         @usableFromInline let core: Int?
         @usableFromInline let inputs: [EventRing]
         @usableFromInline let body: @Sendable () -> Void
-        @usableFromInline var thread: pthread_t?
+        @usableFromInline var thread: PinnedThread?
         @inlinable init(control: StageControl, core: Int?, inputs: [EventRing], body: @escaping @Sendable () -> Void) {
             self.control = control
             self.core = core
@@ -134,24 +134,15 @@ public final class Pipeline: @unchecked Sendable {
             let core = e.core
             let control = e.control
             let body = e.body
-            let box = Unmanaged.passRetained(ThreadBody {
-                if let core {
-                    control.pinErrorCell.store(csys_pin_to_core(Int32(core)), ordering: .relaxed)
+            do {
+                entries[i].thread = try PinnedThread(name: control.name, core: core) { pinError in
+                    control.pinErrorCell.store(pinError, ordering: .relaxed)
+                    body()
                 }
-                _ = control.name.withCString { csys_name_thread($0) }
-                body()
-            }).toOpaque()
-            var t = pthread_t()
-            let rc = pthread_create(&t, nil, { arg in
-                Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-                return nil
-            }, box)
-            if rc != 0 {
-                Unmanaged<ThreadBody>.fromOpaque(box).release()
+            } catch {
                 stop()
-                throw .threadStart(stage: control.name, errno: rc)
+                throw error
             }
-            entries[i].thread = t
         }
     }
 
@@ -160,10 +151,8 @@ public final class Pipeline: @unchecked Sendable {
     public func stop() {
         for i in entries.indices {
             entries[i].control.requestStop()
-            if let t = entries[i].thread {
-                pthread_join(t, nil)
-                entries[i].thread = nil
-            }
+            entries[i].thread?.join()
+            entries[i].thread = nil
         }
     }
 
@@ -184,11 +173,6 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     deinit { stop() }
-}
-
-private final class ThreadBody {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
 /// A stage reported stalled: its heartbeat has not moved for `stalledNs` while

@@ -5,6 +5,7 @@ import CSys
 import CWire
 import Glibc
 import OmniCore
+import OmniEngine
 import OmniNet
 import Synchronization
 
@@ -102,7 +103,7 @@ public final class SimVenue: @unchecked Sendable {
     public private(set) var finished = false
 
     private let stopFlag = Atomic<Bool>(false)
-    private var thread: pthread_t?
+    private var thread: PinnedThread?
     /// The one poll set of the loop, refilled each pass (no allocation once it is big enough).
     let pollSet = PollSet(capacity: 64)
     /// The MoldUDP64 retransmission server's socket (-1: none).
@@ -204,7 +205,12 @@ public final class SimVenue: @unchecked Sendable {
     public var fixPort: UInt16 { fixPortStorage }
 
     /// A sim dropped without `stop()` / `finish()` still ends its session.
-    deinit { stop(); finish(graceMs: 0); if wakeFd >= 0 { close(wakeFd); close(wakeWriteFd) } }
+    deinit {
+        stop()
+        finish(graceMs: 0)
+        if wakeFd >= 0 { close(wakeFd); close(wakeWriteFd) }
+        venue?.feed.deallocate() // the venue's ITCH buffer is the sim's to free (64 MiB each); nil if init threw
+    }
 
     // MARK: running
 
@@ -278,14 +284,9 @@ public final class SimVenue: @unchecked Sendable {
     /// Runs the loop on a thread of its own until `stop()`.
     public func start() {
         precondition(thread == nil, "the sim runs once")
-        let box = Unmanaged.passRetained(SimLoopBody { [self] in run { stopFlag.load(ordering: .acquiring) } }).toOpaque()
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            Unmanaged<SimLoopBody>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create: \(rc)")
-        thread = t
+        do { thread = try PinnedThread(name: "omni-sim") { [self] _ in run { stopFlag.load(ordering: .acquiring) } } } catch {
+            preconditionFailure("\(error)") // a sim that cannot get its one thread cannot run at all
+        }
     }
 
     /// Asks the loop thread to end the session and returns at once (clients can then take
@@ -299,7 +300,8 @@ public final class SimVenue: @unchecked Sendable {
     /// Asks the loop thread to end the session and waits for it.
     public func stop() {
         requestStop()
-        if let t = thread { pthread_join(t, nil); thread = nil }
+        thread?.join()
+        thread = nil
     }
 
     /// End of session: the venue closes (ITCH S M, E, C), the MoldUDP64 end-of-session packet
@@ -415,9 +417,4 @@ public final class SimVenue: @unchecked Sendable {
         guard access(path, W_OK | X_OK) == 0 else { throw SimStartError("fix.store \(path): not writable (\(String(cString: strerror(errno))))") }
         return path
     }
-}
-
-private final class SimLoopBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
 }

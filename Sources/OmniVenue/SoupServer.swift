@@ -1,3 +1,4 @@
+import OmniEngine
 import OmniNet
 import OmniWire
 import CSys
@@ -135,7 +136,7 @@ public final class SoupServer: @unchecked Sendable {
 
     private let stopFlag = Atomic<Bool>(false)
     private let endFlag = Atomic<Bool>(false)
-    private var thread: pthread_t?
+    private var thread: PinnedThread?
 
     /// Counters, read on the server thread or after `stop()`.
     public private(set) var loginsAccepted = 0, loginsRejected = 0, timeouts = 0, protocolErrors = 0, heartbeatsSent = 0
@@ -210,22 +211,17 @@ public final class SoupServer: @unchecked Sendable {
     /// Runs the loop on a thread of its own until `stop()`.
     public func start<A: SoupServerApplication>(_ app: A) {
         precondition(thread == nil, "the server runs once")
-        let box = Unmanaged.passRetained(LoopBody { [self] in
+        // A server that cannot get its one thread cannot serve at all.
+        do { thread = try PinnedThread(name: "soup-server") { [self] _ in
             while !stopFlag.load(ordering: .acquiring) { pollOnce(app, timeoutMs: config.pollTimeoutMs) }
-        }).toOpaque()
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            Unmanaged<LoopBody>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create: \(errnoText(rc))")
-        thread = t
+        } } catch { preconditionFailure("\(error)") }
     }
 
     /// Stops the loop thread and waits for it.
     public func stop() {
         stopFlag.store(true, ordering: .releasing)
-        if let t = thread { pthread_join(t, nil); thread = nil }
+        thread?.join()
+        thread = nil
     }
 
     /// Ends the session (from any thread): every client is sent what it has not yet
@@ -432,9 +428,4 @@ public final class SoupServer: @unchecked Sendable {
         if l.flush(now: now) != 0 { l.close(); return }
         if case .closing = c.state, l.txPending == 0 { l.close() }
     }
-}
-
-private final class LoopBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

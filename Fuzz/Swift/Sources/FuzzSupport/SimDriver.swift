@@ -11,8 +11,9 @@
 // table start again, and the FIX stores are deleted after every input (a Logon with
 // MsgSeqNum 1 is then always in sequence).
 import Glibc
+import OmniNet
+import OmniWire
 import OmniCore
-import OmniSim
 import OmniVenue
 
 public final class SimDriver {

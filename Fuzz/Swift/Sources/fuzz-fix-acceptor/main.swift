@@ -16,6 +16,9 @@
 // sessionEnded once the clients are gone.
 import FuzzSupport
 import Glibc
+import OmniNet
+import OmniVenue
+import OmniWire
 import OmniGateway
 
 let harness = "fuzz-fix-acceptor"

@@ -10,6 +10,9 @@
 // the venue has closed its end.
 import FuzzSupport
 import Glibc
+import OmniNet
+import OmniVenue
+import OmniWire
 import OmniGateway
 
 let harness = "fuzz-fix-client"
@@ -38,7 +41,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = StreamInput(data, size)
     let config = FixSessionConfig(senderCompID: "CLI", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: st.store.path,
                                   resetOnLogon: true, maxPendingBytes: 4096)
-    guard let s = FixInitiator.connect(port: st.listener.port, config: config, app: st.app) else {
+    guard let s = try? FixInitiator.connect(port: st.listener.port, config: config, app: st.app) else {
         fatalError("\(harness): FixInitiator.connect to our own listener failed (errno \(errno))")
     }
     let venue = Loopback.accept(st.listener.fd, slow: input.slowPeer)

@@ -22,6 +22,7 @@ import CWire
 import FuzzSupport
 import OmniBook
 import OmniFeed
+import OmniWire
 
 let harness = "fuzz-mold-session"
 

@@ -11,6 +11,9 @@
 import CWire
 import FuzzSupport
 import Glibc
+import OmniNet
+import OmniVenue
+import OmniWire
 import OmniGateway
 
 let harness = "fuzz-ouch-client"
