@@ -29,6 +29,7 @@ let package = Package(
                 .product(name: "CWire", package: "OmniAlpha"),
                 .product(name: "CBook", package: "OmniAlpha"),
                 .product(name: "OmniEngine", package: "OmniAlpha"),
+                .product(name: "CEvent", package: "OmniAlpha"),
                 .product(name: "CRing", package: "OmniAlpha"),
                 .product(name: "CSys", package: "OmniAlpha"),
             ],

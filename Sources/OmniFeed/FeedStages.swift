@@ -1,4 +1,5 @@
 import CBook
+import CEvent
 import CRing
 import CSys
 import CWire

@@ -15,6 +15,7 @@
 //                       the sink has seen the whole window; it must be 0 (the run fails otherwise).
 
 import Benchmark
+import CEvent
 import CRing
 import CSys
 import OmniBook

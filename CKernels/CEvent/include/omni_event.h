@@ -131,6 +131,10 @@ _Static_assert(sizeof(omni_book_level) == 24 && sizeof(omni_bbo) == 24 && sizeof
                && sizeof(omni_fill) == 24 && sizeof(omni_command) == 24 && sizeof(omni_itch_ref) == 24,
                "every payload fills the 24 bytes");
 
+// The ABI version this object file was built with (cevent.c): a process can check
+// a kernel library it loads against the header it was compiled with.
+uint32_t omni_event_abi_version(void);
+
 // Records the end of hop `hop` at TSC reading `now`: ticks since rx_tsc, saturated,
 // and at least 1 so that a stamped hop never reads as unstamped.
 static inline void omni_event_stamp(omni_event *e, unsigned hop, uint64_t now) {
