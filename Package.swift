@@ -74,6 +74,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed"]),
+        .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
         .testTarget(name: "CRingTests", dependencies: ["CEvent", "CRing", "CSys"]),
         // Where the suites find ../shared/data (OMNI_DATA) and how they skip without it.
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),

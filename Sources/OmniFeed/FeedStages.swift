@@ -67,12 +67,12 @@ public struct DayFileFeed: EventSource, @unchecked Sendable {
             if r == CW_FRAME_TRUNCATED { counts.truncatedCell.store(true, ordering: .relaxed) }
             return .finished
         }
-        event.type = UInt16(OMNI_EV_ITCH.rawValue)
+        event.type = UInt8(OMNI_EV_ITCH.rawValue)
         event.locate = 0
         event.flags = 0
         event.seq = sent
         event.rx_tsc = now
-        event.hop = (0, 0, 0, 0)
+        event.hop = (0, 0, 0, 0, 0)
         event.itch = omni_itch_ref()
         event.itch.offset = UInt64(m - base)
         event.itch.length = len
@@ -97,7 +97,7 @@ public struct ITCHDecode: EventHandler, @unchecked Sendable {
 
     @inlinable public mutating func handle(_ event: inout omni_event) -> Bool {
         let off = event.itch.offset, len = UInt64(event.itch.length)
-        guard event.type == UInt16(OMNI_EV_ITCH.rawValue), off <= size, len <= size - off,
+        guard event.type == UInt8(OMNI_EV_ITCH.rawValue), off <= size, len <= size - off,
               cw_itch_valid(base + Int(off), Int(len)) != 0 else {
             malformed &+= 1
             counts.malformedCell.store(malformed, ordering: .relaxed) // only this stage writes it
@@ -138,7 +138,7 @@ public struct BookUpdate: EventHandler, @unchecked Sendable {
         var change = Change()
         replay.handle(base + Int(event.itch.offset), event.itch.length, into: &change)
         if let locate = change.locate {
-            event.type = UInt16(OMNI_EV_BBO.rawValue)
+            event.type = UInt8(OMNI_EV_BBO.rawValue)
             event.locate = locate
             let q = cbook_get_bbo(replay.kernel, locate)
             event.bbo = omni_bbo(bid_px: q.bid_px, ask_px: q.ask_px, bid_sz: q.bid_sz, ask_sz: q.ask_sz)
