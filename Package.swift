@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
         // The 64-byte event ABI (omni_event.h): market data, order lifecycle, commands.
         .target(name: "CEvent", path: "CKernels/CEvent", cSettings: kernelFlags),
-        .target(name: "CBook", dependencies: ["CWire"], path: "CKernels/CBook", cSettings: kernelFlags),
+        .target(name: "CBook", dependencies: ["CWire", "CEvent"], path: "CKernels/CBook", cSettings: kernelFlags),
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys", "CEvent"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
@@ -55,7 +55,7 @@ let package = Package(
         // The one YAML reader of every configuration file: unknown and duplicate keys refused by name and line.
         .target(name: "OmniConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
-        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
+        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire"]),
         .target(name: "OmniFeed", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "CWire", "CBook", "CNet", "CEvent", "CRing", "CSys", "CZlib"]),
         .target(name: "OmniEngine", dependencies: [
             "CEvent", "CRing", "CSys", "OmniCore", "OmniConfig",

@@ -140,8 +140,7 @@ public struct BookUpdate: EventHandler, @unchecked Sendable {
         if let locate = change.locate {
             event.type = UInt8(OMNI_EV_BBO.rawValue)
             event.locate = locate
-            let q = cbook_get_bbo(replay.kernel, locate)
-            event.bbo = omni_bbo(bid_px: q.bid_px, ask_px: q.ask_px, bid_sz: q.bid_sz, ask_sz: q.ask_sz)
+            event.bbo = cbook_get_bbo(replay.kernel, locate) // CBook keeps it as omni_bbo: one copy, whole
             changes &+= 1
             counts.bboChangesCell.store(changes, ordering: .relaxed)
         }
