@@ -93,13 +93,16 @@ struct MoldCollector: MoldConsumer {
     var outOfOrder = 0
     var skipped: [Range<UInt64>] = []
     var states: [MoldSessionState] = []
+    /// Sequences delivered with lastInPacket set.
+    var packetEnds: [UInt64] = []
     var replay: ITCHReplay?
     var rows = RowSink()
 
     init(replay: ITCHReplay? = nil) { self.replay = replay }
 
-    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
+    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
         if sequence != lastSequence + 1 { outOfOrder += 1 }
+        if lastInPacket { packetEnds.append(sequence) }
         lastSequence = sequence
         messages += 1
         stream += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)]

@@ -192,7 +192,7 @@ typedef struct {
 // Offsets rather than pointers keep the ABI free of pointers. A message with no
 // lasting buffer (a live MoldUDP64 session's, applied before its event is made)
 // has offset OMNI_ITCH_NO_OFFSET: the event reports it, nothing reads it back.
-#define OMNI_ITCH_NO_OFFSET UINT64_MAX
+#define OMNI_ITCH_NO_OFFSET 0xFFFFFFFFFFFFFFFFull // UINT64_MAX, spelt so that Swift imports it
 typedef struct {
     uint64_t offset;     // byte offset of the message's first byte (its type) in the input buffer
     uint16_t length;     // message length in bytes, as framed
