@@ -50,7 +50,8 @@
 //    56  8 reserved
 //
 // Hop stamps. rx_tsc is the one absolute stamp; the five later hops are deltas
-// from it, so that rx plus five hops fit 16 bytes. A delta is stored as a 16-bit
+// from it, 16 bits each, so that all five fit the 10 bytes between the header
+// words and seq (rx plus five hops: six stamps). A delta is stored as a 16-bit
 // log-linear code (a 4-bit exponent, a 12-bit mantissa): exact below 4096 ticks,
 // above that truncated to 12 significant bits (under 0.025 % low, finer than a
 // 3-digit HdrHistogram), saturating at 0xFFFF, which reads OMNI_HOP_MAX_TICKS
