@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "CWire", targets: ["CWire"]),
         .library(name: "CBook", targets: ["CBook"]),
         .library(name: "CSys", targets: ["CSys"]),
+        .library(name: "CEvent", targets: ["CEvent"]),
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
     ],
@@ -46,10 +47,12 @@ let package = Package(
     targets: [
         // C kernels: C11, one folder each under CKernels/.
         .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
-        .target(name: "CBook", dependencies: ["CWire"], path: "CKernels/CBook", cSettings: kernelFlags),
+        // The 64-byte event ABI (omni_event.h): market data, order lifecycle, commands.
+        .target(name: "CEvent", path: "CKernels/CEvent", cSettings: kernelFlags),
+        .target(name: "CBook", dependencies: ["CWire", "CEvent"], path: "CKernels/CBook", cSettings: kernelFlags),
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
-        .target(name: "CRing", dependencies: ["CSys"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
+        .target(name: "CRing", dependencies: ["CSys", "CEvent"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
         .target(name: "CNet", dependencies: ["CSys", "CWire"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "CDpdk", dependencies: ["CNet"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
 
@@ -62,15 +65,15 @@ let package = Package(
         // Protocol sessions and messages: SoupBinTCP link, FIX session and store, FIX order messages.
         .target(name: "OmniWire", dependencies: ["CWire", "CSys", "OmniNet"]),
         .target(name: "OmniEngine", dependencies: [
-            "CRing", "CSys", "OmniCore", "OmniConfig",
+            "CEvent", "CRing", "CSys", "OmniCore", "OmniConfig",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniDpdk", dependencies: ["CDpdk"]),
 
         // Our side: market data in, orders out. Never imports OmniVenue.
-        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CWire"]),
+        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire"]),
         .target(name: "OmniFeed", dependencies: [
-            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CNet", "CSys", "CZlib",
+            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CSys", "CZlib",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
@@ -81,7 +84,7 @@ let package = Package(
 
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
-        .target(name: "OmniBench", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniEngine", "CWire", "CBook", "CRing", "CSys"]),
+        .target(name: "OmniBench", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniEngine", "CWire", "CBook", "CEvent", "CRing", "CSys"]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
             "OmniLab", "OmniBench", "CRing", "CSys", "CWire", "CNet",
@@ -97,20 +100,21 @@ let package = Package(
         // Where the suites find ../shared/data (OMNI_DATA), how they skip without it, and their scratch folder.
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         // The BBO stream as rows and the reference day-file replay, for the feed-side test targets.
-        .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore"], path: "Tests/FeedTestSupport"),
+        .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
         .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed", "OmniWire"]),
-        .testTarget(name: "CRingTests", dependencies: ["CRing", "CSys"]),
+        .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
+        .testTarget(name: "CRingTests", dependencies: ["CEvent", "CRing", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
-        .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CRing", "CSys"]),
+        .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: [
-            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CSys",
+            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CSys",
         ]),
-        .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CRing", "CSys"]),
+        .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "CWire", "CSys",

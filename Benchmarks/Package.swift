@@ -31,6 +31,7 @@ let package = Package(
                 .product(name: "OmniEngine", package: "OmniAlpha"),
                 .product(name: "OmniLab", package: "OmniAlpha"),
                 .product(name: "OmniBench", package: "OmniAlpha"),
+                .product(name: "CEvent", package: "OmniAlpha"),
                 .product(name: "CRing", package: "OmniAlpha"),
                 .product(name: "CSys", package: "OmniAlpha"),
             ],

@@ -271,7 +271,7 @@ static void depth_reserve(uint32_t n) {
 
 // Walks both sides of one book and compares them with the model and the reported BBO.
 static void check_book(uint16_t locate) {
-    const cbook_bbo bbo = cbook_get_bbo(g_set, locate);
+    const omni_bbo bbo = cbook_get_bbo(g_set, locate);
     uint64_t orders = 0;
     for (int side = 0; side < 2; side++) {
         const m_side *ms = &m_sides[locate][side];
@@ -329,7 +329,7 @@ static void check_stats(const cbook_stats *w, const cbook_stats *g) {
 #undef ST
 }
 
-static int bbo_eq(cbook_bbo a, cbook_bbo b) {
+static int bbo_eq(omni_bbo a, omni_bbo b) {
     return a.bid_px == b.bid_px && a.ask_px == b.ask_px && a.bid_sz == b.bid_sz && a.ask_sz == b.ask_sz;
 }
 
@@ -355,7 +355,7 @@ static void book_step(const uint8_t *m, uint16_t len) {
         const m_order *o = m_find(cw_be64(m + 11));
         if (o) acts_on = o->locate;
     }
-    const cbook_bbo before = acts_on >= 0 ? cbook_get_bbo(g_set, (uint16_t)acts_on) : (cbook_bbo){0, 0, 0, 0};
+    const omni_bbo before = acts_on >= 0 ? cbook_get_bbo(g_set, (uint16_t)acts_on) : (omni_bbo){0, 0, 0, 0};
 
     const int r = cbook_apply(g_set, m, len);
     const int model_at = model_apply(&want, m);
@@ -369,7 +369,7 @@ static void book_step(const uint8_t *m, uint16_t len) {
     CHECK(r >= -1 && r < CBOOK_MAX_LOCATES);
     if (acts_on >= 0) {
         check_book((uint16_t)acts_on);
-        const cbook_bbo after = cbook_get_bbo(g_set, (uint16_t)acts_on);
+        const omni_bbo after = cbook_get_bbo(g_set, (uint16_t)acts_on);
         // The return value says exactly whether this book's BBO changed.
         CHECK(bbo_eq(before, after) ? r == -1 : r == acts_on);
     } else {

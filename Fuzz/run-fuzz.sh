@@ -90,7 +90,7 @@ SWIFT_BIN=$SWIFT_SCRATCH/release
 
 mkdir -p "$BUILD" "$ARTIFACTS"
 
-INCLUDES=(-I CKernels/CWire/include -I CKernels/CBook/include -I CKernels/CNet/include)
+INCLUDES=(-I CKernels/CWire/include -I CKernels/CEvent/include -I CKernels/CBook/include -I CKernels/CNet/include)
 CFLAGS=(-O1 -g -std=c11 -fno-omit-frame-pointer "${INCLUDES[@]}")
 
 # lld when the toolchain has it: gold prints a warning per ASan symbol it cannot export.

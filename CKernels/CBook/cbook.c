@@ -362,7 +362,7 @@ int cbook_apply_valid(cbook_set *s, const uint8_t *m, uint16_t len) {
 
 // ---- Queries.
 
-cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
+omni_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
 
 uint32_t cbook_depth(const cbook_set *s, uint16_t locate, int side, uint32_t n, uint32_t *px, uint64_t *qty, uint32_t *cnt) {
     if (side < 0 || side > 1) return 0;

@@ -1,5 +1,6 @@
 import OmniFeed
 import CBook
+import CEvent
 import CRing
 import CSys
 import CWire
@@ -11,6 +12,8 @@ import Synchronization
 // The ITCH path as pipeline stages: feed (a day file in memory) -> decode -> book.
 // Each event carries one message by reference (omni_itch_ref: an offset into the
 // input buffer), so a ring moves 64 bytes per message whatever its length.
+// A live MoldUDP64 session feeds the chain through MoldFeedEvents (at the end), which
+// decodes and books each message as it is delivered and marks each packet's last event.
 
 /// Counts the feed stages share with whoever runs them; each written by one
 /// stage's thread, read after the pipeline stops.
@@ -67,12 +70,12 @@ public struct DayFileFeed: EventSource, @unchecked Sendable {
             if r == CW_FRAME_TRUNCATED { counts.truncatedCell.store(true, ordering: .relaxed) }
             return .finished
         }
-        event.type = UInt16(OMNI_EV_ITCH.rawValue)
+        event.type = UInt8(OMNI_EV_ITCH.rawValue)
         event.locate = 0
         event.flags = 0
         event.seq = sent
         event.rx_tsc = now
-        event.hop = (0, 0, 0, 0)
+        event.hop = (0, 0, 0, 0, 0)
         event.itch = omni_itch_ref()
         event.itch.offset = UInt64(m - base)
         event.itch.length = len
@@ -97,7 +100,7 @@ public struct ITCHDecode: EventHandler, @unchecked Sendable {
 
     @inlinable public mutating func handle(_ event: inout omni_event) -> Bool {
         let off = event.itch.offset, len = UInt64(event.itch.length)
-        guard event.type == UInt16(OMNI_EV_ITCH.rawValue), off <= size, len <= size - off,
+        guard event.type == UInt8(OMNI_EV_ITCH.rawValue), off <= size, len <= size - off,
               cw_itch_valid(base + Int(off), Int(len)) != 0 else {
             malformed &+= 1
             counts.malformedCell.store(malformed, ordering: .relaxed) // only this stage writes it
@@ -127,24 +130,77 @@ public struct BookUpdate: EventHandler, @unchecked Sendable {
         self.counts = counts
     }
 
-    /// Notes which instrument's BBO a message changed, if any.
-    @usableFromInline struct Change: BBOSink {
-        @usableFromInline var locate: Locate?
-        @inlinable init() {}
-        @inlinable mutating func bboChanged(_ locate: Locate, _ bbo: BBO) { self.locate = locate }
-    }
-
     @inlinable public mutating func handle(_ event: inout omni_event) -> Bool {
-        var change = Change()
+        var change = BBOChange()
         replay.handle(base + Int(event.itch.offset), event.itch.length, into: &change)
         if let locate = change.locate {
-            event.type = UInt16(OMNI_EV_BBO.rawValue)
+            event.type = UInt8(OMNI_EV_BBO.rawValue)
             event.locate = locate
-            let q = cbook_get_bbo(replay.kernel, locate)
-            event.bbo = omni_bbo(bid_px: q.bid_px, ask_px: q.ask_px, bid_sz: q.bid_sz, ask_sz: q.ask_sz)
+            event.bbo = cbook_get_bbo(replay.kernel, locate) // CBook keeps it as omni_bbo: one copy, whole
             changes &+= 1
             counts.bboChangesCell.store(changes, ordering: .relaxed)
         }
         return true
     }
+}
+
+/// Notes which instrument's BBO a message changed, if any.
+public struct BBOChange: BBOSink {
+    public var locate: Locate?
+    @inlinable public init() {}
+    @inlinable public mutating func bboChanged(_ locate: Locate, _ bbo: BBO) { self.locate = locate }
+}
+
+/// The feed stage of a live MoldUDP64 session, run to completion on the receiving core:
+/// the session's consumer. Each message is decoded, applied to the books, and becomes
+/// one event handed on the spot to `next` (the rest of the fused chain, specialised):
+/// OMNI_EV_BBO with CBook's omni_bbo when it changed its instrument's best bid or offer,
+/// else OMNI_EV_ITCH with its type and length (offset OMNI_ITCH_NO_OFFSET: the message
+/// lives no longer than the call). seq is the message's sequence number, rx_tsc the TSC
+/// the receive loop set in `rxTSC` for the packet that made it deliverable; the decode
+/// and book hops are stamped. The last event of each packet, and of each release from
+/// the reorder buffer, carries OMNI_EVF_LAST_IN_PACKET: the books are consistent there.
+public struct MoldFeedEvents<Next: EventHandler>: MoldConsumer {
+    public var itch: MoldITCHConsumer<BBOChange>
+    public var next: Next
+    /// TSC at which the packet about to be handed to the session arrived: set before each `receive`.
+    public var rxTSC: UInt64 = 0
+    /// omni_event.source of the events made.
+    public let source: UInt16
+
+    public init(replay: ITCHReplay, source: UInt16 = 0, next: Next) {
+        itch = MoldITCHConsumer(replay: replay, sink: BBOChange())
+        self.source = source
+        self.next = next
+    }
+
+    @inlinable
+    public mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
+        var e = omni_event()
+        e.type = UInt8(OMNI_EV_ITCH.rawValue)
+        e.flags = lastInPacket ? UInt8(OMNI_EVF_LAST_IN_PACKET) : 0
+        e.source = source
+        e.seq = sequence
+        e.rx_tsc = rxTSC
+        e.itch.offset = OMNI_ITCH_NO_OFFSET
+        e.itch.length = UInt16(truncatingIfNeeded: bytes.count)
+        if let m = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), cw_itch_valid(m, bytes.count) != 0 {
+            e.itch.msg_type = m[0]
+            e.locate = cw_itch_locate(m)
+        }
+        omni_event_stamp(&e, UInt32(OMNI_HOP_DECODE), csys_rdtsc())
+        itch.sink.locate = nil
+        itch.message(bytes, sequence: sequence, lastInPacket: lastInPacket)
+        if let locate = itch.sink.locate {
+            e.type = UInt8(OMNI_EV_BBO.rawValue)
+            e.locate = locate
+            e.itch = omni_itch_ref() // clears the union before the 24-byte bbo goes in
+            e.bbo = cbook_bbo_of(itch.replay.kernel, locate)
+        }
+        omni_event_stamp(&e, UInt32(OMNI_HOP_BOOK), csys_rdtsc())
+        _ = next.handle(&e)
+    }
+
+    public mutating func skipped(_ sequences: Range<UInt64>) { itch.skipped(sequences) }
+    public mutating func stateChanged(to state: MoldSessionState) { itch.stateChanged(to: state) }
 }

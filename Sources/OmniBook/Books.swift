@@ -1,4 +1,5 @@
 import CBook
+import CEvent
 import OmniCore
 
 /// Best bid and offer of one instrument. An empty side reads price 0, size 0.
@@ -14,7 +15,8 @@ public struct BBO: Equatable, Sendable {
         self.bidPrice = bidPrice; self.bidSize = bidSize; self.askPrice = askPrice; self.askSize = askSize
     }
 
-    @inlinable public init(_ q: cbook_bbo) {
+    /// From CBook's record, which is the event ABI's omni_bbo (what an OMNI_EV_BBO event carries).
+    @inlinable public init(_ q: omni_bbo) {
         bidPrice = Price(itch: q.bid_px); bidSize = q.bid_sz
         askPrice = Price(itch: q.ask_px); askSize = q.ask_sz
     }

@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc

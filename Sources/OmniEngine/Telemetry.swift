@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Histogram
@@ -77,21 +78,21 @@ public final class HopLatencies: @unchecked Sendable {
     public func record(_ event: omni_event) {
         var e = event
         let n = hopNames.count
-        withUnsafeBytes(of: &e.hop) { raw in
-            func stamp(_ i: Int) -> UInt32 { raw.load(fromByteOffset: i * 4, as: UInt32.self) }
-            for i in 0..<n where stamp(i) == 0 {
-                unstamped &+= 1
-                return
-            }
-            var previous: UInt32 = 0
-            for i in 0..<n {
-                let s = stamp(i)
-                if s < previous { reordered &+= 1 }
-                hops[i].record(ns(UInt64(s >= previous ? s - previous : 0)))
-                previous = s
-            }
-            endToEnd.record(ns(UInt64(stamp(n - 1))))
+        // Hop codes decode to ticks since rx (12 significant bits; saturated codes read
+        // OMNI_HOP_MAX_TICKS, so a hop past it reads as at least that).
+        func stamp(_ i: Int) -> UInt64 { omni_event_hop_ticks(&e, UInt32(i)) }
+        for i in 0..<n where stamp(i) == 0 {
+            unstamped &+= 1
+            return
         }
+        var previous: UInt64 = 0
+        for i in 0..<n {
+            let s = stamp(i)
+            if s < previous { reordered &+= 1 }
+            hops[i].record(ns(s >= previous ? s - previous : 0))
+            previous = s
+        }
+        endToEnd.record(ns(stamp(n - 1)))
     }
 
     /// Adds another recorder's histograms (same hop names) to these.

@@ -19,7 +19,7 @@ public struct MoldITCHConsumer<Sink: BBOSink>: MoldConsumer {
     }
 
     @inlinable
-    public mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
+    public mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
         guard let m = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         replay.handle(m, UInt16(truncatingIfNeeded: bytes.count), into: &sink)
     }

@@ -33,8 +33,8 @@ public struct LatencyConsumer<Sink: BBOSink>: MoldConsumer {
         latencyTicks = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
     }
 
-    @inlinable public mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
-        itch.message(bytes, sequence: sequence)
+    @inlinable public mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
+        itch.message(bytes, sequence: sequence, lastInPacket: lastInPacket)
         if batchTSC != 0 {
             let now = csys_rdtsc()
             latencyTicks.record(now > batchTSC ? min(now - batchTSC, 1 << 40) : 0)

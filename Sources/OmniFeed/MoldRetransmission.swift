@@ -91,25 +91,28 @@ extension MoldSession {
         let to = store.gaps[i].to
         var skipped: UInt64 = 0
         var run: UInt64? = nil // start of the current run of missing numbers
+        // A held message is delivered once the next delivery is found (or the loop ends), so
+        // that the last one released, here or by the drain below, can say it ends the release.
+        var pending: UInt64? = nil
         while expected < to {
-            if buffered == 0 {
+            if buffered == (pending == nil ? 0 : 1) { // nothing held beyond the pending message
                 if run == nil { run = expected }
                 skipped += to - expected
                 _expected = to
                 break
             }
-            let slot = store.slots[Int(expected & store.slotMask)]
-            if slot.sequence == expected {
+            if store.slots[Int(expected & store.slotMask)].sequence == expected {
+                if let p = pending { deliverHeld(p, lastInPacket: false, into: &consumer) }
                 if let r = run { consumer.skipped(r..<expected); run = nil }
-                consumer.message(UnsafeRawBufferPointer(start: store.arena + Int(slot.offset), count: Int(slot.length)), sequence: expected)
-                release(expected)
-                _counters.delivered &+= 1
+                pending = expected
             } else {
                 if run == nil { run = expected }
                 skipped += 1
             }
             _expected += 1
         }
+        // The drain below continues from `to` when the message there is held.
+        if let p = pending { deliverHeld(p, lastInPacket: !isHeld(to), into: &consumer) }
         if let r = run { consumer.skipped(r..<expected) }
         store.gaps[i].missing = 0
         openGaps -= 1
@@ -119,6 +122,16 @@ extension MoldSession {
         drain(into: &consumer)
         if settle() { consumer.stateChanged(to: state) }
         return skipped
+    }
+
+    /// Delivers held message `seq` and releases its slot.
+    @usableFromInline
+    mutating func deliverHeld<C: MoldConsumer>(_ seq: UInt64, lastInPacket: Bool, into consumer: inout C) {
+        let slot = store.slots[Int(seq & store.slotMask)]
+        consumer.message(UnsafeRawBufferPointer(start: store.arena + Int(slot.offset), count: Int(slot.length)),
+                         sequence: seq, lastInPacket: lastInPacket)
+        release(seq)
+        _counters.delivered &+= 1
     }
 
     /// Operator action: skips every lost gap at the front (see `skipGap`); returns the messages skipped.

@@ -38,7 +38,11 @@ public enum MoldSessionState: Sendable, Equatable {
 /// `MoldSession.receive` is generic over it and specialises, with no existential.
 public protocol MoldConsumer {
     /// One message, in sequence order, exactly once. `bytes` is valid only during the call.
-    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64)
+    /// `lastInPacket`: no other message follows from what delivered this one: the last message
+    /// a packet made deliverable (its own, then those it released from the reorder buffer), or
+    /// the last an operator's skip released. Books fed by the stream are consistent after it,
+    /// so a consumer publishes, or marks its last event, there (and not once per message).
+    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool)
     /// The operator skipped these sequence numbers: they will never be delivered, and
     /// anything built from the stream (order books) is now wrong until rebuilt.
     mutating func skipped(_ sequences: Range<UInt64>)
@@ -353,7 +357,7 @@ public struct MoldSession {
             var record = HoldRecord()
             var beyond = false
             let limit = endSequence ?? .max
-            for _ in 0..<count {
+            for i in 0..<count {
                 let len = cw_be16(base + off)
                 let m = base + off + 2
                 off &+= 2 &+ Int(len)
@@ -367,8 +371,12 @@ public struct MoldSession {
                     } else if seq < oldHigh {
                         filled(seq, by: line)
                     }
-                    consumer.message(UnsafeRawBufferPointer(start: m, count: Int(len)), sequence: seq)
-                    _expected = seq &+ 1
+                    // Last unless a later block of this packet is delivered too (it is, being next,
+                    // unless past the end) or the drain below releases the next one from the buffer.
+                    let next = seq &+ 1
+                    let last = (i == count &- 1 || next >= limit) && !isHeld(next)
+                    consumer.message(UnsafeRawBufferPointer(start: m, count: Int(len)), sequence: seq, lastInPacket: last)
+                    _expected = next
                     _counters.delivered &+= 1
                     continue
                 }
@@ -400,13 +408,15 @@ public struct MoldSession {
         if gapCount != 0 || state != .live || endSequence != nil, settle() { consumer.stateChanged(to: state) }
     }
 
-    /// Delivers held messages from `expected` on while they are contiguous.
+    /// Delivers held messages from `expected` on while they are contiguous; the last one
+    /// (the next is not held) ends the packet that released them.
     @inlinable
     mutating func drain<C: MoldConsumer>(into consumer: inout C) {
         while buffered != 0 {
             let slot = store.slots[Int(expected & store.slotMask)]
             guard slot.sequence == expected else { return }
-            consumer.message(UnsafeRawBufferPointer(start: store.arena + Int(slot.offset), count: Int(slot.length)), sequence: expected)
+            consumer.message(UnsafeRawBufferPointer(start: store.arena + Int(slot.offset), count: Int(slot.length)),
+                             sequence: expected, lastInPacket: !isHeld(expected &+ 1))
             release(expected)
             _expected &+= 1
             _counters.delivered &+= 1

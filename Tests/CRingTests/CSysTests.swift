@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc
@@ -164,36 +165,6 @@ extension Kernels {
             let a = csys_clock_now(&c), m = csys_monotonic_ns(), b = csys_clock_now(&c)
             #expect(a <= m && m <= b)
             #expect(String(cString: csys_clock_source_name(c.source)) == "monotonic")
-        }
-    }
-
-    @Suite("omni_event layout")
-    struct EventLayout {
-        @Test("64 bytes, fields at the documented offsets")
-        func offsets() {
-            #expect(MemoryLayout<omni_event>.size == 64 && MemoryLayout<omni_event>.stride == 64)
-            #expect(MemoryLayout<omni_event>.offset(of: \.type) == 0 && MemoryLayout<omni_event>.offset(of: \.locate) == 2)
-            #expect(MemoryLayout<omni_event>.offset(of: \.source) == 4 && MemoryLayout<omni_event>.offset(of: \.flags) == 6)
-            #expect(MemoryLayout<omni_event>.offset(of: \.seq) == 8 && MemoryLayout<omni_event>.offset(of: \.rx_tsc) == 16)
-            #expect(MemoryLayout<omni_event>.offset(of: \.hop) == 24)
-            #expect(MemoryLayout<omni_book_level>.offset(of: \.side) == 16 && MemoryLayout<omni_order>.offset(of: \.tif) == 17)
-            #expect(MemoryLayout<omni_fill>.offset(of: \.qty) == 20 && MemoryLayout<omni_command>.offset(of: \.arg) == 8)
-            // The payload starts at 40: a fill's order id lands there.
-            var e = omni_event()
-            e.fill.client_order_id = 0x0102_0304_0506_0708
-            let word = withUnsafeBytes(of: e) { $0.load(fromByteOffset: 40, as: UInt64.self) }
-            #expect(word == 0x0102_0304_0506_0708)
-        }
-
-        @Test("hop stamps: ticks since rx, at least 1, saturated")
-        func hopStamps() {
-            var e = omni_event()
-            e.rx_tsc = 1_000
-            omni_event_stamp(&e, 0, 1_250)
-            omni_event_stamp(&e, 1, 1_000)
-            omni_event_stamp(&e, 2, 1_000 + (1 << 40))
-            omni_event_stamp(&e, 3, 999)
-            #expect(e.hop.0 == 250 && e.hop.1 == 1 && e.hop.2 == UInt32.max && e.hop.3 == UInt32.max)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc
@@ -18,9 +19,9 @@ func duplex(out: UnsafeMutablePointer<cring_spsc>, into: UnsafeMutablePointer<cr
         var progressed = false
         if sent < count {
             var e = omni_event()
-            e.type = UInt16(OMNI_EV_FILL.rawValue)
+            e.type = UInt8(OMNI_EV_FILL.rawValue)
             e.seq = sent
-            e.fill.match_number = sent &* 0x9E37_79B9_7F4A_7C15
+            e.fill.venue_ns = sent &* 0x9E37_79B9_7F4A_7C15
             if cring_spsc_try_push(out, &e, 64) == 1 { sent += 1; progressed = true }
         }
         var slots: UnsafeRawPointer?
@@ -28,9 +29,9 @@ func duplex(out: UnsafeMutablePointer<cring_spsc>, into: UnsafeMutablePointer<cr
         if n > 0 {
             var k = 0
             while k < Int(n) {
-                // omni_event.seq at offset 8, fill.match_number at 48, read as plain words
-                let seq = slots!.load(fromByteOffset: k * 64 + 8, as: UInt64.self)
-                let match = slots!.load(fromByteOffset: k * 64 + 48, as: UInt64.self)
+                // omni_event.seq at offset 16, fill.venue_ns at 40 (ABI v2), read as plain words
+                let seq = slots!.load(fromByteOffset: k * 64 + 16, as: UInt64.self)
+                let match = slots!.load(fromByteOffset: k * 64 + 40, as: UInt64.self)
                 if seq != received || match != received &* 0x9E37_79B9_7F4A_7C15 { wrong += 1 }
                 received += 1
                 k += 1

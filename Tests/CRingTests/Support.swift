@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc
@@ -80,23 +81,25 @@ extension UInt64: RingValue {
 extension omni_event: RingValue {
     init(encoding v: UInt64) {
         self.init()
-        type = UInt16(OMNI_EV_FILL.rawValue)
+        type = UInt8(OMNI_EV_FILL.rawValue)
         locate = UInt16(truncatingIfNeeded: v)
         source = UInt16(truncatingIfNeeded: v >> 56)
         seq = v
         rx_tsc = ~v
         fill.client_order_id = v &+ 1
-        fill.match_number = v &* 0x9E37_79B9_7F4A_7C15
-        fill.qty = UInt32(truncatingIfNeeded: v >> 32) ^ 0xA5A5_A5A5
-        hop.3 = UInt32(truncatingIfNeeded: v)
+        fill.venue_ns = v &* 0x9E37_79B9_7F4A_7C15
+        fill.last_qty = UInt32(truncatingIfNeeded: v >> 32) ^ 0xA5A5_A5A5
+        fill.liquidity = UInt8(truncatingIfNeeded: v)
+        hop.4 = UInt16(truncatingIfNeeded: v)
     }
 
     var decoded: UInt64? {
         let v = seq
-        let ok = type == UInt16(OMNI_EV_FILL.rawValue) && locate == UInt16(truncatingIfNeeded: v)
+        let ok = type == UInt8(OMNI_EV_FILL.rawValue) && locate == UInt16(truncatingIfNeeded: v)
             && source == UInt16(truncatingIfNeeded: v >> 56) && rx_tsc == ~v && fill.client_order_id == v &+ 1
-            && fill.match_number == v &* 0x9E37_79B9_7F4A_7C15 && fill.qty == UInt32(truncatingIfNeeded: v >> 32) ^ 0xA5A5_A5A5
-            && hop.3 == UInt32(truncatingIfNeeded: v) && hop.0 == 0 && fill.price == 0
+            && fill.venue_ns == v &* 0x9E37_79B9_7F4A_7C15 && fill.last_qty == UInt32(truncatingIfNeeded: v >> 32) ^ 0xA5A5_A5A5
+            && fill.liquidity == UInt8(truncatingIfNeeded: v)
+            && hop.4 == UInt16(truncatingIfNeeded: v) && hop.0 == 0 && fill.last_px == 0
         return ok ? v : nil
     }
 }

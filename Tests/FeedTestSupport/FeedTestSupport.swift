@@ -1,6 +1,9 @@
+import FeedTestSupport
+import CWire
 import OmniBook
 import OmniCore
 import OmniFeed
+import OmniWire
 
 // What the feed-side test targets share: the BBO stream as text rows, and a day file replayed
 // into fresh books (the reference every other path is compared with).
@@ -21,4 +24,15 @@ public func replay(_ path: String) throws -> (ITCHReplay, [String]) {
     var sink = RowSink()
     withExtendedLifetime(input) { r.runDayFile(input.bytes, into: &sink) }
     return (r, sink.rows)
+}
+
+/// One MoldUDP64 downstream packet (count 0 makes a heartbeat).
+public func moldPacket(_ session: String = "OMNIMOLD01", seq: UInt64, _ msgs: ArraySlice<[UInt8]>) -> [UInt8] {
+    var buf = [UInt8](repeating: 0, count: 65_536)
+    var b = cw_mold_builder()
+    buf.withUnsafeMutableBufferPointer { p in
+        _ = cw_mold_begin(&b, p.baseAddress, p.count, moldSessionName(session), seq)
+        for m in msgs { _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) } }
+    }
+    return Array(buf[0..<b.len])
 }

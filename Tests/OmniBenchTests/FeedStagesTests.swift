@@ -1,5 +1,6 @@
 import OmniLab
 import OmniBench
+import CEvent
 import CRing
 import CSys
 import Foundation
@@ -24,7 +25,7 @@ struct BBOEventSink: EventHandler, @unchecked Sendable {
     func handle(_ e: inout omni_event) -> Bool {
         log.events += 1
         if e.hop.0 == 0 || e.hop.1 == 0 { log.unstamped += 1 }
-        if e.type == UInt16(OMNI_EV_BBO.rawValue) {
+        if e.type == UInt8(OMNI_EV_BBO.rawValue) {
             log.rows.append("\(e.locate),\(e.bbo.bid_px),\(e.bbo.bid_sz),\(e.bbo.ask_px),\(e.bbo.ask_sz)")
         }
         return false

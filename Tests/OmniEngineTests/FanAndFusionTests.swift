@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc
@@ -169,18 +170,18 @@ struct TelemetryTests {
         let l = HopLatencies(hopNames: ["decode", "book"], clock: clock)
         var c = clock
         var e = omni_event()
-        // Stamps as ticks from rx: decode ends at 1 µs, book at 3 µs.
-        let us = csys_clock_ns(&c, 1_000_000) > 0 ? UInt32((Double(c.hz) / 1e6).rounded()) : 1
-        e.hop = (us, 3 * us, 0, 0)
+        // Stamps as ticks from rx: decode ends at 1 µs, book at 3 µs (as hop codes: 12 significant bits).
+        let us = csys_clock_ns(&c, 1_000_000) > 0 ? UInt64((Double(c.hz) / 1e6).rounded()) : 1
+        e.hop = (omni_hop_encode(us), omni_hop_encode(3 * us), 0, 0, 0)
         for _ in 0..<10 { l.record(e) }
-        e.hop = (us, 0, 0, 0)
+        e.hop = (omni_hop_encode(us), 0, 0, 0, 0)
         l.record(e) // book unstamped: not recorded
         #expect(l.unstamped == 1)
         #expect(l.hops[0].totalCount == 10 && l.endToEnd.totalCount == 10)
         #expect((990...1010).contains(l.hops[0].valueAtPercentile(50)))
         #expect((1980...2020).contains(l.hops[1].valueAtPercentile(50)))
         #expect((2970...3030).contains(l.endToEnd.valueAtPercentile(50)))
-        e.hop = (3 * us, us, 0, 0) // book stamped before decode: two cores' TSCs apart
+        e.hop = (omni_hop_encode(3 * us), omni_hop_encode(us), 0, 0, 0) // book stamped before decode: two cores' TSCs apart
         l.record(e)
         let book = l.hops[1]
         #expect(l.reordered == 1 && book.min == 0)

@@ -1,3 +1,4 @@
+import CEvent
 import CRing
 import CSys
 import Glibc
@@ -13,7 +14,7 @@ struct CountingSource: EventSource {
     mutating func next(_ event: inout omni_event) -> SourcePoll {
         if next == count { return .finished }
         event = omni_event()
-        event.type = UInt16(OMNI_EV_BBO.rawValue)
+        event.type = UInt8(OMNI_EV_BBO.rawValue)
         event.seq = next
         event.rx_tsc = csys_rdtsc()
         event.bbo.bid_px = UInt32(truncatingIfNeeded: next)

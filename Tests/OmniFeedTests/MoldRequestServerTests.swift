@@ -1,3 +1,4 @@
+import FeedTestSupport
 import OmniVenue
 import OmniNet
 import OmniCore

@@ -28,17 +28,6 @@ func dayMessages(_ day: [UInt8]) -> [[UInt8]] {
     return msgs
 }
 
-/// One MoldUDP64 downstream packet (count 0 makes a heartbeat).
-func moldPacket(_ session: String = "OMNIMOLD01", seq: UInt64, _ msgs: ArraySlice<[UInt8]>) -> [UInt8] {
-    var buf = [UInt8](repeating: 0, count: 65_536)
-    var b = cw_mold_builder()
-    buf.withUnsafeMutableBufferPointer { p in
-        _ = cw_mold_begin(&b, p.baseAddress, p.count, moldSessionName(session), seq)
-        for m in msgs { _ = m.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, UInt16($0.count)) } }
-    }
-    return Array(buf[0..<b.len])
-}
-
 func moldEndOfSession(_ session: String = "OMNIMOLD01", next: UInt64) -> [UInt8] {
     var p = moldPacket(session, seq: next, [])
     p[18] = 0xFF; p[19] = 0xFF
@@ -98,13 +87,16 @@ struct MoldCollector: MoldConsumer {
     var outOfOrder = 0
     var skipped: [Range<UInt64>] = []
     var states: [MoldSessionState] = []
+    /// Sequences delivered with lastInPacket set.
+    var packetEnds: [UInt64] = []
     var replay: ITCHReplay?
     var rows = RowSink()
 
     init(replay: ITCHReplay? = nil) { self.replay = replay }
 
-    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
+    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
         if sequence != lastSequence + 1 { outOfOrder += 1 }
+        if lastInPacket { packetEnds.append(sequence) }
         lastSequence = sequence
         messages += 1
         stream += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)]

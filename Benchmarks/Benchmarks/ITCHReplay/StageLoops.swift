@@ -18,6 +18,7 @@ import OmniBench
 import OmniLab
 import OmniCore
 import Benchmark
+import CEvent
 import CRing
 import CSys
 import OmniBook

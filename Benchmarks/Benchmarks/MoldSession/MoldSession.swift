@@ -117,7 +117,7 @@ struct Checksum: MoldConsumer {
     var lastSeq: UInt64 = 0
     var disorder = 0
     var sum: UInt64 = 0
-    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
+    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
         if sequence != lastSeq + 1 { disorder += 1 }
         lastSeq = sequence
         delivered += 1

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cw_itch.h"
+#include "omni_event.h" // omni_bbo: each book's BBO is kept in the event ABI's own layout
 
 #define CBOOK_MAX_LOCATES 65536
 #define CBOOK_PAGE_BITS 12
@@ -54,13 +55,8 @@ typedef struct {
 } cbook_side;
 
 typedef struct {
-    uint32_t bid_px, ask_px; // 0 when the side is empty
-    uint64_t bid_sz, ask_sz;
-} cbook_bbo;
-
-typedef struct {
     cbook_side side[2];
-    cbook_bbo last;       // the BBO as last reported: always equal to the book's current BBO
+    omni_bbo last;        // the BBO as last reported: always equal to the book's current BBO
     uint32_t live_orders;
     uint32_t present;     // 1 once the locate has seen an order
 } cbook_book;
@@ -165,9 +161,9 @@ static inline void cbook_prefetch_near(const cbook_set *s, const uint8_t *m, uin
 }
 
 // Book queries (off the hot path). A locate with no book reads as empty.
-cbook_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate);
+omni_bbo cbook_get_bbo(const cbook_set *s, uint16_t locate);
 // The same, inline: a hot caller that may discard it pays nothing for the call.
-static inline cbook_bbo cbook_bbo_of(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
+static inline omni_bbo cbook_bbo_of(const cbook_set *s, uint16_t locate) { return s->books[locate].last; }
 // Copies up to `n` levels of one side, best first; returns the number copied.
 uint32_t cbook_depth(const cbook_set *s, uint16_t locate, int side, uint32_t n,
                      uint32_t *px, uint64_t *qty, uint32_t *cnt);

@@ -1,6 +1,7 @@
-// CRing: lock-free rings between pinned threads and between processes, and the
-// 64-byte event they carry. Header-inline hot paths; set-up in cring.c.
-//   omni_event.h     the event layout (the offload ABI)
+// CRing: lock-free rings between pinned threads and between processes. Header-inline
+// hot paths; set-up in cring.c. Rings move fixed-size slots and know nothing of what
+// they hold; the 64-byte event they usually carry is CEvent's omni_event.h (the offload
+// ABI), included here so that users of the rings have it at hand.
 //   cring_spsc.h     single producer / single consumer, batch claim/publish, peek/release
 //   cring_mpsc.h     several producers / one consumer (fan-in)
 //   cring_shm.h      the SPSC ring in a shared-memory file, across processes

@@ -31,11 +31,11 @@ struct CheckedConsumer: MoldConsumer {
     var next: UInt64?
     var delivered: UInt64 = 0
 
-    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) {
+    mutating func message(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, lastInPacket: Bool) {
         if let n = next { invariant(sequence == n, harness, "message \(sequence) delivered, \(n) expected") }
         next = sequence + 1
         delivered += 1
-        itch.message(bytes, sequence: sequence)
+        itch.message(bytes, sequence: sequence, lastInPacket: lastInPacket)
     }
     mutating func skipped(_ sequences: Range<UInt64>) {
         if let n = next { invariant(sequences.lowerBound == n, harness, "skipped \(sequences), \(n) expected next") }
