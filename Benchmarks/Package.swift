@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "CSys", package: "OmniAlpha"),
                 .product(name: "OmniNet", package: "OmniAlpha"),
             ],
             path: "Benchmarks/NetReceive",
@@ -53,6 +54,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "CSys", package: "OmniAlpha"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "OmniGateway", package: "OmniAlpha"),
                 .product(name: "OmniWire", package: "OmniAlpha"),
@@ -68,6 +70,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "CSys", package: "OmniAlpha"),
                 .product(name: "OmniFeed", package: "OmniAlpha"),
                 .product(name: "OmniWire", package: "OmniAlpha"),
                 .product(name: "OmniVenue", package: "OmniAlpha"),

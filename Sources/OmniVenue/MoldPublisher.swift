@@ -158,10 +158,8 @@ public struct MoldDownstream: ~Copyable {
                              destinationIP: IPv4Endpoint(g.group, port: g.port)?.address ?? 0,
                              sourcePort: retransmitEndpoint?.port ?? 0, destinationPort: g.port)
         e.ttl = 1
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
         do {
-            try w.writeUDP(payload: bytes, timestampNs: UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec), endpoints: e)
+            try w.writeUDP(payload: bytes, timestampNs: csys_realtime_ns(), endpoints: e)
         } catch {
             recordError = error
             recorder = nil

@@ -1,3 +1,4 @@
+import CSys
 import OmniNet
 import OmniWire
 import CWire
@@ -28,11 +29,7 @@ extension OrderEntryHandler {
 }
 
 /// OUCH timestamps: nanoseconds since midnight (UTC here).
-@inline(__always) public func ouchTimestamp() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return (UInt64(ts.tv_sec) % 86_400) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
+@inline(__always) public func ouchTimestamp() -> UInt64 { csys_ns_since_midnight_utc() }
 
 /// Writes OUCH outbound messages as sequenced data on one user's stream. Each method
 /// encodes straight into the stream's log slot and returns the message's sequence number.

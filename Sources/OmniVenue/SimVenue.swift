@@ -372,9 +372,7 @@ public final class SimVenue: @unchecked Sendable {
 
     /// The venue clock: ns since midnight UTC from the wall clock, never going back.
     @inline(__always) func clock() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let now = (UInt64(ts.tv_sec) % 86_400) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        let now = csys_ns_since_midnight_utc()
         if now > lastClock { lastClock = now }
         return lastClock
     }

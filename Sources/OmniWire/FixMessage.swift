@@ -1,4 +1,5 @@
 // Views over parsed FIX messages, outbound message values, and FIX time stamps.
+import CSys
 import CWire
 #if canImport(Glibc)
 import Glibc
@@ -195,9 +196,8 @@ public enum FixClock {
     }
     /// Writes the current UTC time as "YYYYMMDD-HH:MM:SS.sss" to `p` (21 bytes); returns 21.
     public static func writeSendingTime(_ p: UnsafeMutablePointer<UInt8>) -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
+        let ns = csys_realtime_ns()
+        var t = time_t(ns / 1_000_000_000)
         var tmv = tm()
         gmtime_r(&t, &tmv)
         var i = 0
@@ -208,7 +208,7 @@ public enum FixClock {
         }
         func c(_ ch: UInt8) { p[i] = ch; i += 1 }
         d(tmv.tm_year + 1900, 4); d(tmv.tm_mon + 1, 2); d(tmv.tm_mday, 2); c(45)
-        d(tmv.tm_hour, 2); c(58); d(tmv.tm_min, 2); c(58); d(tmv.tm_sec, 2); c(46); d(Int32(ts.tv_nsec / 1_000_000), 3)
+        d(tmv.tm_hour, 2); c(58); d(tmv.tm_min, 2); c(58); d(tmv.tm_sec, 2); c(46); d(Int32(ns / 1_000_000 % 1_000), 3)
         return i
     }
 }

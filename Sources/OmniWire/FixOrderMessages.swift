@@ -113,6 +113,55 @@ public enum FixVenueResponse: Sendable, Equatable {
     case cancelReject(FixCancelRejection)
 }
 
+extension FixNewOrder {
+    /// This order as a NewOrderSingle (D) body: ClOrdID 11, Symbol 55, Side 54, TransactTime 60,
+    /// OrderQty 38, OrdType 40, Price 44 (limit orders), TimeInForce 59, ExecInst 18=6 (post-only).
+    /// Allocates nothing: FixOut encodes into inline bytes.
+    public var message: FixOut {
+        var o = FixOut(msgType: "D")
+        o.add(11, clOrdID)
+        o.add(55, symbol)
+        o.addChar(54, side.rawValue)
+        o.addTimestamp(60)
+        o.addInt(38, quantity)
+        o.addChar(40, ordType.rawValue)
+        if ordType == .limit { o.addPrice(44, price) }
+        o.addChar(59, timeInForce.rawValue)
+        if postOnly { o.addChar(18, UInt8(ascii: "6")) }
+        return o
+    }
+}
+
+extension FixCancelRequest {
+    /// This request as an OrderCancelRequest (F) body.
+    public var message: FixOut {
+        var o = FixOut(msgType: "F")
+        o.add(11, clOrdID)
+        o.add(41, origClOrdID)
+        o.add(55, symbol)
+        o.addChar(54, side.rawValue)
+        o.addTimestamp(60)
+        return o
+    }
+}
+
+extension FixReplaceRequest {
+    /// This request as an OrderCancelReplaceRequest (G) body.
+    public var message: FixOut {
+        var o = FixOut(msgType: "G")
+        o.add(11, clOrdID)
+        o.add(41, origClOrdID)
+        o.add(55, symbol)
+        o.addChar(54, side.rawValue)
+        o.addTimestamp(60)
+        o.addInt(38, quantity)
+        o.addChar(40, ordType.rawValue)
+        if ordType == .limit { o.addPrice(44, price) }
+        o.addChar(59, timeInForce.rawValue)
+        return o
+    }
+}
+
 extension FixExecution {
     /// This execution as an ExecutionReport (8) body.
     public var report: FixOut {

@@ -257,7 +257,7 @@ final class BenchRingSet {
         case .shm:
             // Placeholder until the files exist (Swift needs every stored property set first).
             ring = baseline
-            let stem = "/omni-bench-\(getpid())-\(monotonicNanoseconds() % 1_000_000)"
+            let stem = "/omni-bench-\(getpid())-\(csys_monotonic_ns() % 1_000_000)"
             var rings: [UnsafeMutableRawPointer] = []
             for dir in ["ab", "ba"] {
                 let name = "\(stem)-\(dir)"

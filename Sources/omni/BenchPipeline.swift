@@ -322,7 +322,7 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
         pipeline.addStage(name: "recorder", core: nil, input: tapRing, output: nil, handler: HopRecorder(latencies),
                           wait: BackoffWait(spins: 100, minSleepNs: 20_000, maxSleepNs: 1_000_000))
     }
-    let start = monotonicNanoseconds()
+    let start = csys_monotonic_ns()
     try pipeline.start()
     for c in pipeline.controls where c.pinError != 0 {
         stderrLine("note: stage \(c.name) could not be pinned: \(String(cString: strerror(c.pinError))); it runs unpinned")
@@ -334,10 +334,10 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
     var seen: UInt64 = 0, quietSince = start
     while sink.events + (dropsCounted ? 0 : counts.malformed) < messages {
         usleep(1000)
-        let now = monotonicNanoseconds()
+        let now = csys_monotonic_ns()
         if sink.events != seen { seen = sink.events; quietSince = now } else if feed.isFinished && now - quietSince > 5_000_000_000 { break }
     }
-    let seconds = Double(monotonicNanoseconds() - start) / 1e9
+    let seconds = Double(csys_monotonic_ns() - start) / 1e9
     pipeline.stop()
     if !liveRecorder {
         var recorder = Stage(input: tapRing, output: nil, hop: nil, handler: HopRecorder(latencies), wait: SpinWait())

@@ -1,3 +1,4 @@
+import CSys
 import OmniCore
 import OmniLab
 import ArgumentParser
@@ -62,7 +63,7 @@ struct GenITCH: ParsableCommand {
                           events: NoVenueEvents(), feed: DayFileSink(writer: writer))
         func check() throws { if let e = venue.feed.error { throw e } }
         var progress = Progress("gen itch")
-        let start = monotonicNanoseconds()
+        let start = csys_monotonic_ns()
         venue.now = open
         venue.open()
         // Slices of venue time worth ~4,096 messages; the last ones an event at a time to stop on the count.
@@ -80,7 +81,7 @@ struct GenITCH: ParsableCommand {
         try check()
         try writer.flush()
         progress.finish()
-        let secs = Double(monotonicNanoseconds() - start) / 1e9
+        let secs = Double(csys_monotonic_ns() - start) / 1e9
         let s = flow.stats
         let opsPerSecond = Double(s.operations) / secs
         let day = venue.now - open

@@ -83,7 +83,7 @@ struct Listen: ParsableCommand {
         let a = try parseGroup(group, interface: interface, option: "--group")
         let b = try lineB.map { try parseGroup($0, interface: interface, option: "--line-b") }
         var listener = try MoldListener(config, replay: replay, sink: sink)
-        let start = monotonicNanoseconds()
+        let start = csys_monotonic_ns()
         let deadline = seconds.map { start + UInt64($0 * 1e9) }
         let stop = { StopSignals.received != 0 }
         var dpdkNote: String?
@@ -104,7 +104,7 @@ struct Listen: ParsableCommand {
                                          untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
             dpdkNote = "dpdk        \(port.name) (\(vdev)): \(grouped(k.frames)) frames, \(grouped(k.otherUDP)) other UDP, \(grouped(k.notUDP)) not UDP\(k.notUDPByCause.isEmpty ? "" : " (" + k.notUDPByCause.map { "\($0.cause) \(grouped($0.frames))" }.joined(separator: ", ") + ")")\neal         \(memoryLine)"
         }
-        let elapsed = monotonicNanoseconds() - start
+        let elapsed = csys_monotonic_ns() - start
         done(listener.consumer.itch.sink)
         printListenSummary(listener, elapsed: elapsed)
         if let dpdkNote { print(dpdkNote) }

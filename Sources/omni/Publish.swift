@@ -1,3 +1,4 @@
+import CSys
 import OmniCore
 import OmniVenue
 import ArgumentParser
@@ -69,7 +70,7 @@ struct Publish: ParsableCommand {
             if let record { pub.recorder = try PcapWriter(path: record) }
             var progress = Progress("publish")
             let total = input.bytes.count
-            let start = monotonicNanoseconds()
+            let start = csys_monotonic_ns()
             var lastSend = start
             var firstTimestamp: UInt64?
             var stopped = false
@@ -86,14 +87,14 @@ struct Publish: ParsableCommand {
                 } else {
                     due = start + UInt64(Double(pub.nextSequence - 1) * 1e9 / rate)
                 }
-                var now = monotonicNanoseconds()
+                var now = csys_monotonic_ns()
                 while now < due {
                     if now - lastSend >= 1_000_000_000 { try pub.sendHeartbeat(); lastSend = now }
                     try pub.serveRequests()
                     if StopSignals.received != 0 { break }
                     let left = due - now
                     if left > 200_000 { try pub.waitForRequests(timeoutNanoseconds: min(left - 100_000, 100_000_000)) }
-                    now = monotonicNanoseconds()
+                    now = csys_monotonic_ns()
                 }
                 try pub.sendNext()
                 lastSend = now
@@ -102,10 +103,10 @@ struct Publish: ParsableCommand {
                 progress.update("\(pub.bytesRead * 100 / max(total, 1))% of \(grouped(UInt64(total))) bytes, \(grouped(pub.nextSequence - 1)) msgs")
             }
             try pub.sendEndOfSession()
-            let endAt = monotonicNanoseconds()
+            let endAt = csys_monotonic_ns()
             progress.finish()
             let lingerNs = UInt64(linger * 1e9)
-            while monotonicNanoseconds() - endAt < lingerNs && StopSignals.received == 0 {
+            while csys_monotonic_ns() - endAt < lingerNs && StopSignals.received == 0 {
                 try pub.waitForRequests(timeoutNanoseconds: 10_000_000)
                 try pub.serveRequests()
             }

@@ -1,3 +1,4 @@
+import CSys
 import ArgumentParser
 import CWire
 import OmniBook
@@ -62,9 +63,9 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        let loadStart = monotonicNanoseconds()
+        let loadStart = csys_monotonic_ns()
         let input = try MappedInput(path: file)
-        let loadNs = monotonicNanoseconds() - loadStart
+        let loadNs = csys_monotonic_ns() - loadStart
         if let format = CaptureFormat.of(input.bytes) {
             try withExtendedLifetime(input) { try runCapture(input, format: format, loadNs: loadNs) }
             return
@@ -83,7 +84,7 @@ struct Replay: ParsableCommand {
         let report: (Int) -> Void = { off in
             progress.update("\(off * 100 / max(total, 1))% of \(grouped(UInt64(total))) bytes, \(grouped(replay.counts.messages)) msgs")
         }
-        let start = monotonicNanoseconds()
+        let start = csys_monotonic_ns()
         var bboRows: UInt64 = 0
         defer { withExtendedLifetime(input) {} }
         if let bboCSV {
@@ -96,7 +97,7 @@ struct Replay: ParsableCommand {
             var sink = NoBBOSink()
             replay.runDayFile(input.bytes, into: &sink, progress: report)
         }
-        let elapsed = monotonicNanoseconds() - start
+        let elapsed = csys_monotonic_ns() - start
         progress.finish()
         if replay.counts.messages == 0 && input.bytes.count > 0 {
             throw FeedError.corrupt(path: file, offset: 0, reason: "no known format: no pcap or pcapng magic number, and no NASDAQ "
@@ -185,7 +186,7 @@ extension Replay {
         let itch = ITCHReplay(books: try Books())
         if let symbols { itch.restrict(to: Set(symbols.split(separator: ",").compactMap { Symbol($0) })) }
         let capture = CaptureReplay(itch: itch)
-        let start = monotonicNanoseconds()
+        let start = csys_monotonic_ns()
         var bboRows: UInt64 = 0
         if let bboCSV {
             var sink = BBOCSVSink(out: try FileWriter(path: bboCSV))
@@ -196,7 +197,7 @@ extension Replay {
         } else {
             try capture.run(input.bytes, path: file)
         }
-        let elapsed = monotonicNanoseconds() - start
+        let elapsed = csys_monotonic_ns() - start
         if let depthCSV { try writeDepth(depthCSV, itch) }
         printCaptureSummary(capture, format: format, bytes: input.bytes.count, compressed: input.wasCompressed,
                             loadNs: loadNs, elapsed: elapsed, bboRows: bboRows)

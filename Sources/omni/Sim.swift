@@ -1,3 +1,4 @@
+import CSys
 import OmniVenue
 import ArgumentParser
 import OmniEngine
@@ -85,8 +86,8 @@ struct Sim: ParsableCommand {
         lines.append("Ctrl-C ends the session.")
         print(lines.joined(separator: "\n"))
         fflush(nil)
-        let deadline = seconds.map { monotonicNanoseconds() + UInt64($0 * 1e9) }
-        sim.run { StopSignals.received != 0 || (deadline.map { monotonicNanoseconds() >= $0 } ?? false) }
+        let deadline = seconds.map { csys_monotonic_ns() + UInt64($0 * 1e9) }
+        sim.run { StopSignals.received != 0 || (deadline.map { csys_monotonic_ns() >= $0 } ?? false) }
         let s = sim.summary
         let why = StopSignals.received != 0 ? "signal \(StopSignals.received)" : "--seconds"
         print("""

@@ -140,10 +140,7 @@ import Testing
         for i in 0..<20 {
             try send(ouch, "m\(i)")
             #expect(events(ouch, ms: 1000, until: { !$0.isEmpty }) == ["S\(i + 1):m\(i)"])
-            var d = FixOut(msgType: "D")
-            d.add(11, "o\(i)"); d.add(55, "X"); d.addChar(54, UInt8(ascii: "1")); d.addInt(38, 1); d.addChar(40, UInt8(ascii: "2"))
-            d.addPrice(44, 980_000); d.add(60, FixClock.sendingTime())
-            ini.send(d)
+            ini.send(FixNewOrder(clOrdID: "o\(i)", symbol: "X", side: .buy, quantity: 1, ordType: .limit, price: 980_000).message)
             let t = Date()
             while fixApp.received.count < i + 1 && Date().timeIntervalSince(t) < 1 { ini.pollOnce(timeoutMs: 1) }
             #expect(fixApp.received.count == i + 1)

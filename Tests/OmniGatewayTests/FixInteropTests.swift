@@ -77,10 +77,7 @@ import Testing
         let s = try #require(session, "could not connect to the QuickFIX acceptor on \(port)")
         while s.state == .awaitingLogon && s.isOpen && Date().timeIntervalSince(t0) < 15 { s.pollOnce(timeoutMs: 5) }
         #expect(s.state == .loggedOn)
-        var d = FixOut(msgType: "D")
-        d.add(11, "c1"); d.add(55, "OMNI"); d.addChar(54, UInt8(ascii: "1")); d.addInt(38, 25)
-        d.addChar(40, UInt8(ascii: "2")); d.addPrice(44, 1_012_500); d.addChar(59, UInt8(ascii: "0")); d.add(60, FixClock.sendingTime())
-        s.send(d)
+        s.send(FixNewOrder(clOrdID: "c1", symbol: "OMNI", side: .buy, quantity: 25, ordType: .limit, price: 1_012_500).message)
         while app.received.count < 2 && s.isOpen && Date().timeIntervalSince(t0) < 20 { s.pollOnce(timeoutMs: 5) }
         s.logout()
         while s.isOpen && Date().timeIntervalSince(t0) < 25 { s.pollOnce(timeoutMs: 5) }

@@ -1,6 +1,7 @@
 import OmniWire
 import OmniVenue
 import OmniNet
+import CSys
 import CWire
 import Glibc
 import OmniGateway
@@ -90,11 +91,7 @@ func receive(_ c: OuchClient, count: Int, ms: Int = 3000) -> [(UInt64, cw_ouch_o
     return got
 }
 
-func monotonicMs() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
-}
+func monotonicMs() -> Int { Int(csys_monotonic_ns() / 1_000_000) }
 
 func clientConfig(_ port: UInt16, _ user: String = "alice", _ password: String = "pw") -> SoupClientConfig {
     SoupClientConfig(port: port, username: user, password: password)

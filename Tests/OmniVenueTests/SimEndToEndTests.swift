@@ -151,10 +151,8 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = 
     try waitFor("FIX logon", pollFix) { fix.state == .loggedOn }
     out.fixLoggedOn = true
     func newOrder(_ cl: String, _ sym: String, _ side: UInt8, _ qty: Int64, _ px: Int64) {
-        var d = FixOut(msgType: "D")
-        d.add(11, cl); d.add(55, sym); d.addChar(54, side); d.addInt(38, qty); d.addChar(40, UInt8(ascii: "2"))
-        d.addPrice(44, px); d.addChar(59, UInt8(ascii: "0")); d.add(60, FixClock.sendingTime())
-        fix.send(d)
+        fix.send(FixNewOrder(clOrdID: FixString(cl)!, symbol: FixString(sym)!, side: FixSide(rawValue: side)!, quantity: qty,
+                             ordType: .limit, price: px).message)
     }
     newOrder("F1", "AAPL", UInt8(ascii: "2"), 60, 1_990_000)
     try waitFor("FIX new + fill, OUCH fill", pollFix) { inbox.received.count >= 2 && out.ouch.count >= 2 }
@@ -162,15 +160,11 @@ func runScenario(roundTrips: Int = 0, lateJoin: Bool = false, spinNs: UInt64? = 
     // FIX: a bid that rests, then a replace up in size and price (priority lost).
     newOrder("F2", "MSFT", UInt8(ascii: "1"), 10, 3_990_000)
     try waitFor("FIX F2 new", pollFix) { inbox.received.count >= 3 }
-    var g = FixOut(msgType: "G")
-    g.add(11, "F3"); g.add(41, "F2"); g.add(55, "MSFT"); g.addChar(54, UInt8(ascii: "1")); g.addInt(38, 20)
-    g.addChar(40, UInt8(ascii: "2")); g.addPrice(44, 3_995_000); g.add(60, FixClock.sendingTime())
-    fix.send(g)
+    fix.send(FixReplaceRequest(clOrdID: "F3", origClOrdID: "F2", symbol: "MSFT", side: .buy, quantity: 20, ordType: .limit,
+                               price: 3_995_000).message)
     try waitFor("FIX replaced", pollFix) { inbox.received.count >= 4 }
     // FIX: a cancel of an order that does not exist.
-    var f = FixOut(msgType: "F")
-    f.add(11, "F4"); f.add(41, "NOPE"); f.add(55, "MSFT"); f.addChar(54, UInt8(ascii: "1")); f.add(60, FixClock.sendingTime())
-    fix.send(f)
+    fix.send(FixCancelRequest(clOrdID: "F4", origClOrdID: "NOPE", symbol: "MSFT", side: .buy).message)
     try waitFor("FIX cancel reject", pollFix) { inbox.received.count >= 5 }
 
     // OUCH: an ask that rests, reduced by a cancel with shares left; a price outside the band.

@@ -88,10 +88,7 @@ func replaceOrder(_ existing: String, _ replacement: String, shares: UInt32, pri
             let c = FixSessionConfig(senderCompID: "BIGFIX", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir, resetOnLogon: true)
             let s = try FixInitiator.connect(port: sim.fixPort, config: c, app: inbox)
             try waitFor("logon", { s.pollOnce(timeoutMs: 1) }) { s.state == .loggedOn }
-            var d = FixOut(msgType: "D")
-            d.add(11, "F1"); d.add(55, "AAPL"); d.addChar(54, UInt8(ascii: "1")); d.addInt(38, 4_294_967_295)
-            d.addChar(40, UInt8(ascii: "1")); d.add(60, FixClock.sendingTime())
-            s.send(d)
+            s.send(FixNewOrder(clOrdID: "F1", symbol: "AAPL", side: .buy, quantity: 4_294_967_295, ordType: .market, price: 0).message)
             try waitFor("FIX reject", { s.pollOnce(timeoutMs: 1) }) { inbox.received.count >= 1 }
             return (u.lines, inbox.received)
         }
@@ -122,10 +119,7 @@ func replaceOrder(_ existing: String, _ replacement: String, shares: UInt32, pri
                 let c = FixSessionConfig(senderCompID: "FX\(i)", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir, resetOnLogon: true)
                 let s = try FixInitiator.connect(port: sim.fixPort, config: c, app: inbox)
                 try waitFor("logon FX\(i)", { s.pollOnce(timeoutMs: 1) }) { s.state == .loggedOn }
-                var d = FixOut(msgType: "D")
-                d.add(11, "C\(i)"); d.add(55, "MSFT"); d.addChar(54, UInt8(ascii: "1")); d.addInt(38, 10)
-                d.addChar(40, UInt8(ascii: "2")); d.addPrice(44, 3_990_000); d.add(60, FixClock.sendingTime())
-                s.send(d)
+                s.send(FixNewOrder(clOrdID: "C\(i)", symbol: "MSFT", side: .buy, quantity: 10, ordType: .limit, price: 3_990_000).message)
                 try waitFor("FIX answer FX\(i)", { s.pollOnce(timeoutMs: 1) }) { inbox.received.count >= 1 }
                 if inbox.received[0][150] == "0" { fixNew += 1 }
                 s.logout()
@@ -148,14 +142,9 @@ func replaceOrder(_ existing: String, _ replacement: String, shares: UInt32, pri
             let c = FixSessionConfig(senderCompID: "SYM", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir, resetOnLogon: true)
             let s = try FixInitiator.connect(port: sim.fixPort, config: c, app: inbox)
             try waitFor("logon", { s.pollOnce(timeoutMs: 1) }) { s.state == .loggedOn }
-            var d = FixOut(msgType: "D")
-            d.add(11, "A1"); d.add(55, "MSFT"); d.addChar(54, UInt8(ascii: "1")); d.addInt(38, 10)
-            d.addChar(40, UInt8(ascii: "2")); d.addPrice(44, 3_990_000); d.add(60, FixClock.sendingTime())
-            s.send(d)
-            var g = FixOut(msgType: "G")
-            g.add(11, "A2"); g.add(41, "A1"); g.add(55, "AAPL"); g.addChar(54, UInt8(ascii: "1")); g.addInt(38, 20)
-            g.addChar(40, UInt8(ascii: "2")); g.addPrice(44, 1_990_000); g.add(60, FixClock.sendingTime())
-            s.send(g)
+            s.send(FixNewOrder(clOrdID: "A1", symbol: "MSFT", side: .buy, quantity: 10, ordType: .limit, price: 3_990_000).message)
+            s.send(FixReplaceRequest(clOrdID: "A2", origClOrdID: "A1", symbol: "AAPL", side: .buy, quantity: 20, ordType: .limit,
+                                     price: 1_990_000).message)
             try waitFor("new and cancel reject", { s.pollOnce(timeoutMs: 1) }) { inbox.received.count >= 2 }
             return inbox.received
         }

@@ -58,10 +58,8 @@ func runSessions(cancelOnDisconnect: Bool) throws -> SessionOutcome {
     func pollAll() { alpha.pollOnce(timeoutMs: 0); beta.pollOnce(timeoutMs: 1); ouchLog.poll(ouch) }
     try waitFor("both FIX logons", pollAll) { alpha.state == .loggedOn && beta.state == .loggedOn }
     func order(_ s: FixSession<FixInbox>, _ cl: String, _ sym: String, _ side: UInt8, _ qty: Int64, _ px: Int64) {
-        var d = FixOut(msgType: "D")
-        d.add(11, cl); d.add(55, sym); d.addChar(54, side); d.addInt(38, qty); d.addChar(40, UInt8(ascii: "2"))
-        d.addPrice(44, px); d.add(60, FixClock.sendingTime())
-        s.send(d)
+        s.send(FixNewOrder(clOrdID: FixString(cl)!, symbol: FixString(sym)!, side: FixSide(rawValue: side)!, quantity: qty,
+                           ordType: .limit, price: px).message)
     }
     order(alpha, "A1", "MSFT", UInt8(ascii: "1"), 50, 3_990_000)
     try waitFor("ALPHA A1 new", pollAll) { alphaIn.received.count >= 1 }

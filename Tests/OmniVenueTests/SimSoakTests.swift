@@ -125,24 +125,20 @@ struct ProcessUsage {
                     }
                     if !all[i].slow { o.poll(timeoutMs: 0) { _ in } }
                 } else if let f = all[i].fix {
-                    var m: FixOut
+                    let m: FixOut
+                    let sym = FixString(symbols[k])!
                     if action < 60 || all[i].live.isEmpty {
-                        m = FixOut(msgType: "D")
-                        m.add(11, "C\(n)"); m.add(55, symbols[k]); m.addChar(54, UInt8(ascii: action % 2 == 0 ? "1" : "2"))
-                        m.addInt(38, 100); m.addChar(40, UInt8(ascii: "2")); m.addPrice(44, Int64(px))
+                        m = FixNewOrder(clOrdID: "C\(n)", symbol: sym, side: action % 2 == 0 ? .buy : .sell, quantity: 100,
+                                        ordType: .limit, price: Int64(px)).message
                         all[i].live.append(n); orders += 1
                     } else if action < 80 {
                         let old = all[i].live.removeFirst()
-                        m = FixOut(msgType: "G")
-                        m.add(11, "C\(n)"); m.add(41, "C\(old)"); m.add(55, symbols[k]); m.addChar(54, UInt8(ascii: "1"))
-                        m.addInt(38, 200); m.addChar(40, UInt8(ascii: "2")); m.addPrice(44, Int64(px))
+                        m = FixReplaceRequest(clOrdID: "C\(n)", origClOrdID: "C\(old)", symbol: sym, side: .buy, quantity: 200,
+                                              ordType: .limit, price: Int64(px)).message
                         all[i].live.append(n)
                     } else {
-                        let old = all[i].live.removeFirst()
-                        m = FixOut(msgType: "F")
-                        m.add(11, "C\(n)"); m.add(41, "C\(old)"); m.add(55, symbols[k]); m.addChar(54, UInt8(ascii: "1"))
+                        m = FixCancelRequest(clOrdID: "C\(n)", origClOrdID: "C\(all[i].live.removeFirst())", symbol: sym, side: .buy).message
                     }
-                    m.add(60, FixClock.sendingTime())
                     all[i].next += 1
                     if f.state == .loggedOn { f.send(m) }
                     if !all[i].slow { f.pollOnce(timeoutMs: 0) }

@@ -163,13 +163,6 @@ enum Env {
     }
 }
 
-/// Monotonic nanoseconds, for the per-iteration message rate.
-@inline(__always) func nowNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
-
 /// A copy of stderr taken at startup: the benchmark runner points fd 2 at /dev/null while a
 /// benchmark runs in quiet mode, and the steady-state check's verdict must still be seen.
 let savedStderr: Int32 = dup(2)

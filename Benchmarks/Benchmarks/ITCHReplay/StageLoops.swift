@@ -141,11 +141,11 @@ func stageBenchmarks() {
             #if canImport(MallocInterposerSwift)
             let before = MallocInterposerSwift.getStatistics()
             #endif
-            let t0 = nowNanoseconds()
+            let t0 = csys_monotonic_ns()
             gate.open.store(true, ordering: .releasing)
             let expected = UInt64(input.windowRecords)
             while book.events + counts.malformed < expected { usleep(200) }
-            let t1 = nowNanoseconds()
+            let t1 = csys_monotonic_ns()
             #if canImport(MallocInterposerSwift)
             let after = MallocInterposerSwift.getStatistics()
             #endif

@@ -160,12 +160,6 @@ final class Bench {
     }
 }
 
-@inline(__always) func nowNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
-
 func failOnMallocs(_ mallocs: Int, _ what: String) {
     if mallocs > 0 {
         var t = "error: \(what): \(mallocs) mallocs in the measured loop\n"
@@ -181,9 +175,9 @@ func measureWithoutAllocations(_ benchmark: Benchmark, _ what: String, _ body: (
     #if canImport(MallocInterposerSwift)
     let before = MallocInterposerSwift.getStatistics()
     #endif
-    let t0 = nowNanoseconds()
+    let t0 = csys_monotonic_ns()
     body()
-    let t1 = nowNanoseconds()
+    let t1 = csys_monotonic_ns()
     #if canImport(MallocInterposerSwift)
     let after = MallocInterposerSwift.getStatistics()
     #endif

@@ -10,6 +10,7 @@
 // ITCHReplay's steady-state benchmark does. OMNI_BENCH_ALLOW_ALLOCS=1 reports instead.
 // Reported: ns per packet slot (all lines, polls and server work included), msgs/s.
 
+import CSys
 import OmniWire
 import Benchmark
 import CWire
@@ -27,12 +28,6 @@ import Glibc
 
 let messagesPerSecond = BenchmarkMetric.custom("msgs/s", polarity: .prefersLarger, useScalingFactor: false)
 let nsPerPacket = BenchmarkMetric.custom("ns/packet", polarity: .prefersSmaller, useScalingFactor: false)
-
-func nowNs() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
 
 /// The day packed into MoldUDP64 packets, built once.
 final class MoldInput: @unchecked Sendable {
@@ -153,7 +148,7 @@ func scenario(_ benchmark: Benchmark, ab: Bool, loss: Bool) {
             #if canImport(MallocInterposerSwift)
             before = MallocInterposerSwift.getStatistics()
             #endif
-            t0 = nowNs()
+            t0 = csys_monotonic_ns()
         }
         let now = UInt64(i) * 1_000
         if i < packets && !(loss && input.lostA[i]) { s.receive(input.packet(i), line: .a, at: now, into: &c) }
@@ -174,7 +169,7 @@ func scenario(_ benchmark: Benchmark, ab: Bool, loss: Bool) {
             }
         }
     }
-    let t1 = nowNs()
+    let t1 = csys_monotonic_ns()
     #if canImport(MallocInterposerSwift)
     let after = MallocInterposerSwift.getStatistics()
     #endif

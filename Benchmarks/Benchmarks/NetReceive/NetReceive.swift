@@ -11,6 +11,7 @@
 // window fails the run (OMNI_BENCH_ALLOW_ALLOCS=1 turns that into a warning).
 //
 //   swift package --disable-sandbox benchmark --target NetReceive
+import CSys
 import Benchmark
 import OmniNet
 
@@ -86,9 +87,9 @@ func iteration<B: ReceiveBackend & ~Copyable>(_ make: () throws(NetError) -> Mul
     #if canImport(MallocInterposerSwift)
     let before = MallocInterposerSwift.getStatistics()
     #endif
-    let t0 = monotonicNs()
+    let t0 = csys_monotonic_ns()
     let (received, outOfOrder) = try drain(&r, &batch, datagramsPerIteration)
-    let t1 = monotonicNs()
+    let t1 = csys_monotonic_ns()
     #if canImport(MallocInterposerSwift)
     let after = MallocInterposerSwift.getStatistics()
     #endif
@@ -116,12 +117,12 @@ func sendIteration(_ h: Handle) throws(NetError) -> String? {
     #if canImport(MallocInterposerSwift)
     let before = MallocInterposerSwift.getStatistics()
     #endif
-    let t0 = monotonicNs()
+    let t0 = csys_monotonic_ns()
     let sent = try sender.sendAll(datagramsPerIteration) { i, slot in
         slot.storeBytes(of: UInt64(i), as: UInt64.self)
         return payloadBytes
     }
-    let t1 = monotonicNs()
+    let t1 = csys_monotonic_ns()
     #if canImport(MallocInterposerSwift)
     let after = MallocInterposerSwift.getStatistics()
     #endif
@@ -134,12 +135,6 @@ func sendIteration(_ h: Handle) throws(NetError) -> String? {
     if mallocs > 0 { return "the send allocated: \(mallocs) mallocs (\(after.mallocBytesCount - before.mallocBytesCount) bytes) over \(sent) datagrams" }
     #endif
     return nil
-}
-
-func monotonicNs() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 func run(_ benchmark: Benchmark, _ path: Path) {

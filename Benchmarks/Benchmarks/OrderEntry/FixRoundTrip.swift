@@ -20,6 +20,7 @@
 // D, a G replacing it, an F canceling that, and an F for an unknown order (answered by an
 // OrderCancelReject 9); one sample = the four sent to the fourth answer in.
 
+import CSys
 import OmniWire
 import OmniVenue
 import OmniNet
@@ -125,13 +126,13 @@ func fixCycleBenchmark<V: FixVenue>(_ name: String, what: String, venue: V, answ
         var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         func one(_ i: Int, record: Bool) {
             let want = app.reports + answers
-            let t0 = nowNs()
+            let t0 = csys_monotonic_ns()
             send(ini, i)
             while app.reports < want {
                 acc.pollOnce(timeoutMs: 0)
                 ini.pollOnce(timeoutMs: 0)
             }
-            if record { h.record(nowNs() - t0) }
+            if record { h.record(csys_monotonic_ns() - t0) }
         }
         for i in 0..<500 { one(i, record: false) } // warm-up
         measureWithoutAllocations(benchmark, what: what, samples: fixRoundTrips) {
@@ -147,9 +148,7 @@ func fixCycleBenchmark<V: FixVenue>(_ name: String, what: String, venue: V, answ
 
 /// A NewOrderSingle for 100 at 101.25, ClOrdID "c<i>".
 func newOrderSingle(_ i: Int) -> FixOut {
-    var d = FixOut(msgType: "D")
-    d.add(11, "c\(i)" as FixString); d.add(55, "OMNI" as FixString); d.addChar(54, 49); d.addInt(38, 100); d.addChar(40, 50); d.addPrice(44, 1_012_500)
-    return d
+    FixNewOrder(clOrdID: "c\(i)", symbol: "OMNI", side: .buy, quantity: 100, ordType: .limit, price: 1_012_500).message
 }
 
 func fixRoundTripBenchmark() {
@@ -188,13 +187,10 @@ final class CyclingFixVenue: FixVenue {
 
 func fixCancelReplaceBenchmark() {
     fixCycleBenchmark("fix-cancel-replace-loopback", what: "FIX cancel/replace cycle", venue: CyclingFixVenue(), answers: 4) { ini, i in
-        var g = FixOut(msgType: "G")
-        g.add(11, "r\(i)" as FixString); g.add(41, "c\(i)" as FixString); g.add(55, "OMNI" as FixString); g.addChar(54, 49)
-        g.addInt(38, 200); g.addChar(40, 50); g.addPrice(44, 1_012_600)
-        var f = FixOut(msgType: "F")
-        f.add(11, "x\(i)" as FixString); f.add(41, "r\(i)" as FixString); f.add(55, "OMNI" as FixString); f.addChar(54, 49)
-        var u = FixOut(msgType: "F")
-        u.add(11, "y\(i)" as FixString); u.add(41, "nope" as FixString); u.add(55, "OMNI" as FixString); u.addChar(54, 49)
+        let g = FixReplaceRequest(clOrdID: "r\(i)", origClOrdID: "c\(i)", symbol: "OMNI", side: .buy, quantity: 200, ordType: .limit,
+                                  price: 1_012_600).message
+        let f = FixCancelRequest(clOrdID: "x\(i)", origClOrdID: "r\(i)", symbol: "OMNI", side: .buy).message
+        let u = FixCancelRequest(clOrdID: "y\(i)", origClOrdID: "nope", symbol: "OMNI", side: .buy).message
         ini.send(newOrderSingle(i)); ini.send(g); ini.send(f); ini.send(u)
     }
 }

@@ -9,6 +9,7 @@
 // with 1 ms): the figures include two poll wake-ups and four syscalls per direction,
 // not a spinning kernel-bypass path.
 
+import CSys
 import OmniWire
 import OmniVenue
 import OmniNet
@@ -37,12 +38,6 @@ final class AcceptingVenue: OrderEntryHandler {
     func replaceOrder(_ replace: cw_ouch_replace, _ out: OuchOutbox) {}
     func cancelOrder(_ cancel: cw_ouch_cancel, _ out: OuchOutbox) {}
     func modifyOrder(_ modify: cw_ouch_modify, _ out: OuchOutbox) {}
-}
-
-@inline(__always) func nowNs() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// A 14-byte token "OE" + the order number in 12 digits, written without allocating.
@@ -76,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
         func one(record: Bool) {
             n += 1
             order.token = token(n)
-            let t0 = nowNs()
+            let t0 = csys_monotonic_ns()
             do { try client.enter(order) } catch { fatalError("\(error)") }
             var done = false
             while !done {
@@ -88,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
                     }
                 }
             }
-            if record { h.record(nowNs() - t0) }
+            if record { h.record(csys_monotonic_ns() - t0) }
         }
         for _ in 0..<500 { one(record: false) } // warm-up: connections, caches, branch predictors
         benchmark.startMeasurement()

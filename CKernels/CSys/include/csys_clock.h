@@ -33,6 +33,13 @@ typedef struct {
 // clock_gettime only under POSIX feature macros, which a header cannot set for its includer.
 uint64_t csys_monotonic_ns(void);
 
+// The wall clock (CLOCK_REALTIME) in nanoseconds since 1970 UTC: for venue times and FIX
+// SendingTime, never for intervals (it can step).
+uint64_t csys_realtime_ns(void);
+
+// Nanoseconds since midnight UTC, as ITCH and OUCH timestamps count.
+static inline uint64_t csys_ns_since_midnight_utc(void) { return csys_realtime_ns() % 86400000000000ull; }
+
 // Time from `then` to `now`, 0 when `then` is later. Timers read `now` once per pass and
 // compare it with stamps taken later in that pass; a wrapping `now - then` would read as
 // ~584 years elapsed and fire every timeout and heartbeat at once.

@@ -58,14 +58,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         step()
         if input.mode & 1 != 0 && s.state == .loggedOn {
             st.orders += 1
-            var d = FixOut(msgType: "D")
-            d.add(11, "c\(st.orders)")
-            d.add(55, "AAPL")
-            d.addChar(54, UInt8(ascii: "1"))
-            d.addInt(38, 100)
-            d.addChar(40, UInt8(ascii: "2"))
-            d.addPrice(44, 1_872_500)
-            s.send(d)
+            s.send(FixNewOrder(clOrdID: "c\(st.orders)", symbol: "AAPL", side: .buy, quantity: 100, ordType: .limit, price: 1_872_500).message)
             invariant(s.pendingBytes <= s.config.maxPendingBytes, harness, "\(s.pendingBytes) bytes pending after send, maxPendingBytes \(s.config.maxPendingBytes)")
         }
     }

@@ -1,25 +1,19 @@
+import CSys
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Monotonic wall time for reports (off the hot path).
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 /// Progress on stderr for long runs: rewritten in place on a terminal, a line every 10 s otherwise.
 struct Progress {
     let label: String
-    let start = monotonicNanoseconds()
+    let start = csys_monotonic_ns()
     let tty = isatty(2) != 0
     var lastPrint: UInt64 = 0
 
     init(_ label: String) { self.label = label }
 
     mutating func update(_ text: @autoclosure () -> String) {
-        let now = monotonicNanoseconds()
+        let now = csys_monotonic_ns()
         let every: UInt64 = tty ? 250_000_000 : 10_000_000_000
         guard now - start > 1_000_000_000, now - lastPrint > every else { return }
         lastPrint = now
