@@ -20,7 +20,7 @@ public struct SyntheticDay {
     /// Writes the day file; `progress` is called with messages written so far.
     public func write(to out: FileWriter, progress: ((Int) -> Void)? = nil) throws {
         precondition((1...65535).contains(symbols), "symbols must be 1...65535")
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let books: Books
         do { books = try Books() } catch { throw FeedError.cannotOpen(path: out.path, reason: "\(error)") }
         var msg = [UInt8](repeating: 0, count: Int(CW_ITCH_MAX_LEN))

@@ -59,7 +59,7 @@ public struct MoldDownstream: ~Copyable {
     /// The next sequence number to publish.
     public private(set) var nextSequence: UInt64 = 1
     public private(set) var counters = MoldPublisherCounters()
-    var rng: SplitMix64
+    var rng: SeededRandom
     let session: [UInt8]
     let packet: UnsafeMutableRawBufferPointer
     var batch = DatagramBatch(capacity: 32)
@@ -87,7 +87,7 @@ public struct MoldDownstream: ~Copyable {
         sc.historyMessages = 1 << 22
         sc.historyBytes = 256 << 20
         server = MoldRequestServer(sc)
-        rng = SplitMix64(seed: config.seed)
+        rng = SeededRandom(seed: config.seed)
         session = moldSessionName(config.session)
         packet = .allocate(byteCount: max(config.maxPacketBytes, Int(CW_MOLD_HEADER_LEN)), alignment: 8)
     }

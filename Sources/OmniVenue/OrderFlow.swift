@@ -140,7 +140,7 @@ public struct OrderFlowGenerator: Sendable {
     @usableFromInline var limitsAt: [UInt64]
     @usableFromInline var cancelsAt: [UInt64]
 
-    @usableFromInline var rng: FlowRandom
+    @usableFromInline var rng: SeededRandom
     @usableFromInline var started = false
     /// Time of the next event, venue ns (fractional).
     @usableFromInline var next: Double = 0
@@ -174,7 +174,7 @@ public struct OrderFlowGenerator: Sendable {
         self.capacity = capacity ?? Int(2 * model.restingPerInstrument * Double(instruments.count)) + 256
         limitsAt = Array(repeating: 0, count: d + 1)
         cancelsAt = Array(repeating: 0, count: d + 1)
-        rng = FlowRandom(seed: seed)
+        rng = SeededRandom(seed: seed)
         bookSlot = Array(repeating: -1, count: instruments.count)
         lastBid = instruments.map { $0.referencePrice / max($0.tick, 1) * max($0.tick, 1) }
         lastAsk = lastBid
@@ -387,45 +387,12 @@ public struct OrderFlowGenerator: Sendable {
     @usableFromInline init(id: OrderID, instrument: UInt32, side: Side) { self.id = id; self.instrument = instrument; self.side = side }
 }
 
-/// xoshiro256** (Blackman & Vigna), seeded through MurmurHash3's 64-bit finalizer so nearby seeds diverge.
-@usableFromInline struct FlowRandom: Sendable {
-    @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
-
-    init(seed: UInt64) {
-        func fmix(_ k: UInt64) -> UInt64 {
-            var h = k
-            h ^= h >> 33; h &*= 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 33; h &*= 0xC4CE_B9FE_1A85_EC53
-            return h ^ (h >> 33)
-        }
-        s0 = fmix(seed &+ 0x6A09_E667_F3BC_C909)
-        s1 = fmix(seed &+ 0xBB67_AE85_84CA_A73B)
-        s2 = fmix(seed &+ 0x3C6E_F372_FE94_F82B)
-        s3 = fmix(seed &+ 0xA54F_F53A_5F1D_36F1)
-        if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
-    }
-
-    @inlinable @inline(__always) mutating func next() -> UInt64 {
-        let r = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return r
-    }
-
-    /// Uniform in [0, 1).
-    @inlinable @inline(__always) mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    /// Exponential with mean 1.
-    @inlinable @inline(__always) mutating func exponential() -> Double { -log(1 - unit()) }
-}
-
 extension InstrumentSpec {
     /// `count` synthetic instruments SYN00001, SYN00002, ... (locates 1...count), reference prices
     /// log-uniform from 20.00 to 500.00 drawn from `seed`, tick 0.01, lot 1, band ± `bandBasisPoints`.
     public static func synthetic(count: Int, seed: UInt64, bandBasisPoints: UInt32 = 1000) -> [InstrumentSpec] {
         precondition((1...65535).contains(count), "synthetic instruments: 1...65535")
-        var rng = FlowRandom(seed: seed ^ 0x5359_4E00)
+        var rng = SeededRandom(seed: seed ^ 0x5359_4E00)
         return (1...count).map { i in
             let digits = String(i)
             let name = "SYN" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits

@@ -166,7 +166,7 @@ struct MoldSessionTests {
         config.reorderBytes = 1_024
         config.maxMessagesPerRequest = 7
         var sim = MoldSimulation(config, server: x.server())
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let swapped = Set((0..<x.packets.count).filter { _ in rng.next() % 50 == 0 })
         sim.send(x, on: .a, latency: 5_000, lost: lossPattern(x.packets.count, rate: 0.05, seed: seed), swapped: swapped)
         sim.send(x, on: .b, latency: 9_000, lost: lossPattern(x.packets.count, rate: 0.05, seed: seed + 100))

@@ -45,7 +45,7 @@ struct MoldExchange {
     init(_ messages: [[UInt8]], session: String = "OMNIMOLD01", maxPerPacket: Int = 8, seed: UInt64 = 1) {
         self.session = session
         self.messages = messages
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var i = 0
         while i < messages.count {
             var n = 1 + Int(rng.next() % UInt64(maxPerPacket))
@@ -114,7 +114,7 @@ struct MoldCollector: MoldConsumer {
 
 /// Deterministic loss: packet i is lost with probability `rate`, from a seeded generator.
 func lossPattern(_ n: Int, rate: Double, seed: UInt64) -> [Bool] {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     return (0..<n).map { _ in rng.unit() < rate }
 }
 

@@ -81,11 +81,6 @@ struct BenchEvents: VenueEventSink {
     @inline(__always) mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {}
 }
 
-struct XorShift {
-    var s: UInt64
-    @inline(__always) mutating func next() -> UInt64 { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return s }
-}
-
 typealias BenchVenue = Venue<BenchEvents, CountingITCHSink>
 
 let mid: UInt32 = 2_000_000 // 200.00
@@ -97,7 +92,7 @@ let sessions: UInt32 = 8
 final class Bench {
     let live: UnsafeMutablePointer<LiveTable>
     let venue: BenchVenue
-    var rng = XorShift(s: 0x9E37_79B9_7F4A_7C15)
+    var rng = SeededRandom(seed: 0x9E37_79B9_7F4A_7C15)
     /// Operations done, by kind: GTC, IOC, cancel, move (to report the mix actually run).
     let mix: UnsafeMutablePointer<Int> = { let p = UnsafeMutablePointer<Int>.allocate(capacity: 4); p.initialize(repeating: 0, count: 4); return p }()
 

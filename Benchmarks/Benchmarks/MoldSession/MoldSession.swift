@@ -62,7 +62,7 @@ final class MoldInput: @unchecked Sendable {
             let base = day.baseAddress!.assumingMemoryBound(to: UInt8.self)
             var off = 0, out = 0
             var seq: UInt64 = 1
-            var rng = SplitMix64(seed: 3)
+            var rng = SeededRandom(seed: 3)
             let name = moldSessionName(MoldInput.session)
             var msg: UnsafePointer<UInt8>?
             var len: UInt16 = 0
@@ -94,7 +94,7 @@ final class MoldInput: @unchecked Sendable {
         }
         server = Box(s)
         func pattern(_ seed: UInt64) -> [Bool] {
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             return (0..<starts.count).map { _ in rng.unit() < 0.01 }
         }
         lostA = pattern(11)
