@@ -105,7 +105,6 @@ extension Running {
             #expect(a.count == 0 && b.count == 0)
             // A core outside this process's cpuset (a CI container) leaves the stage unpinned, recorded, not fatal.
             for c in p.controls where c.pinError != 0 { print("note: stage \(c.name) not pinned: errno \(c.pinError)") }
-            #expect(mid.heartbeat > 0)
         }
 
         @Test func stopDrainsWhatIsQueued() throws {
