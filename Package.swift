@@ -84,7 +84,11 @@ let package = Package(
 
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
-        .target(name: "OmniBench", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniEngine", "CWire", "CBook", "CEvent", "CRing", "CSys"]),
+        .target(name: "OmniBench", dependencies: [
+            "OmniCore", "OmniConfig", "OmniBook", "OmniFeed", "OmniEngine", "OmniLab", "CWire", "CBook", "CEvent", "CRing", "CSys",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
             "OmniLab", "OmniBench", "CRing", "CSys", "CWire", "CNet",

@@ -1,3 +1,4 @@
+import OmniBench
 import OmniNet
 import OmniCore
 import OmniWire

@@ -1,3 +1,4 @@
+import OmniBench
 import OmniCore
 import OmniFeedDpdk
 import ArgumentParser

@@ -1,3 +1,4 @@
+import OmniBench
 import CSys
 import ArgumentParser
 import CWire

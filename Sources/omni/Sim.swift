@@ -1,3 +1,4 @@
+import OmniBench
 import CSys
 import OmniVenue
 import ArgumentParser

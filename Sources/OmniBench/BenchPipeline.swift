@@ -34,8 +34,9 @@ let builtinTopologies: [(name: String, yaml: String, about: String)] = [
     ("split-all", chainTopologyYAML(cores: [0, 1, 2, 3]), "one stage per core, cores 0-3 (needs 4 cores)"),
 ]
 
-struct BenchPipeline: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchPipeline: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Per-hop and end-to-end latency of ITCH decode -> book -> sink across pinned stages, topology against topology.",
         discussion: """
@@ -98,7 +99,7 @@ struct BenchPipeline: ParsableCommand {
     @Option(help: "Draw the latency percentile curves into this SVG file.")
     var plot: String?
 
-    func validate() throws {
+    public func validate() throws {
         guard messages > 0 else { throw ValidationError("--messages must be positive (got \(messages))") }
         guard rate >= 0 && rate.isFinite && rate <= 1e9 else { throw ValidationError("--rate must be in 0...1e9 messages/s (got \(rate))") }
         guard rounds >= 1 && rounds <= 1000 else { throw ValidationError("--rounds must be in 1...1000 (got \(rounds))") }
@@ -107,7 +108,7 @@ struct BenchPipeline: ParsableCommand {
         if let plot, !plot.hasSuffix(".svg") { throw ValidationError("--plot writes SVG: give a file name ending in .svg (got '\(plot)')") }
     }
 
-    func run() throws {
+    public func run() throws {
         var clock = csys_clock()
         csys_clock_init(&clock, CSYS_CLOCK_TSC, 100)
         var runs: [PipelineRun] = []

@@ -4,15 +4,15 @@ import Glibc
 #endif
 
 /// Progress on stderr for long runs: rewritten in place on a terminal, a line every 10 s otherwise.
-struct Progress {
+public struct Progress {
     let label: String
     let start = csys_monotonic_ns()
     let tty = isatty(2) != 0
     var lastPrint: UInt64 = 0
 
-    init(_ label: String) { self.label = label }
+    public init(_ label: String) { self.label = label }
 
-    mutating func update(_ text: @autoclosure () -> String) {
+    public mutating func update(_ text: @autoclosure () -> String) {
         let now = csys_monotonic_ns()
         let every: UInt64 = tty ? 250_000_000 : 10_000_000_000
         guard now - start > 1_000_000_000, now - lastPrint > every else { return }
@@ -21,20 +21,20 @@ struct Progress {
         writeStderr(tty ? "\r\u{1B}[K" + line : line + "\n")
     }
 
-    func finish() {
+    public func finish() {
         if tty && lastPrint > 0 { writeStderr("\r\u{1B}[K") }
     }
 }
 
-func stderrLine(_ s: String) { writeStderr(s + "\n") }
+public func stderrLine(_ s: String) { writeStderr(s + "\n") }
 
-func writeStderr(_ s: String) {
+public func writeStderr(_ s: String) {
     var t = s
     t.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
 }
 
 /// 12345678 → "12,345,678"
-func grouped(_ v: UInt64) -> String {
+public func grouped(_ v: UInt64) -> String {
     let s = String(v)
     var out = ""
     for (i, ch) in s.enumerated() {
@@ -44,7 +44,7 @@ func grouped(_ v: UInt64) -> String {
     return out
 }
 
-func fixed(_ v: Double, _ decimals: Int) -> String {
+public func fixed(_ v: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let r = (v * scale).rounded() / scale
@@ -57,4 +57,14 @@ func fixed(_ v: Double, _ decimals: Int) -> String {
         s += "." + String(repeating: "0", count: decimals)
     }
     return s
+}
+
+public func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let v = values.sorted()
+    return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+}
+
+public func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
 }
