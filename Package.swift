@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "OmniBook", targets: ["OmniBook"]),
         .library(name: "OmniFeed", targets: ["OmniFeed"]),
         .library(name: "OmniGateway", targets: ["OmniGateway"]),
+        .library(name: "OmniOrders", targets: ["OmniOrders"]),
         .library(name: "OmniVenue", targets: ["OmniVenue"]),
         .library(name: "OmniLab", targets: ["OmniLab"]),
         .library(name: "OmniBench", targets: ["OmniBench"]),
@@ -78,6 +79,8 @@ let package = Package(
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
         .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "CWire", "CSys"]),
+        // Our orders: the order table and its state machine, fills de-duplicated, positions, PnL, fees.
+        .target(name: "OmniOrders", dependencies: ["CEvent", "OmniCore"]),
 
         // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
         .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CWire", "CNet", "CSys"]),
@@ -120,6 +123,7 @@ let package = Package(
         ]),
         .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
+        .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
