@@ -64,7 +64,7 @@ let package = Package(
         // Every socket: UDP / multicast, io_uring, TCP (one helper), poll sets, pcap writing, namespaces.
         .target(name: "OmniNet", dependencies: ["CNet", "CSys", "OmniCore"]),
         // Protocol sessions and messages: SoupBinTCP link, FIX session and store, FIX order messages.
-        .target(name: "OmniWire", dependencies: ["CWire", "CSys", "OmniNet"]),
+        .target(name: "OmniWire", dependencies: ["CEvent", "CWire", "CSys", "OmniNet"]),
         .target(name: "OmniEngine", dependencies: [
             "CEvent", "CRing", "CSys", "OmniCore", "OmniConfig",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "OmniOrders", dependencies: ["CEvent", "OmniCore"]),
 
         // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
-        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CWire", "CNet", "CSys"]),
+        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CEvent", "CWire", "CNet", "CSys"]),
 
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
@@ -129,7 +129,8 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "OmniVenueTests", dependencies: [
-            "SharedTestData", "OmniVenue", "OmniGateway", "OmniWire", "OmniNet", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniConfig", "CWire", "CSys",
+            "SharedTestData", "OmniVenue", "OmniGateway", "OmniWire", "OmniNet", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniConfig", "OmniOrders",
+            "CEvent", "CWire", "CSys",
         ]),
         // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.
         .testTarget(name: "OmniListenTests", dependencies: [

@@ -1,0 +1,17 @@
+import CEvent
+
+/// Where our orders go and where their answers come from: OUCH over SoupBinTCP, FIX, or a venue
+/// in this process (tests, backtests). One protocol so the same strategy, risk and order code
+/// runs against each (the way hftbacktest's Bot and NautilusTrader's ExecutionClient do it);
+/// callers are generic over it and specialise. It lives here, shared, because our side sends
+/// through it and the venue's side implements it for in-process runs.
+public protocol OrderEntry: AnyObject {
+    /// Queues one request: an OMNI_EV_ORDER_NEW, _CANCEL or _REPLACE event. False when it
+    /// cannot go out (not connected, no room): the caller counts it; nothing is retried here.
+    func submit(_ request: borrowing omni_event) -> Bool
+    /// Sends what this pass queued, in one write where the transport allows.
+    func flush()
+    /// Hands every answer and fill received so far (OMNI_EV_ORDER_ACCEPTED ... OMNI_EV_FILL,
+    /// client_order_id set) to `body`, without blocking; returns how many.
+    @discardableResult func poll(_ body: (inout omni_event) -> Void) -> Int
+}
