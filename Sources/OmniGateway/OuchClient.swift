@@ -26,20 +26,20 @@ public final class OuchClient {
     public func disconnect() { soup.disconnect() }
     public var nextSequence: UInt64 { soup.nextSequence }
 
-    public func enter(_ order: cw_ouch_enter) throws(SoupError) {
+    public func enter(_ order: cw_ouch_enter, flush: Bool = true) throws(SoupError) {
         var o = order
-        try soup.send(max: Int(CW_OUCH_ENTER_LEN)) { cw_ouch_put_enter($0, &o) }
+        try soup.send(max: Int(CW_OUCH_ENTER_LEN), flush: flush) { cw_ouch_put_enter($0, &o) }
     }
 
-    public func replace(_ replace: cw_ouch_replace) throws(SoupError) {
+    public func replace(_ replace: cw_ouch_replace, flush: Bool = true) throws(SoupError) {
         var r = replace
-        try soup.send(max: Int(CW_OUCH_REPLACE_LEN)) { cw_ouch_put_replace($0, &r) }
+        try soup.send(max: Int(CW_OUCH_REPLACE_LEN), flush: flush) { cw_ouch_put_replace($0, &r) }
     }
 
     /// `shares`: the size the order should have left (0 cancels it whole).
-    public func cancel(_ token: cw_ouch_token, shares: UInt32 = 0) throws(SoupError) {
+    public func cancel(_ token: cw_ouch_token, shares: UInt32 = 0, flush: Bool = true) throws(SoupError) {
         var t = token
-        try soup.send(max: Int(CW_OUCH_CANCEL_LEN)) { cw_ouch_put_cancel($0, &t, shares) }
+        try soup.send(max: Int(CW_OUCH_CANCEL_LEN), flush: flush) { cw_ouch_put_cancel($0, &t, shares) }
     }
 
     public func modify(_ token: cw_ouch_token, side: UInt8, shares: UInt32) throws(SoupError) {

@@ -125,9 +125,10 @@ public final class SoupClient {
         }
     }
 
-    /// Unsequenced Data whose payload (at most `max` bytes) `body` writes in place.
+    /// Unsequenced Data whose payload (at most `max` bytes) `body` writes in place; sent at once,
+    /// or with `flush: false` left in the send buffer for `flush()` (a pass's messages in one send).
     @inline(__always)
-    public func send(max: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) throws(SoupError) {
+    public func send(max: Int, flush: Bool = true, _ body: (UnsafeMutablePointer<UInt8>) -> Int) throws(SoupError) {
         guard let l = link, !l.closed else { throw fail("not connected") }
         let ok = l.append(max: max + 3) { dst in
             let n = body(dst + 3)
@@ -135,6 +136,12 @@ public final class SoupClient {
             return n + 3
         }
         if !ok { throw fail("send buffer full (\(l.txPending) bytes unsent)") }
+        if flush { try self.flush() }
+    }
+
+    /// Writes what the send buffer holds (what the socket takes now; the rest on later calls).
+    public func flush() throws(SoupError) {
+        guard let l = link, !l.closed else { throw fail("not connected") }
         let e = l.flush(now: csys_monotonic_ns())
         if e != 0 { l.close(); throw fail("send: \(errnoText(e))") }
     }
@@ -151,13 +158,18 @@ public final class SoupClient {
     public func disconnect() { link?.close() }
 
     /// Waits up to `timeoutMs` for data, then delivers every whole packet received; sends a
-    /// heartbeat when due and reports a server silent past the timeout.
+    /// heartbeat when due and reports a server silent past the timeout. With `timeoutMs` 0 it
+    /// makes no poll(2): it reads the non-blocking socket at once (a busy loop's every pass).
     public func poll(timeoutMs: Int32, _ onEvent: (SoupClientEvent) -> Void) {
         guard let l = link, !l.closed else { return }
-        var pfd = pollfd(fd: l.fd, events: Int16(POLLIN) | (l.txPending > 0 ? Int16(POLLOUT) : 0), revents: 0)
-        _ = Glibc.poll(&pfd, 1, cw_soup_rx_pending(l.rx) > 0 ? 0 : timeoutMs)
+        var ready = true
+        if timeoutMs != 0 {
+            var pfd = pollfd(fd: l.fd, events: Int16(POLLIN) | (l.txPending > 0 ? Int16(POLLOUT) : 0), revents: 0)
+            _ = Glibc.poll(&pfd, 1, cw_soup_rx_pending(l.rx) > 0 ? 0 : timeoutMs)
+            ready = pfd.revents != 0
+        }
         let now = csys_monotonic_ns()
-        let r = pfd.revents != 0 ? l.read(now: now) : .ok
+        let r = ready ? l.read(now: now) : .ok
         var pkt = cw_soup_packet()
         while true {
             let st = l.next(&pkt)
