@@ -491,22 +491,22 @@ static void check_roundtrip(const uint8_t *m, size_t len, const cw_itch_msg *d) 
     want[3] = want[4] = 0;
     size_t n;
     switch (m[0]) {
-    case 'S': want[1] = want[2] = 0; n = cw_itch_put_system_event(got, d->h.timestamp, d->u.system_event.event_code); break;
-    case 'A': n = cw_itch_put_add(got, d->h.locate, d->h.timestamp, d->u.add.ref, d->u.add.side, d->u.add.shares,
+    case 'S': want[1] = want[2] = 0; n = cw_itch_put_system_event(got, sizeof got, d->h.timestamp, d->u.system_event.event_code); break;
+    case 'A': n = cw_itch_put_add(got, sizeof got, d->h.locate, d->h.timestamp, d->u.add.ref, d->u.add.side, d->u.add.shares,
                                   d->u.add.stock, d->u.add.price); break;
-    case 'F': n = cw_itch_put_add_mpid(got, d->h.locate, d->h.timestamp, d->u.add.ref, d->u.add.side, d->u.add.shares,
+    case 'F': n = cw_itch_put_add_mpid(got, sizeof got, d->h.locate, d->h.timestamp, d->u.add.ref, d->u.add.side, d->u.add.shares,
                                        d->u.add.stock, d->u.add.price, d->u.add.attribution); break;
-    case 'E': n = cw_itch_put_executed(got, d->h.locate, d->h.timestamp, d->u.executed.ref, d->u.executed.shares,
+    case 'E': n = cw_itch_put_executed(got, sizeof got, d->h.locate, d->h.timestamp, d->u.executed.ref, d->u.executed.shares,
                                        d->u.executed.match); break;
-    case 'C': n = cw_itch_put_executed_price(got, d->h.locate, d->h.timestamp, d->u.executed_price.ref,
+    case 'C': n = cw_itch_put_executed_price(got, sizeof got, d->h.locate, d->h.timestamp, d->u.executed_price.ref,
                                              d->u.executed_price.shares, d->u.executed_price.match,
                                              d->u.executed_price.printable, d->u.executed_price.price); break;
-    case 'X': n = cw_itch_put_cancel(got, d->h.locate, d->h.timestamp, d->u.cancel.ref, d->u.cancel.shares); break;
-    case 'D': n = cw_itch_put_delete(got, d->h.locate, d->h.timestamp, d->u.del.ref); break;
-    case 'U': n = cw_itch_put_replace(got, d->h.locate, d->h.timestamp, d->u.replace.orig_ref, d->u.replace.new_ref,
+    case 'X': n = cw_itch_put_cancel(got, sizeof got, d->h.locate, d->h.timestamp, d->u.cancel.ref, d->u.cancel.shares); break;
+    case 'D': n = cw_itch_put_delete(got, sizeof got, d->h.locate, d->h.timestamp, d->u.del.ref); break;
+    case 'U': n = cw_itch_put_replace(got, sizeof got, d->h.locate, d->h.timestamp, d->u.replace.orig_ref, d->u.replace.new_ref,
                                       d->u.replace.shares, d->u.replace.price); break;
     case 'P': memset(want + 11, 0, 8);
-              n = cw_itch_put_trade(got, d->h.locate, d->h.timestamp, d->u.trade.side, d->u.trade.shares,
+              n = cw_itch_put_trade(got, sizeof got, d->h.locate, d->h.timestamp, d->u.trade.side, d->u.trade.shares,
                                     d->u.trade.stock, d->u.trade.price, d->u.trade.match); break;
     default: return;
     }

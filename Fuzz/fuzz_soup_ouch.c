@@ -52,11 +52,11 @@ static void check_in(const uint8_t *m, size_t len) {
     uint8_t out[CW_OUCH_MAX_LEN];
     size_t n = 0;
     switch (d.type) {
-    case 'O': n = cw_ouch_put_enter(out, &d.u.enter);
+    case 'O': n = cw_ouch_put_enter(out, sizeof out, &d.u.enter);
               CHECK(cw_ouch_side_ok((uint8_t)d.u.enter.side) && cw_ouch_tif_ok(d.u.enter.tif)); break;
-    case 'U': n = cw_ouch_put_replace(out, &d.u.replace); CHECK(cw_ouch_tif_ok(d.u.replace.tif)); break;
-    case 'X': n = cw_ouch_put_cancel(out, &d.u.cancel.token, d.u.cancel.shares); break;
-    case 'M': n = cw_ouch_put_modify(out, &d.u.modify.token, d.u.modify.side, d.u.modify.shares); break;
+    case 'U': n = cw_ouch_put_replace(out, sizeof out, &d.u.replace); CHECK(cw_ouch_tif_ok(d.u.replace.tif)); break;
+    case 'X': n = cw_ouch_put_cancel(out, sizeof out, &d.u.cancel.token, d.u.cancel.shares); break;
+    case 'M': n = cw_ouch_put_modify(out, sizeof out, &d.u.modify.token, d.u.modify.side, d.u.modify.shares); break;
     default: CHECK(!"inbound decoder accepted a type OUCH 4.2 does not have");
     }
     CHECK(n == len && memcmp(out, m, n) == 0);
@@ -79,19 +79,19 @@ static void check_out(const uint8_t *m, size_t len) {
     size_t n = 0;
     const uint64_t ts = d.timestamp;
     switch (d.type) {
-    case 'S': n = cw_ouch_put_system_event(out, ts, d.u.system_event.event_code); break;
-    case 'A': n = cw_ouch_put_accepted(out, ts, &d.u.accepted); break;
-    case 'U': n = cw_ouch_put_replaced(out, ts, &d.u.replaced); break;
-    case 'C': n = cw_ouch_put_canceled(out, ts, &d.u.canceled.token, d.u.canceled.decrement, d.u.canceled.reason); break;
-    case 'D': n = cw_ouch_put_aiq_canceled(out, ts, &d.u.aiq_canceled); break;
-    case 'E': n = cw_ouch_put_executed(out, ts, &d.u.executed.token, d.u.executed.shares, d.u.executed.price,
+    case 'S': n = cw_ouch_put_system_event(out, sizeof out, ts, d.u.system_event.event_code); break;
+    case 'A': n = cw_ouch_put_accepted(out, sizeof out, ts, &d.u.accepted); break;
+    case 'U': n = cw_ouch_put_replaced(out, sizeof out, ts, &d.u.replaced); break;
+    case 'C': n = cw_ouch_put_canceled(out, sizeof out, ts, &d.u.canceled.token, d.u.canceled.decrement, d.u.canceled.reason); break;
+    case 'D': n = cw_ouch_put_aiq_canceled(out, sizeof out, ts, &d.u.aiq_canceled); break;
+    case 'E': n = cw_ouch_put_executed(out, sizeof out, ts, &d.u.executed.token, d.u.executed.shares, d.u.executed.price,
                                        d.u.executed.liquidity, d.u.executed.match); break;
-    case 'B': n = cw_ouch_put_broken_trade(out, ts, &d.u.broken_trade.token, d.u.broken_trade.match,
+    case 'B': n = cw_ouch_put_broken_trade(out, sizeof out, ts, &d.u.broken_trade.token, d.u.broken_trade.match,
                                            d.u.broken_trade.reason); break;
-    case 'J': n = cw_ouch_put_rejected(out, ts, &d.u.rejected.token, d.u.rejected.reason); break;
-    case 'P': n = cw_ouch_put_cancel_pending(out, ts, &d.u.cancel_pending.token); break;
-    case 'I': n = cw_ouch_put_cancel_reject(out, ts, &d.u.cancel_reject.token); break;
-    case 'M': n = cw_ouch_put_modified(out, ts, &d.u.modified.token, d.u.modified.side, d.u.modified.shares); break;
+    case 'J': n = cw_ouch_put_rejected(out, sizeof out, ts, &d.u.rejected.token, d.u.rejected.reason); break;
+    case 'P': n = cw_ouch_put_cancel_pending(out, sizeof out, ts, &d.u.cancel_pending.token); break;
+    case 'I': n = cw_ouch_put_cancel_reject(out, sizeof out, ts, &d.u.cancel_reject.token); break;
+    case 'M': n = cw_ouch_put_modified(out, sizeof out, ts, &d.u.modified.token, d.u.modified.side, d.u.modified.shares); break;
     default: CHECK(!"outbound decoder accepted a type OUCH 4.2 does not have");
     }
     CHECK(n == len && memcmp(out, m, n) == 0);

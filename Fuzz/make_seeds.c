@@ -117,8 +117,9 @@ static void mold_markers(void) {
 
 typedef struct { uint8_t buf[MAX_SEED]; size_t len; } seed_buf;
 
+// -1 when the seed is full, or when n is 0 (an encoder that refused its buffer).
 static int put_record(seed_buf *s, const uint8_t *m, size_t n) {
-    if (s->len + 2 + n > MAX_SEED) return -1;
+    if (n == 0 || s->len + 2 + n > MAX_SEED) return -1;
     cw_put16(s->buf + s->len, (uint16_t)n);
     memcpy(s->buf + s->len + 2, m, n);
     s->len += 2 + n;
@@ -138,16 +139,14 @@ static void ladders(const uint8_t *add) { // add: a real 36-byte 'A' message
     //    cancels, executions and deletes at levels deep inside both sides.
     s.len = 0;
     for (uint32_t i = 0; i < 45; i++) {
-        cw_itch_put_add(m, locate, ts + i, ref0 + 2 * i, 'B', 100 + i, a.u.add.stock, mid - 100 * (i + 1));
-        put_record(&s, m, 36);
-        cw_itch_put_add(m, locate, ts + i, ref0 + 2 * i + 1, 'S', 200 + i, a.u.add.stock, mid + 100 * (i + 1));
-        put_record(&s, m, 36);
+        put_record(&s, m, cw_itch_put_add(m, sizeof m, locate, ts + i, ref0 + 2 * i, 'B', 100 + i, a.u.add.stock, mid - 100 * (i + 1)));
+        put_record(&s, m, cw_itch_put_add(m, sizeof m, locate, ts + i, ref0 + 2 * i + 1, 'S', 200 + i, a.u.add.stock, mid + 100 * (i + 1)));
     }
     for (uint32_t i = 3; s.len < MAX_SEED - 40; i += 7) {
         const uint64_t ref = ref0 + (i % 90);
-        size_t n = i % 3 == 0 ? cw_itch_put_delete(m, locate, ts + 100 + i, ref)
-                 : i % 3 == 1 ? cw_itch_put_cancel(m, locate, ts + 100 + i, ref, 50)
-                              : cw_itch_put_executed(m, locate, ts + 100 + i, ref, 60, 900000 + i);
+        size_t n = i % 3 == 0 ? cw_itch_put_delete(m, sizeof m, locate, ts + 100 + i, ref)
+                 : i % 3 == 1 ? cw_itch_put_cancel(m, sizeof m, locate, ts + 100 + i, ref, 50)
+                              : cw_itch_put_executed(m, sizeof m, locate, ts + 100 + i, ref, 60, 900000 + i);
         if (put_record(&s, m, n) != 0) break;
     }
     write_seed("ladder-deep-both-sides", s.buf, s.len);
@@ -158,20 +157,17 @@ static void ladders(const uint8_t *add) { // add: a real 36-byte 'A' message
     for (uint32_t i = 0; i < 100; i++) {
         x = x * 1103515245u + 12345u;
         const uint32_t px = mid - 2000 + (x >> 16) % 4000;
-        cw_itch_put_add(m, locate, ts + i, ref0 + i, (i & 1) && i > 60 ? 'S' : 'B', 100, a.u.add.stock, px);
-        if (put_record(&s, m, 36) != 0) break;
+        if (put_record(&s, m, cw_itch_put_add(m, sizeof m, locate, ts + i, ref0 + i, (i & 1) && i > 60 ? 'S' : 'B', 100, a.u.add.stock, px)) != 0) break;
     }
     write_seed("ladder-scattered", s.buf, s.len);
 
     // 3: 40 asks, then replaces that walk each order to a new price and a new ref.
     s.len = 0;
     for (uint32_t i = 0; i < 40; i++) {
-        cw_itch_put_add(m, locate, ts + i, ref0 + i, 'S', 300, a.u.add.stock, mid + 50 * i);
-        put_record(&s, m, 36);
+        put_record(&s, m, cw_itch_put_add(m, sizeof m, locate, ts + i, ref0 + i, 'S', 300, a.u.add.stock, mid + 50 * i));
     }
     for (uint32_t i = 0; i < 40; i++) {
-        cw_itch_put_replace(m, locate, ts + 50 + i, ref0 + i, ref0 + 1000 + i, 250, mid + 25 * (79 - i));
-        if (put_record(&s, m, 35) != 0) break;
+        if (put_record(&s, m, cw_itch_put_replace(m, sizeof m, locate, ts + 50 + i, ref0 + i, ref0 + 1000 + i, 250, mid + 25 * (79 - i))) != 0) break;
     }
     write_seed("ladder-replaces", s.buf, s.len);
 }

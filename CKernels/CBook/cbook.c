@@ -2,6 +2,7 @@
 #include "CBook.h"
 #include "CWire.h"
 
+#include <errno.h>
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,12 +121,13 @@ void cbook_set_destroy(cbook_set *s) {
 }
 
 int cbook_filter_enable(cbook_set *s) {
-    if (!s->filter && !(s->filter = calloc(CBOOK_MAX_LOCATES, 1))) return -1;
+    if (!s->filter && !(s->filter = calloc(CBOOK_MAX_LOCATES, 1))) return -ENOMEM;
     return 0;
 }
 
 int cbook_filter_add(cbook_set *s, uint16_t locate) {
-    if (cbook_filter_enable(s) != 0) return -1;
+    int rc = cbook_filter_enable(s);
+    if (rc != 0) return rc;
     s->filter[locate] = 1;
     return 0;
 }
@@ -310,32 +312,33 @@ static inline int order_reduce(cbook_set *s, uint64_t ref, uint32_t shares) {
 }
 
 int cbook_apply(cbook_set *s, const uint8_t *m, uint16_t len) {
-    if (len == 0 || len != cw_itch_len_table[m[0]]) { s->stats.malformed++; return -1; }
+    if (!cw_itch_valid(m, len)) { s->stats.malformed++; return -1; }
     return cbook_apply_valid(s, m, len);
 }
 
 int cbook_apply_valid(cbook_set *s, const uint8_t *m, uint16_t len) {
     (void)len; // the field offsets below are in bounds for a message of its type's length
     const uint8_t t = m[0];
-    const uint16_t locate = cw_be16(m + 1);
+    const uint16_t locate = cw_itch_locate(m);
     switch (t) {
     case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': break;
     case 'P': case 'Q': case 'B': s->stats.trades++; return -1;
     default: s->stats.ignored++; return -1;
     }
     if (s->filter && !s->filter[locate]) { s->stats.filtered++; return -1; }
-    const uint64_t ref = cw_be64(m + 11);
+    const uint64_t ref = cw_itch_order_ref(m); // the original ref for U
     switch (t) {
     case 'A': case 'F': {
         s->stats.adds++;
-        int side = m[19] == 'B' ? CBOOK_BID : m[19] == 'S' ? CBOOK_ASK : -1;
+        const uint8_t sb = cw_itch_add_side(m);
+        int side = sb == 'B' ? CBOOK_BID : sb == 'S' ? CBOOK_ASK : -1;
         if (side < 0) { s->stats.bad_side++; return -1; }
         cbook_book *b = book_for(s, locate);
-        return order_add(s, b, locate, ref, side, cw_be32(m + 20), cw_be32(m + 32)) == 1 ? bbo_side_changed(b, side, locate) : -1;
+        return order_add(s, b, locate, ref, side, cw_itch_add_shares(m), cw_itch_add_price(m)) == 1 ? bbo_side_changed(b, side, locate) : -1;
     }
-    case 'E': s->stats.executes++; return order_reduce(s, ref, cw_be32(m + 19));
-    case 'C': s->stats.executes++; return order_reduce(s, ref, cw_be32(m + 19)); // C's price is the print, not the order's
-    case 'X': s->stats.cancels++; return order_reduce(s, ref, cw_be32(m + 19));
+    case 'E': s->stats.executes++; return order_reduce(s, ref, cw_itch_executed_shares(m));
+    case 'C': s->stats.executes++; return order_reduce(s, ref, cw_itch_executed_shares(m)); // C's price is the print, not the order's
+    case 'X': s->stats.cancels++; return order_reduce(s, ref, cw_itch_cancel_shares(m));
     case 'D': {
         s->stats.deletes++;
         cbook_order *o = order_live(s, ref);
@@ -353,7 +356,7 @@ int cbook_apply_valid(cbook_set *s, const uint8_t *m, uint16_t len) {
         const int side = o->side;
         cbook_book *b = &s->books[at];
         int top = order_remove(s, b, ref, o);
-        top |= order_add(s, b, at, cw_be64(m + 19), side, cw_be32(m + 27), cw_be32(m + 31)) == 1;
+        top |= order_add(s, b, at, cw_itch_replace_new_ref(m), side, cw_itch_replace_shares(m), cw_itch_replace_price(m)) == 1;
         // The old and the new order may both sit at the best level: compare once, after both.
         return top ? bbo_side_changed(b, side, at) : -1;
     }

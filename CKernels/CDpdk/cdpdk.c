@@ -35,24 +35,29 @@ static port_state ports[CDPDK_MAX_PORTS];
 static int eal_up;
 static int ts_offset = -1;   // byte offset of the rx timestamp dynfield, -1 when no driver registered it
 static uint64_t ts_flag;     // ol_flags bit that says the driver set it
-static char init_error[256];
+// Writes "what" into err (when given) and returns rc: the init failures' one exit.
+static int init_fail(char *err, size_t cap, int rc, const char *what) {
+    if (err && cap) snprintf(err, cap, "%s", what);
+    return rc;
+}
 
-const char *cdpdk_init(int argc, const char *const *argv) {
-    if (eal_up) return "EAL is already initialised in this process (it initialises once per process)";
-    if (argc < 1 || argc > 64) return "cdpdk_init: argc must be 1...64 (argv[0] is the program name)";
+int cdpdk_init(int argc, const char *const *argv, char *err, size_t errcap) {
+    if (eal_up) return init_fail(err, errcap, -EALREADY, "EAL is already initialised in this process (it initialises once per process)");
+    if (argc < 1 || argc > 64) return init_fail(err, errcap, -EINVAL, "cdpdk_init: argc must be 1...64 (argv[0] is the program name)");
     // rte_eal_init permutes and keeps pointers into argv: give it a copy that lives for the process.
     static char *copy[65];
     for (int i = 0; i < argc; i++) {
         copy[i] = strdup(argv[i]);
-        if (copy[i] == NULL) return "cdpdk_init: out of memory";
+        if (copy[i] == NULL) return init_fail(err, errcap, -ENOMEM, "cdpdk_init: out of memory");
     }
     copy[argc] = NULL;
     if (rte_eal_init(argc, copy) < 0) {
-        snprintf(init_error, sizeof init_error, "rte_eal_init failed: %s (rte_errno %d)", rte_strerror(rte_errno), rte_errno);
-        return init_error;
+        int e = rte_errno;
+        if (err && errcap) snprintf(err, errcap, "rte_eal_init failed: %s (rte_errno %d)", rte_strerror(e), e);
+        return e > 0 ? -e : -EINVAL; // rte_errno is positive; a 0 would read as success
     }
     eal_up = 1;
-    return NULL;
+    return 0;
 }
 
 int cdpdk_initialized(void) { return eal_up; }

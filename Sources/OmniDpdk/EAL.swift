@@ -101,10 +101,13 @@ public enum EAL {
         let argv = [program] + arguments
         var cStrings = argv.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
-        let err: UnsafePointer<CChar>? = cStrings.withUnsafeMutableBufferPointer { buf in
-            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { cdpdk_init(Int32(argv.count), $0.baseAddress) }
+        var text = [CChar](repeating: 0, count: 256)
+        let rc = cStrings.withUnsafeMutableBufferPointer { buf in
+            buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { argvp in
+                text.withUnsafeMutableBufferPointer { cdpdk_init(Int32(argv.count), argvp.baseAddress, $0.baseAddress, $0.count) }
+            }
         }
-        if let err { throw .ealInit(String(cString: err)) }
+        if rc != 0 { throw .ealInit(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
     }
 
     public static var isStarted: Bool { cdpdk_initialized() != 0 }

@@ -28,23 +28,23 @@ public final class OuchClient {
 
     public func enter(_ order: cw_ouch_enter, flush: Bool = true) throws(SoupError) {
         var o = order
-        try soup.send(max: Int(CW_OUCH_ENTER_LEN), flush: flush) { cw_ouch_put_enter($0, &o) }
+        try soup.send(max: Int(CW_OUCH_ENTER_LEN), flush: flush, encode: { cw_ouch_put_enter($0, $1, &o) })
     }
 
     public func replace(_ replace: cw_ouch_replace, flush: Bool = true) throws(SoupError) {
         var r = replace
-        try soup.send(max: Int(CW_OUCH_REPLACE_LEN), flush: flush) { cw_ouch_put_replace($0, &r) }
+        try soup.send(max: Int(CW_OUCH_REPLACE_LEN), flush: flush, encode: { cw_ouch_put_replace($0, $1, &r) })
     }
 
     /// `shares`: the size the order should have left (0 cancels it whole).
     public func cancel(_ token: cw_ouch_token, shares: UInt32 = 0, flush: Bool = true) throws(SoupError) {
         var t = token
-        try soup.send(max: Int(CW_OUCH_CANCEL_LEN), flush: flush) { cw_ouch_put_cancel($0, &t, shares) }
+        try soup.send(max: Int(CW_OUCH_CANCEL_LEN), flush: flush, encode: { cw_ouch_put_cancel($0, $1, &t, shares) })
     }
 
     public func modify(_ token: cw_ouch_token, side: UInt8, shares: UInt32) throws(SoupError) {
         var t = token
-        try soup.send(max: Int(CW_OUCH_MODIFY_LEN)) { cw_ouch_put_modify($0, &t, CChar(bitPattern: side), shares) }
+        try soup.send(max: Int(CW_OUCH_MODIFY_LEN), encode: { cw_ouch_put_modify($0, $1, &t, CChar(bitPattern: side), shares) })
     }
 
     /// Waits up to `timeoutMs`, then delivers every response received (and keeps the session alive).

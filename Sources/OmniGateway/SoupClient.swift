@@ -129,13 +129,28 @@ public final class SoupClient {
     /// or with `flush: false` left in the send buffer for `flush()` (a pass's messages in one send).
     @inline(__always)
     public func send(max: Int, flush: Bool = true, _ body: (UnsafeMutablePointer<UInt8>) -> Int) throws(SoupError) {
+        try send(max: max, flush: flush, refusingEmpty: false) { p, _ in body(p) }
+    }
+
+    /// Unsequenced Data that an encoder writes in place, given the room (`max` bytes) as its
+    /// capacity. An encoder's 0 means its message did not fit: nothing is queued and this throws.
+    @inline(__always)
+    public func send(max: Int, flush: Bool = true, encode: (UnsafeMutablePointer<UInt8>, Int) -> Int) throws(SoupError) {
+        try send(max: max, flush: flush, refusingEmpty: true, encode)
+    }
+
+    @inline(__always)
+    private func send(max: Int, flush: Bool, refusingEmpty: Bool, _ body: (UnsafeMutablePointer<UInt8>, Int) -> Int) throws(SoupError) {
         guard let l = link, !l.closed else { throw fail("not connected") }
+        var refused = false
         let ok = l.append(max: max + 3) { dst in
-            let n = body(dst + 3)
+            let n = body(dst + 3, max)
+            if n == 0 && refusingEmpty { refused = true; return 0 } // nothing committed: the header is not written either
             _ = cw_soup_put_header(dst, 3, UInt8(ascii: "U"), n)
             return n + 3
         }
         if !ok { throw fail("send buffer full (\(l.txPending) bytes unsent)") }
+        if refused { throw fail("encoder refused its message: larger than the \(max) bytes given") }
         if flush { try self.flush() }
     }
 

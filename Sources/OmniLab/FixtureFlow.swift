@@ -41,12 +41,12 @@ public struct FixtureFlow {
             while cw_dayfile_next(base, src.count, &off, &msg, &len) == CW_FRAME_MSG {
                 guard let m = msg, cw_itch_valid(m, Int(len)) != 0 else { continue }
                 let t = m[0]
-                let ref = cw_be64(m + 11)
+                let ref = cw_itch_order_ref(m)
                 switch t {
                 case UInt8(ascii: "A"), UInt8(ascii: "F"): known.insert(ref)
                 case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"), UInt8(ascii: "D"), UInt8(ascii: "U"):
                     guard known.contains(ref) else { summary.droppedUnknownRefs += 1; continue }
-                    if t == UInt8(ascii: "U") { known.insert(cw_be64(m + 19)) }
+                    if t == UInt8(ascii: "U") { known.insert(cw_itch_replace_new_ref(m)) }
                 case UInt8(ascii: "P"), UInt8(ascii: "Q"): break
                 default: continue
                 }
@@ -76,21 +76,21 @@ public struct FixtureFlow {
                 let t = src[0]
                 clock += 50
                 for c in 0..<copies where summary.written < messages {
-                    let locate = UInt16(1 + c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_be16($0.baseAddress! + 1) }]!)
+                    let locate = UInt16(1 + c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_itch_locate($0.baseAddress!) }]!)
                     m.replaceSubrange(0..<src.count, with: src)
                     let keep = m.withUnsafeMutableBufferPointer { p -> Bool in
-                        cw_itch_put_header(p.baseAddress, t, locate, 0, clock)
-                        let ref = cw_be64(p.baseAddress! + 11)
+                        precondition(cw_itch_put_header(p.baseAddress, p.count, t, locate, 0, clock) > 0, "ITCH header refused")
+                        let ref = cw_itch_order_ref(p.baseAddress!)
                         let isOrderMessage = t != UInt8(ascii: "A") && t != UInt8(ascii: "F") && t != UInt8(ascii: "P") && t != UInt8(ascii: "Q")
                         if isOrderMessage && refMap[c][ref] == nil { return false } // its order already left the book
                         switch t {
                         case UInt8(ascii: "A"), UInt8(ascii: "F"):
-                            refMap[c][ref] = (nextRef, locate, cw_be32(p.baseAddress! + 20))
+                            refMap[c][ref] = (nextRef, locate, cw_itch_add_shares(p.baseAddress!))
                             cw_put64(p.baseAddress! + 11, nextRef); nextRef += 1
                         case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"):
                             var live = refMap[c][ref]!
                             cw_put64(p.baseAddress! + 11, live.ref)
-                            let taken = cw_be32(p.baseAddress! + 19)
+                            let taken = cw_itch_executed_shares(p.baseAddress!) // X's canceled shares sit at the same offset
                             live.shares -= min(live.shares, taken)
                             refMap[c][ref] = live.shares == 0 ? nil : live
                         case UInt8(ascii: "D"):
@@ -99,7 +99,7 @@ public struct FixtureFlow {
                         case UInt8(ascii: "U"):
                             cw_put64(p.baseAddress! + 11, refMap[c][ref]!.ref)
                             refMap[c][ref] = nil
-                            refMap[c][cw_be64(p.baseAddress! + 19)] = (nextRef, locate, cw_be32(p.baseAddress! + 27))
+                            refMap[c][cw_itch_replace_new_ref(p.baseAddress!)] = (nextRef, locate, cw_itch_replace_shares(p.baseAddress!))
                             cw_put64(p.baseAddress! + 19, nextRef); nextRef += 1
                         default: break
                         }
@@ -113,7 +113,8 @@ public struct FixtureFlow {
             // Retire what the block left resting, so state stays bounded block after block.
             for c in 0..<copies {
                 for live in refMap[c].values.sorted(by: { $0.ref < $1.ref }) where summary.written < messages { // ref order: the same file every run
-                    let n = m.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, live.locate, clock, live.ref) }
+                    let n = m.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, $0.count, live.locate, clock, live.ref) }
+                    precondition(n > 0, "ITCH encoder refused a \(m.count)-byte buffer")
                     try m.withUnsafeBytes { b throws in try emit(UnsafeRawBufferPointer(rebasing: b[0..<n])) }
                     summary.retiringDeletes += 1
                 }

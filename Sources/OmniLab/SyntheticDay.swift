@@ -25,7 +25,9 @@ public struct SyntheticDay {
         do { books = try Books() } catch { throw FeedError.cannotOpen(path: out.path, reason: "\(error)") }
         var msg = [UInt8](repeating: 0, count: Int(CW_ITCH_MAX_LEN))
         var written = 0
+        // `msg` holds CW_ITCH_MAX_LEN bytes, so an encoder's 0 (did not fit) is a bug here, not data: refused loudly.
         func emit(_ n: Int) throws {
+            precondition(n > 0, "ITCH encoder refused a \(msg.count)-byte buffer")
             try msg.withUnsafeBytes { b throws in
                 try out.writeDayFileRecord(UnsafeRawBufferPointer(rebasing: b[0..<n]))
                 _ = books.apply(b.baseAddress!.assumingMemoryBound(to: UInt8.self), length: UInt16(n))
@@ -34,7 +36,7 @@ public struct SyntheticDay {
         }
         let hour: UInt64 = 3_600_000_000_000
         var clock: UInt64 = 3 * hour + 5 * 60_000_000_000
-        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, clock, CChar(UInt8(ascii: "O"))) })
+        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, $0.count, clock, CChar(UInt8(ascii: "O"))) })
 
         var instruments: [Instrument] = []
         instruments.reserveCapacity(symbols)
@@ -48,24 +50,24 @@ public struct SyntheticDay {
             clock += 1000
             let n = name.withUnsafeBufferPointer { nb in
                 msg.withUnsafeMutableBufferPointer {
-                    cw_itch_put_directory($0.baseAddress, UInt16(i + 1), clock, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "Q")))
+                    cw_itch_put_directory($0.baseAddress, $0.count, UInt16(i + 1), clock, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "Q")))
                 }
             }
             try emit(n)
         }
         clock = 4 * hour
-        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, clock, CChar(UInt8(ascii: "S"))) })
+        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, $0.count, clock, CChar(UInt8(ascii: "S"))) })
         for inst in instruments {
             clock += 500
             let n = inst.name.withUnsafeBufferPointer { nb in
                 msg.withUnsafeMutableBufferPointer {
-                    cw_itch_put_trading_action($0.baseAddress, inst.locate, clock, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "T")))
+                    cw_itch_put_trading_action($0.baseAddress, $0.count, inst.locate, clock, UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "T")))
                 }
             }
             try emit(n)
         }
         clock = 9 * hour + 30 * 60_000_000_000
-        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, clock, CChar(UInt8(ascii: "Q"))) })
+        try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, $0.count, clock, CChar(UInt8(ascii: "Q"))) })
 
         var nextRef: UInt64 = 1
         var nextMatch: UInt64 = 1
@@ -76,7 +78,7 @@ public struct SyntheticDay {
             let i = Int(rng.next() % UInt64(symbols))
             let bbo = books.book(instruments[i].locate).bbo
             let roll = rng.next() % 1000
-            var n = 0
+            var n = -1 // -1: this step writes nothing; an encoder's 0 goes on to emit, which refuses it
             try instruments[i].name.withUnsafeBufferPointer { nb throws in
                 let stock = UnsafeRawPointer(nb.baseAddress!).assumingMemoryBound(to: CChar.self)
                 try msg.withUnsafeMutableBufferPointer { mb throws in
@@ -100,14 +102,14 @@ public struct SyntheticDay {
                         let ref = nextRef; nextRef += 1
                         let sb = CChar(UInt8(ascii: side == "B" ? "B" : "S"))
                         if roll % 23 == 0 {
-                            n = cw_itch_put_add_mpid(m, loc, clock, ref, sb, shares, stock, price, "SYNM")
+                            n = cw_itch_put_add_mpid(m, mb.count, loc, clock, ref, sb, shares, stock, price, "SYNM")
                         } else {
-                            n = cw_itch_put_add(m, loc, clock, ref, sb, shares, stock, price)
+                            n = cw_itch_put_add(m, mb.count, loc, clock, ref, sb, shares, stock, price)
                         }
                         instruments[i].orders.append(LiveOrder(ref: ref, bid: side == "B", price: price, shares: shares))
                     } else if roll < 860 {
                         let j = Int(rng.next() % UInt64(live))
-                        n = cw_itch_put_delete(m, loc, clock, instruments[i].orders[j].ref)
+                        n = cw_itch_put_delete(m, mb.count, loc, clock, instruments[i].orders[j].ref)
                         instruments[i].orders.swapAt(j, live - 1)
                         instruments[i].orders.removeLast()
                     } else if roll < 930 {
@@ -120,7 +122,7 @@ public struct SyntheticDay {
                         if !o.bid, bbo.bidSize > 0 { price = max(price, UInt32(bbo.bidPrice.raw) + tick) }
                         price = max(price, tick)
                         let shares = UInt32(100 * (1 + rng.geometric(0.4)))
-                        n = cw_itch_put_replace(m, loc, clock, o.ref, nextRef, shares, price)
+                        n = cw_itch_put_replace(m, mb.count, loc, clock, o.ref, nextRef, shares, price)
                         o.ref = nextRef; o.price = price; o.shares = shares
                         nextRef += 1
                         instruments[i].orders[j] = o
@@ -132,9 +134,9 @@ public struct SyntheticDay {
                         let full = rng.next() % 3 != 0 || o.shares < 2
                         let shares = full ? o.shares : 1 + UInt32(rng.next() % UInt64(o.shares - 1))
                         if roll < 972 {
-                            n = cw_itch_put_executed(m, loc, clock, o.ref, shares, nextMatch)
+                            n = cw_itch_put_executed(m, mb.count, loc, clock, o.ref, shares, nextMatch)
                         } else {
-                            n = cw_itch_put_executed_price(m, loc, clock, o.ref, shares, nextMatch, CChar(UInt8(ascii: "Y")), o.price)
+                            n = cw_itch_put_executed_price(m, mb.count, loc, clock, o.ref, shares, nextMatch, CChar(UInt8(ascii: "Y")), o.price)
                         }
                         nextMatch += 1
                         instruments[i].mid = o.price
@@ -149,28 +151,28 @@ public struct SyntheticDay {
                         let o = instruments[i].orders[j]
                         if o.shares > 1 {
                             let shares = 1 + UInt32(rng.next() % UInt64(o.shares - 1))
-                            n = cw_itch_put_cancel(m, loc, clock, o.ref, shares)
+                            n = cw_itch_put_cancel(m, mb.count, loc, clock, o.ref, shares)
                             instruments[i].orders[j].shares -= shares
                         } else {
-                            n = cw_itch_put_delete(m, loc, clock, o.ref)
+                            n = cw_itch_put_delete(m, mb.count, loc, clock, o.ref)
                             instruments[i].orders.swapAt(j, live - 1)
                             instruments[i].orders.removeLast()
                         }
                     } else {
                         // Trade against a hidden order, at the mid.
                         let side = CChar(UInt8(ascii: rng.next() & 1 == 0 ? "B" : "S"))
-                        n = cw_itch_put_trade(m, loc, clock, side, UInt32(100 * (1 + rng.next() % 5)), stock, instruments[i].mid, nextMatch)
+                        n = cw_itch_put_trade(m, mb.count, loc, clock, side, UInt32(100 * (1 + rng.next() % 5)), stock, instruments[i].mid, nextMatch)
                         nextMatch += 1
                     }
                 }
             }
-            if n > 0 { try emit(n) }
+            if n >= 0 { try emit(n) }
             if k & 0xFFFFF == 0, let progress { progress(written) }
         }
         clock = 16 * hour
         for code in ["M", "E", "C"] {
             clock += 1_000_000
-            try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, clock, CChar(UInt8(ascii: Unicode.Scalar(code)!))) })
+            try emit(msg.withUnsafeMutableBufferPointer { cw_itch_put_system_event($0.baseAddress, $0.count, clock, CChar(UInt8(ascii: Unicode.Scalar(code)!))) })
         }
         try out.flush()
     }

@@ -24,8 +24,7 @@ public struct DayFileBuffer: ITCHSink {
 
     @inlinable public mutating func itch(_ m: UnsafePointer<UInt8>, _ length: Int) {
         guard count + 2 + length <= capacity else { overflowed &+= 1; return }
-        (base + count)[0] = UInt8(truncatingIfNeeded: length >> 8)
-        (base + count)[1] = UInt8(truncatingIfNeeded: length)
+        cw_put16(base + count, UInt16(truncatingIfNeeded: length)) // ITCH messages are at most CW_ITCH_MAX_LEN bytes
         (base + count + 2).update(from: m, count: length)
         count += 2 + length
         messages &+= 1

@@ -262,9 +262,7 @@ public struct MoldPublisher: ~Copyable {
         guard offset + 2 + 11 <= input.count, let base = input.baseAddress else { return nil }
         let p = base.assumingMemoryBound(to: UInt8.self) + offset + 2
         guard cw_be16(p - 2) >= 11 else { return nil }
-        var ts: UInt64 = 0
-        for i in 5..<11 { ts = ts << 8 | UInt64(p[i]) }
-        return ts
+        return cw_itch_timestamp(p)
     }
 
     /// Packs and sends the next packet (up to `maxMessages` messages); messages in it (0 at the end).

@@ -32,59 +32,61 @@ extension OrderEntryHandler {
 @inline(__always) public func ouchTimestamp() -> UInt64 { csys_ns_since_midnight_utc() }
 
 /// Writes OUCH outbound messages as sequenced data on one user's stream. Each method
-/// encodes straight into the stream's log slot and returns the message's sequence number.
+/// encodes straight into the stream's log slot and returns the message's sequence number,
+/// or 0 when the slot (`SoupServerConfig.maxMessage`) is too small for the message: the
+/// encoder refuses it, nothing is sent, and `SoupServer.refusedMessages` counts it.
 public struct OuchOutbox {
     public let server: SoupServer
     public let user: SoupUser
     public init(server: SoupServer, user: SoupUser) { self.server = server; self.user = user }
 
     @discardableResult public func systemEvent(_ code: UInt8, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        server.sequence(to: user) { cw_ouch_put_system_event($0, timestamp, CChar(bitPattern: code)) }
+        server.sequence(to: user, encode: { cw_ouch_put_system_event($0, $1, timestamp, CChar(bitPattern: code)) })
     }
     @discardableResult public func accepted(_ a: cw_ouch_accepted, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        withUnsafePointer(to: a) { p in server.sequence(to: user) { cw_ouch_put_accepted($0, timestamp, p) } }
+        withUnsafePointer(to: a) { p in server.sequence(to: user, encode: { cw_ouch_put_accepted($0, $1, timestamp, p) }) }
     }
     @discardableResult public func replaced(_ r: cw_ouch_replaced, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        withUnsafePointer(to: r) { p in server.sequence(to: user) { cw_ouch_put_replaced($0, timestamp, p) } }
+        withUnsafePointer(to: r) { p in server.sequence(to: user, encode: { cw_ouch_put_replaced($0, $1, timestamp, p) }) }
     }
     @discardableResult public func canceled(_ token: cw_ouch_token, decrement: UInt32, reason: UInt8,
                                             timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
         withUnsafePointer(to: token) { t in
-            server.sequence(to: user) { cw_ouch_put_canceled($0, timestamp, t, decrement, CChar(bitPattern: reason)) }
+            server.sequence(to: user, encode: { cw_ouch_put_canceled($0, $1, timestamp, t, decrement, CChar(bitPattern: reason)) })
         }
     }
     @discardableResult public func aiqCanceled(_ d: cw_ouch_aiq_canceled, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        withUnsafePointer(to: d) { p in server.sequence(to: user) { cw_ouch_put_aiq_canceled($0, timestamp, p) } }
+        withUnsafePointer(to: d) { p in server.sequence(to: user, encode: { cw_ouch_put_aiq_canceled($0, $1, timestamp, p) }) }
     }
     @discardableResult public func executed(_ token: cw_ouch_token, shares: UInt32, price: UInt32, liquidity: UInt8,
                                             match: UInt64, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
         withUnsafePointer(to: token) { t in
-            server.sequence(to: user) {
-                cw_ouch_put_executed($0, timestamp, t, shares, price, CChar(bitPattern: liquidity), match)
-            }
+            server.sequence(to: user, encode: {
+                cw_ouch_put_executed($0, $1, timestamp, t, shares, price, CChar(bitPattern: liquidity), match)
+            })
         }
     }
     @discardableResult public func brokenTrade(_ token: cw_ouch_token, match: UInt64, reason: UInt8,
                                                timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
         withUnsafePointer(to: token) { t in
-            server.sequence(to: user) { cw_ouch_put_broken_trade($0, timestamp, t, match, CChar(bitPattern: reason)) }
+            server.sequence(to: user, encode: { cw_ouch_put_broken_trade($0, $1, timestamp, t, match, CChar(bitPattern: reason)) })
         }
     }
     @discardableResult public func rejected(_ token: cw_ouch_token, reason: UInt8, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
         withUnsafePointer(to: token) { t in
-            server.sequence(to: user) { cw_ouch_put_rejected($0, timestamp, t, CChar(bitPattern: reason)) }
+            server.sequence(to: user, encode: { cw_ouch_put_rejected($0, $1, timestamp, t, CChar(bitPattern: reason)) })
         }
     }
     @discardableResult public func cancelPending(_ token: cw_ouch_token, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        withUnsafePointer(to: token) { t in server.sequence(to: user) { cw_ouch_put_cancel_pending($0, timestamp, t) } }
+        withUnsafePointer(to: token) { t in server.sequence(to: user, encode: { cw_ouch_put_cancel_pending($0, $1, timestamp, t) }) }
     }
     @discardableResult public func cancelReject(_ token: cw_ouch_token, timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
-        withUnsafePointer(to: token) { t in server.sequence(to: user) { cw_ouch_put_cancel_reject($0, timestamp, t) } }
+        withUnsafePointer(to: token) { t in server.sequence(to: user, encode: { cw_ouch_put_cancel_reject($0, $1, timestamp, t) }) }
     }
     @discardableResult public func modified(_ token: cw_ouch_token, side: UInt8, shares: UInt32,
                                             timestamp: UInt64 = ouchTimestamp()) -> UInt64 {
         withUnsafePointer(to: token) { t in
-            server.sequence(to: user) { cw_ouch_put_modified($0, timestamp, t, CChar(bitPattern: side), shares) }
+            server.sequence(to: user, encode: { cw_ouch_put_modified($0, $1, timestamp, t, CChar(bitPattern: side), shares) })
         }
     }
 }

@@ -98,6 +98,20 @@ final class SoupStream {
         return last
     }
 
+    /// Lets `encode` write one message into the next slot, given the slot's size; returns its
+    /// sequence number, or nil (nothing sequenced) when `encode` wrote 0 bytes: an encoder that
+    /// did not fit writes nothing, so the slot still holds the message it held.
+    @inline(__always)
+    func append(encode: (UnsafeMutablePointer<UInt8>, Int) -> Int) -> UInt64? {
+        let i = Int(last % UInt64(capacity))
+        let n = encode(bytes + i * slot, slot)
+        precondition(n >= 0 && n <= slot, "sequenced message of \(n) bytes exceeds the log slot of \(slot)")
+        if n == 0 { return nil }
+        lengths[i] = Int32(n)
+        last += 1
+        return last
+    }
+
     func message(_ seq: UInt64) -> UnsafeRawBufferPointer {
         let i = Int((seq - 1) % UInt64(capacity))
         return UnsafeRawBufferPointer(start: bytes + i * slot, count: Int(lengths[i]))
@@ -186,6 +200,21 @@ public final class SoupServer: @unchecked Sendable {
         unsent = true
         return streams[user.index].append(body)
     }
+
+    /// Appends a sequenced message that `encode` writes into the log slot it is given (pointer and
+    /// size: `config.maxMessage` bytes), returning the bytes written. Returns the sequence number,
+    /// or 0 when `encode` wrote nothing (an encoder refusing a slot too small for its message):
+    /// then nothing is sequenced and `refusedMessages` counts it. Server thread only.
+    @inline(__always)
+    @discardableResult
+    public func sequence(to user: SoupUser, encode: (UnsafeMutablePointer<UInt8>, Int) -> Int) -> UInt64 {
+        guard let seq = streams[user.index].append(encode: encode) else { refusedMessages &+= 1; return 0 }
+        unsent = true
+        return seq
+    }
+
+    /// Messages `sequence(to:encode:)` refused because the encoder wrote nothing (slot too small).
+    public private(set) var refusedMessages: UInt64 = 0
 
     /// Whether messages were sequenced since the last send step (`service`, or `handle`'s end):
     /// a loop that fed this server from elsewhere calls `service` only then.

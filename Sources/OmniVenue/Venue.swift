@@ -69,6 +69,8 @@ public final class Venue<Events: VenueEventSink, Feed: ITCHSink> {
     public var nextMatchNumber: UInt64 { core.pointee.nextMatch }
     /// Rejects so far for one reason.
     public func rejects(_ r: RejectReason) -> UInt64 { core.pointee.rejectCounts[Int(r.rawValue)] }
+    /// ITCH messages not published because an encoder refused them (see `VenueCore.itchRefused`).
+    public var itchRefused: UInt64 { core.pointee.itchRefused }
 
     /// Start of day: S 'O', then R (directory) and H 'T' (trading) per instrument, S 'S', S 'Q'. Opens order entry.
     public func open() { core.pointee.open() }
@@ -144,8 +146,11 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
     /// Locate -> index into `books`, -1 when not listed.
     @usableFromInline let bookIndex: UnsafeMutablePointer<Int32>
     @usableFromInline let sessions: UnsafeMutablePointer<SessionState>
-    /// One ITCH message is encoded here, then handed to `feed`.
+    /// One ITCH message is encoded here (`scratchCapacity` bytes), then handed to `feed`.
     @usableFromInline let scratch: UnsafeMutablePointer<UInt8>
+    @usableFromInline static var scratchCapacity: Int { 64 } // > CW_ITCH_MAX_LEN: every ITCH 5.0 message fits
+    /// ITCH messages an encoder refused (0 bytes: `scratch` too small); never sent. Stays 0 unless the scratch shrinks.
+    public var itchRefused: UInt64 = 0
     @usableFromInline let rejectCounts: UnsafeMutablePointer<UInt64>
     @usableFromInline var nextRef: UInt64 = 1
     @usableFromInline var nextMatch: UInt64 = 1
@@ -181,7 +186,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
         var s0 = SessionState()
         s0.credit = bucketCap
         sessions.initialize(repeating: s0, count: max(config.maxSessions, 1))
-        scratch = .allocate(capacity: 64)
+        scratch = .allocate(capacity: Self.scratchCapacity)
         rejectCounts = .allocate(capacity: 256)
         rejectCounts.initialize(repeating: 0, count: 256)
     }
@@ -195,31 +200,33 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
     // MARK: ITCH emission
 
     @inlinable @inline(__always) var ts: UInt64 { now & 0xFFFF_FFFF_FFFF }
-    @inlinable @inline(__always) mutating func emit(_ n: Int) { feed.itch(UnsafePointer(scratch), n) }
+    /// Hands the `n` bytes just encoded in `scratch` to the feed; an encoder's 0 (did not fit) is counted, not sent.
+    @inlinable @inline(__always) mutating func emit(_ n: Int) {
+        guard n > 0 else { itchRefused &+= 1; return }
+        feed.itch(UnsafePointer(scratch), n)
+    }
 
     mutating func open() {
-        emit(cw_itch_put_system_event(scratch, ts, CChar(UInt8(ascii: "O"))))
+        emit(cw_itch_put_system_event(scratch, Self.scratchCapacity, ts, CChar(UInt8(ascii: "O"))))
         for i in 0..<bookCount {
             var sym = books[i].spec.symbol.word
             let loc = books[i].spec.locate
             withUnsafeBytes(of: &sym) { p in
                 let s = p.baseAddress!.assumingMemoryBound(to: CChar.self)
-                _ = cw_itch_put_directory(scratch, loc, ts, s, CChar(UInt8(ascii: "Q")))
+                emit(cw_itch_put_directory(scratch, Self.scratchCapacity, loc, ts, s, CChar(UInt8(ascii: "Q"))))
             }
-            emit(39)
             withUnsafeBytes(of: &sym) { p in
-                _ = cw_itch_put_trading_action(scratch, loc, ts, p.baseAddress!.assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "T")))
+                emit(cw_itch_put_trading_action(scratch, Self.scratchCapacity, loc, ts, p.baseAddress!.assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "T"))))
             }
-            emit(25)
         }
-        emit(cw_itch_put_system_event(scratch, ts, CChar(UInt8(ascii: "S"))))
-        emit(cw_itch_put_system_event(scratch, ts, CChar(UInt8(ascii: "Q"))))
+        emit(cw_itch_put_system_event(scratch, Self.scratchCapacity, ts, CChar(UInt8(ascii: "S"))))
+        emit(cw_itch_put_system_event(scratch, Self.scratchCapacity, ts, CChar(UInt8(ascii: "Q"))))
         isOpen = true
     }
 
     mutating func close() {
         isOpen = false
-        for c in ["M", "E", "C"] as [Unicode.Scalar] { emit(cw_itch_put_system_event(scratch, ts, CChar(UInt8(ascii: c)))) }
+        for c in ["M", "E", "C"] as [Unicode.Scalar] { emit(cw_itch_put_system_event(scratch, Self.scratchCapacity, ts, CChar(UInt8(ascii: c)))) }
     }
 
     @inlinable @inline(__always) mutating func emitAdd(_ b: UnsafeMutablePointer<MatchingBook>, _ p: UnsafeMutablePointer<OrderSlot>) {
@@ -229,11 +236,11 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
             let stock = s.baseAddress!.assumingMemoryBound(to: CChar.self)
             let price = b.pointee.price(p.pointee.level)
             if p.pointee.mpid == 0 {
-                return cw_itch_put_add(scratch, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price)
+                return cw_itch_put_add(scratch, Self.scratchCapacity, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price)
             }
             var mpid = p.pointee.mpid
             return withUnsafeBytes(of: &mpid) { m in
-                cw_itch_put_add_mpid(scratch, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price,
+                cw_itch_put_add_mpid(scratch, Self.scratchCapacity, b.pointee.spec.locate, ts, p.pointee.ref, side, p.pointee.qty, stock, price,
                                      m.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
         }
@@ -366,7 +373,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
                 if p.pointee.owner == owner {
                     if selfMatch == .cancelNewest { stopped = true; break outer }
                     let q = p.pointee.qty
-                    emit(cw_itch_put_delete(scratch, locate, ts, p.pointee.ref))
+                    emit(cw_itch_put_delete(scratch, Self.scratchCapacity, locate, ts, p.pointee.ref))
                     events.canceled(OrderID(slot: h, generation: p.pointee.generation), session: p.pointee.session, tag: p.pointee.tag,
                                     quantity: q, reason: .selfMatch)
                     unlink(b, h)
@@ -377,7 +384,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
                 let fill = min(left, p.pointee.qty)
                 let m = nextMatch
                 nextMatch &+= 1
-                emit(cw_itch_put_executed(scratch, locate, ts, p.pointee.ref, fill, m))
+                emit(cw_itch_put_executed(scratch, Self.scratchCapacity, locate, ts, p.pointee.ref, fill, m))
                 p.pointee.qty -= fill
                 l.pointee.qty -= UInt64(fill)
                 left -= fill
@@ -487,7 +494,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
     @inlinable mutating func remove(_ h: Int32, reason: CancelReason) {
         let p = pool + Int(h)
         let b = books + Int(p.pointee.book)
-        emit(cw_itch_put_delete(scratch, b.pointee.spec.locate, ts, p.pointee.ref))
+        emit(cw_itch_put_delete(scratch, Self.scratchCapacity, b.pointee.spec.locate, ts, p.pointee.ref))
         events.canceled(OrderID(slot: h, generation: p.pointee.generation), session: p.pointee.session, tag: p.pointee.tag,
                         quantity: p.pointee.qty, reason: reason)
         unlink(b, h)
@@ -508,7 +515,7 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
             // Same price, not larger: stays in place.
             let cut = p.pointee.qty - quantity
             if cut > 0 {
-                emit(cw_itch_put_cancel(scratch, locate, ts, p.pointee.ref, cut))
+                emit(cw_itch_put_cancel(scratch, Self.scratchCapacity, locate, ts, p.pointee.ref, cut))
                 p.pointee.qty = quantity
                 b.pointee.levels[Int(lv)].qty -= UInt64(cut)
             }
@@ -523,13 +530,13 @@ public struct VenueCore<Events: VenueEventSink, Feed: ITCHSink> {
         events.replaced(order, session: session, tag: tag, ref: p.pointee.ref, price: price, quantity: quantity, priorityKept: false)
         let (left, stopped) = match(b, h, limit: lv)
         if left == 0 || stopped {
-            emit(cw_itch_put_delete(scratch, locate, ts, oldRef))
+            emit(cw_itch_put_delete(scratch, Self.scratchCapacity, locate, ts, oldRef))
             if left > 0 { events.canceled(order, session: session, tag: tag, quantity: left, reason: .selfMatch) }
             release(h)
             return true
         }
         link(b, h, lv)
-        emit(cw_itch_put_replace(scratch, locate, ts, oldRef, p.pointee.ref, left, price))
+        emit(cw_itch_put_replace(scratch, Self.scratchCapacity, locate, ts, oldRef, p.pointee.ref, left, price))
         return true
     }
 

@@ -264,13 +264,14 @@ struct FeedPass {
         for m in messages { m.withUnsafeBufferPointer { scratch.handle($0.baseAddress!, UInt16($0.count), into: &sink) } }
         let last = messages[messages.count - 1]
         var ts: UInt64 = 0
-        if last.count >= 11 { for i in 5..<11 { ts = ts << 8 | UInt64(last[i]) } }
+        if last.count >= Int(CW_ITCH_HEADER_LEN) { ts = last.withUnsafeBufferPointer { cw_itch_timestamp($0.baseAddress!) } }
         var seen = Set<UInt64>()
         var deletes = 0
         for ref in refs where seen.insert(ref).inserted {
             guard let o = scratch.books.order(ref) else { continue }
             var d = [UInt8](repeating: 0, count: 19)
-            _ = d.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress!, o.locate, ts, ref) }
+            let n = d.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress!, $0.count, o.locate, ts, ref) }
+            guard n == d.count else { throw ValidationError("ITCH Order Delete encoder refused a \(d.count)-byte buffer") }
             messages.append(d)
             deletes += 1
         }

@@ -133,11 +133,11 @@ struct ITCHDecodeTests {
     @Test func encodersWriteWhatTheDecoderReads() {
         var m = [UInt8](repeating: 0, count: 50)
         let stock = Array("AAPL    ".utf8).map { CChar($0) }
-        var n = m.withUnsafeMutableBufferPointer { cw_itch_put_add_mpid($0.baseAddress, 13, 99, 42, CChar(UInt8(ascii: "S")), 500, stock, 1_234_500, "GSCO") }
+        var n = m.withUnsafeMutableBufferPointer { cw_itch_put_add_mpid($0.baseAddress, $0.count, 13, 99, 42, CChar(UInt8(ascii: "S")), 500, stock, 1_234_500, "GSCO") }
         var (st, d) = decode(Array(m[0..<n]))
         #expect(st == CW_ITCH_OK && d.h.type == UInt8(ascii: "F") && d.h.locate == 13 && d.h.timestamp == 99)
         #expect(d.u.add.ref == 42 && d.u.add.shares == 500 && d.u.add.price == 1_234_500 && text(d.u.add.attribution) == "GSCO")
-        n = m.withUnsafeMutableBufferPointer { cw_itch_put_replace($0.baseAddress, 13, 100, 42, 43, 600, 1_234_600) }
+        n = m.withUnsafeMutableBufferPointer { cw_itch_put_replace($0.baseAddress, $0.count, 13, 100, 42, 43, 600, 1_234_600) }
         (st, d) = decode(Array(m[0..<n]))
         #expect(st == CW_ITCH_OK && d.u.replace.orig_ref == 42 && d.u.replace.new_ref == 43 && d.u.replace.shares == 600)
     }

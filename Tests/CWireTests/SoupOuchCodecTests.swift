@@ -188,7 +188,7 @@ struct OuchCodecTests {
         #expect(e.price == 1_234_500 && e.tif == 99_999 && text(e.firm) == "FIRM" && e.display == ch("Y"))
         #expect(e.capacity == ch("A") && e.ise == ch("N") && e.min_qty == 100 && e.cross_type == ch("N") && e.customer_type == ch("R"))
         var copy = e
-        #expect(encoded { cw_ouch_put_enter($0, &copy) } == m)
+        #expect(encoded { cw_ouch_put_enter($0, 256, &copy) } == m)
     }
 
     @Test func replaceCancelModifyAtSpecOffsets() {
@@ -199,18 +199,18 @@ struct OuchCodecTests {
         var r = d.u.replace
         #expect(text(r.existing) == "ORD00000000001" && text(r.replacement) == "ORD00000000002")
         #expect(r.shares == 500 && r.price == 99_000 && r.tif == 0 && r.display == ch("Y") && r.ise == ch("N") && r.min_qty == 0)
-        #expect(encoded { cw_ouch_put_replace($0, &r) } == u)
+        #expect(encoded { cw_ouch_put_replace($0, 256, &r) } == u)
 
         let x: [UInt8] = [UInt8(ascii: "X")] + tok + be(0, 4)
         (st, d) = decodeIn(x)
         #expect(st == CW_OUCH_OK && x.count == 19 && d.u.cancel.shares == 0 && text(d.u.cancel.token) == "ORD00000000001")
         var t = d.u.cancel.token
-        #expect(encoded { cw_ouch_put_cancel($0, &t, 0) } == x)
+        #expect(encoded { cw_ouch_put_cancel($0, 256, &t, 0) } == x)
 
         let mm: [UInt8] = [UInt8(ascii: "M")] + tok + [UInt8(ascii: "T")] + be(70, 4)
         (st, d) = decodeIn(mm)
         #expect(st == CW_OUCH_OK && mm.count == 20 && d.u.modify.side == ch("T") && d.u.modify.shares == 70)
-        #expect(encoded { cw_ouch_put_modify($0, &t, ch("T"), 70) } == mm)
+        #expect(encoded { cw_ouch_put_modify($0, 256, &t, ch("T"), 70) } == mm)
     }
 
     /// Accepted and Replaced share bytes 9..64.
@@ -230,7 +230,7 @@ struct OuchCodecTests {
         #expect(acc.price == 3_000_000 && acc.tif == 86_399 && text(acc.firm) == "OMNI" && acc.display == ch("Y"))
         #expect(acc.order_ref == 0x0102_0304_0506_0708 && acc.capacity == ch("A") && acc.ise == ch("N"))
         #expect(acc.min_qty == 0 && acc.cross_type == ch("N") && acc.order_state == ch("L") && acc.bbo_weight == ch(" "))
-        #expect(encoded { cw_ouch_put_accepted($0, ts, &acc) } == a)
+        #expect(encoded { cw_ouch_put_accepted($0, 256, ts, &acc) } == a)
 
         let u: [UInt8] = [UInt8(ascii: "U")] + be(ts, 8) + tok2 + orderBody(state: "D") + tok + [UInt8(ascii: "2")]
         #expect(u.count == 80)
@@ -239,7 +239,7 @@ struct OuchCodecTests {
         var rep = d.u.replaced
         #expect(text(rep.token) == "ORD00000000002" && text(rep.previous) == "ORD00000000001")
         #expect(rep.order_state == ch("D") && rep.bbo_weight == ch("2") && rep.order_ref == 0x0102_0304_0506_0708 && rep.shares == 200)
-        #expect(encoded { cw_ouch_put_replaced($0, ts, &rep) } == u)
+        #expect(encoded { cw_ouch_put_replaced($0, 256, ts, &rep) } == u)
     }
 
     @Test func shortOutboundMessagesAtSpecOffsets() {
@@ -249,50 +249,50 @@ struct OuchCodecTests {
         let s: [UInt8] = [UInt8(ascii: "S")] + be(ts, 8) + [UInt8(ascii: "E")]
         var (st, d) = decodeOut(s)
         #expect(st == CW_OUCH_OK && d.u.system_event.event_code == ch("E") && d.timestamp == ts)
-        #expect(encoded { cw_ouch_put_system_event($0, ts, ch("E")) } == s)
+        #expect(encoded { cw_ouch_put_system_event($0, 256, ts, ch("E")) } == s)
 
         let c = head("C") + be(100, 4) + [UInt8(ascii: "U")]
         (st, d) = decodeOut(c)
         #expect(st == CW_OUCH_OK && c.count == 28 && d.u.canceled.decrement == 100 && d.u.canceled.reason == ch("U"))
-        #expect(encoded { cw_ouch_put_canceled($0, ts, &t, 100, ch("U")) } == c)
+        #expect(encoded { cw_ouch_put_canceled($0, 256, ts, &t, 100, ch("U")) } == c)
 
         let aiq = head("D") + be(100, 4) + [UInt8(ascii: "Q")] + be(40, 4) + be(1_000_000, 4) + [UInt8(ascii: "A")]
         (st, d) = decodeOut(aiq)
         var q = d.u.aiq_canceled
         #expect(st == CW_OUCH_OK && aiq.count == 37 && q.decrement == 100 && q.reason == ch("Q"))
         #expect(q.prevented == 40 && q.price == 1_000_000 && q.liquidity == ch("A"))
-        #expect(encoded { cw_ouch_put_aiq_canceled($0, ts, &q) } == aiq)
+        #expect(encoded { cw_ouch_put_aiq_canceled($0, 256, ts, &q) } == aiq)
 
         let e = head("E") + be(50, 4) + be(1_500_000, 4) + [UInt8(ascii: "R")] + be(987_654_321, 8)
         (st, d) = decodeOut(e)
         let ex = d.u.executed
         #expect(st == CW_OUCH_OK && e.count == 40 && ex.shares == 50 && ex.price == 1_500_000 && ex.liquidity == ch("R") && ex.match == 987_654_321)
-        #expect(encoded { cw_ouch_put_executed($0, ts, &t, 50, 1_500_000, ch("R"), 987_654_321) } == e)
+        #expect(encoded { cw_ouch_put_executed($0, 256, ts, &t, 50, 1_500_000, ch("R"), 987_654_321) } == e)
 
         let b = head("B") + be(987_654_321, 8) + [UInt8(ascii: "E")]
         (st, d) = decodeOut(b)
         #expect(st == CW_OUCH_OK && b.count == 32 && d.u.broken_trade.match == 987_654_321 && d.u.broken_trade.reason == ch("E"))
-        #expect(encoded { cw_ouch_put_broken_trade($0, ts, &t, 987_654_321, ch("E")) } == b)
+        #expect(encoded { cw_ouch_put_broken_trade($0, 256, ts, &t, 987_654_321, ch("E")) } == b)
 
         let j = head("J") + [UInt8(ascii: "X")]
         (st, d) = decodeOut(j)
         #expect(st == CW_OUCH_OK && j.count == 24 && d.u.rejected.reason == ch("X") && text(d.u.rejected.token) == "ORD00000000001")
-        #expect(encoded { cw_ouch_put_rejected($0, ts, &t, ch("X")) } == j)
+        #expect(encoded { cw_ouch_put_rejected($0, 256, ts, &t, ch("X")) } == j)
 
         let p = head("P")
         (st, d) = decodeOut(p)
         #expect(st == CW_OUCH_OK && p.count == 23 && text(d.u.cancel_pending.token) == "ORD00000000001")
-        #expect(encoded { cw_ouch_put_cancel_pending($0, ts, &t) } == p)
+        #expect(encoded { cw_ouch_put_cancel_pending($0, 256, ts, &t) } == p)
 
         let i = head("I")
         (st, d) = decodeOut(i)
         #expect(st == CW_OUCH_OK && i.count == 23 && text(d.u.cancel_reject.token) == "ORD00000000001")
-        #expect(encoded { cw_ouch_put_cancel_reject($0, ts, &t) } == i)
+        #expect(encoded { cw_ouch_put_cancel_reject($0, 256, ts, &t) } == i)
 
         let m = head("M") + [UInt8(ascii: "B")] + be(25, 4)
         (st, d) = decodeOut(m)
         #expect(st == CW_OUCH_OK && m.count == 28 && d.u.modified.side == ch("B") && d.u.modified.shares == 25)
-        #expect(encoded { cw_ouch_put_modified($0, ts, &t, ch("B"), 25) } == m)
+        #expect(encoded { cw_ouch_put_modified($0, 256, ts, &t, ch("B"), 25) } == m)
     }
 
     @Test func malformedMessagesAreRejectedWithTheirCause() {

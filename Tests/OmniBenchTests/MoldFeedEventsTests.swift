@@ -20,7 +20,7 @@ func addOrders(_ n: Int) -> [[UInt8]] {
         let odd = i % 2 == 1
         let price = odd ? UInt32(100_000 + i) : UInt32(900_000 + (i == 2 ? 0 : i))
         let len = m.withUnsafeMutableBufferPointer {
-            cw_itch_put_add($0.baseAddress, 1, UInt64(i), UInt64(i), CChar(UInt8(ascii: odd ? "B" : "S")), 100, stock, price)
+            cw_itch_put_add($0.baseAddress, $0.count, 1, UInt64(i), UInt64(i), CChar(UInt8(ascii: odd ? "B" : "S")), 100, stock, price)
         }
         return Array(m[0..<len])
     }

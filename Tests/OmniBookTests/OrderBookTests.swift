@@ -18,22 +18,22 @@ final class Feed {
         buf.withUnsafeBufferPointer { books.apply($0.baseAddress!, length: UInt16(n)) }
     }
     @discardableResult func add(_ ref: UInt64, _ side: Character, _ shares: UInt32, _ price: UInt32, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_add($0.baseAddress, locate, 0, ref, CChar(side.asciiValue!), shares, stock, price) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_add($0.baseAddress, $0.count, locate, 0, ref, CChar(side.asciiValue!), shares, stock, price) })
     }
     @discardableResult func execute(_ ref: UInt64, _ shares: UInt32, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_executed($0.baseAddress, locate, 0, ref, shares, 1) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_executed($0.baseAddress, $0.count, locate, 0, ref, shares, 1) })
     }
     @discardableResult func executeAtPrice(_ ref: UInt64, _ shares: UInt32, _ price: UInt32, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_executed_price($0.baseAddress, locate, 0, ref, shares, 1, CChar(UInt8(ascii: "Y")), price) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_executed_price($0.baseAddress, $0.count, locate, 0, ref, shares, 1, CChar(UInt8(ascii: "Y")), price) })
     }
     @discardableResult func cancel(_ ref: UInt64, _ shares: UInt32, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_cancel($0.baseAddress, locate, 0, ref, shares) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_cancel($0.baseAddress, $0.count, locate, 0, ref, shares) })
     }
     @discardableResult func delete(_ ref: UInt64, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, locate, 0, ref) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_delete($0.baseAddress, $0.count, locate, 0, ref) })
     }
     @discardableResult func replace(_ ref: UInt64, _ newRef: UInt64, _ shares: UInt32, _ price: UInt32, locate: UInt16 = 1) -> Locate? {
-        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_replace($0.baseAddress, locate, 0, ref, newRef, shares, price) })
+        apply(buf.withUnsafeMutableBufferPointer { cw_itch_put_replace($0.baseAddress, $0.count, locate, 0, ref, newRef, shares, price) })
     }
     var bbo: BBO { books.book(1).bbo }
     func q(_ bp: Int64, _ bs: UInt64, _ ap: Int64, _ asz: UInt64) -> BBO {
@@ -128,7 +128,7 @@ struct OrderBookTests {
 
     @Test func malformedLengthsAreCountedNotRead() throws {
         let f = try Feed()
-        let n = f.buf.withUnsafeMutableBufferPointer { cw_itch_put_add($0.baseAddress, 1, 0, 1, CChar(UInt8(ascii: "B")), 1, f.stock, 1) }
+        let n = f.buf.withUnsafeMutableBufferPointer { cw_itch_put_add($0.baseAddress, $0.count, 1, 0, 1, CChar(UInt8(ascii: "B")), 1, f.stock, 1) }
         #expect(f.apply(n - 1) == nil && f.apply(0) == nil)
         #expect(f.books.stats.malformed == 2 && f.books.liveOrders == 0)
     }

@@ -225,7 +225,8 @@ struct IEXSequenceTests {
         h.payload_length = UInt16(blocks.count); h.message_count = UInt16(count ?? messages.count)
         h.first_seq = seq
         var seg = [UInt8](repeating: 0, count: 40)
-        seg.withUnsafeMutableBufferPointer { cw_iextp_put_header($0.baseAddress, &h) }
+        let put = seg.withUnsafeMutableBufferPointer { cw_iextp_put_header($0.baseAddress, $0.count, &h) }
+        precondition(put == 40, "IEX-TP header refused")
         return seg + blocks
     }
 

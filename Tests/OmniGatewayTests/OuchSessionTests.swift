@@ -150,6 +150,20 @@ struct OuchSessionTests {
         #expect(can.map(\.0) == [4, 5])
     }
 
+    @Test func messageLargerThanTheLogSlotIsRefusedAndCounted() throws {
+        var cfg = SoupServerConfig()
+        cfg.maxMessage = Int(CW_OUCH_ACCEPTED_LEN) // Replaced (80 bytes) does not fit; Accepted (66) exactly does
+        let server = try SoupServer(cfg)
+        let user = try #require(server.user(named: "alice"))
+        let out = OuchOutbox(server: server, user: user)
+        var a = cw_ouch_accepted(); a.token = cw_ouch_make_token("T1", 2)
+        var r = cw_ouch_replaced(); r.token = cw_ouch_make_token("T2", 2)
+        #expect(out.accepted(a) == 1)
+        #expect(out.replaced(r) == 0, "refused: no sequence number")
+        #expect(server.refusedMessages == 1 && server.lastSequence(of: user) == 1)
+        #expect(out.systemEvent(UInt8(ascii: "E")) == 2, "the stream goes on after a refusal")
+    }
+
     @Test func malformedOrdersAreCountedNotAnswered() throws {
         let server = try SoupServer(SoupServerConfig())
         let app = OuchServer(handler: FakeOuchVenue())

@@ -108,7 +108,7 @@ cbook_simd cbook_cpu_simd(void);
 const char *cbook_simd_name(cbook_simd level);
 
 // Restricts books to the locates added with cbook_filter_add (none at first);
-// order messages for other locates are counted as filtered. 0, or -1 when out of memory.
+// order messages for other locates are counted as filtered. 0, or -ENOMEM.
 int cbook_filter_enable(cbook_set *s);
 int cbook_filter_add(cbook_set *s, uint16_t locate);
 
@@ -125,29 +125,29 @@ int cbook_apply_valid(cbook_set *s, const uint8_t *msg, uint16_t len);
 // was added at some earlier, random time), the near one pulls in the book and
 // the top levels of the order's side. Both only read memory that is valid.
 static inline void cbook_prefetch_far(const cbook_set *s, const uint8_t *m, uint16_t len) {
-    if (len == 0 || len != cw_itch_len_table[m[0]]) return; // lookahead sees unvalidated records
+    if (!cw_itch_valid(m, len)) return; // lookahead sees unvalidated records
     uint8_t t = m[0];
     if (t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') {
-        uint64_t ref = cw_be64(m + 11);
+        uint64_t ref = cw_itch_order_ref(m);
         uint64_t pi = ref >> CBOOK_PAGE_BITS;
         if (pi < s->page_slots) {
             const cbook_page *p = s->pages[pi];
             if (p) __builtin_prefetch(&p->o[ref & (CBOOK_PAGE_ORDERS - 1)], 1, 3);
         }
     }
-    __builtin_prefetch(&s->books[cw_be16(m + 1)], 0, 3);
+    __builtin_prefetch(&s->books[cw_itch_locate(m)], 0, 3);
 }
 
 static inline void cbook_prefetch_near(const cbook_set *s, const uint8_t *m, uint16_t len) {
-    if (len == 0 || len != cw_itch_len_table[m[0]]) return;
-    const cbook_book *b = &s->books[cw_be16(m + 1)];
+    if (!cw_itch_valid(m, len)) return;
+    const cbook_book *b = &s->books[cw_itch_locate(m)];
     if (!b->present) return;
     uint8_t t = m[0];
     int side = -1;
     if (t == 'A' || t == 'F') {
-        side = m[19] == 'S' ? CBOOK_ASK : CBOOK_BID;
+        side = cw_itch_add_side(m) == 'S' ? CBOOK_ASK : CBOOK_BID;
     } else if (t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') {
-        uint64_t ref = cw_be64(m + 11);
+        uint64_t ref = cw_itch_order_ref(m);
         uint64_t pi = ref >> CBOOK_PAGE_BITS;
         const cbook_page *p = pi < s->page_slots ? s->pages[pi] : NULL;
         if (p) side = p->o[ref & (CBOOK_PAGE_ORDERS - 1)].side;

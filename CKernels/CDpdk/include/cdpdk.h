@@ -23,9 +23,10 @@
 // ---- EAL -------------------------------------------------------------------
 
 // rte_eal_init on a private copy of argv (argv[0] is the program name).
-// Returns NULL on success, else an error text (static storage) naming why:
-// a second call in one process, rte_errno's text, or EAL's own complaint.
-const char *cdpdk_init(int argc, const char *const *argv);
+// Returns 0, or a negative errno with `err` (when not NULL) saying why, like
+// cdpdk_port_open: -EALREADY on a second call in one process, -EINVAL for an argc
+// outside 1...64, -ENOMEM, or -rte_errno when EAL refuses its arguments or the machine.
+int cdpdk_init(int argc, const char *const *argv, char *err, size_t errcap);
 int cdpdk_initialized(void); // 1 after a successful cdpdk_init
 void cdpdk_cleanup(void);    // closes open ports and calls rte_eal_cleanup; EAL cannot be started again
 uint64_t cdpdk_tsc_hz(void); // rte_get_tsc_hz(): EAL's own calibration of the rx timestamps' clock

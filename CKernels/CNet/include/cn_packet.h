@@ -186,7 +186,7 @@ static inline int cn_udp_match(const cn_udp_view *v, const cn_udp_dest *dests, u
 static inline uint32_t cn_csum_add(uint32_t sum, const uint8_t *p, size_t n) {
     uint64_t s = sum;
     size_t i = 0;
-    for (; i + 1 < n; i += 2) s += (uint32_t)p[i] << 8 | p[i + 1];
+    for (; i + 1 < n; i += 2) s += cw_be16(p + i);
     if (i < n) s += (uint32_t)p[i] << 8;
     while (s >> 16) s = (s & 0xFFFFu) + (s >> 16);
     return (uint32_t)s;

@@ -12,17 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-// ---- byte order helpers (pcap files are in the writer's byte order; loads are unaligned-safe)
-static inline uint16_t cn_ld16(const uint8_t *p, int swap) { uint16_t v; memcpy(&v, p, 2); return swap ? __builtin_bswap16(v) : v; }
-static inline uint32_t cn_ld32(const uint8_t *p, int swap) { uint32_t v; memcpy(&v, p, 4); return swap ? __builtin_bswap32(v) : v; }
-static inline uint64_t cn_ld64(const uint8_t *p, int swap) { uint64_t v; memcpy(&v, p, 8); return swap ? __builtin_bswap64(v) : v; }
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define CN_HOST_BE 0
-#else
-#define CN_HOST_BE 1
-#endif
-static inline void cn_st16le(uint8_t *p, uint16_t v) { if (CN_HOST_BE) v = __builtin_bswap16(v); memcpy(p, &v, 2); }
-static inline void cn_st32le(uint8_t *p, uint32_t v) { if (CN_HOST_BE) v = __builtin_bswap32(v); memcpy(p, &v, 4); }
+#include "cw_endian.h" // byte order (CWire): cw_ld* with the file's swap flag, cw_put_le* for what we write
 
 // ---- link types (LINKTYPE_* values as stored in files)
 #define CN_LINK_NULL 0          // BSD loopback: 4-byte address family in the writer's byte order
@@ -60,9 +50,9 @@ typedef enum {
 // Identifies a capture from its first bytes (the magic), whatever the file is called.
 static inline cn_capture_format cn_capture_detect(const uint8_t *buf, size_t size) {
     if (size < 4) return CN_CAPTURE_UNKNOWN;
-    uint32_t m = cn_ld32(buf, 0);
-    if (m == CN_PCAP_MAGIC_US || m == CN_PCAP_MAGIC_NS || m == __builtin_bswap32(CN_PCAP_MAGIC_US) ||
-        m == __builtin_bswap32(CN_PCAP_MAGIC_NS))
+    uint32_t m = cw_ld32(buf, 0);
+    if (m == CN_PCAP_MAGIC_US || m == CN_PCAP_MAGIC_NS || m == cw_swap32(CN_PCAP_MAGIC_US) ||
+        m == cw_swap32(CN_PCAP_MAGIC_NS))
         return CN_CAPTURE_PCAP;
     if (m == CN_PCAPNG_SHB) return CN_CAPTURE_PCAPNG;
     return CN_CAPTURE_UNKNOWN;
@@ -119,16 +109,16 @@ static inline int cn_pcap_open(cn_pcap_reader *r, const uint8_t *buf, size_t siz
     if (r->format == CN_CAPTURE_UNKNOWN) { r->status = CN_PCAP_NOT_CAPTURE; return CN_PCAP_NOT_CAPTURE; }
     if (r->format == CN_CAPTURE_PCAP) {
         if (size < CN_PCAP_FILE_HEADER_LEN) { r->status = CN_PCAP_NOT_CAPTURE; return CN_PCAP_NOT_CAPTURE; }
-        uint32_t m = cn_ld32(buf, 0);
+        uint32_t m = cw_ld32(buf, 0);
         r->swap = !(m == CN_PCAP_MAGIC_US || m == CN_PCAP_MAGIC_NS);
-        r->nanosecond = cn_ld32(buf, r->swap) == CN_PCAP_MAGIC_NS;
-        r->ifs[0].snaplen = cn_ld32(buf + 16, r->swap);
-        r->ifs[0].linktype = cn_ld32(buf + 20, r->swap) & 0xFFFFu; // upper bits carry FCS information
+        r->nanosecond = cw_ld32(buf, r->swap) == CN_PCAP_MAGIC_NS;
+        r->ifs[0].snaplen = cw_ld32(buf + 16, r->swap);
+        r->ifs[0].linktype = cw_ld32(buf + 20, r->swap) & 0xFFFFu; // upper bits carry FCS information
         r->n_if = 1;
         r->off = CN_PCAP_FILE_HEADER_LEN;
         // Only version 2.x exists (2.4 today): another is no file this reader understands, so its
         // walk stops at once, counted as malformed, rather than reading records as if it were.
-        if (cn_ld16(buf + 4, r->swap) != 2) { r->malformed = 1; r->status = CN_PCAP_MALFORMED; }
+        if (cw_ld16(buf + 4, r->swap) != 2) { r->malformed = 1; r->status = CN_PCAP_MALFORMED; }
     }
     return CN_PCAP_END;
 }
@@ -160,11 +150,11 @@ static inline uint64_t cn_pcapng_ts_ns(uint64_t units, uint8_t tsresol) {
 static inline void cn_pcapng_idb_options(cn_pcap_interface *ifc, const uint8_t *p, size_t n, int swap) {
     size_t o = 0;
     while (n - o >= 4) {
-        uint16_t code = cn_ld16(p + o, swap), len = cn_ld16(p + o + 2, swap);
+        uint16_t code = cw_ld16(p + o, swap), len = cw_ld16(p + o + 2, swap);
         o += 4;
         if (code == 0 || len > n - o) return; // opt_endofopt, or an option running past the block
         if (code == 9 && len >= 1) ifc->tsresol = p[o];                           // if_tsresol
-        if (code == 14 && len >= 8) ifc->tsoffset_s = (int64_t)cn_ld64(p + o, swap); // if_tsoffset
+        if (code == 14 && len >= 8) ifc->tsoffset_s = (int64_t)cw_ld64(p + o, swap); // if_tsoffset
         size_t padded = ((size_t)len + 3u) & ~(size_t)3u;
         if (padded > n - o) return;
         o += padded;
@@ -176,8 +166,8 @@ static inline int cn_pcap_next_classic(cn_pcap_reader *r, cn_pcap_packet *pkt) {
     if (left == 0) { r->status = CN_PCAP_END; return CN_PCAP_END; }
     if (left < CN_PCAP_RECORD_HEADER_LEN) return cn_pcap_stop(r, CN_PCAP_TRUNCATED);
     const uint8_t *h = r->buf + r->off;
-    uint32_t sec = cn_ld32(h, r->swap), frac = cn_ld32(h + 4, r->swap);
-    uint32_t incl = cn_ld32(h + 8, r->swap), orig = cn_ld32(h + 12, r->swap);
+    uint32_t sec = cw_ld32(h, r->swap), frac = cw_ld32(h + 4, r->swap);
+    uint32_t incl = cw_ld32(h + 8, r->swap), orig = cw_ld32(h + 12, r->swap);
     uint32_t limit = r->ifs[0].snaplen > CN_PCAP_MAX_CAPLEN ? r->ifs[0].snaplen : CN_PCAP_MAX_CAPLEN;
     if (incl > limit || incl > orig) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // more captured than was on the wire
     if (left - CN_PCAP_RECORD_HEADER_LEN < incl) return cn_pcap_stop(r, CN_PCAP_TRUNCATED);
@@ -198,34 +188,34 @@ static inline int cn_pcap_next_ng(cn_pcap_reader *r, cn_pcap_packet *pkt) {
         if (left == 0) { r->status = CN_PCAP_END; return CN_PCAP_END; }
         if (left < 12) return cn_pcap_stop(r, CN_PCAP_TRUNCATED);
         const uint8_t *b = r->buf + r->off;
-        uint32_t type = cn_ld32(b, r->swap);
+        uint32_t type = cw_ld32(b, r->swap);
         if (type == CN_PCAPNG_SHB) {
             // A new section: its byte-order magic says how to read everything up to the next SHB.
-            uint32_t bom = cn_ld32(b + 8, 0);
+            uint32_t bom = cw_ld32(b + 8, 0);
             if (bom == CN_PCAPNG_BYTE_ORDER_MAGIC) r->swap = 0;
-            else if (bom == __builtin_bswap32(CN_PCAPNG_BYTE_ORDER_MAGIC)) r->swap = 1;
+            else if (bom == cw_swap32(CN_PCAPNG_BYTE_ORDER_MAGIC)) r->swap = 1;
             else return cn_pcap_stop(r, CN_PCAP_MALFORMED);
         } else if (r->sections == 0) {
             return cn_pcap_stop(r, CN_PCAP_MALFORMED); // a block before any section header
         }
-        uint32_t len = cn_ld32(b + 4, r->swap);
+        uint32_t len = cw_ld32(b + 4, r->swap);
         if (len < 12 || (len & 3u) || len > CN_PCAPNG_MAX_BLOCK) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
         if (len > left) return cn_pcap_stop(r, CN_PCAP_TRUNCATED);
-        if (cn_ld32(b + len - 4, r->swap) != len) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
+        if (cw_ld32(b + len - 4, r->swap) != len) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
         const uint8_t *body = b + 8;
         size_t blen = (size_t)len - 12; // between the leading length and the trailing one
         switch (type) {
         case CN_PCAPNG_SHB:
             if (blen < 16) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // magic, version, section length
-            if (cn_ld16(body + 4, r->swap) != 1) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // only major version 1 exists
+            if (cw_ld16(body + 4, r->swap) != 1) return cn_pcap_stop(r, CN_PCAP_MALFORMED); // only major version 1 exists
             r->sections++;
             r->n_if = 0;
             break;
         case CN_PCAPNG_IDB: {
             if (blen < 8 || r->n_if == CN_PCAPNG_MAX_IF) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
             cn_pcap_interface *ifc = &r->ifs[r->n_if];
-            ifc->linktype = cn_ld16(body, r->swap);
-            ifc->snaplen = cn_ld32(body + 4, r->swap);
+            ifc->linktype = cw_ld16(body, r->swap);
+            ifc->snaplen = cw_ld32(body + 4, r->swap);
             ifc->tsresol = 6; // default: microseconds
             ifc->tsoffset_s = 0;
             cn_pcapng_idb_options(ifc, body + 8, blen - 8, r->swap);
@@ -235,11 +225,11 @@ static inline int cn_pcap_next_ng(cn_pcap_reader *r, cn_pcap_packet *pkt) {
         case CN_PCAPNG_EPB:
         case CN_PCAPNG_PB: {
             if (blen < 20) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
-            uint32_t ifid = type == CN_PCAPNG_EPB ? cn_ld32(body, r->swap) : cn_ld16(body, r->swap);
-            uint32_t cap = cn_ld32(body + 12, r->swap), orig = cn_ld32(body + 16, r->swap);
+            uint32_t ifid = type == CN_PCAPNG_EPB ? cw_ld32(body, r->swap) : cw_ld16(body, r->swap);
+            uint32_t cap = cw_ld32(body + 12, r->swap), orig = cw_ld32(body + 16, r->swap);
             if (ifid >= r->n_if || cap > blen - 20 || cap > orig) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
             const cn_pcap_interface *ifc = &r->ifs[ifid];
-            uint64_t units = ((uint64_t)cn_ld32(body + 4, r->swap) << 32) | cn_ld32(body + 8, r->swap);
+            uint64_t units = ((uint64_t)cw_ld32(body + 4, r->swap) << 32) | cw_ld32(body + 8, r->swap);
             pkt->ts_ns = cn_pcapng_ts_ns(units, ifc->tsresol) + (uint64_t)ifc->tsoffset_s * 1000000000u;
             pkt->data = body + 20;
             pkt->caplen = cap;
@@ -252,7 +242,7 @@ static inline int cn_pcap_next_ng(cn_pcap_reader *r, cn_pcap_packet *pkt) {
         }
         case CN_PCAPNG_SPB: {
             if (blen < 4 || r->n_if == 0) return cn_pcap_stop(r, CN_PCAP_MALFORMED);
-            uint32_t orig = cn_ld32(body, r->swap);
+            uint32_t orig = cw_ld32(body, r->swap);
             size_t room = blen - 4;
             uint32_t snap = r->ifs[0].snaplen;
             // Captured length is implied: the original length cut to the snap length and to the block.
@@ -289,23 +279,23 @@ static inline int cn_pcap_next(cn_pcap_reader *r, cn_pcap_packet *pkt) {
 // File header into `buf` (24 bytes); returns 24, or 0 when `cap` is too small.
 static inline size_t cn_pcap_put_file_header(uint8_t *buf, size_t cap, uint32_t snaplen, uint32_t linktype) {
     if (cap < CN_PCAP_FILE_HEADER_LEN) return 0;
-    cn_st32le(buf, CN_PCAP_MAGIC_NS);
-    cn_st16le(buf + 4, 2);
-    cn_st16le(buf + 6, 4);
-    cn_st32le(buf + 8, 0);   // thiszone
-    cn_st32le(buf + 12, 0);  // sigfigs
-    cn_st32le(buf + 16, snaplen);
-    cn_st32le(buf + 20, linktype);
+    cw_put_le32(buf, CN_PCAP_MAGIC_NS);
+    cw_put_le16(buf + 4, 2);
+    cw_put_le16(buf + 6, 4);
+    cw_put_le32(buf + 8, 0);   // thiszone
+    cw_put_le32(buf + 12, 0);  // sigfigs
+    cw_put_le32(buf + 16, snaplen);
+    cw_put_le32(buf + 20, linktype);
     return CN_PCAP_FILE_HEADER_LEN;
 }
 
 // Record header for a frame of `caplen` captured bytes (`origlen` on the wire) at `ts_ns`.
 static inline size_t cn_pcap_put_record_header(uint8_t *buf, size_t cap, uint64_t ts_ns, uint32_t caplen, uint32_t origlen) {
     if (cap < CN_PCAP_RECORD_HEADER_LEN) return 0;
-    cn_st32le(buf, (uint32_t)(ts_ns / 1000000000u));
-    cn_st32le(buf + 4, (uint32_t)(ts_ns % 1000000000u));
-    cn_st32le(buf + 8, caplen);
-    cn_st32le(buf + 12, origlen);
+    cw_put_le32(buf, (uint32_t)(ts_ns / 1000000000u));
+    cw_put_le32(buf + 4, (uint32_t)(ts_ns % 1000000000u));
+    cw_put_le32(buf + 8, caplen);
+    cw_put_le32(buf + 12, origlen);
     return CN_PCAP_RECORD_HEADER_LEN;
 }
 

@@ -17,17 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "cw_endian.h" // cw_le16/32/64, cw_put_le16/32/64
 #include "cw_frame.h"
-
-static inline uint16_t cw_le16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t cw_le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t cw_le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static inline void cw_put_le16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static inline void cw_put_le32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static inline void cw_put_le64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "cw_iex.h: little-endian hosts only (IEX-TP is little-endian and loaded with memcpy)"
-#endif
 
 #define CW_IEXTP_HEADER_LEN 40
 #define CW_IEXTP_VERSION 1
@@ -73,7 +64,9 @@ static inline int cw_iextp_parse_header(const uint8_t *seg, size_t size, cw_iext
 }
 
 // Writes a segment header; the caller appends `payload_length` bytes of blocks after it.
-static inline void cw_iextp_put_header(uint8_t *seg, const cw_iextp_header *h) {
+// Returns CW_IEXTP_HEADER_LEN, or 0 (nothing written) when `cap` is smaller.
+static inline size_t cw_iextp_put_header(uint8_t *seg, size_t cap, const cw_iextp_header *h) {
+    if (cap < CW_IEXTP_HEADER_LEN) return 0;
     seg[0] = h->version; seg[1] = h->reserved;
     cw_put_le16(seg + 2, h->protocol_id);
     cw_put_le32(seg + 4, h->channel_id);
@@ -83,6 +76,7 @@ static inline void cw_iextp_put_header(uint8_t *seg, const cw_iextp_header *h) {
     cw_put_le64(seg + 16, h->stream_offset);
     cw_put_le64(seg + 24, h->first_seq);
     cw_put_le64(seg + 32, (uint64_t)h->send_time);
+    return CW_IEXTP_HEADER_LEN;
 }
 
 // Cursor over the message blocks of one segment whose header parsed CW_IEXTP_OK.

@@ -35,6 +35,31 @@ static inline uint16_t cw_itch_locate(const uint8_t *m) { return cw_be16(m + 1);
 static inline uint16_t cw_itch_tracking(const uint8_t *m) { return cw_be16(m + 3); }
 static inline uint64_t cw_itch_timestamp(const uint8_t *m) { return cw_be48(m + 5); }
 
+// ---- Named fields of the order messages, at the specification's offsets (whole-message
+// offsets, header included). Each is one unaligned load: the book reads these on its hot
+// path instead of decoding whole messages. The caller has checked the type and the length
+// (cw_itch_valid); an accessor reads only bytes inside a message of the type it names.
+
+// Order Reference Number at 11: A, F, E, C, X, D; for U, the Original Order Reference Number.
+static inline uint64_t cw_itch_order_ref(const uint8_t *m) { return cw_be64(m + 11); }
+// Add Order (A) and Add Order with MPID (F): side 'B' / 'S' at 19, shares at 20, stock at 24, price at 32.
+static inline uint8_t cw_itch_add_side(const uint8_t *m) { return m[19]; }
+static inline uint32_t cw_itch_add_shares(const uint8_t *m) { return cw_be32(m + 20); }
+static inline const uint8_t *cw_itch_add_stock(const uint8_t *m) { return m + 24; }
+static inline uint32_t cw_itch_add_price(const uint8_t *m) { return cw_be32(m + 32); }
+// Order Executed (E) and Executed with Price (C): executed shares at 19, match number at 23.
+static inline uint32_t cw_itch_executed_shares(const uint8_t *m) { return cw_be32(m + 19); }
+static inline uint64_t cw_itch_executed_match(const uint8_t *m) { return cw_be64(m + 23); }
+// Executed with Price (C) only: printable at 31, execution price at 32 (the print, not the order's price).
+static inline uint8_t cw_itch_executed_printable(const uint8_t *m) { return m[31]; }
+static inline uint32_t cw_itch_execution_price(const uint8_t *m) { return cw_be32(m + 32); }
+// Order Cancel (X): canceled shares at 19.
+static inline uint32_t cw_itch_cancel_shares(const uint8_t *m) { return cw_be32(m + 19); }
+// Order Replace (U): new reference at 19, shares at 27, price at 31 (the original ref: cw_itch_order_ref).
+static inline uint64_t cw_itch_replace_new_ref(const uint8_t *m) { return cw_be64(m + 19); }
+static inline uint32_t cw_itch_replace_shares(const uint8_t *m) { return cw_be32(m + 27); }
+static inline uint32_t cw_itch_replace_price(const uint8_t *m) { return cw_be32(m + 31); }
+
 // ---- Decoded forms. Text fields stay space-padded ASCII as on the wire. ----
 
 typedef struct { uint8_t type; uint16_t locate; uint16_t tracking; uint64_t timestamp; } cw_itch_header;
@@ -155,23 +180,26 @@ static inline cw_itch_status cw_itch_decode(const uint8_t *m, size_t len, cw_itc
         break;
     case 'A': case 'F': {
         cw_itch_add *r = &out->u.add;
-        r->ref = cw_be64(b); r->side = (char)b[8]; r->shares = cw_be32(b + 9); cw_copy8(r->stock, b + 13);
-        r->price = cw_be32(b + 21);
+        r->ref = cw_itch_order_ref(m); r->side = (char)cw_itch_add_side(m); r->shares = cw_itch_add_shares(m);
+        cw_copy8(r->stock, cw_itch_add_stock(m)); r->price = cw_itch_add_price(m);
         if (t == 'F') memcpy(r->attribution, b + 25, 4); else memset(r->attribution, ' ', 4);
         break;
     }
-    case 'E': out->u.executed.ref = cw_be64(b); out->u.executed.shares = cw_be32(b + 8); out->u.executed.match = cw_be64(b + 12); break;
+    case 'E':
+        out->u.executed.ref = cw_itch_order_ref(m); out->u.executed.shares = cw_itch_executed_shares(m);
+        out->u.executed.match = cw_itch_executed_match(m);
+        break;
     case 'C': {
         cw_itch_executed_price *r = &out->u.executed_price;
-        r->ref = cw_be64(b); r->shares = cw_be32(b + 8); r->match = cw_be64(b + 12);
-        r->printable = (char)b[20]; r->price = cw_be32(b + 21);
+        r->ref = cw_itch_order_ref(m); r->shares = cw_itch_executed_shares(m); r->match = cw_itch_executed_match(m);
+        r->printable = (char)cw_itch_executed_printable(m); r->price = cw_itch_execution_price(m);
         break;
     }
-    case 'X': out->u.cancel.ref = cw_be64(b); out->u.cancel.shares = cw_be32(b + 8); break;
-    case 'D': out->u.del.ref = cw_be64(b); break;
+    case 'X': out->u.cancel.ref = cw_itch_order_ref(m); out->u.cancel.shares = cw_itch_cancel_shares(m); break;
+    case 'D': out->u.del.ref = cw_itch_order_ref(m); break;
     case 'U':
-        out->u.replace.orig_ref = cw_be64(b); out->u.replace.new_ref = cw_be64(b + 8);
-        out->u.replace.shares = cw_be32(b + 16); out->u.replace.price = cw_be32(b + 20);
+        out->u.replace.orig_ref = cw_itch_order_ref(m); out->u.replace.new_ref = cw_itch_replace_new_ref(m);
+        out->u.replace.shares = cw_itch_replace_shares(m); out->u.replace.price = cw_itch_replace_price(m);
         break;
     case 'P': {
         cw_itch_trade *r = &out->u.trade;
@@ -205,83 +233,110 @@ static inline cw_itch_status cw_itch_decode(const uint8_t *m, size_t len, cw_itc
     return CW_ITCH_OK;
 }
 
-// ---- Encoders. Each writes exactly cw_itch_expected_len(type) bytes at `m` and returns that count.
+// ---- Encoders. Each writes exactly cw_itch_expected_len(type) bytes at `m` and returns that
+// count, or returns 0 and writes nothing when `cap` is smaller (0, not a negative code: a size
+// return, like every CWire encoder; the caller counts or refuses it).
 
-static inline void cw_itch_put_header(uint8_t *m, uint8_t type, uint16_t locate, uint16_t tracking, uint64_t ts) {
+// Unchecked header store, for the encoders below only: they check `cap` first.
+static inline void cw_itch__header(uint8_t *m, uint8_t type, uint16_t locate, uint16_t tracking, uint64_t ts) {
     m[0] = type; cw_put16(m + 1, locate); cw_put16(m + 3, tracking); cw_put48(m + 5, ts);
 }
 
-static inline size_t cw_itch_put_system_event(uint8_t *m, uint64_t ts, char event_code) {
-    cw_itch_put_header(m, 'S', 0, 0, ts); m[11] = (uint8_t)event_code; return 12;
+// The 11-byte header alone, for a caller that writes the body itself.
+static inline size_t cw_itch_put_header(uint8_t *m, size_t cap, uint8_t type, uint16_t locate, uint16_t tracking, uint64_t ts) {
+    if (cap < CW_ITCH_HEADER_LEN) return 0;
+    cw_itch__header(m, type, locate, tracking, ts);
+    return CW_ITCH_HEADER_LEN;
+}
+
+static inline size_t cw_itch_put_system_event(uint8_t *m, size_t cap, uint64_t ts, char event_code) {
+    if (cap < 12) return 0;
+    cw_itch__header(m, 'S', 0, 0, ts); m[11] = (uint8_t)event_code; return 12;
 }
 
 // Stock directory for a plain common stock: round lot 100, not ETP, tier 1 LULD.
-static inline size_t cw_itch_put_directory(uint8_t *m, uint16_t locate, uint64_t ts, const char stock[8], char market_category) {
-    cw_itch_put_header(m, 'R', locate, 0, ts);
+static inline size_t cw_itch_put_directory(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, const char stock[8], char market_category) {
+    if (cap < 39) return 0;
+    cw_itch__header(m, 'R', locate, 0, ts);
     memcpy(m + 11, stock, 8); m[19] = (uint8_t)market_category; m[20] = 'N'; cw_put32(m + 21, 100);
     m[25] = 'N'; m[26] = 'C'; m[27] = 'Z'; m[28] = ' '; m[29] = 'P'; m[30] = 'N'; m[31] = ' ';
     m[32] = '1'; m[33] = 'N'; cw_put32(m + 34, 0); m[38] = 'N';
     return 39;
 }
 
-static inline size_t cw_itch_put_trading_action(uint8_t *m, uint16_t locate, uint64_t ts, const char stock[8], char state) {
-    cw_itch_put_header(m, 'H', locate, 0, ts);
+static inline size_t cw_itch_put_trading_action(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, const char stock[8], char state) {
+    if (cap < 25) return 0;
+    cw_itch__header(m, 'H', locate, 0, ts);
     memcpy(m + 11, stock, 8); m[19] = (uint8_t)state; m[20] = ' '; memcpy(m + 21, "    ", 4);
     return 25;
 }
 
-static inline size_t cw_itch_put_add(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref, char side,
-                                     uint32_t shares, const char stock[8], uint32_t price) {
-    cw_itch_put_header(m, 'A', locate, 0, ts);
+// Unchecked body of A and F (bytes 11..35), for the two encoders below.
+static inline void cw_itch__add(uint8_t *m, uint8_t type, uint16_t locate, uint64_t ts, uint64_t ref, char side,
+                                uint32_t shares, const char stock[8], uint32_t price) {
+    cw_itch__header(m, type, locate, 0, ts);
     cw_put64(m + 11, ref); m[19] = (uint8_t)side; cw_put32(m + 20, shares); memcpy(m + 24, stock, 8);
     cw_put32(m + 32, price);
+}
+
+static inline size_t cw_itch_put_add(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref, char side,
+                                     uint32_t shares, const char stock[8], uint32_t price) {
+    if (cap < 36) return 0;
+    cw_itch__add(m, 'A', locate, ts, ref, side, shares, stock, price);
     return 36;
 }
 
-static inline size_t cw_itch_put_add_mpid(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref, char side,
+static inline size_t cw_itch_put_add_mpid(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref, char side,
                                           uint32_t shares, const char stock[8], uint32_t price, const char mpid[4]) {
-    cw_itch_put_add(m, locate, ts, ref, side, shares, stock, price);
-    m[0] = 'F'; memcpy(m + 36, mpid, 4);
+    if (cap < 40) return 0;
+    cw_itch__add(m, 'F', locate, ts, ref, side, shares, stock, price);
+    memcpy(m + 36, mpid, 4);
     return 40;
 }
 
-static inline size_t cw_itch_put_executed(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares, uint64_t match) {
-    cw_itch_put_header(m, 'E', locate, 0, ts);
+static inline size_t cw_itch_put_executed(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares, uint64_t match) {
+    if (cap < 31) return 0;
+    cw_itch__header(m, 'E', locate, 0, ts);
     cw_put64(m + 11, ref); cw_put32(m + 19, shares); cw_put64(m + 23, match);
     return 31;
 }
 
-static inline size_t cw_itch_put_executed_price(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares,
+static inline size_t cw_itch_put_executed_price(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares,
                                                 uint64_t match, char printable, uint32_t price) {
-    cw_itch_put_header(m, 'C', locate, 0, ts);
+    if (cap < 36) return 0;
+    cw_itch__header(m, 'C', locate, 0, ts);
     cw_put64(m + 11, ref); cw_put32(m + 19, shares); cw_put64(m + 23, match); m[31] = (uint8_t)printable;
     cw_put32(m + 32, price);
     return 36;
 }
 
-static inline size_t cw_itch_put_cancel(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares) {
-    cw_itch_put_header(m, 'X', locate, 0, ts);
+static inline size_t cw_itch_put_cancel(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref, uint32_t shares) {
+    if (cap < 23) return 0;
+    cw_itch__header(m, 'X', locate, 0, ts);
     cw_put64(m + 11, ref); cw_put32(m + 19, shares);
     return 23;
 }
 
-static inline size_t cw_itch_put_delete(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t ref) {
-    cw_itch_put_header(m, 'D', locate, 0, ts);
+static inline size_t cw_itch_put_delete(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t ref) {
+    if (cap < 19) return 0;
+    cw_itch__header(m, 'D', locate, 0, ts);
     cw_put64(m + 11, ref);
     return 19;
 }
 
-static inline size_t cw_itch_put_replace(uint8_t *m, uint16_t locate, uint64_t ts, uint64_t orig_ref, uint64_t new_ref,
+static inline size_t cw_itch_put_replace(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, uint64_t orig_ref, uint64_t new_ref,
                                          uint32_t shares, uint32_t price) {
-    cw_itch_put_header(m, 'U', locate, 0, ts);
+    if (cap < 35) return 0;
+    cw_itch__header(m, 'U', locate, 0, ts);
     cw_put64(m + 11, orig_ref); cw_put64(m + 19, new_ref); cw_put32(m + 27, shares); cw_put32(m + 31, price);
     return 35;
 }
 
 // Non-cross trade against a hidden order: the order ref on the wire is 0 since 2015.
-static inline size_t cw_itch_put_trade(uint8_t *m, uint16_t locate, uint64_t ts, char side, uint32_t shares,
+static inline size_t cw_itch_put_trade(uint8_t *m, size_t cap, uint16_t locate, uint64_t ts, char side, uint32_t shares,
                                        const char stock[8], uint32_t price, uint64_t match) {
-    cw_itch_put_header(m, 'P', locate, 0, ts);
+    if (cap < 44) return 0;
+    cw_itch__header(m, 'P', locate, 0, ts);
     cw_put64(m + 11, 0); m[19] = (uint8_t)side; cw_put32(m + 20, shares); memcpy(m + 24, stock, 8);
     cw_put32(m + 32, price); cw_put64(m + 36, match);
     return 44;

@@ -297,9 +297,12 @@ static inline cw_ouch_status cw_ouch_decode_out(const uint8_t *m, size_t len, cw
 }
 
 // ---------------------------------------------------------------- encoders
-// Each writes one whole message at `p` (room for CW_OUCH_MAX_LEN assumed) and returns its length.
+// Each writes one whole message at `p` and returns its length, or returns 0 and writes nothing
+// when `cap` is smaller than the message (0, not a negative code: a size return, like every
+// CWire encoder; the caller counts or refuses it).
 
-static inline size_t cw_ouch_put_enter(uint8_t *p, const cw_ouch_enter *e) {
+static inline size_t cw_ouch_put_enter(uint8_t *p, size_t cap, const cw_ouch_enter *e) {
+    if (cap < CW_OUCH_ENTER_LEN) return 0;
     p[0] = 'O';
     memcpy(p + 1, e->token.b, 14);
     p[15] = (uint8_t)e->side;
@@ -317,7 +320,8 @@ static inline size_t cw_ouch_put_enter(uint8_t *p, const cw_ouch_enter *e) {
     return CW_OUCH_ENTER_LEN;
 }
 
-static inline size_t cw_ouch_put_replace(uint8_t *p, const cw_ouch_replace *r) {
+static inline size_t cw_ouch_put_replace(uint8_t *p, size_t cap, const cw_ouch_replace *r) {
+    if (cap < CW_OUCH_REPLACE_LEN) return 0;
     p[0] = 'U';
     memcpy(p + 1, r->existing.b, 14);
     memcpy(p + 15, r->replacement.b, 14);
@@ -330,14 +334,16 @@ static inline size_t cw_ouch_put_replace(uint8_t *p, const cw_ouch_replace *r) {
     return CW_OUCH_REPLACE_LEN;
 }
 
-static inline size_t cw_ouch_put_cancel(uint8_t *p, const cw_ouch_token *token, uint32_t shares) {
+static inline size_t cw_ouch_put_cancel(uint8_t *p, size_t cap, const cw_ouch_token *token, uint32_t shares) {
+    if (cap < CW_OUCH_CANCEL_LEN) return 0;
     p[0] = 'X';
     memcpy(p + 1, token->b, 14);
     cw_put32(p + 15, shares);
     return CW_OUCH_CANCEL_LEN;
 }
 
-static inline size_t cw_ouch_put_modify(uint8_t *p, const cw_ouch_token *token, char side, uint32_t shares) {
+static inline size_t cw_ouch_put_modify(uint8_t *p, size_t cap, const cw_ouch_token *token, char side, uint32_t shares) {
+    if (cap < CW_OUCH_MODIFY_LEN) return 0;
     p[0] = 'M';
     memcpy(p + 1, token->b, 14);
     p[15] = (uint8_t)side;
@@ -345,23 +351,25 @@ static inline size_t cw_ouch_put_modify(uint8_t *p, const cw_ouch_token *token, 
     return CW_OUCH_MODIFY_LEN;
 }
 
-static inline void cw_ouch_put_head(uint8_t *p, uint8_t type, uint64_t ts, const cw_ouch_token *token) {
+// Unchecked: for the encoders below only, which check `cap` first.
+static inline void cw_ouch__head(uint8_t *p, uint8_t type, uint64_t ts, const cw_ouch_token *token) {
     p[0] = type;
     cw_put64(p + 1, ts);
     memcpy(p + 9, token->b, 14);
 }
 
-static inline size_t cw_ouch_put_system_event(uint8_t *p, uint64_t ts, char event_code) {
+static inline size_t cw_ouch_put_system_event(uint8_t *p, size_t cap, uint64_t ts, char event_code) {
+    if (cap < CW_OUCH_SYSTEM_EVENT_LEN) return 0;
     p[0] = 'S';
     cw_put64(p + 1, ts);
     p[9] = (uint8_t)event_code;
     return CW_OUCH_SYSTEM_EVENT_LEN;
 }
 
-// Bytes 23..64 of Accepted and Replaced (the same fields at the same offsets).
-static inline void cw_ouch_put_order_body(uint8_t *p, char side, uint32_t shares, const char stock[8], uint32_t price,
-                                          uint32_t tif, const char firm[4], char display, uint64_t order_ref,
-                                          char capacity, char ise, uint32_t min_qty, char cross_type, char state) {
+// Bytes 23..64 of Accepted and Replaced (the same fields at the same offsets). Unchecked, as above.
+static inline void cw_ouch__order_body(uint8_t *p, char side, uint32_t shares, const char stock[8], uint32_t price,
+                                       uint32_t tif, const char firm[4], char display, uint64_t order_ref,
+                                       char capacity, char ise, uint32_t min_qty, char cross_type, char state) {
     p[23] = (uint8_t)side;
     cw_put32(p + 24, shares);
     memcpy(p + 28, stock, 8);
@@ -377,33 +385,37 @@ static inline void cw_ouch_put_order_body(uint8_t *p, char side, uint32_t shares
     p[64] = (uint8_t)state;
 }
 
-static inline size_t cw_ouch_put_accepted(uint8_t *p, uint64_t ts, const cw_ouch_accepted *a) {
-    cw_ouch_put_head(p, 'A', ts, &a->token);
-    cw_ouch_put_order_body(p, a->side, a->shares, a->stock, a->price, a->tif, a->firm, a->display, a->order_ref,
-                           a->capacity, a->ise, a->min_qty, a->cross_type, a->order_state);
+static inline size_t cw_ouch_put_accepted(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_accepted *a) {
+    if (cap < CW_OUCH_ACCEPTED_LEN) return 0;
+    cw_ouch__head(p, 'A', ts, &a->token);
+    cw_ouch__order_body(p, a->side, a->shares, a->stock, a->price, a->tif, a->firm, a->display, a->order_ref,
+                       a->capacity, a->ise, a->min_qty, a->cross_type, a->order_state);
     p[65] = (uint8_t)a->bbo_weight;
     return CW_OUCH_ACCEPTED_LEN;
 }
 
-static inline size_t cw_ouch_put_replaced(uint8_t *p, uint64_t ts, const cw_ouch_replaced *r) {
-    cw_ouch_put_head(p, 'U', ts, &r->token);
-    cw_ouch_put_order_body(p, r->side, r->shares, r->stock, r->price, r->tif, r->firm, r->display, r->order_ref,
-                           r->capacity, r->ise, r->min_qty, r->cross_type, r->order_state);
+static inline size_t cw_ouch_put_replaced(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_replaced *r) {
+    if (cap < CW_OUCH_REPLACED_LEN) return 0;
+    cw_ouch__head(p, 'U', ts, &r->token);
+    cw_ouch__order_body(p, r->side, r->shares, r->stock, r->price, r->tif, r->firm, r->display, r->order_ref,
+                       r->capacity, r->ise, r->min_qty, r->cross_type, r->order_state);
     memcpy(p + 65, r->previous.b, 14);
     p[79] = (uint8_t)r->bbo_weight;
     return CW_OUCH_REPLACED_LEN;
 }
 
-static inline size_t cw_ouch_put_canceled(uint8_t *p, uint64_t ts, const cw_ouch_token *token, uint32_t decrement,
+static inline size_t cw_ouch_put_canceled(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token, uint32_t decrement,
                                           char reason) {
-    cw_ouch_put_head(p, 'C', ts, token);
+    if (cap < CW_OUCH_CANCELED_LEN) return 0;
+    cw_ouch__head(p, 'C', ts, token);
     cw_put32(p + 23, decrement);
     p[27] = (uint8_t)reason;
     return CW_OUCH_CANCELED_LEN;
 }
 
-static inline size_t cw_ouch_put_aiq_canceled(uint8_t *p, uint64_t ts, const cw_ouch_aiq_canceled *d) {
-    cw_ouch_put_head(p, 'D', ts, &d->token);
+static inline size_t cw_ouch_put_aiq_canceled(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_aiq_canceled *d) {
+    if (cap < CW_OUCH_AIQ_CANCELED_LEN) return 0;
+    cw_ouch__head(p, 'D', ts, &d->token);
     cw_put32(p + 23, d->decrement);
     p[27] = (uint8_t)d->reason;
     cw_put32(p + 28, d->prevented);
@@ -412,9 +424,10 @@ static inline size_t cw_ouch_put_aiq_canceled(uint8_t *p, uint64_t ts, const cw_
     return CW_OUCH_AIQ_CANCELED_LEN;
 }
 
-static inline size_t cw_ouch_put_executed(uint8_t *p, uint64_t ts, const cw_ouch_token *token, uint32_t shares,
+static inline size_t cw_ouch_put_executed(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token, uint32_t shares,
                                           uint32_t price, char liquidity, uint64_t match) {
-    cw_ouch_put_head(p, 'E', ts, token);
+    if (cap < CW_OUCH_EXECUTED_LEN) return 0;
+    cw_ouch__head(p, 'E', ts, token);
     cw_put32(p + 23, shares);
     cw_put32(p + 27, price);
     p[31] = (uint8_t)liquidity;
@@ -422,33 +435,38 @@ static inline size_t cw_ouch_put_executed(uint8_t *p, uint64_t ts, const cw_ouch
     return CW_OUCH_EXECUTED_LEN;
 }
 
-static inline size_t cw_ouch_put_broken_trade(uint8_t *p, uint64_t ts, const cw_ouch_token *token, uint64_t match,
+static inline size_t cw_ouch_put_broken_trade(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token, uint64_t match,
                                               char reason) {
-    cw_ouch_put_head(p, 'B', ts, token);
+    if (cap < CW_OUCH_BROKEN_TRADE_LEN) return 0;
+    cw_ouch__head(p, 'B', ts, token);
     cw_put64(p + 23, match);
     p[31] = (uint8_t)reason;
     return CW_OUCH_BROKEN_TRADE_LEN;
 }
 
-static inline size_t cw_ouch_put_rejected(uint8_t *p, uint64_t ts, const cw_ouch_token *token, char reason) {
-    cw_ouch_put_head(p, 'J', ts, token);
+static inline size_t cw_ouch_put_rejected(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token, char reason) {
+    if (cap < CW_OUCH_REJECTED_LEN) return 0;
+    cw_ouch__head(p, 'J', ts, token);
     p[23] = (uint8_t)reason;
     return CW_OUCH_REJECTED_LEN;
 }
 
-static inline size_t cw_ouch_put_cancel_pending(uint8_t *p, uint64_t ts, const cw_ouch_token *token) {
-    cw_ouch_put_head(p, 'P', ts, token);
+static inline size_t cw_ouch_put_cancel_pending(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token) {
+    if (cap < CW_OUCH_CANCEL_PENDING_LEN) return 0;
+    cw_ouch__head(p, 'P', ts, token);
     return CW_OUCH_CANCEL_PENDING_LEN;
 }
 
-static inline size_t cw_ouch_put_cancel_reject(uint8_t *p, uint64_t ts, const cw_ouch_token *token) {
-    cw_ouch_put_head(p, 'I', ts, token);
+static inline size_t cw_ouch_put_cancel_reject(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token) {
+    if (cap < CW_OUCH_CANCEL_REJECT_LEN) return 0;
+    cw_ouch__head(p, 'I', ts, token);
     return CW_OUCH_CANCEL_REJECT_LEN;
 }
 
-static inline size_t cw_ouch_put_modified(uint8_t *p, uint64_t ts, const cw_ouch_token *token, char side,
+static inline size_t cw_ouch_put_modified(uint8_t *p, size_t cap, uint64_t ts, const cw_ouch_token *token, char side,
                                           uint32_t shares) {
-    cw_ouch_put_head(p, 'M', ts, token);
+    if (cap < CW_OUCH_MODIFIED_LEN) return 0;
+    cw_ouch__head(p, 'M', ts, token);
     p[23] = (uint8_t)side;
     cw_put32(p + 24, shares);
     return CW_OUCH_MODIFIED_LEN;

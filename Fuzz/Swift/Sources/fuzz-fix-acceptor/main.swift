@@ -60,7 +60,7 @@ final class Direct {
     let acceptor: FixAcceptor<FixVenueApplication<EchoVenue>>
     init() {
         let config = FixSessionConfig(senderCompID: "OMNI", storeDirectory: store.path, maxPendingBytes: 4096)
-        guard let a = FixAcceptor(config: config, app: FixVenueApplication(venue: venue)) else { fatalError("\(harness): cannot listen") }
+        guard let a = try? FixAcceptor(config: config, app: FixVenueApplication(venue: venue)) else { fatalError("\(harness): cannot listen") }
         a.keepHistory = false
         a.maxConnections = 1
         acceptor = a

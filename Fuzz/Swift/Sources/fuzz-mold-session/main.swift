@@ -97,7 +97,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             }
         default:
             guard off + 2 <= size else { off = size; break }
-            let len = min(Int(data[off]) << 8 | Int(data[off + 1]), size - off - 2)
+            let len = min(Int(cw_be16(data + off)), size - off - 2)
             off += 2
             s.receive(UnsafeRawBufferPointer(start: data + off, count: len), line: MoldLine(rawValue: Int(o & 3))!, at: now, into: &c)
             off += len
