@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
-        .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "CWire", "CSys"]),
+        .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "OmniCore", "CEvent", "CWire", "CSys"]),
         // Our orders: the order table and its state machine, fills de-duplicated, positions, PnL, fees.
         .target(name: "OmniOrders", dependencies: ["CEvent", "OmniCore"]),
 
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
         .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
-            "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "CWire", "CSys",
+            "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "OmniVenueTests", dependencies: [

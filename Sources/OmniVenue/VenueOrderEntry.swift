@@ -72,7 +72,7 @@ public final class VenueOrderEntry<Feed: ITCHSink>: OrderEntry {
 /// nothing is hashed and nothing allocates per order.
 public final class VenueAnswers {
     public let session: SessionID
-    let queue: AnswerQueue
+    let queue: EventQueue
     let slots: Int
     let venueIDs: UnsafeMutablePointer<OrderID>
     let strategies: UnsafeMutablePointer<UInt16>
@@ -86,7 +86,7 @@ public final class VenueAnswers {
 
     init(session: SessionID, orderSlots: Int, capacity: Int) {
         self.session = session
-        queue = AnswerQueue(capacity: capacity)
+        queue = EventQueue(capacity: capacity)
         slots = orderSlots
         venueIDs = .allocate(capacity: orderSlots)
         venueIDs.initialize(repeating: .none, count: orderSlots)
@@ -184,36 +184,5 @@ public struct AnswerSink: VenueEventSink {
     }
     public mutating func replaced(_ order: OrderID, session: SessionID, tag: UInt64, ref: UInt64, price: UInt32, quantity: UInt32, priorityKept: Bool) {
         if session == answers.session { answers.replaced(tag: tag, price: price, quantity: quantity) }
-    }
-}
-
-/// A preallocated FIFO of answers; when full, further answers are counted and dropped.
-final class AnswerQueue {
-    let events: UnsafeMutablePointer<omni_event>
-    let capacity: Int
-    var head = 0, count = 0
-    private(set) var dropped = 0
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        events = .allocate(capacity: capacity)
-    }
-
-    deinit { events.deallocate() }
-
-    func push(_ e: omni_event) {
-        guard count < capacity else { dropped += 1; return }
-        events[(head + count) % capacity] = e
-        count += 1
-    }
-
-    func drain(_ body: (inout omni_event) -> Void) -> Int {
-        let n = count
-        for _ in 0..<n {
-            body(&events[head])
-            head = (head + 1) % capacity
-            count -= 1
-        }
-        return n
     }
 }

@@ -15,3 +15,35 @@ public protocol OrderEntry: AnyObject {
     /// client_order_id set) to `body`, without blocking; returns how many.
     @discardableResult func poll(_ body: (inout omni_event) -> Void) -> Int
 }
+
+/// A preallocated FIFO of events (an OrderEntry's answers waiting for `poll`); when full,
+/// further events are counted and dropped.
+public final class EventQueue {
+    let events: UnsafeMutablePointer<omni_event>
+    let capacity: Int
+    var head = 0, count = 0
+    public private(set) var dropped = 0
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        events = .allocate(capacity: capacity)
+    }
+
+    deinit { events.deallocate() }
+
+    public func push(_ e: omni_event) {
+        guard count < capacity else { dropped += 1; return }
+        events[(head + count) % capacity] = e
+        count += 1
+    }
+
+    public func drain(_ body: (inout omni_event) -> Void) -> Int {
+        let n = count
+        for _ in 0..<n {
+            body(&events[head])
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        return n
+    }
+}
