@@ -130,13 +130,14 @@ extension SimVenue {
     }
 
     func fixReport(_ o: SimOrder, _ type: FixExecType, _ status: FixOrdStatus, leaves: UInt32,
-                   lastQty: UInt32 = 0, lastPx: UInt32 = 0, orig: FixString? = nil, execID: FixString? = nil, text: String? = nil,
-                   orderID: FixString? = nil) -> FixOut {
+                   lastQty: UInt32 = 0, lastPx: UInt32 = 0, lastLiquidity: UInt8 = 0, orig: FixString? = nil, execID: FixString? = nil,
+                   text: String? = nil, orderID: FixString? = nil) -> FixOut {
         let avg = o.cumQty > 0 ? Int64(clamping: o.notional / UInt128(o.cumQty)) : 0
         return FixExecution(
             orderID: orderID ?? "\(o.ref)", clOrdID: o.clOrdID, origClOrdID: orig, execID: execID ?? nextExecID("X"),
             execType: type, ordStatus: status, symbol: o.symbol, side: o.fixSide, orderQty: Int64(o.orderQty), price: Int64(o.price),
-            leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty), text: text).report
+            leavesQty: Int64(leaves), cumQty: Int64(o.cumQty), avgPx: avg, lastPx: Int64(lastPx), lastQty: Int64(lastQty),
+            lastLiquidity: lastLiquidity, text: text).report
     }
 }
 
@@ -192,7 +193,8 @@ extension SimVenue {
             out.executed(o.token, shares: e.quantity, price: e.price, liquidity: liquidity, match: e.matchNumber)
         } else {
             fixSend(session, fixReport(o, .trade, leaves == 0 ? .filled : .partiallyFilled, leaves: leaves,
-                                       lastQty: e.quantity, lastPx: e.price, execID: execID))
+                                       lastQty: e.quantity, lastPx: e.price,
+                                       lastLiquidity: liquidity == UInt8(ascii: "A") ? UInt8(ascii: "1") : UInt8(ascii: "2"), execID: execID))
         }
         if leaves == 0 { release(tag, session) }
     }

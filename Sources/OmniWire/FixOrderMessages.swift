@@ -75,14 +75,17 @@ public struct FixExecution: Sendable, Equatable {
     public var avgPx: Int64
     public var lastPx: Int64
     public var lastQty: Int64
+    /// LastLiquidityInd (851) of a fill: '1' added liquidity, '2' removed it; 0: not sent.
+    public var lastLiquidity: UInt8
     public var text: String?
     public init(orderID: FixString, clOrdID: FixString, origClOrdID: FixString? = nil, execID: FixString, execType: FixExecType,
                 ordStatus: FixOrdStatus, symbol: FixString, side: FixSide, orderQty: Int64, price: Int64,
-                leavesQty: Int64, cumQty: Int64, avgPx: Int64, lastPx: Int64 = 0, lastQty: Int64 = 0, text: String? = nil) {
+                leavesQty: Int64, cumQty: Int64, avgPx: Int64, lastPx: Int64 = 0, lastQty: Int64 = 0, lastLiquidity: UInt8 = 0,
+                text: String? = nil) {
         self.orderID = orderID; self.clOrdID = clOrdID; self.origClOrdID = origClOrdID; self.execID = execID
         self.execType = execType; self.ordStatus = ordStatus; self.symbol = symbol; self.side = side
         self.orderQty = orderQty; self.price = price; self.leavesQty = leavesQty; self.cumQty = cumQty
-        self.avgPx = avgPx; self.lastPx = lastPx; self.lastQty = lastQty; self.text = text
+        self.avgPx = avgPx; self.lastPx = lastPx; self.lastQty = lastQty; self.lastLiquidity = lastLiquidity; self.text = text
     }
 }
 
@@ -178,6 +181,7 @@ extension FixExecution {
         o.addInt(38, e.orderQty)
         if e.price > 0 { o.addPrice(44, e.price) }
         if e.lastQty > 0 { o.addInt(32, e.lastQty); o.addPrice(31, e.lastPx) }
+        if e.lastLiquidity != 0 { o.addChar(851, e.lastLiquidity) }
         o.addInt(151, e.leavesQty)
         o.addInt(14, e.cumQty)
         o.addPrice(6, e.avgPx)

@@ -1,0 +1,219 @@
+import CEvent
+import OmniWire
+
+/// FIX 4.4 as an `OrderEntry`: our CEvent requests become NewOrderSingle, OrderCancelRequest
+/// and OrderCancelReplaceRequest through the library's encoders; ExecutionReports and
+/// OrderCancelRejects come back from `poll` as CEvent answers and fills (reasons as
+/// OMNI_REASON_FIX | OrdRejReason 103 or CxlRejReason 102).
+///
+/// ClOrdIDs carry our client order id: its base 36 in 12 characters, then '.' and the count of
+/// requests for that order (FIX wants a new ClOrdID per request; OrigClOrdID names the last
+/// one), so every report gives the id back with no lookup. Instruments map to symbols through
+/// arrays sized at start; what FIX reports leave out (the strategy) is kept per order slot.
+/// An execution's id (ExecID 17) is hashed into the event's `seq` for de-duplication.
+public final class FixOrderEntry: OrderEntry {
+    public let session: FixSession<FixReports>
+    let reports: FixReports
+    let slots: Int
+    let requests: UnsafeMutablePointer<UInt16>
+    /// Requests refused here: not logged on, an unknown instrument, an id past the ClOrdID's range.
+    public private(set) var refused = 0
+
+    /// Connects to the venue's FIX port (host:port within `timeoutMs`) and logs on; `symbols[locate]`
+    /// is the Symbol (55) each locate trades as.
+    public init(host: String = "127.0.0.1", port: UInt16, timeoutMs: Int32 = 2_000, config: FixSessionConfig,
+                symbols: [UInt16: String], orderSlots: Int = 1 << 16, answerCapacity: Int = 1 << 16) throws(FixConnectError) {
+        reports = FixReports(symbols: symbols, orderSlots: orderSlots, answerCapacity: answerCapacity)
+        slots = orderSlots
+        requests = .allocate(capacity: orderSlots)
+        requests.initialize(repeating: 0, count: orderSlots)
+        session = try FixInitiator.connect(host: host, port: port, timeoutMs: timeoutMs, config: config, app: reports)
+    }
+
+    deinit { requests.deallocate() }
+
+    public var isLoggedOn: Bool { session.state == .loggedOn }
+
+    public func submit(_ request: borrowing omni_event) -> Bool {
+        let o = request.order
+        let s = Int(o.client_order_id & 0xFF_FFFF)
+        guard isLoggedOn, s < slots, o.client_order_id <= FixReports.maxID,
+              Int(request.locate) < reports.symbolOf.count, let symbol = reports.symbolOf[Int(request.locate)] else {
+            refused += 1
+            return false
+        }
+        let side: FixSide = o.side == UInt8(OMNI_SIDE_BUY) ? .buy : .sell
+        switch Int32(request.type) {
+        case Int32(OMNI_EV_ORDER_NEW.rawValue):
+            requests[s] = 0
+            reports.strategies[s] = o.strategy
+            reports.locates[s] = request.locate
+            let tif: FixTimeInForce = o.order_flags & UInt8(OMNI_ORDF_IOC) != 0 ? .ioc : .day
+            session.send(FixNewOrder(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), symbol: symbol, side: side,
+                                     quantity: Int64(o.qty), ordType: .limit, price: Int64(o.price), timeInForce: tif,
+                                     postOnly: o.order_flags & UInt8(OMNI_ORDF_POST_ONLY) != 0).message)
+        case Int32(OMNI_EV_ORDER_CANCEL.rawValue):
+            let orig = FixReports.clOrdID(o.client_order_id, requests[s])
+            requests[s] &+= 1
+            session.send(FixCancelRequest(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), origClOrdID: orig,
+                                          symbol: symbol, side: side).message)
+        case Int32(OMNI_EV_ORDER_REPLACE.rawValue):
+            let orig = FixReports.clOrdID(o.client_order_id, requests[s])
+            requests[s] &+= 1
+            // FIX's OrderQty is the order's whole size: what filled plus what should be open.
+            session.send(FixReplaceRequest(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), origClOrdID: orig,
+                                           symbol: symbol, side: side, quantity: Int64(o.qty) + reports.cumQty(s),
+                                           ordType: .limit, price: Int64(o.price)).message)
+        default:
+            refused += 1
+            return false
+        }
+        return true
+    }
+
+    /// FixSession writes each message as it is sent; what the socket did not take goes on the next poll.
+    public func flush() {}
+
+    @discardableResult
+    public func poll(_ body: (inout omni_event) -> Void) -> Int {
+        session.pollOnce(timeoutMs: 0)
+        return reports.answers.drain(body)
+    }
+}
+
+/// The FIX application of a `FixOrderEntry`: ExecutionReports and OrderCancelRejects as CEvent
+/// answers and fills, queued for `poll`.
+public final class FixReports: FixApplication {
+    let answers: EventQueue
+    let slots: Int
+    let strategies: UnsafeMutablePointer<UInt16>
+    let locates: UnsafeMutablePointer<UInt16>
+    let cum: UnsafeMutablePointer<UInt64>
+    /// Symbol (55) of each locate, and back.
+    let symbolOf: [FixString?]
+    let locateOf: [FixString: UInt16]
+    /// Reports that named no order of ours, or were no answer we understand (counted, dropped).
+    public private(set) var unmatched = 0
+
+    static let idDigits = 12
+    static let maxID: UInt64 = 4_738_381_338_321_616_895 // 36^12 - 1
+
+    init(symbols: [UInt16: String], orderSlots: Int, answerCapacity: Int) {
+        answers = EventQueue(capacity: answerCapacity)
+        slots = orderSlots
+        strategies = .allocate(capacity: orderSlots); strategies.initialize(repeating: 0, count: orderSlots)
+        locates = .allocate(capacity: orderSlots); locates.initialize(repeating: 0, count: orderSlots)
+        cum = .allocate(capacity: orderSlots); cum.initialize(repeating: 0, count: orderSlots)
+        var of = [FixString?](repeating: nil, count: Int(symbols.keys.max() ?? 0) + 1)
+        var back: [FixString: UInt16] = [:]
+        for (l, sym) in symbols { if let f = FixString(sym) { of[Int(l)] = f; back[f] = l } }
+        symbolOf = of
+        locateOf = back
+    }
+
+    deinit { strategies.deallocate(); locates.deallocate(); cum.deallocate() }
+
+    func cumQty(_ s: Int) -> Int64 { Int64(cum[s]) }
+
+    /// "<id in base 36, 12 characters>.<request count in base 36>".
+    public static func clOrdID(_ id: UInt64, _ request: UInt16) -> FixString {
+        var b: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &b) { raw in
+            var v = id
+            for i in stride(from: idDigits - 1, through: 0, by: -1) { raw[i] = digit(v % 36); v /= 36 }
+            raw[idDigits] = UInt8(ascii: ".")
+            var n = 1
+            var r = request
+            var tmp: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &tmp) { t in
+                var k = 0
+                repeat { t[k] = digit(UInt64(r % 36)); r /= 36; k += 1 } while r > 0
+                n = k
+                for j in 0..<k { raw[idDigits + 1 + j] = t[k - 1 - j] }
+            }
+            return FixString(UnsafeRawBufferPointer(rebasing: raw[0..<(idDigits + 1 + n)]))!
+        }
+    }
+
+    @inline(__always) static func digit(_ v: UInt64) -> UInt8 { v < 10 ? UInt8(48 + v) : UInt8(55 + v) }
+
+    /// The client order id a ClOrdID carries, or nil when it is not one of ours.
+    public static func clientOrderID(_ clOrdID: FixString) -> UInt64? {
+        clOrdID.withBytes { b -> UInt64? in
+            guard b.count > idDigits, b[idDigits] == UInt8(ascii: ".") else { return nil }
+            var v: UInt64 = 0
+            for i in 0..<idDigits {
+                let c = b[i]
+                switch c {
+                case 48...57: v = v * 36 + UInt64(c - 48)
+                case 65...90: v = v * 36 + UInt64(c - 55)
+                default: return nil
+                }
+            }
+            return v
+        }
+    }
+
+    /// FNV-1a of ExecID's bytes: a fill's `seq`, the same for the same execution sent twice.
+    static func executionKey(_ execID: FixString) -> UInt64 {
+        execID.withBytes { b in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01B3 }
+            return h
+        }
+    }
+
+    public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
+        guard case .value(let cl) = m.identifier(11), let id = Self.clientOrderID(cl) else { unmatched += 1; return .accepted }
+        let s = Int(id & 0xFF_FFFF)
+        guard s < slots else { unmatched += 1; return .accepted }
+        var e = omni_event()
+        e.locate = locates[s]
+        switch m.msgTypeByte {
+        case UInt8(ascii: "8"):
+            let leaves = UInt32(clamping: max(m.int(151) ?? 0, 0))
+            var price: UInt32 = 0
+            if case .value(let p) = m.price(44) { price = UInt32(clamping: max(p, 0)) }
+            switch m.char(150) {
+            case UInt8(ascii: "0"): answer(&e, OMNI_EV_ORDER_ACCEPTED, id, s, price: price, qty: leaves)
+            case UInt8(ascii: "8"): answer(&e, OMNI_EV_ORDER_REJECTED, id, s, reason: UInt16(OMNI_REASON_FIX) | UInt16(clamping: m.int(103) ?? 0))
+            case UInt8(ascii: "4"): answer(&e, OMNI_EV_ORDER_CANCELED, id, s, qty: leaves)
+            case UInt8(ascii: "5"): answer(&e, OMNI_EV_ORDER_REPLACED, id, s, price: price, qty: leaves)
+            case UInt8(ascii: "F"), UInt8(ascii: "1"), UInt8(ascii: "2"):
+                guard case .value(let execID) = m.identifier(17), case .value(let px) = m.price(31),
+                      let qty = m.int(32), qty > 0, let side = m.char(54) else { unmatched += 1; return .accepted }
+                cum[s] += UInt64(qty)
+                e.type = UInt8(OMNI_EV_FILL.rawValue)
+                e.seq = Self.executionKey(execID)
+                e.fill.client_order_id = id
+                e.fill.last_px = UInt32(clamping: max(px, 0))
+                e.fill.last_qty = UInt32(clamping: qty)
+                e.fill.leaves_qty = leaves
+                e.fill.strategy = strategies[s]
+                e.fill.side = side == UInt8(ascii: "1") ? UInt8(OMNI_SIDE_BUY) : UInt8(OMNI_SIDE_SELL)
+                e.fill.liquidity = m.char(851) == UInt8(ascii: "1") ? UInt8(OMNI_LIQ_ADDED)
+                    : m.char(851) == UInt8(ascii: "2") ? UInt8(OMNI_LIQ_REMOVED) : UInt8(OMNI_LIQ_UNKNOWN)
+            default:
+                unmatched += 1
+                return .accepted
+            }
+        case UInt8(ascii: "9"):
+            answer(&e, OMNI_EV_CANCEL_REJECTED, id, s, reason: UInt16(OMNI_REASON_FIX) | UInt16(clamping: m.int(102) ?? 0))
+        default:
+            unmatched += 1
+            return .accepted
+        }
+        answers.push(e)
+        return .accepted
+    }
+
+    func answer(_ e: inout omni_event, _ type: omni_event_type, _ id: UInt64, _ s: Int, price: UInt32 = 0, qty: UInt32 = 0,
+                reason: UInt16 = 0) {
+        e.type = UInt8(type.rawValue)
+        e.order.client_order_id = id
+        e.order.price = price
+        e.order.qty = qty
+        e.order.reason = reason
+        e.order.strategy = strategies[s]
+    }
+}
