@@ -39,6 +39,8 @@ let package = Package(
         .library(name: "CEvent", targets: ["CEvent"]),
         .library(name: "CRing", targets: ["CRing"]),
         .library(name: "CNet", targets: ["CNet"]),
+        .library(name: "CRisk", targets: ["CRisk"]),
+        .library(name: "OmniRisk", targets: ["OmniRisk"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +57,8 @@ let package = Package(
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys", "CEvent"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
         .target(name: "CNet", dependencies: ["CSys", "CWire"], path: "CKernels/CNet", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("uring")]),
+        // Pre-trade risk over CEvent order requests: fail-closed checks, per-check counters, the kill switch.
+        .target(name: "CRisk", dependencies: ["CEvent"], path: "CKernels/CRisk", cSettings: kernelFlags),
         .target(name: "CDpdk", dependencies: ["CNet"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
 
         // Shared by both sides: types, configuration, sockets, protocol sessions, the engine.
@@ -81,6 +85,8 @@ let package = Package(
         .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "OmniCore", "CEvent", "CWire", "CSys"]),
         // Our orders: the order table and its state machine, fills de-duplicated, positions, PnL, fees.
         .target(name: "OmniOrders", dependencies: ["CEvent", "OmniCore"]),
+        // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
+        .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
 
         // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
         .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CEvent", "CWire", "CNet", "CSys"]),
@@ -123,6 +129,8 @@ let package = Package(
         ]),
         .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
+        .testTarget(name: "CRiskTests", dependencies: ["CRisk", "CEvent"]),
+        .testTarget(name: "OmniRiskTests", dependencies: ["OmniRisk", "CRisk", "CEvent", "OmniCore"]),
         .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",
