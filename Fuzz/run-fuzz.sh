@@ -376,13 +376,15 @@ run_harness() {
     # The Swift harnesses' FIX store directories (emptied after each input; the process exits without removing them).
     [[ $name == fuzz-* ]] && rm -rf /dev/shm/omni-fuzz-* "${TMPDIR:-/tmp}"/omni-fuzz-*
 
-    local runs secs_done cov error inputs knobs="" v
+    local runs secs_done cov error inputs slow knobs="" v
     runs=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\1/p' "$log" | tail -n1)
     secs_done=$(sed -nE 's/^Done ([0-9]+) runs in ([0-9]+) second.*/\2/p' "$log" | tail -n1)
     cov=$(sed -nE 's/^#[0-9]+[[:space:]].*cov: ([0-9]+).*/\1/p' "$log" | tail -n1)
     [[ -z $runs ]] && runs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$log" | tail -n1)
     error=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==fuzz[_-][a-z_-]+== invariant broken|Fatal error:' "$log" || true)
-    inputs=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log")
+    # A slow unit (over libFuzzer's -report_slow_units, 10 s) is written too: reported, not a failure.
+    inputs=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | grep -v '/slow-unit-' || true)
+    slow=$(sed -nE 's/.*Test unit written to (.*\/slow-unit-.*)$/\1/p' "$log" | wc -l)
 
     for v in FUZZ_NO_PREFETCH FUZZ_FRESH OMNI_SIMD; do [[ -n ${!v:-} ]] && knobs+="$v=${!v} "; done
     if (( rc != 0 )) || [[ -n $error ]] || [[ -n $inputs ]]; then
@@ -402,7 +404,7 @@ run_harness() {
         echo "fuzz: FAILED: no 'Done N runs' line from libFuzzer (see $log) ($name)"
         return 1
     fi
-    echo "fuzz: $runs inputs ran clean in $secs_done s (coverage: ${cov:-?} edges), 0 crashes ($name)"
+    echo "fuzz: $runs inputs ran clean in $secs_done s (coverage: ${cov:-?} edges), 0 crashes$( (( slow > 0 )) && echo ", $slow slow units kept in $ARTIFACTS")) ($name)"
 }
 
 EACH=$SECS
