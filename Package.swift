@@ -85,6 +85,10 @@ let package = Package(
         .target(name: "OmniGateway", dependencies: ["OmniWire", "OmniNet", "OmniCore", "CEvent", "CWire", "CSys"]),
         // Our orders: the order table and its state machine, fills de-duplicated, positions, PnL, fees.
         .target(name: "OmniOrders", dependencies: ["CEvent", "OmniCore"]),
+        // Strategies: what to quote, given the book and our position.
+        .target(name: "OmniStrategy"),
+        // The trading loop: book change -> strategy -> risk -> orders -> order entry, and `omni run`'s wiring.
+        .target(name: "OmniTrading", dependencies: ["OmniBook", "OmniCore", "OmniFeed", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent"]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
         .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
 
@@ -100,7 +104,8 @@ let package = Package(
         ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
-            "OmniLab", "OmniBench", "CRing", "CSys", "CWire", "CNet",
+            "OmniLab", "OmniBench", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
+            "CRing", "CSys", "CWire", "CNet", "CEvent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
@@ -132,6 +137,7 @@ let package = Package(
         .testTarget(name: "CRiskTests", dependencies: ["CRisk", "CEvent"]),
         .testTarget(name: "OmniRiskTests", dependencies: ["OmniRisk", "CRisk", "CEvent", "OmniCore"]),
         .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
+        .testTarget(name: "OmniStrategyTests", dependencies: ["OmniStrategy"]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

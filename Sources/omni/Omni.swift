@@ -4,7 +4,7 @@ import ArgumentParser
 struct Omni: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omni",
-        abstract: "OmniAlpha: low-latency market data and order books.",
-        subcommands: [Replay.self, Gen.self, Bench.self, Publish.self, Listen.self, Sim.self]
+        abstract: "OmniAlpha: a low-latency trading core: market data, books, a venue simulator, a market maker.",
+        subcommands: [Replay.self, Gen.self, Bench.self, Publish.self, Listen.self, Sim.self, Run.self]
     )
 }

@@ -1,0 +1,202 @@
+import CEvent
+import OmniBook
+import OmniCore
+import OmniFeed
+import OmniOrders
+import OmniRisk
+import OmniStrategy
+import OmniWire
+
+/// The books' changes as the trading loop wants them: which instruments changed since the last
+/// pass and their touch, marked by the feed's BBO sink during a receive step.
+public final class QuoteBoard {
+    let bids: UnsafeMutablePointer<UInt32>
+    let asks: UnsafeMutablePointer<UInt32>
+    let dirty: UnsafeMutablePointer<Bool>
+    var changed: [UInt16]
+    public let locates: Int
+
+    public init(locates: Int) {
+        self.locates = locates
+        bids = .allocate(capacity: locates); bids.initialize(repeating: 0, count: locates)
+        asks = .allocate(capacity: locates); asks.initialize(repeating: 0, count: locates)
+        dirty = .allocate(capacity: locates); dirty.initialize(repeating: false, count: locates)
+        changed = []
+        changed.reserveCapacity(locates) // never grows past: each locate is listed once
+    }
+
+    deinit { bids.deallocate(); asks.deallocate(); dirty.deallocate() }
+
+    func mark(_ locate: UInt16, _ bbo: BBO) {
+        let l = Int(locate)
+        guard l < locates else { return }
+        bids[l] = UInt32(clamping: bbo.bidPrice.raw)
+        asks[l] = UInt32(clamping: bbo.askPrice.raw)
+        if !dirty[l] { dirty[l] = true; changed.append(locate) }
+    }
+
+    public func touch(_ locate: UInt16) -> (bid: UInt32, ask: UInt32) {
+        Int(locate) < locates ? (bids[Int(locate)], asks[Int(locate)]) : (0, 0)
+    }
+}
+
+/// The feed's BBO sink for the trading loop: it only marks the board (the strategy runs after
+/// the whole receive step, never on a half-applied packet).
+public struct BoardSink: BBOSink {
+    unowned(unsafe) let board: QuoteBoard // the loop owns the board for the listener's whole life
+    public init(board: QuoteBoard) { self.board = board }
+    public mutating func bboChanged(_ locate: Locate, _ bbo: BBO) { board.mark(locate, bbo) }
+}
+
+/// What the loop has done, for the status line and the summary.
+public struct TradingCounters: Sendable {
+    public var requests: UInt64 = 0, refusedByRisk: UInt64 = 0, notSent: UInt64 = 0
+    public var answers: UInt64 = 0, passes: UInt64 = 0, requotes: UInt64 = 0
+    public init() {}
+}
+
+/// The trading loop on one thread: book change -> strategy -> risk -> orders -> order entry,
+/// answers and fills back into the ledger and risk. Run to completion: the caller's receive
+/// step updates the books (marking the board), then `pass` quotes every changed instrument,
+/// flushes the pass's requests in one send and applies what the venue answered.
+///
+/// Each instrument keeps at most one order per side. A side whose target moves by
+/// `refreshTicks` or more is replaced (one request pending per order at a time); a side with no
+/// target is canceled. A request risk refuses, or the order entry cannot send, is answered
+/// locally (REJECTED / CANCEL_REJECTED with the reason), so the ledger never waits for it.
+public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
+    public let entry: Entry
+    public let ledger: OrderLedger
+    public let risk: PreTradeCheck
+    public let board: QuoteBoard
+    public var strategy: S
+    public let strategyID: UInt16
+    public let refreshTicks: UInt32
+    public let tick: UInt32
+    /// The instruments to quote (index = locate).
+    let quoting: UnsafeMutablePointer<Bool>
+    let bidOrder: UnsafeMutablePointer<ClientOrderID?>
+    let askOrder: UnsafeMutablePointer<ClientOrderID?>
+    public private(set) var counters = TradingCounters()
+    /// Refusals by risk reason (OMNI_REASON_RISK | check) and by the order entry.
+    public private(set) var lastRefusal: UInt16 = 0
+    public private(set) var stopping = false
+
+    public init(entry: Entry, ledger: OrderLedger, risk: PreTradeCheck, board: QuoteBoard, strategy: S, strategyID: UInt16 = 1,
+                tick: UInt32 = 100, refreshTicks: UInt32 = 1) {
+        self.entry = entry; self.ledger = ledger; self.risk = risk; self.board = board; self.strategy = strategy
+        self.strategyID = strategyID; self.tick = tick; self.refreshTicks = refreshTicks
+        quoting = .allocate(capacity: board.locates); quoting.initialize(repeating: false, count: board.locates)
+        bidOrder = .allocate(capacity: board.locates); bidOrder.initialize(repeating: nil, count: board.locates)
+        askOrder = .allocate(capacity: board.locates); askOrder.initialize(repeating: nil, count: board.locates)
+    }
+
+    deinit { quoting.deallocate(); bidOrder.deallocate(); askOrder.deallocate() }
+
+    /// Quote `locate` from now on (its touch comes from the feed).
+    public func quote(_ locate: UInt16) { if Int(locate) < board.locates { quoting[Int(locate)] = true } }
+
+    /// One pass: quotes every instrument whose book changed, sends the pass's requests, applies
+    /// the answers. `now` is monotonic ns (risk's clock).
+    public func pass(now: UInt64) {
+        counters.passes += 1
+        for locate in board.changed {
+            board.dirty[Int(locate)] = false
+            let (bid, ask) = board.touch(locate)
+            risk.onBBO(locate: locate, bid: bid, ask: ask, now: now)
+            if quoting[Int(locate)] && !stopping { requote(locate, bid: bid, ask: ask, now: now) }
+        }
+        board.changed.removeAll(keepingCapacity: true)
+        entry.flush()
+        poll(now: now)
+    }
+
+    /// Applies every answer and fill waiting at the order entry.
+    public func poll(now: UInt64) {
+        entry.poll { e in
+            counters.answers += 1
+            _ = ledger.apply(e)
+            _ = risk.onEvent(e, now: now)
+            forget(e)
+        }
+    }
+
+    /// Drops the loop's handle on an order that is done.
+    func forget(_ e: omni_event) {
+        let id = e.type == UInt8(OMNI_EV_FILL.rawValue) ? e.fill.client_order_id : e.order.client_order_id
+        let l = Int(e.locate)
+        guard l < board.locates else { return }
+        let cid = ClientOrderID(raw: id)
+        if bidOrder[l] == cid && ledger.order(cid) == nil { bidOrder[l] = nil }
+        if askOrder[l] == cid && ledger.order(cid) == nil { askOrder[l] = nil }
+    }
+
+    func requote(_ locate: UInt16, bid: UInt32, ask: UInt32, now: UInt64) {
+        let position = ledger.position(strategy: strategyID, locate: locate).shares
+        let t = strategy.quote(locate: locate, bid: bid, ask: ask, position: position)
+        counters.requotes += 1
+        bidOrder[Int(locate)] = side(locate, UInt8(OMNI_SIDE_BUY), current: bidOrder[Int(locate)], price: t.bidPrice, size: t.size, now: now)
+        askOrder[Int(locate)] = side(locate, UInt8(OMNI_SIDE_SELL), current: askOrder[Int(locate)], price: t.askPrice, size: t.size, now: now)
+    }
+
+    /// Brings one side to its target; returns the order now working it (or nil).
+    func side(_ locate: UInt16, _ side: UInt8, current: ClientOrderID?, price: UInt32, size: UInt32, now: UInt64) -> ClientOrderID? {
+        var req = omni_event()
+        if let id = current, let o = ledger.order(id) {
+            if o.pendingCancel || o.pendingReplace || o.state == .pendingNew { return id } // one request in flight at a time
+            if price == 0 {
+                if ledger.cancel(id, request: &req) == nil { send(req, now: now) }
+                return id
+            }
+            let moved = o.price > price ? o.price - price : price - o.price
+            if moved >= refreshTicks * tick || o.leaves != size {
+                if ledger.replace(id, price: price, qty: size, request: &req) == nil { send(req, now: now) }
+            }
+            return id
+        }
+        guard price > 0 else { return nil }
+        guard case .success(let id) = ledger.enter(locate: locate, strategy: strategyID, side: side, price: price, qty: size,
+                                                   request: &req) else { return nil }
+        send(req, now: now)
+        return ledger.order(id) == nil ? nil : id
+    }
+
+    /// Risk, then the order entry; a refusal at either is answered to the ledger at once.
+    func send(_ req: omni_event, now: UInt64) {
+        counters.requests += 1
+        let verdict = risk.check(req, now: now)
+        if case .refused(let check) = verdict {
+            counters.refusedByRisk += 1
+            refuseLocally(req, reason: check.reason, riskCounted: false)
+            return
+        }
+        if !entry.submit(req) {
+            counters.notSent += 1
+            refuseLocally(req, reason: UInt16(OMNI_REASON_NOT_CONNECTED), riskCounted: true)
+        }
+    }
+
+    /// Answers a request that never reached the venue; risk hears it too when it had passed
+    /// the request (and so counted it as working).
+    func refuseLocally(_ req: omni_event, reason: UInt16, riskCounted: Bool) {
+        lastRefusal = reason
+        var e = req
+        e.type = UInt8(req.type == UInt8(OMNI_EV_ORDER_NEW.rawValue) ? OMNI_EV_ORDER_REJECTED.rawValue : OMNI_EV_CANCEL_REJECTED.rawValue)
+        e.order.reason = reason
+        _ = ledger.apply(e)
+        if riskCounted { _ = risk.onEvent(e, now: 0) }
+    }
+
+    /// Stops quoting and asks the venue to cancel every open order (the kill switch's and
+    /// SIGINT's first step); the caller then polls until none is open or its patience ends.
+    public func cancelAll(now: UInt64) {
+        stopping = true
+        var ids: [ClientOrderID] = []
+        ledger.table.forEachOpen { if !$0.pendingCancel { ids.append($0.id) } }
+        for id in ids {
+            var req = omni_event()
+            if ledger.cancel(id, request: &req) == nil { send(req, now: now) }
+        }
+        entry.flush()
+    }
+}
