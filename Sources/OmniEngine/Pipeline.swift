@@ -1,3 +1,8 @@
+// The runner: stages on pinned threads, started together, stopped so that every ring
+// drains (sources first, then — once the pipeline is quiescent — the rest, feedback
+// readers last); a supervisor that reports stalled stages. Chains are added from a
+// topology in Wiring.swift.
+
 import CRing
 import CSys
 import Glibc

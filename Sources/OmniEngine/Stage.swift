@@ -1,3 +1,9 @@
+// OmniEngine's vocabulary: rings of omni_event (SPSC, or MPSC for fan-in) in memory
+// from CSys; processors, after the LMAX Disruptor's BatchEventProcessor — a batch of
+// events in, 0...n events out on named ports, `endOfBatch` once per batch; sources;
+// wait strategies; the control a stage shares with its runner (heartbeat, counters,
+// back-pressure counts, stop). The chain and its loops are in Chain.swift.
+
 import CEvent
 import CRing
 import CSys
@@ -271,7 +277,8 @@ public final class StageControl: Sendable {
 // MARK: - Run to completion
 
 /// Two handlers run back to back on one core, one event at a time, with no ring
-/// between them: the run-to-completion form of `first` → `then`. Generic, so the
+/// between them, composed by hand into one handler (a chain's links are fused or
+/// cut by the topology instead; this is for handlers that always belong together). Generic, so the
 /// pair specialises into one loop body. The event goes on only when both say so;
 /// `then` sees it only when `first` passes it on.
 public struct Fused<First: EventHandler, Then: EventHandler>: EventHandler {

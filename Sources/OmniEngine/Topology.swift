@@ -1,3 +1,7 @@
+// Topology files: stages on cores with their wait strategy, rings between them with
+// capacity, port, feedback and full-ring policy, MPSC rings for fan-in. Read with
+// OmniConfig's reader (unknown keys refused), validated: cycles only through feedback rings.
+
 import CSys
 import Glibc
 import OmniCore

@@ -1,3 +1,7 @@
+// A topology's rings, made (fused rings are not), and the binding of a chain to them:
+// which links are fused, which rings each port writes, which rings each fused group's
+// thread reads. No grouping is written by hand: the topology decides at bind.
+
 /// The rings of a topology, made, and the binding of chains to them.
 ///
 /// A ring is made unless it is fused away: a single-producer, non-feedback ring whose
