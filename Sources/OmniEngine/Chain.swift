@@ -204,7 +204,7 @@ public struct Outputs<Next: ChainLink>: Emitter, @unchecked Sendable {
                 return
             }
         }
-        unrouted &+= 1
+        if table.ports > 0 { unrouted &+= 1 } // a link with no ring at all is a sink: what it passes on ends here
     }
 
     /// End of the batch: publishes every ring written, then ends the fused next link's batch.

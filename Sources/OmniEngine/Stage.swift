@@ -123,7 +123,8 @@ public final class EventRing: @unchecked Sendable {
 /// output port `port` (an index into the processor's `ports`). Behind a port is the
 /// next processor of the chain (fused: a call on this core), rings to other stages
 /// (the event is copied into a slot claimed in place, published at the end of the
-/// batch), or nothing (the event is counted as unrouted). Generic parameter of the
+/// batch), or nothing: counted as unrouted, unless the link has no ring on any port
+/// (a sink, where what is passed on ends). Generic parameter of the
 /// processor's methods, so the call specialises: no existential in the loop.
 public protocol Emitter {
     mutating func emit(_ port: Int, _ event: inout omni_event)
@@ -245,7 +246,7 @@ public final class StageControl: Sendable {
     @usableFromInline let fullWaitsCell = Atomic<UInt64>(0)
     /// Back-pressure under `full: drop`: events not written because their ring was full.
     @usableFromInline let droppedCell = Atomic<UInt64>(0)
-    /// Emits to a port with no ring and no fused next: counted, not delivered.
+    /// Emits to a port with no ring and no fused next, by a link that has rings on other ports: counted, not delivered.
     @usableFromInline let unroutedCell = Atomic<UInt64>(0)
     @usableFromInline let stopCell = Atomic<Bool>(false)
     @usableFromInline let finishedCell = Atomic<Bool>(false)
