@@ -428,6 +428,8 @@ public struct Stage<Head: ChainLink, Wait: WaitStrategy>: @unchecked Sendable {
             wait.reset()
             events &+= UInt64(n)
             control.eventsCell.store(events, ordering: .relaxed)
+            // Abandoned (the pipeline never went quiescent: a cycle still circulating): end now.
+            if control.stopCell.load(ordering: .relaxed) && control.abandonCell.load(ordering: .relaxed) { break }
         }
         control.finishedCell.store(true, ordering: .releasing)
     }

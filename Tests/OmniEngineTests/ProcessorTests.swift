@@ -265,6 +265,31 @@ extension Running {
             #expect(groups.allSatisfy { $0.dropped == 0 && $0.unrouted == 0 })
         }
 
+        /// A cycle that never stops circulating cannot go quiescent: stop gives up after
+        /// `quiesceTimeoutNs`, says so, and every stage still ends (no endless spin, no hang).
+        @Test(arguments: [false, true])
+        func aCycleThatNeverSettlesIsAbandonedOnStop(fused: Bool) throws {
+            let w = try Wiring(try Topology(yaml: """
+                stages: [{name: strategy, core: 0, wait: backoff}, {name: gateway, core: \(fused ? 0 : 1), wait: backoff}]
+                rings:
+                  - {from: strategy, to: gateway, capacity: 64}
+                  - {from: gateway, to: strategy, capacity: 64, feedback: true}
+                """, onlineCores: cores))
+            var token = omni_event()
+            for _ in 0..<8 { #expect(cring_spsc_try_push(w.rings[1]!.raw, &token, 64) == 1) }
+            let counts = LoopCounts()
+            let p = Pipeline()
+            p.quiesceTimeoutNs = 50_000_000
+            let groups = try p.add(Link("strategy", StrategyOf(counts: counts, rounds: .max),
+                                        then: Link("gateway", GatewayOf(counts: counts))), of: w)
+            try p.start()
+            let end = csys_monotonic_ns() + 10_000_000_000
+            while counts.gateway.load(ordering: .relaxed) < 10_000 && csys_monotonic_ns() < end { usleep(1000) }
+            #expect(!p.stop())
+            #expect(groups.allSatisfy { $0.isFinished })
+            #expect(counts.gateway.load(ordering: .relaxed) >= 10_000)
+        }
+
         func pressureTopology(_ full: FullPolicy) throws -> Topology {
             try Topology(yaml: """
                 stages: [{name: src, core: 0, wait: backoff}, {name: sink, core: 1, wait: backoff}]
