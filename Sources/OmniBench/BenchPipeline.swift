@@ -55,9 +55,11 @@ public struct BenchPipeline: ParsableCommand {
         Each of decode, book and sink stamps the TSC at its end: per-hop latency is the \
         difference to the stamp before, end to end is rx to sink.
 
-        A topology (YAML: `stages` with name, core and wait; `rings` with from, to and capacity; \
-        README shows one) places these four stages on cores; neighbours on one core are fused, run to completion with no ring between them, \
-        and a ring is made only where the chain crosses cores. Built-in topologies: \
+        A topology (YAML: `stages` with name, core and wait; `rings` with from, to, capacity and \
+        optionally port, feedback and full; README shows one) places these four stages on cores; \
+        the chain is one static type whose links are fused (run to completion, a call, no ring) where \
+        neighbours share a core and cut by a ring where they do not; each ring's memory (CSys: hugetlb, \
+        thp, numa or pages) is printed under its topology. Built-in topologies: \
         \(builtinTopologies.map { "\($0.name) (\($0.about))" }.joined(separator: "; ")).
 
         Rounds alternate the topologies (A, B, A, B, ...), each round a fresh set of books fed \
@@ -140,6 +142,7 @@ public struct BenchPipeline: ParsableCommand {
         for r in runs {
             let placed = r.groups.map { g in "[\(g.joined(separator: "+")) @ core \(r.topology.stages.first { $0.name == g[0] }!.core)]" }
             print("  \(r.name): \(placed.joined(separator: " -> "))")
+            for line in try Wiring(r.topology).ringReport where !line.hasSuffix("fused (no ring)") { print("    ring \(line)") }
         }
         fflush(nil)
         let threads = runs.map { Set($0.topology.stages.map(\.core)).count }.max() ?? 1
@@ -290,14 +293,6 @@ extension Int {
     var nextPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
 
-/// The handlers of one round, each stamping its hop.
-private struct PipelineHandlers {
-    var feed: DayFileFeed
-    var decode: Stamped<ITCHDecode>
-    var book: Stamped<BookUpdate>
-    var sink: Fused<Stamped<PassThrough>, LatencyTap>
-}
-
 /// Runs one round of `run`'s topology over fresh books and returns what it measured.
 private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, messages: UInt64, ticksPerMessage: UInt64,
                       clock: csys_clock) throws -> PipelineRound {
@@ -309,15 +304,15 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
     // a longer round records live on an unpinned thread (which then competes with the stages).
     let liveRecorder = messages > maxAfterRoundEvents
     let tapRing = try EventRing(capacity: liveRecorder ? 1 << 16 : Int(max(messages, 2)).nextPowerOfTwo)
-    let h = PipelineHandlers(
-        feed: DayFileFeed(input: input, limit: messages, ticksPerMessage: ticksPerMessage, counts: counts),
-        decode: Stamped(ITCHDecode(input: input, counts: counts), hop: 0),
-        book: Stamped(BookUpdate(input: input, replay: replay, counts: counts), hop: 1),
-        sink: Fused(Stamped(PassThrough(), hop: 2), LatencyTap(ring: tapRing, counts: tapCounts)))
+    // The chain as one static type; the topology decides at bind which links are fused
+    // (a call on one core) and which are cut by a ring: one stage per group of fused links.
+    let chain = SourceLink("feed", DayFileFeed(input: input, limit: messages, ticksPerMessage: ticksPerMessage, counts: counts),
+        then: Link("decode", Stamped(ITCHDecode(input: input, counts: counts), hop: 0),
+        then: Link("book", Stamped(BookUpdate(input: input, replay: replay, counts: counts), hop: 1),
+        then: Link("sink", Fused(Stamped(PassThrough(), hop: 2), LatencyTap(ring: tapRing, counts: tapCounts))))))
     let wiring = try Wiring(run.topology)
     let pipeline = Pipeline()
-    var last: StageControl?
-    for g in run.groups { last = try addGroup(g, handlers: h, to: pipeline, wiring: wiring) }
+    let last = try pipeline.add(chain, of: wiring).last
     let latencies = HopLatencies(hopNames: pipelineHops, clock: clock)
     if liveRecorder {
         pipeline.addStage(name: "recorder", core: nil, input: tapRing, output: nil, handler: HopRecorder(latencies),
@@ -349,25 +344,4 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
     return PipelineRound(seconds: seconds, delivered: last?.events ?? 0, tapDropped: tapCounts.dropped,
                          unstamped: latencies.unstamped, malformed: counts.malformed, bboChanges: counts.bboChanges,
                          latencies: latencies)
-}
-
-/// Adds one fused group of the chain to the pipeline: its members' handlers
-/// composed into one static type, so the group's loop specialises as a whole.
-private func addGroup(_ g: [String], handlers h: PipelineHandlers, to p: Pipeline, wiring w: Wiring) throws -> StageControl {
-    let first = g[0], last = g.count > 1 ? g.last : nil
-    switch g {
-    case ["feed"]: return try p.addSource(first, of: w, source: h.feed)
-    case ["feed", "decode"]: return try p.addSource(first, through: last, of: w, source: FusedSource(h.feed, h.decode))
-    case ["feed", "decode", "book"]:
-        return try p.addSource(first, through: last, of: w, source: FusedSource(h.feed, Fused(h.decode, h.book)))
-    case ["feed", "decode", "book", "sink"]:
-        return try p.addSource(first, through: last, of: w, source: FusedSource(h.feed, Fused(h.decode, Fused(h.book, h.sink))))
-    case ["decode"]: return try p.addStage(first, of: w, handler: h.decode)
-    case ["decode", "book"]: return try p.addStage(first, through: last, of: w, handler: Fused(h.decode, h.book))
-    case ["decode", "book", "sink"]: return try p.addStage(first, through: last, of: w, handler: Fused(h.decode, Fused(h.book, h.sink)))
-    case ["book"]: return try p.addStage(first, of: w, handler: h.book)
-    case ["book", "sink"]: return try p.addStage(first, through: last, of: w, handler: Fused(h.book, h.sink))
-    case ["sink"]: return try p.addStage(first, of: w, handler: h.sink)
-    default: throw ValidationError("no stage group \(g.joined(separator: "+")) in the chain \(pipelineChain.joined(separator: " -> "))")
-    }
 }

@@ -1,3 +1,9 @@
+// OmniEngine's vocabulary: rings of omni_event (SPSC, or MPSC for fan-in) in memory
+// from CSys; processors, after the LMAX Disruptor's BatchEventProcessor — a batch of
+// events in, 0...n events out on named ports, `endOfBatch` once per batch; sources;
+// wait strategies; the control a stage shares with its runner (heartbeat, counters,
+// back-pressure counts, stop). The chain and its loops are in Chain.swift.
+
 import CEvent
 import CRing
 import CSys
@@ -23,55 +29,142 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// An SPSC ring of `omni_event`s in memory aligned to CRING_ALIGN (128 bytes),
-/// owned by this object. One producer stage, one consumer stage.
-public final class EventRing: @unchecked Sendable {
-    /// The C ring: producer calls from one thread, consumer calls from one other.
-    public let raw: UnsafeMutablePointer<cring_spsc>
-    public let capacity: Int
-
-    public init(capacity: Int) throws(EngineError) {
-        let slot = UInt32(MemoryLayout<omni_event>.stride)
-        guard capacity >= 2, capacity <= Int(CRING_MAX_CAPACITY_VALUE) else {
-            throw .ring(capacity: capacity, status: String(cString: cring_status_name(CRING_EBADCAPACITY.rawValue)))
-        }
-        let bytes = cring_spsc_bytes(UInt32(capacity), slot)
-        guard bytes > 0 else {
-            throw .ring(capacity: capacity, status: String(cString: cring_status_name(CRING_EBADCAPACITY.rawValue)))
-        }
-        var mem: UnsafeMutableRawPointer?
-        let rc = posix_memalign(&mem, Int(CRING_ALIGN), bytes)
-        guard rc == 0, let mem else { throw .ring(capacity: capacity, status: String(cString: strerror(rc))) }
-        memset(mem, 0, bytes) // fault the pages in before the hot path starts
-        raw = mem.bindMemory(to: cring_spsc.self, capacity: 1)
-        let st = cring_spsc_init(raw, UInt32(capacity), slot, 0)
-        guard st == CRING_OK.rawValue else {
-            free(mem)
-            throw .ring(capacity: capacity, status: String(cString: cring_status_name(st)))
-        }
-        self.capacity = capacity
-    }
-
-    deinit { free(raw) }
-
-    /// Events published and not yet consumed: a snapshot, for monitors.
-    public var count: Int { Int(cring_spsc_count(raw)) }
+/// How a ring's memory was obtained from CSys (csys_mem.h): the kind of pages and the node.
+public struct RingMemory: Sendable, Equatable, CustomStringConvertible {
+    /// "hugetlb", "thp", "numa" or "pages" (csys_mem_kind_name).
+    public let kind: String
+    /// NUMA node the pages were bound to, -1 when not bound.
+    public let node: Int
+    /// Bytes mapped (the ring's bytes rounded up to the page size of `kind`).
+    public let mapped: Int
+    public var description: String { "\(kind)\(node >= 0 ? " node \(node)" : ""), \(mapped) B mapped" }
 }
 
-// MARK: - Handlers
+/// Which C ring an `EventRing` is.
+public enum RingKind: String, Sendable, Equatable {
+    /// cring_spsc: one producer stage, one consumer stage.
+    case spsc
+    /// cring_mpsc: several producer stages (fan-in), one consumer stage.
+    case mpsc
+}
 
-/// What a stage does to each event. The stage loop is generic over the handler,
-/// so its call specialises and inlines: no existential in the loop.
-public protocol EventHandler: Sendable {
-    /// Handles one event in place. Returns true to pass it on to the stage's
-    /// output ring (ignored by a stage without one).
+/// A ring of `omni_event`s — SPSC (cring_spsc) or MPSC (cring_mpsc) — in memory
+/// from CSys: 2 MiB pages (hugetlb, else THP) for a ring of 1 MiB or more, else
+/// NUMA-local pages on `node` (-1: the calling thread's node), falling back to
+/// plain pages as CSys does. `memory` says what it got. Zeroed and faulted in
+/// before the hot path starts.
+public final class EventRing: @unchecked Sendable {
+    public let kind: RingKind
+    public let capacity: Int
+    public let memory: RingMemory
+    @usableFromInline let base: UnsafeMutableRawPointer
+    private var region: csys_region
+
+    /// Rings of at least this many bytes ask CSys for 2 MiB pages.
+    public static let hugepageThreshold = 1 << 20
+
+    public init(capacity: Int, kind: RingKind = .spsc, node: Int = -1) throws(EngineError) {
+        let slot = UInt32(MemoryLayout<omni_event>.stride)
+        let bad = String(cString: cring_status_name(CRING_EBADCAPACITY.rawValue))
+        guard capacity >= 2, capacity <= Int(CRING_MAX_CAPACITY_VALUE) else { throw .ring(capacity: capacity, status: bad) }
+        let bytes = kind == .spsc ? cring_spsc_bytes(UInt32(capacity), slot) : cring_mpsc_bytes(UInt32(capacity), slot)
+        guard bytes > 0 else { throw .ring(capacity: capacity, status: bad) }
+        var r = csys_region()
+        var rc = bytes >= EventRing.hugepageThreshold ? csys_alloc_hugepages(&r, bytes, Int32(node)) : csys_alloc_on_node(&r, bytes, Int32(node))
+        if rc != 0 && node >= 0 { rc = csys_alloc_on_node(&r, bytes, -1) } // a node that does not exist here: the local one
+        guard rc == 0, let mem = r.base else { throw .ring(capacity: capacity, status: String(cString: strerror(rc))) }
+        // Page-aligned, so CRING_ALIGN-aligned; CSys zeroed and faulted the pages in.
+        let st = kind == .spsc
+            ? cring_spsc_init(mem.assumingMemoryBound(to: cring_spsc.self), UInt32(capacity), slot, 0)
+            : cring_mpsc_init(mem.assumingMemoryBound(to: cring_mpsc.self), UInt32(capacity), slot, 0)
+        guard st == CRING_OK.rawValue else {
+            csys_region_free(&r)
+            throw .ring(capacity: capacity, status: String(cString: cring_status_name(st)))
+        }
+        base = mem
+        region = r
+        self.kind = kind
+        self.capacity = capacity
+        memory = RingMemory(kind: String(cString: csys_mem_kind_name(r.kind)), node: Int(r.node), mapped: r.size)
+    }
+
+    deinit { csys_region_free(&region) }
+
+    /// The SPSC ring (kind .spsc only).
+    public var raw: UnsafeMutablePointer<cring_spsc> {
+        precondition(kind == .spsc, "an MPSC ring has no cring_spsc")
+        return base.assumingMemoryBound(to: cring_spsc.self)
+    }
+
+    /// The MPSC ring (kind .mpsc only).
+    public var rawMPSC: UnsafeMutablePointer<cring_mpsc> {
+        precondition(kind == .mpsc, "an SPSC ring has no cring_mpsc")
+        return base.assumingMemoryBound(to: cring_mpsc.self)
+    }
+
+    /// Events ever published (MPSC: claimed) and ever released: monotonic, for the quiescence check.
+    public var totals: (published: UInt64, released: UInt64) {
+        var p: UInt64 = 0, r: UInt64 = 0
+        if kind == .spsc { cring_spsc_totals(base.assumingMemoryBound(to: cring_spsc.self), &p, &r) }
+        else { cring_mpsc_totals(base.assumingMemoryBound(to: cring_mpsc.self), &p, &r) }
+        return (p, r)
+    }
+
+    /// Events published (MPSC: claimed) and not yet consumed: a snapshot, for monitors.
+    public var count: Int {
+        let t = totals
+        return Int(t.published &- t.released)
+    }
+}
+
+// MARK: - Processors
+
+/// Where a processor sends what it makes: `emit(port, event)` hands the event to
+/// output port `port` (an index into the processor's `ports`). Behind a port is the
+/// next processor of the chain (fused: a call on this core), rings to other stages
+/// (the event is copied into a slot claimed in place, published at the end of the
+/// batch), or nothing: counted as unrouted, unless the link has no ring on any port
+/// (a sink, where what is passed on ends). Generic parameter of the
+/// processor's methods, so the call specialises: no existential in the loop.
+public protocol Emitter {
+    mutating func emit(_ port: Int, _ event: inout omni_event)
+}
+
+/// A stage's work, after LMAX Disruptor's BatchEventProcessor: the loop waits once,
+/// hands the processor each event of a batch read from its input(s), then calls
+/// `endOfBatch` once, then publishes what the batch emitted to rings, once.
+/// A processor may emit 0...n events per input, to any of its named `ports`.
+public protocol Processor: Sendable {
+    /// Names of the output ports, in index order; rings bind to them by name
+    /// (topology key `port`, default "out"). Port 0 is the one a chain's next link is fused to.
+    static var ports: [String] { get }
+    /// Handles one event of a batch; may emit to any port, any number of times.
+    mutating func process<Out: Emitter>(_ event: inout omni_event, to out: inout Out)
+    /// Called once after each batch, before the batch's outputs are published; may emit too.
+    mutating func endOfBatch<Out: Emitter>(to out: inout Out)
+}
+
+extension Processor {
+    public static var ports: [String] { ["out"] }
+    @inlinable @inline(__always) public mutating func endOfBatch<Out: Emitter>(to out: inout Out) {}
+}
+
+/// A one-in, at-most-one-out processor on port 0 ("out"): the simple case.
+public protocol EventHandler: Processor {
+    /// Handles one event in place. Returns true to emit it on port 0.
     mutating func handle(_ event: inout omni_event) -> Bool
+}
+
+extension EventHandler {
+    @inlinable @inline(__always) public mutating func process<Out: Emitter>(_ event: inout omni_event, to out: inout Out) {
+        if handle(&event) { out.emit(0, &event) }
+    }
 }
 
 /// What a source stage answers when asked for the next event.
 public enum SourcePoll: Sendable {
-    case produced   // the event was filled in: publish it
-    case consumed   // an event was made and handled here (a fused source): nothing to publish
+    case produced   // the event was filled in: emit it on port 0
+    case consumed   // an event was made and handled here (a fused source): nothing to emit
     case idle       // nothing now: wait and ask again
     case finished   // nothing more ever: the stage ends
 }
@@ -149,8 +242,16 @@ public final class StageControl: Sendable {
     @usableFromInline let heartbeatCell = Atomic<UInt64>(0)
     /// Events the stage has handled (consumed from its input, or produced by a source).
     @usableFromInline let eventsCell = Atomic<UInt64>(0)
+    /// Back-pressure under `full: block`: emits that found their ring full and waited.
+    @usableFromInline let fullWaitsCell = Atomic<UInt64>(0)
+    /// Back-pressure under `full: drop`: events not written because their ring was full.
+    @usableFromInline let droppedCell = Atomic<UInt64>(0)
+    /// Emits to a port with no ring and no fused next, by a link that has rings on other ports: counted, not delivered.
+    @usableFromInline let unroutedCell = Atomic<UInt64>(0)
     @usableFromInline let stopCell = Atomic<Bool>(false)
     @usableFromInline let finishedCell = Atomic<Bool>(false)
+    /// Set by `Pipeline.stop` when the pipeline did not go quiescent in time: stop waiting on full rings.
+    @usableFromInline let abandonCell = Atomic<Bool>(false)
     /// errno of csys_pin_to_core, 0 when pinned (or not asked to pin).
     let pinErrorCell = Atomic<Int32>(0)
 
@@ -158,171 +259,27 @@ public final class StageControl: Sendable {
 
     public var heartbeat: UInt64 { heartbeatCell.load(ordering: .relaxed) }
     public var events: UInt64 { eventsCell.load(ordering: .relaxed) }
+    /// Emits that found a `full: block` ring full and waited (each counted once, however long it waited).
+    public var fullWaits: UInt64 { fullWaitsCell.load(ordering: .relaxed) }
+    /// Events dropped because a `full: drop` ring was full.
+    public var dropped: UInt64 { droppedCell.load(ordering: .relaxed) }
+    /// Emits to a port nothing is bound to.
+    public var unrouted: UInt64 { unroutedCell.load(ordering: .relaxed) }
     public var isFinished: Bool { finishedCell.load(ordering: .acquiring) }
     public var pinError: Int32 { pinErrorCell.load(ordering: .relaxed) }
     public var isStopRequested: Bool { stopCell.load(ordering: .relaxed) }
     /// Asks the stage to drain its input and end.
     public func requestStop() { stopCell.store(true, ordering: .releasing) }
-}
 
-// MARK: - Loops
-
-/// Events read from a ring per pass: bounds the time between heartbeats and stop checks.
-@usableFromInline let stageBatch: UInt32 = 64
-
-/// Publishes one event to `ring`, waiting (and keeping the heartbeat alive) while it is full.
-@inlinable @inline(__always)
-func publish<W: WaitStrategy>(_ event: UnsafePointer<omni_event>, to ring: UnsafeMutablePointer<cring_spsc>,
-                              wait: inout W, beat: inout UInt64, control: StageControl) {
-    let size = UInt32(MemoryLayout<omni_event>.stride)
-    while cring_spsc_try_push(ring, event, size) == 0 {
-        wait.idle()
-        beat &+= 1
-        control.heartbeatCell.store(beat, ordering: .relaxed) // only this thread writes it: a plain store
-    }
-    wait.reset()
-}
-
-/// A stage: busy-polls its input rings in turn, hands each event to `handler`,
-/// stamps hop `hop` with the TSC and passes the event on to every output ring
-/// (fan-out; none for a sink). Several inputs are fan-in: each is an SPSC ring
-/// from one upstream stage, read up to `stageBatch` events at a time, so no
-/// input starves another. On stop it drains its inputs before it returns.
-/// (@unchecked: the raw ring pointers stay valid while `inputs` / `outputs`
-/// hold their owners, and one thread runs a stage.)
-public struct Stage<Handler: EventHandler, Wait: WaitStrategy>: @unchecked Sendable {
-    public let inputs: [EventRing]
-    public let outputs: [EventRing]
-    public var handler: Handler
-    public var wait: Wait
-    /// Index into omni_event.hop stamped after the handler; nil or >= OMNI_EVENT_HOPS: no stamp.
-    public let hop: Int?
-    @usableFromInline let inRaw: [UnsafeMutablePointer<cring_spsc>]
-    @usableFromInline let outRaw: [UnsafeMutablePointer<cring_spsc>]
-    @usableFromInline let stampHop: UInt32?
-
-    public init(inputs: [EventRing], outputs: [EventRing], hop: Int?, handler: Handler, wait: Wait) {
-        precondition(!inputs.isEmpty, "a stage reads at least one ring: a stage without input is a SourceStage")
-        self.inputs = inputs
-        self.outputs = outputs
-        self.hop = hop
-        self.handler = handler
-        self.wait = wait
-        inRaw = inputs.map(\.raw)
-        outRaw = outputs.map(\.raw)
-        stampHop = hopIndex(hop)
-    }
-
-    public init(input: EventRing, output: EventRing?, hop: Int?, handler: Handler, wait: Wait) {
-        self.init(inputs: [input], outputs: output.map { [$0] } ?? [], hop: hop, handler: handler, wait: wait)
-    }
-
-    /// One pass over the inputs: handles what each holds, up to `stageBatch`
-    /// events per input, and returns how many it handled. The loop of `run`;
-    /// callable on its own by a caller that drives the stage (a benchmark).
-    @inlinable public mutating func poll(control: StageControl, beat: inout UInt64) -> Int {
-        var handled = 0
-        for ring in inRaw {
-            var slots: UnsafeRawPointer?
-            let n = cring_spsc_peek(ring, stageBatch, &slots)
-            if n == 0 { continue }
-            let base = slots!
-            for k in 0..<Int(n) {
-                var event = base.load(fromByteOffset: k * MemoryLayout<omni_event>.stride, as: omni_event.self)
-                let forward = handler.handle(&event)
-                if let h = stampHop { omni_event_stamp(&event, h, csys_rdtsc()) }
-                if forward {
-                    for out in outRaw { publish(&event, to: out, wait: &wait, beat: &beat, control: control) }
-                }
-            }
-            cring_spsc_release(ring, n)
-            handled &+= Int(n)
-        }
-        return handled
-    }
-
-    /// The loop. Returns after a stop request once every input is empty.
-    @inlinable public mutating func run(control: StageControl) {
-        var beat: UInt64 = 0
-        var events: UInt64 = 0
-        while true {
-            beat &+= 1
-            control.heartbeatCell.store(beat, ordering: .relaxed) // only this thread writes it: a plain store
-            let n = poll(control: control, beat: &beat)
-            if n == 0 {
-                // acquiring: pairs with requestStop; the producers stopped before ours was set (runner order),
-                // so one more pass that finds every input empty after seeing the flag means they are drained.
-                if control.stopCell.load(ordering: .acquiring) {
-                    let last = poll(control: control, beat: &beat)
-                    if last == 0 { break }
-                    events &+= UInt64(last)
-                    control.eventsCell.store(events, ordering: .relaxed)
-                    continue
-                }
-                wait.idle()
-                continue
-            }
-            wait.reset()
-            events &+= UInt64(n)
-            control.eventsCell.store(events, ordering: .relaxed)
-        }
-        control.finishedCell.store(true, ordering: .releasing)
-    }
-}
-
-/// The omni_event.hop index to stamp, or nil when `hop` is absent or outside the event's hops.
-@usableFromInline func hopIndex(_ hop: Int?) -> UInt32? {
-    hop.flatMap { $0 >= 0 && $0 < Int(OMNI_EVENT_HOPS) ? UInt32($0) : nil }
-}
-
-/// A source stage: asks `source` for events and publishes them to every output
-/// ring until the source is finished or a stop is requested. With no output the
-/// source handles its events itself (a source fused with its downstream handlers).
-public struct SourceStage<Source: EventSource, Wait: WaitStrategy>: Sendable {
-    public let outputs: [EventRing]
-    public var source: Source
-    public var wait: Wait
-    public let hop: Int?
-
-    public init(outputs: [EventRing], hop: Int?, source: Source, wait: Wait) {
-        self.outputs = outputs
-        self.hop = hop
-        self.source = source
-        self.wait = wait
-    }
-
-    @inlinable public mutating func run(control: StageControl) {
-        let outRaw = outputs.map(\.raw)
-        let stampHop = hopIndex(hop)
-        var beat: UInt64 = 0
-        var events: UInt64 = 0
-        var event = omni_event()
-        loop: while !control.stopCell.load(ordering: .relaxed) {
-            beat &+= 1
-            control.heartbeatCell.store(beat, ordering: .relaxed)
-            switch source.next(&event) {
-            case .produced:
-                if let h = stampHop { omni_event_stamp(&event, h, csys_rdtsc()) }
-                for out in outRaw { publish(&event, to: out, wait: &wait, beat: &beat, control: control) }
-                events &+= 1
-                control.eventsCell.store(events, ordering: .relaxed)
-            case .consumed:
-                events &+= 1
-                control.eventsCell.store(events, ordering: .relaxed)
-            case .idle:
-                wait.idle()
-            case .finished:
-                break loop
-            }
-        }
-        control.finishedCell.store(true, ordering: .releasing)
-    }
+    /// One more beat from a loop that is waiting inside an emit (a full ring): only the stage's thread calls it.
+    @inlinable func beat() { heartbeatCell.store(heartbeatCell.load(ordering: .relaxed) &+ 1, ordering: .relaxed) }
 }
 
 // MARK: - Run to completion
 
 /// Two handlers run back to back on one core, one event at a time, with no ring
-/// between them: the run-to-completion form of `first` → `then`. Generic, so the
+/// between them, composed by hand into one handler (a chain's links are fused or
+/// cut by the topology instead; this is for handlers that always belong together). Generic, so the
 /// pair specialises into one loop body. The event goes on only when both say so;
 /// `then` sees it only when `first` passes it on.
 public struct Fused<First: EventHandler, Then: EventHandler>: EventHandler {

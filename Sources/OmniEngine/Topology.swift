@@ -1,3 +1,7 @@
+// Topology files: stages on cores with their wait strategy, rings between them with
+// capacity, port, feedback and full-ring policy, MPSC rings for fan-in. Read with
+// OmniConfig's reader (unknown keys refused), validated: cycles only through feedback rings.
+
 import CSys
 import Glibc
 import OmniCore
@@ -27,17 +31,39 @@ public struct StageSpec: Sendable, Equatable {
     }
 }
 
-/// An SPSC ring from one stage to another.
+/// A ring into stage `to`: SPSC from one stage (`from`), or MPSC from several
+/// (`producers`, the topology's `from: [a, b]`: fan-in into one input).
 public struct RingSpec: Sendable, Equatable {
-    public var from: String
+    /// The stages writing the ring: one for SPSC, several for MPSC.
+    public var producers: [String]
     public var to: String
     public var capacity: Int
+    /// The producers' output port the ring is bound to (default "out", port 0).
+    public var port: String
+    /// A feedback ring (fills coming back): never fused, may close a cycle, drained last on stop.
+    public var feedback: Bool
+    /// What a producer does when the ring is full (default block).
+    public var full: FullPolicy
 
-    public init(from: String, to: String, capacity: Int) {
-        self.from = from
+    public init(from: String, to: String, capacity: Int, port: String = "out", feedback: Bool = false, full: FullPolicy = .block) {
+        self.init(producers: [from], to: to, capacity: capacity, port: port, feedback: feedback, full: full)
+    }
+
+    public init(producers: [String], to: String, capacity: Int, port: String = "out", feedback: Bool = false, full: FullPolicy = .block) {
+        precondition(!producers.isEmpty, "a ring has at least one producer")
+        self.producers = producers
         self.to = to
         self.capacity = capacity
+        self.port = port
+        self.feedback = feedback
+        self.full = full
     }
+
+    /// The first (for SPSC, the only) producer.
+    public var from: String { producers[0] }
+    /// Whether it is an MPSC ring (several producers).
+    public var isFanIn: Bool { producers.count > 1 }
+    public var kind: RingKind { isFanIn ? .mpsc : .spsc }
 }
 
 /// Why a topology file was rejected. Every case names what is wrong and where.
@@ -50,6 +76,7 @@ public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
     case coreOutOfRange(stage: String, core: Int, onlineCores: Int)
     case badCapacity(ringIndex: Int, capacity: Int)
     case cycle(stages: [String])
+    case duplicateProducer(ringIndex: Int, name: String)
     case noStages
     case notAChain(expected: [String], reason: String)
     case sharedCoreApart(core: Int, stages: [String])
@@ -66,7 +93,9 @@ public enum TopologyError: Error, Equatable, CustomStringConvertible, Sendable {
             return capacity & (capacity &- 1) == 0 && capacity > 1
                 ? "rings[\(ringIndex)].capacity: \(capacity) is above the largest ring, \(Int(CRING_MAX_CAPACITY_VALUE))"
                 : "rings[\(ringIndex)].capacity: \(capacity) is not a power of two in 2...\(Int(CRING_MAX_CAPACITY_VALUE))"
-        case let .cycle(stages): return "rings form a cycle: \(stages.joined(separator: " -> "))"
+        case let .cycle(stages):
+            return "rings form a cycle without a feedback ring: \(stages.joined(separator: " -> ")) (mark a ring of it `feedback: true`)"
+        case let .duplicateProducer(ringIndex, name): return "rings[\(ringIndex)].from: stage '\(name)' is named twice"
         case .noStages: return "stages: at least one stage is needed"
         case let .notAChain(expected, reason):
             return "topology is not the chain \(expected.joined(separator: " -> ")): \(reason)"
@@ -89,12 +118,16 @@ let CRING_MAX_CAPACITY_VALUE: UInt32 = 1 << 31
 ///   - name: book
 ///     core: 1
 /// rings:
-///   - from: decode
+///   - from: decode        # a stage, or a list of stages: [a, b] is one MPSC ring (fan-in)
 ///     to: book
-///     capacity: 4096
+///     capacity: 4096      # a power of two
+///     port: out           # the producer's output port (default out)
+///     feedback: false     # true: never fused, may close a cycle, drained last on stop
+///     full: block         # block (wait, counted) | drop (drop, counted); default block
 /// ```
-/// Stages on the same core are fused: they run to completion on that core
-/// rather than handing events across cores.
+/// A non-feedback SPSC ring whose two ends share a core is fused: those stages run
+/// to completion on that core rather than handing events across cores. Cycles are
+/// allowed only through feedback rings.
 public struct Topology: Sendable, Equatable {
     public var stages: [StageSpec]
     public var rings: [RingSpec]
@@ -139,11 +172,30 @@ public struct Topology: Sendable, Equatable {
         if let list = top["rings"] {
             for (i, item) in try r.list(list, "rings").enumerated() {
                 let at = "rings[\(i)]"
-                let m = try r.mapping(item, at, known: ["from", "to", "capacity"])
-                let from = try r.scalar(r.required(m, "from", in: at, item), "\(at).from", "a stage name")
+                let m = try r.mapping(item, at, known: ["from", "to", "capacity", "port", "feedback", "full"])
+                let fromNode = try r.required(m, "from", in: at, item)
+                let producers: [String]
+                if case .sequence = fromNode {
+                    producers = try r.list(fromNode, "\(at).from").enumerated().map { (k, n) throws(ConfigError) in
+                        try r.scalar(n, "\(at).from[\(k)]", "a stage name")
+                    }
+                    if producers.isEmpty { throw r.fail("\(at).from", "expected at least one stage", fromNode) }
+                } else {
+                    producers = [try r.scalar(fromNode, "\(at).from", "a stage name or a list of them")]
+                }
                 let to = try r.scalar(r.required(m, "to", in: at, item), "\(at).to", "a stage name")
                 let capacity = try r.integer(r.required(m, "capacity", in: at, item), "\(at).capacity", 0...Int.max)
-                rings.append(RingSpec(from: from, to: to, capacity: capacity))
+                let port = try m["port"].map { n throws(ConfigError) in try r.scalar(n, "\(at).port", "a port name") } ?? "out"
+                let feedback = try m["feedback"].map { n throws(ConfigError) in try r.flag(n, "\(at).feedback") } ?? false
+                var full = FullPolicy.block
+                if let f = m["full"] {
+                    let v = try r.scalar(f, "\(at).full", "a full-ring policy")
+                    guard let policy = FullPolicy(rawValue: v) else {
+                        throw r.fail("\(at).full", "unknown full '\(v)' (one of \(FullPolicy.allCases.map(\.rawValue).joined(separator: ", ")))", f)
+                    }
+                    full = policy
+                }
+                rings.append(RingSpec(producers: producers, to: to, capacity: capacity, port: port, feedback: feedback, full: full))
             }
         }
         return (stages, rings)
@@ -157,7 +209,7 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
-    /// Checks names, cores, capacities and that the rings form no cycle.
+    /// Checks names, cores, capacities and that the rings form no cycle but through a feedback ring.
     public func validate(onlineCores: Int) throws(TopologyError) {
         if stages.isEmpty { throw .noStages }
         var seen = Set<String>()
@@ -168,7 +220,10 @@ public struct Topology: Sendable, Equatable {
             }
         }
         for (i, r) in rings.enumerated() {
-            if !seen.contains(r.from) { throw .unknownStage(name: r.from, ringIndex: i, end: "from") }
+            for p in r.producers where !seen.contains(p) { throw .unknownStage(name: p, ringIndex: i, end: "from") }
+            if let d = r.producers.enumerated().first(where: { r.producers[..<$0.offset].contains($0.element) }) {
+                throw .duplicateProducer(ringIndex: i, name: d.element)
+            }
             if !seen.contains(r.to) { throw .unknownStage(name: r.to, ringIndex: i, end: "to") }
             if r.capacity < 2 || r.capacity > Int(CRING_MAX_CAPACITY_VALUE) || r.capacity & (r.capacity - 1) != 0 {
                 throw .badCapacity(ringIndex: i, capacity: r.capacity)
@@ -177,18 +232,18 @@ public struct Topology: Sendable, Equatable {
         if let c = findCycle() { throw .cycle(stages: c) }
     }
 
-    /// Stage names in an order where every ring goes from an earlier to a later
-    /// stage (declaration order breaks ties). Valid only for an acyclic topology.
+    /// Stage names in an order where every ring but the feedback rings goes from an
+    /// earlier to a later stage (declaration order breaks ties).
     public var stageOrder: [String] {
         var indegree = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, 0) })
-        for r in rings { indegree[r.to, default: 0] += 1 }
+        for r in rings where !r.feedback { indegree[r.to, default: 0] += r.producers.count }
         var order: [String] = []
         var done = Set<String>()
         while order.count < stages.count {
             guard let next = stages.first(where: { !done.contains($0.name) && indegree[$0.name] == 0 }) else { break }
             order.append(next.name)
             done.insert(next.name)
-            for r in rings where r.from == next.name { indegree[r.to, default: 0] -= 1 }
+            for r in rings where !r.feedback { for p in r.producers where p == next.name { indegree[r.to, default: 0] -= 1 } }
         }
         return order
     }
@@ -242,14 +297,18 @@ public struct Topology: Sendable, Equatable {
         return a != b && ca == cb
     }
 
-    /// Whether the ring crosses cores (false: both ends are fused on one core).
-    public func crossesCores(_ ring: RingSpec) -> Bool { !areFused(ring.from, ring.to) }
+    /// Whether the ring is made (false: a single-producer, non-feedback ring whose two ends
+    /// share a core: those stages are fused and the event is handed on by a call).
+    public func crossesCores(_ ring: RingSpec) -> Bool { ring.feedback || ring.isFanIn || !areFused(ring.from, ring.to) }
 
-    /// A cycle in the ring graph as its stage names, the first repeated at the end
-    /// ("a -> b -> a"), or nil.
+    /// Whether the ring is fused away (no ring made): the opposite of `crossesCores`.
+    public func isFused(_ ring: RingSpec) -> Bool { !crossesCores(ring) }
+
+    /// A cycle in the graph of the rings other than feedback rings, as its stage names,
+    /// the first repeated at the end ("a -> b -> a"), or nil.
     func findCycle() -> [String]? {
         var next: [String: [String]] = [:]
-        for r in rings { next[r.from, default: []].append(r.to) }
+        for r in rings where !r.feedback { for p in r.producers { next[p, default: []].append(r.to) } }
         var state: [String: Int] = [:] // 1 on the path, 2 done
         var path: [String] = []
         func visit(_ n: String) -> [String]? {

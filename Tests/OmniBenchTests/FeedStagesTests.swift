@@ -32,37 +32,26 @@ struct BBOEventSink: EventHandler, @unchecked Sendable {
     }
 }
 
-/// Runs feed -> decode -> book -> sink over `path` with the stages placed by `cores`, grouped as the
-/// topology fuses them, and returns the sink's log and the feed counts.
+/// Runs feed -> decode -> book -> sink over `path` with the stages placed by `cores`, one chain
+/// fused and cut by the topology, and returns the sink's log and the feed counts.
 func runFeedChain(_ path: String, cores: [Int]) throws -> (BBOEventLog, FeedStageCounts) {
     let names = ["feed", "decode", "book", "sink"]
     let t = try Topology(stages: zip(names, cores).map { StageSpec(name: $0, core: $1, wait: .backoff) },
                          rings: (0..<3).map { RingSpec(from: names[$0], to: names[$0 + 1], capacity: 256) },
                          onlineCores: max(Topology.onlineCores(), (cores.max() ?? 0) + 1))
-    let groups = try t.chainGroups(names)
     let w = try Wiring(t)
     let input = try MappedInput(path: path)
     let counts = FeedStageCounts()
     let log = BBOEventLog()
     let bytes = input.bytes
-    let feed = DayFileFeed(input: bytes, counts: counts)
-    let decode = Stamped(ITCHDecode(input: bytes, counts: counts), hop: 0)
-    let book = Stamped(BookUpdate(input: bytes, replay: ITCHReplay(books: try Books()), counts: counts), hop: 1)
-    let sink = BBOEventSink(log: log)
     let p = Pipeline()
-    switch groups {
-    case [names]:
-        try p.addSource("feed", through: "sink", of: w, source: FusedSource(feed, Fused(decode, Fused(book, sink))))
-    case [["feed", "decode"], ["book", "sink"]]:
-        try p.addSource("feed", through: "decode", of: w, source: FusedSource(feed, decode))
-        try p.addStage("book", through: "sink", of: w, handler: Fused(book, sink))
-    case names.map({ [$0] }):
-        try p.addSource("feed", of: w, source: feed)
-        try p.addStage("decode", of: w, handler: decode)
-        try p.addStage("book", of: w, handler: book)
-        try p.addStage("sink", of: w, handler: sink)
-    default: Issue.record("no test wiring for groups \(groups)")
-    }
+    // One chain type for every placement: the topology fuses or cuts each link at bind.
+    let groups = try p.add(SourceLink("feed", DayFileFeed(input: bytes, counts: counts),
+        then: Link("decode", Stamped(ITCHDecode(input: bytes, counts: counts), hop: 0),
+        then: Link("book", Stamped(BookUpdate(input: bytes, replay: ITCHReplay(books: try Books()), counts: counts), hop: 1),
+        then: Link("sink", BBOEventSink(log: log))))), of: w)
+    let expectedGroups = try t.chainGroups(names).map { $0.count > 1 ? "\($0.first!)..\($0.last!)" : $0[0] }
+    #expect(groups.map(\.name) == expectedGroups)
     try p.start()
     #expect(p.waitForSources(timeoutNs: 120_000_000_000))
     p.stop()

@@ -115,8 +115,11 @@ extension Running {
             #expect(w.rings.allSatisfy { $0 == nil })
             let tally = SinkTally()
             let p = Pipeline()
-            let group = try p.addSource("feed", through: "sink", of: w, source: FusedSource(
-                CountingSource(count: 100_000), Fused(Stamped(PassThrough(), hop: 0), Fused(Stamped(PassThrough(), hop: 1), SequenceSink(tally: tally)))))
+            // One chain type; the topology fuses all three links (a call each, no ring); each link stamps its hop on emit.
+            let groups = try p.add(SourceLink("feed", CountingSource(count: 100_000), hop: 0,
+                then: Link("pass", PassThrough(), hop: 1, then: Link("sink", SequenceSink(tally: tally)))), of: w)
+            #expect(groups.count == 1)
+            let group = groups[0]
             #expect(group.name == "feed..sink")
             try p.start()
             #expect(p.waitForSources(timeoutNs: 60_000_000_000))

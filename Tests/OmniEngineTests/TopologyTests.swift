@@ -144,6 +144,72 @@ struct TopologyTests {
         #expect(rejection("stages: []\n") == .noStages)
     }
 
+    let loop = """
+    stages:
+      - {name: strategy, core: 0}
+      - {name: gateway, core: 0}
+      - {name: journal, core: 1}
+    rings:
+      - from: strategy
+        to: gateway
+        capacity: 64
+        port: orders
+        full: drop
+      - from: gateway
+        to: strategy
+        capacity: 64
+        feedback: true
+      - from: [strategy, gateway]
+        to: journal
+        capacity: 1024
+    """
+
+    @Test func ringKeysPortFeedbackFullAndFanInParse() throws {
+        let t = try Topology(yaml: loop, onlineCores: 2)
+        #expect(t.rings == [
+            RingSpec(from: "strategy", to: "gateway", capacity: 64, port: "orders", feedback: false, full: .drop),
+            RingSpec(from: "gateway", to: "strategy", capacity: 64, port: "out", feedback: true, full: .block),
+            RingSpec(producers: ["strategy", "gateway"], to: "journal", capacity: 1024),
+        ])
+        #expect(t.rings.map(\.kind) == [.spsc, .spsc, .mpsc])
+        #expect(t.stageOrder == ["strategy", "gateway", "journal"])
+        // Same core: the forward ring is fused; the feedback ring and the MPSC ring never are.
+        #expect(t.rings.map(t.isFused) == [true, false, false])
+    }
+
+    @Test func aCycleThroughAFeedbackRingIsAllowedOneWithoutIsRefusedByItsStages() {
+        #expect(rejection(loop) == nil)
+        let unmarked = loop.replacingFirst("feedback: true", with: "feedback: false")
+        #expect(rejection(unmarked) == .cycle(stages: ["strategy", "gateway", "strategy"]))
+        #expect("\(TopologyError.cycle(stages: ["strategy", "gateway", "strategy"]))"
+            == "rings form a cycle without a feedback ring: strategy -> gateway -> strategy (mark a ring of it `feedback: true`)")
+        // A feedback ring elsewhere does not excuse a cycle it is not part of.
+        let elsewhere = """
+        stages: [{name: a, core: 0}, {name: b, core: 0}, {name: c, core: 0}]
+        rings:
+          - {from: a, to: b, capacity: 8}
+          - {from: b, to: c, capacity: 8}
+          - {from: c, to: a, capacity: 8}
+          - {from: c, to: b, capacity: 8, feedback: true}
+        """
+        #expect(rejection(elsewhere) == .cycle(stages: ["a", "b", "c", "a"]))
+    }
+
+    @Test func newRingKeysAreCheckedByName() {
+        let full = configKey(loop.replacingFirst("full: drop", with: "full: wait"))
+        #expect(full?.key == "rings[0].full" && full?.problem == "unknown full 'wait' (one of block, drop)" && full?.line == 10)
+        let flag = configKey(loop.replacingFirst("feedback: true", with: "feedback: maybe"))
+        #expect(flag?.key == "rings[1].feedback" && flag?.problem == "expected true or false, found \"maybe\"")
+        #expect(configKey(loop.replacingFirst("feedback: true", with: "fedback: true"))?.key == "rings[1].fedback")
+        #expect(configKey(loop.replacingFirst("port: orders", with: "port: [orders]"))?.key == "rings[0].port")
+        #expect(configKey(loop.replacingFirst("[strategy, gateway]", with: "[strategy, [gateway]]"))?.key == "rings[2].from[1]")
+        #expect(configKey(loop.replacingFirst("[strategy, gateway]", with: "[]"))?.key == "rings[2].from")
+        #expect(rejection(loop.replacingFirst("[strategy, gateway]", with: "[strategy, gatway]"))
+            == .unknownStage(name: "gatway", ringIndex: 2, end: "from"))
+        #expect(rejection(loop.replacingFirst("[strategy, gateway]", with: "[gateway, gateway]"))
+            == .duplicateProducer(ringIndex: 2, name: "gateway"))
+    }
+
     @Test func unreadableFileNamesThePath() {
         let path = "/nonexistent/omni-topology.yaml"
         do {

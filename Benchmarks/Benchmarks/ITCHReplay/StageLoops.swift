@@ -1,6 +1,6 @@
 // OmniEngine stage loops: what a stage costs per event, and that running stages allocate nothing.
 //
-// stage-empty:          a Stage<PassThrough> between two SPSC rings, driven on this thread through
+// stage-empty:          a Stage of one PassThrough link between two SPSC rings, driven on this thread through
 //                       Stage.poll (its loop body): per chunk, 2048 events are pushed into its input
 //                       (not timed), the stage moves them to its output (timed with the TSC around
 //                       each poll), and they are popped from the output (not timed). Reports
@@ -10,7 +10,10 @@
 // stage-raw-move:       the same chunks moved from ring to ring with cring_spsc_peek /
 //                       try_push / release and nothing else: the floor the stage is compared to.
 // stage-loops-no-alloc: the ITCH chain split over two pinned threads (feed+decode | book+sink) on
-//                       the steady-state file's window, books warmed with its first 80 % first.
+//                       the steady-state file's window, books warmed with its first 80 % first; one
+//                       chain type (SourceLink -> Link -> ...) fused and cut by the topology at bind.
+//                       The loops allocate nothing by construction: ports are raw tables made at bind,
+//                       outputs are claimed ring slots, inputs are read in place.
 //                       mallocCountTotal counts from the moment every stage loop is running until
 //                       the sink has seen the whole window; it must be 0 (the run fails otherwise).
 
@@ -130,11 +133,12 @@ func stageBenchmarks() {
                 """, onlineCores: max(Topology.onlineCores(), 2))
             let w = try Wiring(t)
             let p = Pipeline()
-            let feed = try p.addSource("feed", through: "decode", of: w, source: FusedSource(
-                GatedSource(source: DayFileFeed(input: window, counts: counts), gate: gate),
-                Stamped(ITCHDecode(input: window, counts: counts), hop: 0)))
-            let book = try p.addStage("book", through: "sink", of: w, handler: Fused(
-                Stamped(BookUpdate(input: window, replay: replay, counts: counts), hop: 1), Stamped(PassThrough(), hop: 2)))
+            // One chain type; the topology fuses feed+decode and book+sink and puts a ring between them.
+            let groups = try p.add(SourceLink("feed", GatedSource(source: DayFileFeed(input: window, counts: counts), gate: gate),
+                then: Link("decode", Stamped(ITCHDecode(input: window, counts: counts), hop: 0),
+                then: Link("book", Stamped(BookUpdate(input: window, replay: replay, counts: counts), hop: 1),
+                then: Link("sink", Stamped(PassThrough(), hop: 2))))), of: w)
+            let feed = groups[0], book = groups[1]
             try p.start()
             while feed.heartbeat == 0 || book.heartbeat == 0 { usleep(100) } // both loops are running
             benchmark.startMeasurement()

@@ -110,7 +110,7 @@ static inline void cring_mpsc_release(cring_mpsc *r, uint32_t n) {
     uint64_t tail = r->tail;
     for (uint32_t i = 0; i < n; i++) // release: our reads of the slot finish before a producer sees it free
         atomic_store_explicit(cring_mpsc_turn(r, tail + i), tail + i + r->capacity, memory_order_release);
-    r->tail = tail + n;
+    __atomic_store_n(&r->tail, tail + n, __ATOMIC_RELEASE); // release: read by cring_mpsc_totals on a monitor thread
 }
 
 // Copies `len` bytes (at most the slot size) out of the next slot; 1, or 0 when none is ready.
@@ -121,8 +121,17 @@ static inline int cring_mpsc_try_pop(cring_mpsc *r, void *dst, uint32_t len) {
     memcpy(dst, cring_mpsc_slot(r, tail), len);
     // release: our read of the slot finishes before a producer sees it free
     atomic_store_explicit(cring_mpsc_turn(r, tail), tail + r->capacity, memory_order_release);
-    r->tail = tail + 1;
+    __atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE); // release: read by cring_mpsc_totals on a monitor thread
     return 1;
+}
+
+// ---- A monitor (any thread)
+
+// Sequences ever claimed (head: published or about to be) and ever released (tail):
+// monotonic, for a monitor that checks a pipeline is quiescent. acquire: pairs with the stores.
+static inline void cring_mpsc_totals(cring_mpsc *r, uint64_t *claimed, uint64_t *released) {
+    *released = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    *claimed = atomic_load_explicit(&r->head, memory_order_acquire);
 }
 
 #endif

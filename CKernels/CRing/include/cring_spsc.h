@@ -149,4 +149,11 @@ static inline uint64_t cring_spsc_count(cring_spsc *r) {
     return head - tail;
 }
 
+// Slots ever published (head) and ever released (tail): monotonic, for a monitor that
+// checks a pipeline is quiescent. acquire on both: a later load sees at least these values.
+static inline void cring_spsc_totals(cring_spsc *r, uint64_t *published, uint64_t *released) {
+    *released = atomic_load_explicit(&r->tail, memory_order_acquire);
+    *published = atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
 #endif
