@@ -138,6 +138,9 @@ let package = Package(
         .testTarget(name: "OmniRiskTests", dependencies: ["OmniRisk", "CRisk", "CEvent", "OmniCore"]),
         .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
         .testTarget(name: "OmniStrategyTests", dependencies: ["OmniStrategy"]),
+        .testTarget(name: "OmniTradingTests", dependencies: [
+            "OmniTrading", "OmniVenue", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniBook", "OmniFeed", "OmniCore", "CEvent",
+        ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

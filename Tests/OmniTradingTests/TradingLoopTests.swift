@@ -1,0 +1,95 @@
+import CEvent
+import OmniBook
+import OmniCore
+import OmniFeed
+import OmniOrders
+import OmniRisk
+import OmniStrategy
+import OmniTrading
+import OmniVenue
+import Testing
+
+/// The trading loop against the venue in process (tests may use both sides): quotes follow the
+/// touch, a fill skews them, risk refuses what is beyond its limits before the venue sees it,
+/// and the kill switch cancels everything and lets nothing new out.
+@Suite struct TradingLoopTests {
+    struct Setup {
+        let entry: VenueOrderEntry<DayFileBuffer>
+        let loop: TradingLoop<VenueOrderEntry<DayFileBuffer>, InventorySkewQuoter>
+        var sink: BoardSink
+        var now: UInt64 = 1_000_000_000
+
+        /// The touch of AAPL as the feed would report it, then one pass of the loop.
+        mutating func book(bid: UInt32, ask: UInt32) {
+            sink.bboChanged(1, BBO(bidPrice: Price(raw: Int64(bid)), bidSize: 100, askPrice: Price(raw: Int64(ask)), askSize: 100))
+            now += 1_000_000
+            loop.pass(now: now)
+        }
+        var ourBid: OrderRecord? { open(side: UInt8(OMNI_SIDE_BUY)) }
+        var ourAsk: OrderRecord? { open(side: UInt8(OMNI_SIDE_SELL)) }
+        func open(side: UInt8) -> OrderRecord? {
+            var found: OrderRecord?
+            loop.ledger.table.forEachOpen { if $0.side == side { found = $0 } }
+            return found
+        }
+    }
+
+    func setUp(maxOrderQuantity: UInt32 = 1_000) throws -> Setup {
+        let entry = VenueOrderEntry(instruments: Array(InstrumentSpec.defaults.prefix(1)), feed: DayFileBuffer(capacity: 1 << 20),
+                                    session: 1, orderSlots: 1 << 10)
+        entry.advance(to: 34_200_000_000_000)
+        entry.venue.open()
+        var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: 100_000_000)
+        rc.instrumentLimits[1] = InstrumentLimits(maxOrderQuantity: maxOrderQuantity, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
+        rc.strategyLimits[1] = StrategyLimits(maxLong: 1_000, maxShort: 1_000)
+        let board = QuoteBoard(locates: 16)
+        let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
+                               risk: try PreTradeCheck(rc), board: board,
+                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+        loop.quote(1)
+        return Setup(entry: entry, loop: loop, sink: BoardSink(board: board))
+    }
+
+    @Test func quotesFollowTheTouchAndAFillSkewsThem() throws {
+        var s = try setUp()
+        defer { s.entry.venue.feed.deallocate() }
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        #expect(s.ourBid?.price == 1_989_900 && s.ourAsk?.price == 1_990_300 && s.ourBid?.state == .new)
+        // The touch moves up two ticks: both quotes are replaced, the same two orders.
+        let bidID = s.ourBid?.id
+        s.book(bid: 1_990_200, ask: 1_990_400)
+        #expect(s.ourBid?.price == 1_990_100 && s.ourAsk?.price == 1_990_500 && s.ourBid?.id == bidID)
+        // Another session sells 100 into our bid: we are long 100, so both quotes drop a tick.
+        _ = s.entry.venue.submit(session: 2, order: NewOrder(locate: 1, side: .ask, kind: .immediateOrCancel, price: 1_990_100, quantity: 100))
+        s.loop.poll(now: s.now)
+        #expect(s.loop.ledger.position(strategy: 1, locate: 1).shares == 100 && s.ourBid == nil)
+        s.book(bid: 1_990_200, ask: 1_990_400)
+        #expect(s.ourBid?.price == 1_990_000 && s.ourAsk?.price == 1_990_400)
+        #expect(s.loop.counters.refusedByRisk == 0 && s.loop.risk.passed == s.loop.counters.requests)
+    }
+
+    /// An order beyond a limit is refused by risk and never reaches the venue: the venue's own
+    /// count of our orders proves it.
+    @Test func riskRefusesBeforeTheVenueSeesIt() throws {
+        var s = try setUp(maxOrderQuantity: 50) // our quotes are for 100
+        defer { s.entry.venue.feed.deallocate() }
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        #expect(s.loop.counters.refusedByRisk == 2 && s.loop.risk.refusals(.orderQuantity) == 2)
+        #expect(s.entry.venue.liveOrders == 0 && s.loop.ledger.table.open == 0 && s.loop.ledger.counters.rejected == 2)
+    }
+
+    /// The kill switch: every open order canceled at the venue, and nothing new goes out after.
+    @Test func theKillSwitchCancelsEverythingAndHolds() throws {
+        var s = try setUp()
+        defer { s.entry.venue.feed.deallocate() }
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        #expect(s.entry.venue.liveOrders == 2)
+        s.loop.risk.kill(.command)
+        s.loop.cancelAll(now: s.now)
+        s.loop.poll(now: s.now)
+        #expect(s.entry.venue.liveOrders == 0 && s.loop.ledger.table.open == 0)
+        let sent = s.loop.counters.requests
+        s.book(bid: 1_990_300, ask: 1_990_500)
+        #expect(s.loop.counters.requests == sent && s.entry.venue.liveOrders == 0) // the loop stopped quoting
+    }
+}
