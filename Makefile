@@ -1,5 +1,5 @@
 # OmniAlpha: the two commands README.md promises, and the tools around them.
-#   make demo   generate a synthetic ITCH day, replay it through the books, print the summary
+#   make demo   the main job: omni sim (the default venue) and omni run (the market maker) for DEMO_SECONDS
 #   make test   the whole test suite: unit tests, real-data checks, peer cross-checks
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -10,11 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA
 
+DEMO_SECONDS ?= 30
 DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo test unit-test peer-test fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -31,7 +32,16 @@ build: setup
 release: setup
 	swift build -c release --product omni
 
+# The venue on its default ports and groups (loopback), our market maker quoting it for
+# DEMO_SECONDS; the sim's summary (its own count of the executions) follows ours.
 demo: release
+	@mkdir -p bench-data
+	@.build/release/omni sim --seconds $$(( $(DEMO_SECONDS) + 6 )) > bench-data/demo-sim.log 2>&1 & sim=$$!; \
+	sleep 2; rc=0; .build/release/omni run --seconds $(DEMO_SECONDS) || rc=$$?; \
+	wait $$sim || true; echo "--- omni sim"; sed -n '/session ended/,$$p' bench-data/demo-sim.log; exit $$rc
+
+# A synthetic day of DEMO_MESSAGES replayed through the books (what make demo was before omni run).
+demo-replay: release
 	@mkdir -p bench-data
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
