@@ -138,25 +138,14 @@ extension FixNewOrder {
 extension FixCancelRequest {
     /// This request as an OrderCancelRequest (F) body.
     public var message: FixOut {
-        var o = FixOut(msgType: "F")
-        o.add(11, clOrdID)
-        o.add(41, origClOrdID)
-        o.add(55, symbol)
-        o.addChar(54, side.rawValue)
-        o.addTimestamp(60)
-        return o
+        FixOut.amendment("F", clOrdID: clOrdID, origClOrdID: origClOrdID, symbol: symbol, side: side)
     }
 }
 
 extension FixReplaceRequest {
     /// This request as an OrderCancelReplaceRequest (G) body.
     public var message: FixOut {
-        var o = FixOut(msgType: "G")
-        o.add(11, clOrdID)
-        o.add(41, origClOrdID)
-        o.add(55, symbol)
-        o.addChar(54, side.rawValue)
-        o.addTimestamp(60)
+        var o = FixOut.amendment("G", clOrdID: clOrdID, origClOrdID: origClOrdID, symbol: symbol, side: side)
         o.addInt(38, quantity)
         o.addChar(40, ordType.rawValue)
         if ordType == .limit { o.addPrice(44, price) }
@@ -204,6 +193,21 @@ extension FixCancelRejection {
         o.addChar(434, c.responseTo.rawValue)
         o.addInt(102, Int64(c.reason))
         if let t = c.text { o.add(58, t) }
+        return o
+    }
+}
+
+extension FixOut {
+    /// The fields a cancel (F) and a cancel/replace (G) share: ClOrdID 11, OrigClOrdID 41,
+    /// Symbol 55, Side 54, TransactTime 60.
+    static func amendment(_ msgType: String, clOrdID: FixString, origClOrdID: FixString,
+                          symbol: FixString, side: FixSide) -> FixOut {
+        var o = FixOut(msgType: msgType)
+        o.add(11, clOrdID)
+        o.add(41, origClOrdID)
+        o.add(55, symbol)
+        o.addChar(54, side.rawValue)
+        o.addTimestamp(60)
         return o
     }
 }
