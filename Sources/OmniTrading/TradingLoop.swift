@@ -46,6 +46,10 @@ public final class QuoteBoard {
         if batchTSC == 0 && !changed.isEmpty { batchTSC = tsc }
     }
 
+    /// Drops the stamp (changes marked before the loop started, e.g. while waiting for the stock
+    /// directory, are not a tick-to-trade).
+    public func forgetStamp() { batchTSC = 0 }
+
     /// Changes still waiting for a pass.
     public var pending: Int { changed.count }
 

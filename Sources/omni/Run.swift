@@ -258,6 +258,9 @@ struct Run: ParsableCommand {
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
                                              heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true)
+            let store = cfg.fixStoreDirectory
+            var prefix = store.hasPrefix("/") ? "/" : ""
+            for part in store.split(separator: "/") { prefix += part; mkdir(prefix, 0o755); prefix += "/" } // made if missing
             let entry: FixOrderEntry
             do {
                 entry = try FixOrderEntry(host: cfg.venue.fix.host, port: cfg.venue.fix.port, timeoutMs: cfg.venue.connectTimeoutMs,
@@ -291,6 +294,7 @@ struct Run: ParsableCommand {
 
         // The loop: receive step, then quote what changed, send, apply the answers; the kill
         // switch's triggers once per pass.
+        board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
         var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
         var nextStatus = csys_monotonic_ns() + cfg.statusEveryNs
         var idle = 0
