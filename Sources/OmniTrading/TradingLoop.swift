@@ -113,6 +113,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     var stampedThisPass: UInt64 = 0
     var requoting = false
     var lastCancelRetry: UInt64 = 0
+    /// While the kill switch is on, open orders are canceled again every 100 ms (a cancel refused
+    /// or not sent); the runner turns it off while the session is down (nothing could go out).
+    public var retryCancels = true
     /// The one clock, calibrated once at start (20 ms), to turn TSC ticks into ns off the hot path.
     let clock: csys_clock
 
@@ -159,7 +162,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         board.batchTSC = 0
         poll(now: now)
         if risk.isKilled && killHandled == nil { handleKill(now: now) }
-        if killHandled != nil && now &- lastCancelRetry >= 100_000_000 && ledger.table.open > 0 {
+        if killHandled != nil && retryCancels && now &- lastCancelRetry >= 100_000_000 && ledger.table.open > 0 {
             lastCancelRetry = now
             cancelAll(now: now) // a cancel refused or not sent (disconnected) is tried again, every 100 ms
         }

@@ -301,6 +301,7 @@ struct Run: ParsableCommand {
         while StopSignals.received == 0 && !(deadline.map { csys_monotonic_ns() >= $0 } ?? false) {
             let n = try feed.step()
             let now = csys_monotonic_ns()
+            loop.retryCancels = entry.isUp
             loop.pass(now: now)
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
                                    lastPacketNs: feed.listener.counters.lastBatchNs, sessionStale: feed.listener.session.state == .stale, now: now) {
