@@ -16,8 +16,9 @@ import Testing
 /// (in this process, over OUCH on loopback); SIGUSR1's trigger fires; the venue holds none of our
 /// orders within the bound below, and nothing reaches it after (the venue's own counts prove it).
 @Suite(.serialized) struct KillSwitchEndToEndTests {
-    /// Kill -> every cancel confirmed by the venue. Measured on this 2-core shared builder: a few
-    /// ms (16 cancels, one send, one round trip on loopback); the bound leaves room for a loaded CI.
+    /// Kill -> every cancel confirmed by the venue. Measured on this 2-core shared builder (debug
+    /// build, 7 runs): 0.6 to 1.2 ms for 16 cancels (one send, one round trip on loopback); the
+    /// bound leaves room for a loaded CI.
     static let boundNs: UInt64 = 250_000_000
 
     @Test func theVenueHoldsNoneOfOurOrdersShortlyAfterTheKillAndNothingIsSentAfter() throws {
