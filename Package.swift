@@ -88,7 +88,10 @@ let package = Package(
         // Strategies: what to quote, given the book and our position.
         .target(name: "OmniStrategy"),
         // The trading loop: book change -> strategy -> risk -> orders -> order entry, and `omni run`'s wiring.
-        .target(name: "OmniTrading", dependencies: ["OmniBook", "OmniCore", "OmniFeed", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent"]),
+        .target(name: "OmniTrading", dependencies: [
+            "OmniBook", "OmniConfig", "OmniCore", "OmniFeed", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent", "CSys",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
         .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
 
@@ -139,7 +142,8 @@ let package = Package(
         .testTarget(name: "OmniOrdersTests", dependencies: ["OmniOrders", "OmniCore", "CEvent"]),
         .testTarget(name: "OmniStrategyTests", dependencies: ["OmniStrategy"]),
         .testTarget(name: "OmniTradingTests", dependencies: [
-            "OmniTrading", "OmniVenue", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniBook", "OmniFeed", "OmniCore", "CEvent",
+            "OmniTrading", "OmniVenue", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniBook", "OmniFeed", "OmniCore", "OmniConfig",
+            "OmniGateway", "OmniWire", "CEvent", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",

@@ -60,6 +60,8 @@ public struct MoldListenerCounters: Sendable, Equatable {
     /// Monotonic ns of the first and the last batch received (any line): the span packets/s is taken over.
     public var firstBatchNs: UInt64 = 0
     public var lastBatchNs: UInt64 = 0
+    /// Receive TSC of the last batch (any line): where a trading loop measures tick-to-trade from.
+    public var lastBatchTSC: UInt64 = 0
     public init() {}
 }
 
@@ -98,6 +100,7 @@ public struct MoldListener<Sink: BBOSink>: ~Copyable {
         counters.batches &+= 1
         counters.datagrams[line.rawValue] &+= UInt64(n)
         consumer.batchTSC = batch.tsc
+        counters.lastBatchTSC = batch.tsc
         let now = csys_monotonic_ns()
         if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
         counters.lastBatchNs = now

@@ -1,4 +1,6 @@
 import CEvent
+import CSys
+import Histogram
 import OmniBook
 import OmniCore
 import OmniFeed
@@ -15,6 +17,9 @@ public final class QuoteBoard {
     let dirty: UnsafeMutablePointer<Bool>
     var changed: [UInt16]
     public let locates: Int
+    /// Receive TSC of the packet batch that first changed a book since the last pass (0: none):
+    /// where the pass's tick-to-trade is measured from.
+    public internal(set) var batchTSC: UInt64 = 0
 
     public init(locates: Int) {
         self.locates = locates
@@ -35,6 +40,19 @@ public final class QuoteBoard {
         if !dirty[l] { dirty[l] = true; changed.append(locate) }
     }
 
+    /// Called by the receive step after each batch with the batch's receive TSC: kept when that
+    /// batch changed a book and no earlier batch of this pass did.
+    @inline(__always) public func stamp(batchTSC tsc: UInt64) {
+        if batchTSC == 0 && !changed.isEmpty { batchTSC = tsc }
+    }
+
+    /// Drops the stamp (changes marked before the loop started, e.g. while waiting for the stock
+    /// directory, are not a tick-to-trade).
+    public func forgetStamp() { batchTSC = 0 }
+
+    /// Changes still waiting for a pass.
+    public var pending: Int { changed.count }
+
     public func touch(_ locate: UInt16) -> (bid: UInt32, ask: UInt32) {
         Int(locate) < locates ? (bids[Int(locate)], asks[Int(locate)]) : (0, 0)
     }
@@ -52,6 +70,8 @@ public struct BoardSink: BBOSink {
 public struct TradingCounters: Sendable {
     public var requests: UInt64 = 0, refusedByRisk: UInt64 = 0, notSent: UInt64 = 0
     public var answers: UInt64 = 0, passes: UInt64 = 0, requotes: UInt64 = 0
+    /// Requests sent by a requote with a batch stamp (each recorded in `tickToTrade`).
+    public var stamped: UInt64 = 0
     public init() {}
 }
 
@@ -81,6 +101,23 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// Refusals by risk reason (OMNI_REASON_RISK | check) and by the order entry.
     public private(set) var lastRefusal: UInt16 = 0
     public private(set) var stopping = false
+    /// The kill switch as this loop handled it (its orders canceled), nil while it is off.
+    public private(set) var killHandled: KillReason?
+    /// Tick-to-trade in TSC ticks, one value per request a requote sent: the receive TSC of the
+    /// packet batch that changed the book to the TSC right after the pass's flush handed the
+    /// requests to the order entry's socket (in process, not the wire). Preallocated: recording
+    /// allocates nothing. Convert with `tickToTradeNs`.
+    public private(set) var tickToTrade = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40,
+                                                            numberOfSignificantValueDigits: .three)
+    /// Requests of this pass that a requote sent (and so carry the batch's stamp).
+    var stampedThisPass: UInt64 = 0
+    var requoting = false
+    var lastCancelRetry: UInt64 = 0
+    /// While the kill switch is on, open orders are canceled again every 100 ms (a cancel refused
+    /// or not sent); the runner turns it off while the session is down (nothing could go out).
+    public var retryCancels = true
+    /// The one clock, calibrated once at start (20 ms), to turn TSC ticks into ns off the hot path.
+    let clock: csys_clock
 
     public init(entry: Entry, ledger: OrderLedger, risk: PreTradeCheck, board: QuoteBoard, strategy: S, strategyID: UInt16 = 1,
                 tick: UInt32 = 100, refreshTicks: UInt32 = 1) {
@@ -89,6 +126,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         quoting = .allocate(capacity: board.locates); quoting.initialize(repeating: false, count: board.locates)
         bidOrder = .allocate(capacity: board.locates); bidOrder.initialize(repeating: nil, count: board.locates)
         askOrder = .allocate(capacity: board.locates); askOrder.initialize(repeating: nil, count: board.locates)
+        var c = csys_clock()
+        _ = csys_clock_init(&c, CSYS_CLOCK_TSC, 20)
+        clock = c
     }
 
     deinit { quoting.deallocate(); bidOrder.deallocate(); askOrder.deallocate() }
@@ -100,15 +140,56 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// the answers. `now` is monotonic ns (risk's clock).
     public func pass(now: UInt64) {
         counters.passes += 1
+        requoting = true
         for locate in board.changed {
             board.dirty[Int(locate)] = false
             let (bid, ask) = board.touch(locate)
             risk.onBBO(locate: locate, bid: bid, ask: ask, now: now)
             if quoting[Int(locate)] && !stopping { requote(locate, bid: bid, ask: ask, now: now) }
         }
+        requoting = false
         board.changed.removeAll(keepingCapacity: true)
         entry.flush()
+        if stampedThisPass > 0 {
+            let b = board.batchTSC
+            if b != 0 { // a change marked with no batch stamp (a test, a replay) is not measured
+                let t = csys_rdtsc()
+                _ = tickToTrade.record(t > b ? min(t - b, 1 << 40) : 0, count: stampedThisPass)
+                counters.stamped &+= stampedThisPass
+            }
+            stampedThisPass = 0
+        }
+        board.batchTSC = 0
         poll(now: now)
+        if risk.isKilled && killHandled == nil { handleKill(now: now) }
+        if killHandled != nil && retryCancels && now &- lastCancelRetry >= 100_000_000 && ledger.table.open > 0 {
+            lastCancelRetry = now
+            cancelAll(now: now) // a cancel refused or not sent (disconnected) is tried again, every 100 ms
+        }
+    }
+
+    /// Trips the kill switch (RTS 6 Art. 12): risk refuses everything but cancels from now on,
+    /// the loop stops quoting and asks the venue to cancel every open order. Returns false when
+    /// the switch was already on (the first reason stays).
+    @discardableResult
+    public func kill(_ reason: KillReason, now: UInt64) -> Bool {
+        let first = !risk.isKilled
+        if first { risk.kill(reason) }
+        handleKill(now: now)
+        return first
+    }
+
+    func handleKill(now: UInt64) {
+        killHandled = risk.killReason ?? .command
+        lastCancelRetry = now
+        cancelAll(now: now)
+    }
+
+    /// Tick-to-trade percentiles in ns (the TSC calibrated here, off the hot path) and the count.
+    public func tickToTradeNs(percentiles: [Double]) -> (values: [UInt64], count: UInt64) {
+        withUnsafePointer(to: clock) { c in
+            (percentiles.map { csys_clock_ns(c, tickToTrade.valueAtPercentile($0)) }, tickToTrade.totalCount)
+        }
     }
 
     /// Applies every answer and fill waiting at the order entry.
@@ -173,6 +254,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         if !entry.submit(req) {
             counters.notSent += 1
             refuseLocally(req, reason: UInt16(OMNI_REASON_NOT_CONNECTED), riskCounted: true)
+        } else if requoting {
+            stampedThisPass &+= 1
         }
     }
 

@@ -18,139 +18,315 @@ import OmniWire
 import Glibc
 #endif
 
+/// What `omni run` needs of its order entry besides `OrderEntry`: whether the session is up (the
+/// kill switch's disconnect trigger) and how to end it. Both paths specialise the loop over it.
+protocol TradingSession: OrderEntry {
+    var isUp: Bool { get }
+    var problem: String { get }
+    func close()
+}
+
+extension OuchOrderEntry: TradingSession {
+    var isUp: Bool { isConnected }
+    var problem: String { lastError.map { "\($0)" } ?? "closed" }
+    func close() { client.logout() }
+}
+
+extension FixOrderEntry: TradingSession {
+    var isUp: Bool { isLoggedOn }
+    var problem: String { "FIX session \(session.state)" }
+    func close() {
+        session.logout()
+        let end = csys_monotonic_ns() + 1_000_000_000
+        while session.isOpen && csys_monotonic_ns() < end { _ = session.pollOnce(timeoutMs: 10) }
+        session.disconnect("logout")
+    }
+}
+
+/// The FIX Logon was not answered in time.
+struct FixLogonTimeout: Error, CustomStringConvertible {
+    let endpoint: String, ms: Int32, state: FixSessionState
+    var description: String { "FIX \(endpoint): no Logon answer within \(ms) ms (session \(state))" }
+}
+
+/// The feed of one run: the listener, its lines, and the board it marks; each batch that changed a
+/// book stamps the board with its receive TSC (tick-to-trade's start).
+struct RunFeed: ~Copyable {
+    var listener: MoldListener<BoardSink>
+    var ra: MulticastReceiver<SocketBackend>
+    var rb: MulticastReceiver<SocketBackend>?
+    var none: NoReceive
+    let board: QuoteBoard
+
+    mutating func step() throws -> Int {
+        var n = try listener.drain(&ra.backend, line: .a)
+        if n > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
+        if rb != nil {
+            let m = try listener.drain(&rb!.backend, line: .b)
+            if m > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
+            n += m
+        } else {
+            n += try listener.drain(&none, line: .b)
+        }
+        let r = try listener.drainRetransmissions()
+        if r > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
+        listener.poll()
+        return n + r
+    }
+}
+
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Trade: a market maker quoting through pre-trade risk over OUCH, fed by a MoldUDP64 feed.",
+        abstract: "Trade: a market maker quoting through pre-trade risk over OUCH or FIX, fed by a MoldUDP64 feed.",
         discussion: """
         One thread, run to completion: each receive step applies the feed's packets to the books, \
         then every instrument whose touch changed is quoted (InventorySkewQuoter: a fixed number of \
         ticks either side of the mid, skewed against the position), each request passes the \
         pre-trade checks (CRisk: quantity, value, collar, reference age, self-cross, duplicates, \
-        exposure, rates, loss kill) before it goes out over OUCH, and the venue's answers and fills \
-        update the order ledger and risk. The defaults trade the default `omni sim` on this machine. \
-        A status line every second; SIGINT or --seconds cancels every open order, waits (at most 2 s) \
-        for the venue to confirm, logs out and prints the summary per instrument. The exit code is 1 \
-        when an order was left open.
+        exposure, rates, loss kill) before it goes out over OUCH or FIX (venue.protocol), and the \
+        venue's answers and fills update the order ledger and risk.
+
+        Configuration: --config FILE (YAML: venue, feed, instruments, risk, status_every; see README, \
+        "The trading loop"); without it the documented default, which trades the default `omni sim` \
+        on this machine. Options given on the command line override the file.
+
+        Kill switch (RTS 6 Art. 12): SIGUSR1, the daily loss limit, a gateway disconnect, or a stale \
+        feed (no packet or heartbeat for feed.stale_after seconds, or the MoldUDP64 session stale) \
+        turns risk's kill switch on and cancels every open order; one line names the trigger, and the \
+        run goes on quoting nothing and refusing everything until SIGINT or --seconds.
+
+        Tick-to-trade (status line and summary, p50/p99): in process, from the receive TSC of the \
+        packet batch that changed a book to the TSC right after the pass's requests were handed to the \
+        order entry's socket (OUCH: the pass's one send; FIX: each message's write), one value per \
+        request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it.
+
+        A status line every status_every seconds; SIGINT or --seconds cancels every open order, waits \
+        (at most 2 s) for the venue to confirm, logs out and prints the summary per instrument. The \
+        exit code is 1 when an order was left open.
         """
     )
 
-    @Option(help: "The venue's OUCH port, HOST:PORT.") var ouch = "127.0.0.1:9879"
-    @Option(help: "OUCH login name.") var user = "OMNIMM"
-    @Option(help: "OUCH password.") var password = "x"
-    @Option(help: "The feed's line A, ADDRESS:PORT.") var group = "239.192.0.1:30001"
-    @Option(name: .customLong("line-b"), help: "The feed's line B, ADDRESS:PORT ('off' for none).") var lineB = "239.192.0.2:30001"
-    @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none).") var retransmit = "127.0.0.1:30002"
-    @Option(help: "Interface name or IPv4 address the feed arrives on.") var interface = "127.0.0.1"
-    @Option(help: "Symbols to quote, comma separated.") var symbols = "AAPL,MSFT,SPY,NVDA,TSLA,QQQ,AMZN,META"
-    @Option(help: "Shares per quote.") var size: UInt32 = 100
-    @Option(name: .customLong("spread-ticks"), help: "Ticks from the mid to each quote.") var spreadTicks: UInt32 = 2
-    @Option(help: "The instruments' tick, a decimal price.") var tick = "0.01"
-    @Option(name: .customLong("max-position"), help: "Shares long or short at most, per instrument.") var maxPosition: Int64 = 500
-    @Option(name: .customLong("skew-shares"), help: "Shares of position that move both quotes one tick.") var skewShares: Int64 = 100
-    @Option(name: .customLong("max-daily-loss"), help: "Dollars of realised + unrealised loss that trip the kill switch.") var maxDailyLoss = "10000"
+    @Option(help: "The run configuration (YAML); without it the documented default.") var config: String?
+    @Option(name: .customLong("protocol"), help: "Order entry: ouch or fix (venue.protocol).") var venueProtocol: String?
+    @Option(help: "The venue's OUCH port, HOST:PORT (venue.ouch).") var ouch: String?
+    @Option(help: "The venue's FIX port, HOST:PORT (venue.fix).") var fix: String?
+    @Option(help: "OUCH login name / FIX SenderCompID (venue.user).") var user: String?
+    @Option(help: "OUCH password (venue.password).") var password: String?
+    @Option(help: "The feed's line A, ADDRESS:PORT (feed.line_a).") var group: String?
+    @Option(name: .customLong("line-b"), help: "The feed's line B, ADDRESS:PORT ('off' for none) (feed.line_b).") var lineB: String?
+    @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none) (feed.retransmit).") var retransmit: String?
+    @Option(help: "Interface name or IPv4 address the feed arrives on (feed.interface).") var interface: String?
+    @Option(name: .customLong("stale-after"), help: "Seconds without a feed packet or heartbeat that trip the kill switch (feed.stale_after).") var staleAfter: Double?
+    @Option(help: "Symbols to quote, comma separated (replaces instruments; each takes the first instrument's parameters).") var symbols: String?
+    @Option(help: "Shares per quote, every instrument.") var size: UInt32?
+    @Option(name: .customLong("spread-ticks"), help: "Ticks from the mid to each quote, every instrument.") var spreadTicks: UInt32?
+    @Option(help: "The instruments' tick, a decimal price, every instrument.") var tick: String?
+    @Option(name: .customLong("max-position"), help: "Shares long or short at most, per instrument.") var maxPosition: Int64?
+    @Option(name: .customLong("skew-shares"), help: "Shares of position that move both quotes one tick.") var skewShares: Int64?
+    @Option(name: .customLong("max-daily-loss"), help: "Dollars of realised + unrealised loss that trip the kill switch (risk.max_daily_loss).") var maxDailyLoss: String?
+    @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
 
     func validate() throws {
-        _ = try parseEndpoint(ouch, option: "--ouch")
-        guard Price(Substring(tick)).map({ $0.raw > 0 }) == true else { throw ValidationError("--tick: '\(tick)' is not a positive decimal price") }
-        guard Price(Substring(maxDailyLoss)) != nil else { throw ValidationError("--max-daily-loss: '\(maxDailyLoss)' is not a dollar amount") }
-        guard size > 0, spreadTicks > 0, maxPosition > 0, skewShares > 0 else {
+        if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        _ = try resolved()
+    }
+
+    /// The file (or the default), then the command line's overrides.
+    func resolved() throws -> RunConfig {
+        var c: RunConfig
+        if let path = config {
+            do { c = try RunConfig(contentsOf: path) } catch { throw ValidationError("\(path): \(error)") }
+        } else {
+            c = RunConfig()
+        }
+        if let v = venueProtocol {
+            guard let p = RunConfig.VenueProtocol(rawValue: v.lowercased()) else { throw ValidationError("--protocol: '\(v)' is not ouch or fix") }
+            c.venue.proto = p
+        }
+        if let v = ouch { guard let e = RunConfig.HostPort(v) else { throw ValidationError("--ouch: '\(v)' is not HOST:PORT") }; c.venue.ouch = e }
+        if let v = fix { guard let e = RunConfig.HostPort(v) else { throw ValidationError("--fix: '\(v)' is not HOST:PORT") }; c.venue.fix = e }
+        if let v = user { c.venue.user = v }
+        if let v = password { c.venue.password = v }
+        if let v = group { c.feed.lineA = v }
+        if let v = lineB { c.feed.lineB = v == "off" ? nil : v }
+        if let v = retransmit { c.feed.retransmit = v == "off" ? nil : v }
+        if let v = interface { c.feed.interface = v }
+        if let v = staleAfter {
+            guard v > 0, v <= 3_600 else { throw ValidationError("--stale-after must be above 0 and at most 3600") }
+            c.feed.staleAfterNs = UInt64(v * 1e9)
+        }
+        if let v = statusEvery {
+            guard v > 0, v <= 3_600 else { throw ValidationError("--status-every must be above 0 and at most 3600") }
+            c.statusEveryNs = UInt64(v * 1e9)
+        }
+        if let v = symbols {
+            var list: [RunConfig.Instrument] = []
+            for s in v.split(separator: ",") {
+                guard Symbol(s) != nil, s.utf8.count <= 8 else { throw ValidationError("--symbols: '\(s)' is not a symbol (1 to 8 printable ASCII characters)") }
+                var x = c.instruments.first ?? RunConfig.Instrument(symbol: String(s))
+                x.symbol = String(s)
+                list.append(x)
+            }
+            guard !list.isEmpty else { throw ValidationError("--symbols: no symbol given") }
+            c.instruments = list
+        }
+        if let v = tick {
+            guard let p = Price(Substring(v)), p.raw > 0, p.raw <= 10_000_000 else { throw ValidationError("--tick: '\(v)' is not a positive decimal price") }
+            for i in c.instruments.indices { c.instruments[i].tick = UInt32(p.raw) }
+        }
+        guard size ?? 1 > 0, spreadTicks ?? 1 > 0, maxPosition ?? 1 > 0, skewShares ?? 1 > 0 else {
             throw ValidationError("--size, --spread-ticks, --max-position and --skew-shares must be positive")
         }
-        if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
-        for s in symbols.split(separator: ",") where Symbol(s) == nil {
-            throw ValidationError("--symbols: '\(s)' is not a symbol (1 to 8 printable ASCII characters)")
+        for i in c.instruments.indices {
+            if let v = size { c.instruments[i].size = v; c.instruments[i].maxOrderQuantity = max(c.instruments[i].maxOrderQuantity, v) }
+            if let v = spreadTicks { c.instruments[i].spreadTicks = v }
+            if let v = maxPosition { c.instruments[i].maxPosition = v }
+            if let v = skewShares { c.instruments[i].skewShares = v }
         }
+        if let v = maxDailyLoss {
+            guard let p = Price(Substring(v)), p.raw >= 0 else { throw ValidationError("--max-daily-loss: '\(v)' is not a dollar amount") }
+            c.risk.maxDailyLoss = p.raw
+        }
+        // The feed's endpoints, checked as the run will use them.
+        _ = try parseGroup(c.feed.lineA, interface: c.feed.interface, option: "feed.line_a / --group")
+        if let b = c.feed.lineB { _ = try parseGroup(b, interface: c.feed.interface, option: "feed.line_b / --line-b") }
+        if let r = c.feed.retransmit { _ = try parseEndpoint(r, option: "feed.retransmit / --retransmit") }
+        return c
     }
 
     func run() throws {
+        let cfg = try resolved()
         _ = StopSignals.install()
+        _ = KillSignals.install()
+        KillSignals.reset()
         let start = csys_monotonic_ns()
         let deadline = seconds.map { start + UInt64($0 * 1e9) }
-        let tickUnits = UInt32(Price(Substring(tick))!.raw)
-        let wanted = symbols.split(separator: ",").map { Symbol($0)! }
+        var wanted: [Symbol: RunConfig.Instrument] = [:]
+        for i in cfg.instruments { wanted[Symbol(Substring(i.symbol))!] = i }
 
         // The feed first: the stock directory (retransmitted from the start of the day if we
         // joined late) says which locate each symbol trades under.
         let books = try Books()
         let replay = ITCHReplay(books: books)
         let board = QuoteBoard(locates: 1 << 16)
-        var config = MoldListenerConfig()
-        config.localAddress = try interfaceAddress(interface)
-        config.retransmit = retransmit == "off" ? nil : try parseEndpoint(retransmit, option: "--retransmit")
-        config.session.requestDelay = lineB == "off" ? 0 : 1_000_000
-        var listener = try MoldListener(config, replay: replay, sink: BoardSink(board: board))
-        var ra = try MulticastReceiver<SocketBackend>(try parseGroup(group, interface: interface, option: "--group"))
-        var rb = try lineB == "off" ? nil : MulticastReceiver<SocketBackend>(try parseGroup(lineB, interface: interface, option: "--line-b"))
-        var none = NoReceive(label: try parseGroup(group, interface: interface, option: "--group"))
-        func step() throws -> Int {
-            if rb != nil { return try listener.step(&ra.backend, &rb!.backend) }
-            return try listener.step(&ra.backend, &none)
-        }
+        var mold = MoldListenerConfig()
+        mold.localAddress = try interfaceAddress(cfg.feed.interface)
+        mold.retransmit = try cfg.feed.retransmit.map { try parseEndpoint($0, option: "feed.retransmit") }
+        mold.session.requestDelay = cfg.feed.lineB == nil ? 0 : 1_000_000
+        let groupA = try parseGroup(cfg.feed.lineA, interface: cfg.feed.interface, option: "feed.line_a")
+        var feed = RunFeed(listener: try MoldListener(mold, replay: replay, sink: BoardSink(board: board)),
+                           ra: try MulticastReceiver<SocketBackend>(groupA),
+                           rb: try cfg.feed.lineB.map { try MulticastReceiver<SocketBackend>(try parseGroup($0, interface: cfg.feed.interface, option: "feed.line_b")) },
+                           none: NoReceive(label: groupA), board: board)
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
         while locates.count < wanted.count {
-            if try step() == 0 { usleep(1_000) }
-            for s in wanted { if let l = replay.directory.locate(of: s) { locates[l] = s } }
+            if try feed.step() == 0 { usleep(1_000) }
+            for s in wanted.keys { if let l = replay.directory.locate(of: s) { locates[l] = s } }
             if csys_monotonic_ns() > directoryDeadline || StopSignals.received != 0 {
-                let missing = wanted.filter { !locates.values.contains($0) }.map(\.description)
-                throw ValidationError("no stock directory entry for \(missing.joined(separator: ", ")) on \(group) within 10 s: is the venue publishing?")
+                let missing = wanted.keys.filter { !locates.values.contains($0) }.map(\.description)
+                throw ValidationError("no stock directory entry for \(missing.joined(separator: ", ")) on \(cfg.feed.lineA) within 10 s: is the venue publishing?")
             }
         }
 
-        // Order entry, risk, the ledger, the strategy.
-        let ep = try parseEndpoint(ouch, option: "--ouch")
-        let entry = OuchOrderEntry(SoupClientConfig(host: String(ouch.split(separator: ":")[0]), port: ep.port, username: user, password: password),
-                                   symbols: locates.mapValues(\.description))
-        do { try entry.connect() } catch { throw ValidationError("\(error)") }
-        var riskConfig = RiskConfig(instruments: 1 << 16, strategies: 2, orders: 1 << 16,
-                                    maxDailyLoss: Price(Substring(maxDailyLoss))!.raw * 10_000) // dollars in ITCH units × shares
-        for l in locates.keys {
-            riskConfig.instrumentLimits[l] = InstrumentLimits(maxOrderQuantity: size * 10, maxOrderValue: 10_000_000_000,
-                                                              maxLong: maxPosition + Int64(size), maxShort: maxPosition + Int64(size),
-                                                              collarBasisPoints: 100, messageBurst: 200, messagesPerSecond: 200)
+        // Risk and the ledger, from the configuration.
+        var riskConfig = RiskConfig(instruments: 1 << 16, strategies: 2, orders: 1 << 16, maxDailyLoss: cfg.risk.maxDailyLoss)
+        for (l, s) in locates {
+            let i = wanted[s]!
+            riskConfig.instrumentLimits[l] = InstrumentLimits(maxOrderQuantity: i.maxOrderQuantity, maxOrderValue: i.maxOrderValue,
+                                                              maxLong: i.maxPosition + Int64(i.size), maxShort: i.maxPosition + Int64(i.size),
+                                                              collarBasisPoints: i.collarBasisPoints, messageBurst: i.messagesPerSecond,
+                                                              messagesPerSecond: i.messagesPerSecond)
         }
-        riskConfig.strategyLimits[1] = StrategyLimits(maxLong: maxPosition * Int64(locates.count) + Int64(size),
-                                                      maxShort: maxPosition * Int64(locates.count) + Int64(size),
-                                                      messageBurst: 2_000, messagesPerSecond: 2_000, maxFills: 1_000)
+        riskConfig.strategyLimits[1] = StrategyLimits(maxLong: cfg.strategyMaxPosition, maxShort: cfg.strategyMaxPosition,
+                                                      messageBurst: cfg.risk.messagesPerSecond, messagesPerSecond: cfg.risk.messagesPerSecond,
+                                                      maxFills: cfg.risk.maxFillsPerSecond)
         let risk: PreTradeCheck
         do { risk = try PreTradeCheck(riskConfig) } catch { throw ValidationError("risk limits: \(error)") }
         let ledger = OrderLedger(OrderLedgerConfig(orders: 1 << 16, strategies: 2, locates: 1 << 16))
+        let symbolsByLocate = locates.mapValues(\.description)
+
+        // The order entry: one instantiation of the loop per protocol (no existential on the hot path).
+        switch cfg.venue.proto {
+        case .ouch:
+            let entry = OuchOrderEntry(SoupClientConfig(host: cfg.venue.ouch.host, port: cfg.venue.ouch.port, username: cfg.venue.user,
+                                                        password: cfg.venue.password), symbols: symbolsByLocate)
+            do { try entry.connect() } catch { throw ValidationError("OUCH \(cfg.venue.ouch): \(error)") }
+            try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+                      locates: locates, wanted: wanted, start: start, deadline: deadline)
+        case .fix:
+            let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
+                                             heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true)
+            let store = cfg.fixStoreDirectory
+            var prefix = store.hasPrefix("/") ? "/" : ""
+            for part in store.split(separator: "/") { prefix += part; mkdir(prefix, 0o755); prefix += "/" } // made if missing
+            let entry: FixOrderEntry
+            do {
+                entry = try FixOrderEntry(host: cfg.venue.fix.host, port: cfg.venue.fix.port, timeoutMs: cfg.venue.connectTimeoutMs,
+                                          config: fixConfig, symbols: symbolsByLocate)
+            } catch { throw ValidationError("\(error)") }
+            let logonDeadline = csys_monotonic_ns() + UInt64(cfg.venue.connectTimeoutMs) * 1_000_000
+            while !entry.isLoggedOn && entry.session.isOpen && csys_monotonic_ns() < logonDeadline { _ = entry.session.pollOnce(timeoutMs: 10) }
+            guard entry.isLoggedOn else {
+                let e = FixLogonTimeout(endpoint: cfg.venue.fix.description, ms: cfg.venue.connectTimeoutMs, state: entry.session.state)
+                entry.session.disconnect("no logon")
+                throw ValidationError("\(e)")
+            }
+            try trade(entry, label: "FIX \(cfg.venue.fix) as \(fixConfig.senderCompID) -> \(cfg.venue.targetCompID)", cfg: cfg, feed: &feed,
+                      risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline)
+        }
+    }
+
+    /// The run itself, specialised per order entry.
+    func trade<Entry: TradingSession>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck, ledger: OrderLedger,
+                                      locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
+        let board = feed.board
+        let first = cfg.instruments[0]
+        // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
         let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board,
-                               strategy: InventorySkewQuoter(tick: tickUnits, halfSpreadTicks: spreadTicks, size: size,
-                                                             sharesPerSkewTick: skewShares, maxPosition: maxPosition), tick: tickUnits)
+                               strategy: InstrumentQuoters(locates.mapValues { wanted[$0]! }), tick: cfg.instruments.map(\.tick).min()!)
         for l in locates.keys { loop.quote(l) }
-        print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), OUCH \(ouch) as \(user), feed \(group)\(lineB == "off" ? "" : " + \(lineB)")")
-        print("  quoting \(size) shares \(spreadTicks) ticks of \(tick) from the mid, skew a tick per \(skewShares) shares, at most \(maxPosition) long or short; kill at a $\(maxDailyLoss) loss")
+        print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), \(label), feed \(cfg.feed.lineA)\(cfg.feed.lineB.map { " + \($0)" } ?? "")")
+        let same = cfg.instruments.allSatisfy { $0.tick == first.tick && $0.size == first.size && $0.spreadTicks == first.spreadTicks && $0.skewShares == first.skewShares && $0.maxPosition == first.maxPosition }
+        print("  quoting \(same ? "" : "(first instrument) ")\(first.size) shares \(first.spreadTicks) ticks of \(Price(raw: Int64(first.tick))) from the mid, skew a tick per \(first.skewShares) shares, at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
 
-        // The loop: receive step, then quote what changed, send, apply the answers.
-        var nextStatus = csys_monotonic_ns() + 1_000_000_000
+        // The loop: receive step, then quote what changed, send, apply the answers; the kill
+        // switch's triggers once per pass.
+        board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
+        var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
+        var nextStatus = csys_monotonic_ns() + cfg.statusEveryNs
         var idle = 0
         while StopSignals.received == 0 && !(deadline.map { csys_monotonic_ns() >= $0 } ?? false) {
-            let n = try step()
+            let n = try feed.step()
             let now = csys_monotonic_ns()
+            loop.retryCancels = entry.isUp
             loop.pass(now: now)
-            if !entry.isConnected { stderrLine("omni run: the OUCH session ended (\(entry.lastError.map { "\($0)" } ?? "closed")): stopping"); break }
+            if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
+                                   lastPacketNs: feed.listener.counters.lastBatchNs, sessionStale: feed.listener.session.state == .stale, now: now) {
+                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT")
+                fflush(nil)
+            }
             if now >= nextStatus {
-                nextStatus = now + 1_000_000_000
+                nextStatus = now + cfg.statusEveryNs
                 print(statusLine(loop, locates: locates))
                 fflush(nil)
             }
-            if n == 0 { idle += 1; if idle & 63 == 0 { _ = try? ra.backend.wait(timeoutNanoseconds: 200_000) } } else { idle = 0 }
+            if n == 0 { idle += 1; if idle & 63 == 0 { _ = try? feed.ra.backend.wait(timeoutNanoseconds: 200_000) } } else { idle = 0 }
         }
 
         // Stop: cancel everything, wait for the confirmations (bounded), log out, summarise.
         loop.cancelAll(now: csys_monotonic_ns())
         let cancelDeadline = csys_monotonic_ns() + 2_000_000_000
-        while ledger.table.open > 0 && entry.isConnected && csys_monotonic_ns() < cancelDeadline {
-            _ = try? step()
+        while ledger.table.open > 0 && entry.isUp && csys_monotonic_ns() < cancelDeadline {
+            _ = try? feed.step()
             loop.poll(now: csys_monotonic_ns())
             usleep(500)
         }
         let leftOpen = ledger.table.open
-        entry.client.logout()
-        print(summary(loop, locates: locates, elapsed: csys_monotonic_ns() - start, leftOpen: leftOpen))
+        entry.close()
+        print(summary(loop, locates: locates, elapsed: csys_monotonic_ns() - start, leftOpen: leftOpen, trigger: watch.trigger))
         if leftOpen > 0 { throw ExitCode(1) }
     }
 
@@ -162,7 +338,12 @@ struct Run: ParsableCommand {
         return "\(sign)$\(m / 100).\(c.count == 1 ? "0" + c : c)"
     }
 
-    func statusLine(_ loop: TradingLoop<OuchOrderEntry, InventorySkewQuoter>, locates: [UInt16: Symbol]) -> String {
+    func tickToTrade<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>) -> String {
+        let (v, n) = loop.tickToTradeNs(percentiles: [50, 99])
+        return n == 0 ? "tick-to-trade none yet" : "tick-to-trade p50 \(v[0]) ns p99 \(v[1]) ns (\(n))"
+    }
+
+    func statusLine<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol]) -> String {
         var realised: Int128 = 0, unrealised: Int128 = 0, fees: Int128 = 0, fills: UInt64 = 0, position: Int64 = 0
         for l in locates.keys {
             let p = loop.ledger.position(strategy: loop.strategyID, locate: l)
@@ -171,10 +352,11 @@ struct Run: ParsableCommand {
             unrealised += p.unrealised(bid: bid, ask: ask) ?? 0
         }
         let c = loop.ledger.counters
-        return "status      open \(loop.ledger.table.open), fills \(fills), realised \(dollars(realised)), unrealised \(dollars(unrealised)), fees \(dollars(fees)); requests \(loop.counters.requests), risk refused \(loop.counters.refusedByRisk), venue rejected \(c.rejected)\(loop.risk.isKilled ? ", KILLED" : "")"
+        return "status      open \(loop.ledger.table.open), fills \(fills), realised \(dollars(realised)), unrealised \(dollars(unrealised)), fees \(dollars(fees)); requests \(loop.counters.requests), risk refused \(loop.counters.refusedByRisk), venue rejected \(c.rejected); \(tickToTrade(loop))\(loop.risk.isKilled ? "; KILLED" : "")"
     }
 
-    func summary(_ loop: TradingLoop<OuchOrderEntry, InventorySkewQuoter>, locates: [UInt16: Symbol], elapsed: UInt64, leftOpen: Int) -> String {
+    func summary<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol], elapsed: UInt64, leftOpen: Int,
+                                trigger: KillTrigger?) -> String {
         var lines = ["run ended after \(fixed(Double(elapsed) / 1e9, 1)) s"]
         lines.append("  instrument  position  realised      unrealised    fees        fills  bought  sold")
         var total: (Int128, Int128, Int128) = (0, 0, 0)
@@ -189,7 +371,8 @@ struct Run: ParsableCommand {
         let c = loop.ledger.counters
         lines.append("  orders      \(c.entered) entered, \(c.accepted) accepted, \(c.rejected) rejected, \(c.replaced) replaced, \(c.canceled) canceled (\(c.unsolicitedCancels) by the venue), \(c.fills) fills (\(c.duplicateFills) duplicates)")
         let refusals = loop.risk.refusalsByReason.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
-        lines.append("  risk        \(loop.risk.passed) passed, refused: \(refusals.isEmpty ? "none" : refusals.joined(separator: ", "))\(loop.risk.isKilled ? "; kill switch on" : "")")
+        lines.append("  risk        \(loop.risk.passed) passed, refused: \(refusals.isEmpty ? "none" : refusals.joined(separator: ", "))\(loop.risk.isKilled ? "; kill switch on (\(trigger.map { "\($0)" } ?? "\(loop.risk.killReason.map { "\($0)" } ?? "?")"))" : "")")
+        lines.append("  latency     \(tickToTrade(loop)): packet batch received -> requests handed to the order entry's socket, in process")
         lines.append("  open orders \(leftOpen) left at the end\(leftOpen > 0 ? " (NOT CONFIRMED CANCELED)" : "")")
         return lines.joined(separator: "\n")
     }

@@ -1,0 +1,141 @@
+import OmniConfig
+import OmniStrategy
+import OmniTrading
+import OmniVenue
+import Testing
+
+/// `omni run`'s configuration: the default trades the default `omni sim`; a file overrides any
+/// part; every bad key is refused with its name and its line.
+@Suite struct RunConfigTests {
+    @Test func theDefaultTradesTheDefaultSim() throws {
+        let c = RunConfig(), sim = SimConfig()
+        #expect(c.instruments.map(\.symbol) == sim.instruments.map(\.symbol.description))
+        #expect(c.venue.proto == .ouch && c.venue.ouch.port == sim.ouchPort && c.venue.ouch.host == sim.ouchHost)
+        #expect(c.venue.fix.port == sim.fixPort && c.venue.targetCompID == sim.fixSenderCompID)
+        #expect(c.feed.lineA == sim.lineA.description && c.feed.lineB == sim.lineB?.description)
+        #expect(c.feed.retransmit == "127.0.0.1:\(sim.retransmitPort!)" && c.feed.interface == sim.interface)
+        #expect(c.feed.staleAfterNs == 3_000_000_000 && c.statusEveryNs == 1_000_000_000)
+        // Every quote fits risk's own limits, and the sim's (ticks on its grid, sizes under its maximum).
+        for (i, s) in zip(c.instruments, sim.instruments) {
+            #expect(i.tick == s.tick && i.size <= i.maxOrderQuantity && i.maxOrderQuantity <= s.maxOrderShares)
+        }
+        #expect(c.risk.maxDailyLoss == 100_000_000 && c.strategyMaxPosition == 8 * 500 + 100)
+        #expect(try RunConfig(yaml: "") == c)
+        #expect(try RunConfig(yaml: "# nothing but a comment\n") == c)
+    }
+
+    @Test func aFileOverridesEachPart() throws {
+        let yaml = """
+        venue:
+          protocol: fix
+          ouch: 10.0.0.5:9000
+          fix: 10.0.0.5:9001
+          user: MM01
+          password: secret
+          sender_comp_id: MMFIX
+          target_comp_id: VENUE
+          fix_store: /tmp/run-fix
+          connect_timeout: 0.5
+        feed:
+          line_a: 239.10.0.1:4000
+          line_b: off
+          retransmit: off
+          interface: eth1
+          stale_after: 1.5
+        instruments:
+          - symbol: AAPL
+            tick: 0.01
+            size: 200
+            spread_ticks: 3
+            max_position: 1000
+            skew_shares: 50
+            max_order_qty: 500
+            max_order_value: 250000
+            collar_bp: 50
+            messages_per_second: 100
+          - symbol: QQQ
+        risk:
+          max_daily_loss: 2500.50
+          max_position: 1500
+          messages_per_second: 300
+          max_fills_per_second: 20
+        status_every: 0.25
+        """
+        let c = try RunConfig(yaml: yaml)
+        #expect(c.venue.proto == .fix && c.venue.ouch == RunConfig.HostPort(host: "10.0.0.5", port: 9000))
+        #expect(c.venue.fix.description == "10.0.0.5:9001" && c.venue.user == "MM01" && c.venue.password == "secret")
+        #expect(c.venue.senderCompID == "MMFIX" && c.venue.targetCompID == "VENUE" && c.fixStoreDirectory == "/tmp/run-fix")
+        #expect(c.venue.connectTimeoutMs == 500)
+        #expect(c.feed.lineA == "239.10.0.1:4000" && c.feed.lineB == nil && c.feed.retransmit == nil && c.feed.interface == "eth1")
+        #expect(c.feed.staleAfterNs == 1_500_000_000 && c.statusEveryNs == 250_000_000)
+        #expect(c.instruments.count == 2)
+        let a = c.instruments[0]
+        #expect(a.symbol == "AAPL" && a.tick == 100 && a.size == 200 && a.spreadTicks == 3 && a.maxPosition == 1000 && a.skewShares == 50)
+        #expect(a.maxOrderQuantity == 500 && a.maxOrderValue == 2_500_000_000 && a.collarBasisPoints == 50 && a.messagesPerSecond == 100)
+        #expect(c.instruments[1] == RunConfig.Instrument(symbol: "QQQ")) // everything else at its default
+        #expect(c.risk.maxDailyLoss == 25_005_000 && c.risk.maxPosition == 1500 && c.strategyMaxPosition == 1500)
+        #expect(c.risk.messagesPerSecond == 300 && c.risk.maxFillsPerSecond == 20)
+    }
+
+    /// Each bad key is refused with its path and its line (1-based), and why.
+    @Test(arguments: [
+        ("venue:\n  protocl: fix\n", "venue.protocl", 2, "unknown key"),
+        ("venue:\n  protocol: fix\n  protocol: ouch\n", "venue.protocol", 3, "given twice"),
+        ("venue:\n  protocol: itch\n", "venue.protocol", 2, "ouch or fix"),
+        ("venue:\n  ouch: localhost\n", "venue.ouch", 2, "HOST:PORT"),
+        ("venue:\n  fix: 127.0.0.1:0\n", "venue.fix", 2, "HOST:PORT"),
+        ("venue:\n  user: MUCHTOOLONG\n", "venue.user", 2, "1 to 6"),
+        ("feed:\n  line_a: 10.0.0.1:30001\n", "feed.line_a", 2, "not a multicast group"),
+        ("feed:\n  line_b: 239.1.1.1\n", "feed.line_b", 2, "ADDRESS:PORT"),
+        ("feed:\n  line_a: 239.1.1.1:5000\n  line_b: 239.1.1.1:5000\n", "feed.line_b", 3, "same group"),
+        ("feed:\n  retransmit: nowhere\n", "feed.retransmit", 2, "HOST:PORT"),
+        ("feed:\n  stale_after: 0\n", "feed.stale_after", 2, "seconds above 0"),
+        ("feed:\n  stale_afte: 3\n", "feed.stale_afte", 2, "unknown key"),
+        ("instruments: []\n", "instruments", 1, "empty"),
+        ("instruments:\n  - tick: 0.01\n", "instruments[0]", 2, "missing key 'symbol'"),
+        ("instruments:\n  - symbol: AAPL\n  - symbol: AAPL\n", "instruments[1].symbol", 3, "already listed"),
+        ("instruments:\n  - symbol: AAPL\n    tick: 0.00001\n", "instruments[0].tick", 3, "at most 4 decimals"),
+        ("instruments:\n  - symbol: AAPL\n    size: 0\n", "instruments[0].size", 3, "integer in 1...999999"),
+        ("instruments:\n  - symbol: AAPL\n    sise: 100\n", "instruments[0].sise", 3, "unknown key"),
+        ("instruments:\n  - symbol: AAPL\n    size: 2000\n", "instruments[0].size", 3, "above max_order_qty"),
+        ("instruments:\n  - symbol: AAPL\n    max_order_value: -5\n", "instruments[0].max_order_value", 3, "dollar amount"),
+        ("instruments:\n  - symbol: AAPL\n    collar_bp: 0\n", "instruments[0].collar_bp", 3, "integer in 1...10000"),
+        ("risk:\n  max_daily_loss: lots\n", "risk.max_daily_loss", 2, "dollar amount"),
+        ("risk:\n  max_daily_los: 10\n", "risk.max_daily_los", 2, "unknown key"),
+        ("risk:\n  max_fills_per_second: 5000\n", "risk.max_fills_per_second", 2, "integer in 1...1024"),
+        ("status_every: never\n", "status_every", 1, "seconds"),
+        ("venue: {protocol: fix}\nstatus: 1\n", "status", 2, "unknown key"),
+        ("venue: ouch\n", "venue", 1, "expected a mapping"),
+    ])
+    func badKeysAreNamedWithTheirLine(yaml: String, key: String, line: Int, problem: String) {
+        do {
+            _ = try RunConfig(yaml: yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.key == key, "\(error)")
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.contains(problem), "\(error)")
+            #expect(error.description.hasSuffix("(line \(line))"), "\(error)")
+        }
+    }
+
+    @Test func aMissingFileIsNamed() {
+        do {
+            _ = try RunConfig(contentsOf: "/nonexistent/run.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "(file)" && error.description.contains("/nonexistent/run.yaml"))
+        }
+    }
+
+    /// Each instrument is quoted with its own parameters.
+    @Test func instrumentQuotersUseEachInstrumentsOwnParameters() {
+        var a = RunConfig.Instrument(symbol: "AAPL"); a.spreadTicks = 1
+        var b = RunConfig.Instrument(symbol: "MSFT"); b.spreadTicks = 3; b.size = 50
+        let q = InstrumentQuoters([1: a, 2: b])
+        #expect(q.quote(locate: 1, bid: 1_990_000, ask: 1_990_200, position: 0).bidPrice == 1_990_000)
+        let t = q.quote(locate: 2, bid: 1_990_000, ask: 1_990_200, position: 0)
+        #expect(t.bidPrice == 1_989_800 && t.askPrice == 1_990_400 && t.size == 50)
+        #expect(q.quote(locate: 3, bid: 1_990_000, ask: 1_990_200, position: 0).size == 0)
+    }
+}
