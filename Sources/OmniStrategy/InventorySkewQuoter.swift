@@ -13,6 +13,17 @@ public struct QuoteTarget: Sendable, Equatable {
 /// Generic and called directly (no existential), so each strategy specialises the loop.
 public protocol Strategy {
     mutating func quote(locate: UInt16, bid: UInt32, ask: UInt32, position: Int64) -> QuoteTarget
+    /// The loop's clock (monotonic ns), once per pass before any quote: signals on a timer step here.
+    mutating func onClock(nowNs: UInt64)
+    /// One of our orders filled: `side` is our side (OMNI_SIDE_BUY / _SELL), `price` in ITCH units.
+    mutating func onFill(locate: UInt16, side: UInt8, price: UInt32, quantity: UInt32)
+}
+
+extension Strategy {
+    /// A strategy without a timer ignores the clock.
+    @inlinable public mutating func onClock(nowNs: UInt64) {}
+    /// A strategy that learns nothing from its fills ignores them.
+    @inlinable public mutating func onFill(locate: UInt16, side: UInt8, price: UInt32, quantity: UInt32) {}
 }
 
 /// The plainest market maker: quotes `halfSpreadTicks` either side of the mid, both sides

@@ -140,6 +140,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// the answers. `now` is monotonic ns (risk's clock).
     public func pass(now: UInt64) {
         counters.passes += 1
+        strategy.onClock(nowNs: now)
         requoting = true
         for locate in board.changed {
             board.dirty[Int(locate)] = false
@@ -196,7 +197,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     public func poll(now: UInt64) {
         entry.poll { e in
             counters.answers += 1
-            _ = ledger.apply(e)
+            if ledger.apply(e) != .duplicateFill && e.type == UInt8(OMNI_EV_FILL.rawValue) {
+                strategy.onFill(locate: e.locate, side: e.fill.side, price: e.fill.last_px, quantity: e.fill.last_qty)
+            }
             _ = risk.onEvent(e, now: now)
             forget(e)
         }
