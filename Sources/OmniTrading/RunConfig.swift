@@ -42,6 +42,14 @@ import OmniStrategy
 ///   messages_per_second: 2000   # the strategy's whole session (burst the same)
 ///   max_fills_per_second: 1000  # more fills within a second disable the strategy
 /// status_every: 1               # seconds between status lines
+/// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft (every instrument)
+/// model:                        # the two market makers' parameters (ignored by inventory_skew)
+///   gamma: 0.1                  # risk aversion γ (> 0)
+///   k: 1.5                      # fill-intensity decay k, per tick (> 0); GLFT's initial calibration
+///   a: 1                        # GLFT: fill intensity A, fills per second at the mid (> 0), until FillIntensity fits
+///   horizon: 10                 # Avellaneda–Stoikov: T − t in seconds, held constant (a rolling horizon)
+///   sigma_interval: 0.1         # seconds between mid samples of RealizedVolatility
+///   sigma_window: 30            # returns in σ's window: no quote until that many are in
 /// ```
 public struct RunConfig: Sendable, Equatable {
     public enum VenueProtocol: String, Sendable, Equatable, CaseIterable { case ouch, fix }
@@ -111,6 +119,25 @@ public struct RunConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Which market maker quotes every instrument.
+    public enum StrategyKind: String, Sendable, Equatable, CaseIterable {
+        case inventorySkew = "inventory_skew", avellanedaStoikov = "avellaneda_stoikov", glft
+    }
+
+    /// The Avellaneda–Stoikov and GLFT parameters, shared by every instrument (each instrument's
+    /// tick, size and max_position shape its quotes; q is the position in quote sizes).
+    public struct Model: Sendable, Equatable {
+        public var gamma = 0.1
+        public var k = 1.5
+        /// GLFT's A (fills per second) until the fill-intensity fit is valid.
+        public var a = 1.0
+        /// Avellaneda–Stoikov's T − t, held constant (a rolling horizon).
+        public var horizonSeconds = 10.0
+        public var sigmaIntervalNs: UInt64 = 100_000_000
+        public var sigmaWindow = 30
+        public init() {}
+    }
+
     public static let defaultSymbols = ["AAPL", "MSFT", "SPY", "NVDA", "TSLA", "QQQ", "AMZN", "META"]
 
     public var venue = Venue()
@@ -118,6 +145,8 @@ public struct RunConfig: Sendable, Equatable {
     public var instruments: [Instrument] = RunConfig.defaultSymbols.map { Instrument(symbol: $0) }
     public var risk = Risk()
     public var statusEveryNs: UInt64 = 1_000_000_000
+    public var strategy: StrategyKind = .inventorySkew
+    public var model = Model()
 
     public init() {}
 
@@ -202,7 +231,7 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model"])
         if let n = top["venue"] {
             let v = try mapping(n, "venue", known: ["protocol", "ouch", "fix", "user", "password", "sender_comp_id", "target_comp_id",
                                                    "fix_store", "connect_timeout"])
@@ -246,6 +275,30 @@ extension ConfigReader {
             if let x = r["max_fills_per_second"] { c.risk.maxFillsPerSecond = try integer(x, "risk.max_fills_per_second", 1...1_024) }
         }
         if let n = top["status_every"] { c.statusEveryNs = try seconds(n, "status_every", 0...3_600) }
+        if let n = top["strategy"] {
+            let names = RunConfig.StrategyKind.allCases.map(\.rawValue).joined(separator: ", ")
+            let s = try scalar(n, "strategy", names)
+            guard let k = RunConfig.StrategyKind(rawValue: s) else { throw fail("strategy", "expected one of \(names), found \"\(s)\"", n) }
+            c.strategy = k
+        }
+        if let n = top["model"] {
+            let m = try mapping(n, "model", known: ["gamma", "k", "a", "horizon", "sigma_interval", "sigma_window"])
+            if let x = m["gamma"] { c.model.gamma = try positive(x, "model.gamma") }
+            if let x = m["k"] { c.model.k = try positive(x, "model.k") }
+            if let x = m["a"] { c.model.a = try positive(x, "model.a") }
+            if let x = m["horizon"] { c.model.horizonSeconds = Double(try seconds(x, "model.horizon", 0...86_400)) / 1e9 }
+            if let x = m["sigma_interval"] { c.model.sigmaIntervalNs = try seconds(x, "model.sigma_interval", 0...60) }
+            if let x = m["sigma_window"] { c.model.sigmaWindow = try integer(x, "model.sigma_window", 2...100_000) }
+        }
+    }
+
+    /// A positive decimal (at most 6 places, at most 1,000,000), read from the text, not through a Double.
+    func positive(_ n: ConfigNode, _ key: String) throws(ConfigError) -> Double {
+        let s = try scalar(n, key, "a positive number")
+        guard let v = Self.fixedPoint(s, decimals: 6), v > 0, v <= 1_000_000_000_000 else {
+            throw fail(key, "expected a positive number with at most 6 decimals, at most 1000000, found \"\(s)\"", n)
+        }
+        return Double(v) / 1e6
     }
 
     func runInstruments(_ n: ConfigNode) throws(ConfigError) -> [RunConfig.Instrument] {

@@ -106,6 +106,16 @@ import Testing
         ("status_every: never\n", "status_every", 1, "seconds"),
         ("venue: {protocol: fix}\nstatus: 1\n", "status", 2, "unknown key"),
         ("venue: ouch\n", "venue", 1, "expected a mapping"),
+        ("status_every: 1\nstrategy: glf\n", "strategy", 2, "expected one of inventory_skew, avellaneda_stoikov, glft"),
+        ("strategy: [glft]\n", "strategy", 1, "expected inventory_skew"),
+        ("strategy: glft\nmodel:\n  gamma: 0\n", "model.gamma", 3, "positive number"),
+        ("model:\n  k: -1.5\n", "model.k", 2, "positive number"),
+        ("model:\n  a: lots\n", "model.a", 2, "positive number"),
+        ("model:\n  gamma: 0.0000001\n", "model.gamma", 2, "at most 6 decimals"),
+        ("model:\n  horizon: 0\n", "model.horizon", 2, "seconds above 0"),
+        ("model:\n  sigma_interval: 61\n", "model.sigma_interval", 2, "at most 60"),
+        ("model:\n  sigma_window: 1\n", "model.sigma_window", 2, "integer in 2...100000"),
+        ("model:\n  sigma: 2\n", "model.sigma", 2, "unknown key"),
     ])
     func badKeysAreNamedWithTheirLine(yaml: String, key: String, line: Int, problem: String) {
         do {
@@ -117,6 +127,27 @@ import Testing
             #expect(error.description.contains(problem), "\(error)")
             #expect(error.description.hasSuffix("(line \(line))"), "\(error)")
         }
+    }
+
+    /// Each strategy by name, and the models' parameters; without the keys, inventory_skew and the defaults.
+    @Test func eachStrategyIsNamedAndItsParametersRead() throws {
+        #expect(RunConfig().strategy == .inventorySkew && RunConfig().model == RunConfig.Model())
+        for k in RunConfig.StrategyKind.allCases {
+            #expect(try RunConfig(yaml: "strategy: \(k.rawValue)\n").strategy == k)
+        }
+        let c = try RunConfig(yaml: """
+        strategy: avellaneda_stoikov
+        model:
+          gamma: 0.25
+          k: 2
+          a: 12.5
+          horizon: 30
+          sigma_interval: 0.05
+          sigma_window: 40
+        """)
+        #expect(c.strategy == .avellanedaStoikov && c.model.gamma == 0.25 && c.model.k == 2 && c.model.a == 12.5)
+        #expect(c.model.horizonSeconds == 30 && c.model.sigmaIntervalNs == 50_000_000 && c.model.sigmaWindow == 40)
+        #expect(try RunConfig(yaml: "strategy: glft\nmodel:\n  gamma: 1\n").model.k == RunConfig.Model().k) // the rest at their defaults
     }
 
     @Test func aMissingFileIsNamed() {
