@@ -80,13 +80,20 @@ struct Run: ParsableCommand {
         abstract: "Trade: a market maker quoting through pre-trade risk over OUCH or FIX, fed by a MoldUDP64 feed.",
         discussion: """
         One thread, run to completion: each receive step applies the feed's packets to the books, \
-        then every instrument whose touch changed is quoted (InventorySkewQuoter: a fixed number of \
-        ticks either side of the mid, skewed against the position), each request passes the \
+        then every instrument whose touch changed is quoted by the strategy (--strategy or strategy:), \
+        each request passes the \
         pre-trade checks (CRisk: quantity, value, collar, reference age, self-cross, duplicates, \
         exposure, rates, loss kill) before it goes out over OUCH or FIX (venue.protocol), and the \
         venue's answers and fills update the order ledger and risk.
 
-        Configuration: --config FILE (YAML: venue, feed, instruments, risk, status_every; see README, \
+        Strategies: inventory_skew (the default: spread_ticks either side of the mid, a tick of skew \
+        per skew_shares held), avellaneda_stoikov and glft (the models' parameters under model: gamma, \
+        k, a, horizon, sigma_interval, sigma_window). The two models take σ from the realised \
+        volatility of each instrument's mid (sampled every sigma_interval seconds) and quote nothing \
+        until sigma_window returns are in (sigma_window × sigma_interval seconds of warm-up); GLFT \
+        refits A and k every 5 s from our own fills by depth once its 10-minute window is full.
+
+        Configuration: --config FILE (YAML: venue, feed, instruments, risk, status_every, strategy, model; see README, \
         "The trading loop"); without it the documented default, which trades the default `omni sim` \
         on this machine. Options given on the command line override the file.
 
@@ -126,6 +133,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("max-daily-loss"), help: "Dollars of realised + unrealised loss that trip the kill switch (risk.max_daily_loss).") var maxDailyLoss: String?
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
+    @Option(help: "The market maker: inventory_skew, avellaneda_stoikov or glft (strategy).") var strategy: String?
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -139,6 +147,12 @@ struct Run: ParsableCommand {
             do { c = try RunConfig(contentsOf: path) } catch { throw ValidationError("\(path): \(error)") }
         } else {
             c = RunConfig()
+        }
+        if let v = strategy {
+            guard let k = RunConfig.StrategyKind(rawValue: v) else {
+                throw ValidationError("--strategy: '\(v)' is not one of \(RunConfig.StrategyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.strategy = k
         }
         if let v = venueProtocol {
             guard let p = RunConfig.VenueProtocol(rawValue: v.lowercased()) else { throw ValidationError("--protocol: '\(v)' is not ouch or fix") }
@@ -278,18 +292,39 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// The run itself, specialised per order entry.
+    /// The run itself, specialised per order entry and per strategy (no existential on the hot path).
     func trade<Entry: TradingSession>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck, ledger: OrderLedger,
                                       locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
+        let byLocate = locates.mapValues { wanted[$0]! }
+        let first = cfg.instruments[0]
+        let same = cfg.instruments.allSatisfy { $0.tick == first.tick && $0.size == first.size && $0.spreadTicks == first.spreadTicks && $0.skewShares == first.skewShares && $0.maxPosition == first.maxPosition }
+        let m = cfg.model
+        let warmUp = "no quote for the first \(fixed(Double(m.sigmaIntervalNs) * Double(m.sigmaWindow) / 1e9, 1)) s (σ: \(m.sigmaWindow) returns of \(Double(m.sigmaIntervalNs) / 1e9) s)"
+        switch cfg.strategy {
+        case .inventorySkew:
+            try trade(entry, strategy: InstrumentQuoters(byLocate), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger, locates: locates,
+                      start: start, deadline: deadline,
+                      quoting: "inventory_skew, \(same ? "" : "(first instrument) ")\(first.size) shares \(first.spreadTicks) ticks of \(Price(raw: Int64(first.tick))) from the mid, skew a tick per \(first.skewShares) shares")
+        case .avellanedaStoikov:
+            try trade(entry, strategy: ModelQuoters(avellanedaStoikov: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+                      locates: locates, start: start, deadline: deadline,
+                      quoting: "avellaneda_stoikov γ \(m.gamma) k \(m.k)/tick horizon \(m.horizonSeconds) s, \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
+        case .glft:
+            try trade(entry, strategy: ModelQuoters(glft: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+                      locates: locates, start: start, deadline: deadline,
+                      quoting: "glft γ \(m.gamma) k \(m.k)/tick A \(m.a)/s (refitted from our fills), \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
+        }
+    }
+
+    func trade<Entry: TradingSession, S: Strategy>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck,
+                                                   ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, quoting: String) throws {
         let board = feed.board
         let first = cfg.instruments[0]
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
-        let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board,
-                               strategy: InstrumentQuoters(locates.mapValues { wanted[$0]! }), tick: cfg.instruments.map(\.tick).min()!)
+        let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board, strategy: strategy, tick: cfg.instruments.map(\.tick).min()!)
         for l in locates.keys { loop.quote(l) }
         print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), \(label), feed \(cfg.feed.lineA)\(cfg.feed.lineB.map { " + \($0)" } ?? "")")
-        let same = cfg.instruments.allSatisfy { $0.tick == first.tick && $0.size == first.size && $0.spreadTicks == first.spreadTicks && $0.skewShares == first.skewShares && $0.maxPosition == first.maxPosition }
-        print("  quoting \(same ? "" : "(first instrument) ")\(first.size) shares \(first.spreadTicks) ticks of \(Price(raw: Int64(first.tick))) from the mid, skew a tick per \(first.skewShares) shares, at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
+        print("  quoting \(quoting), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
 
         // The loop: receive step, then quote what changed, send, apply the answers; the kill
