@@ -30,7 +30,7 @@ extension Strategy {
 /// moved against the inventory by one tick per `sharesPerSkewTick` held (long: lower, to sell
 /// more and buy less), never crossing the touch (a bid at most the best bid, an ask at least the
 /// best ask), and stops quoting the side that would take the position past `maxPosition`.
-/// No volatility or fill-intensity model: Avellaneda–Stoikov and GLFT are later work.
+/// No volatility or fill-intensity model (`omni run --strategy avellaneda_stoikov / glft` has them).
 public struct InventorySkewQuoter: Strategy {
     public var tick: UInt32
     public var halfSpreadTicks: UInt32
