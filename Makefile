@@ -37,7 +37,7 @@ release: setup
 demo: release
 	@mkdir -p bench-data
 	@.build/release/omni sim --seconds $$(( $(DEMO_SECONDS) + 6 )) > bench-data/demo-sim.log 2>&1 & sim=$$!; \
-	sleep 2; rc=0; .build/release/omni run --seconds $(DEMO_SECONDS) || rc=$$?; \
+	sleep 2; rc=0; .build/release/omni run --seconds $(DEMO_SECONDS) --hdr-out bench-data/demo --plot bench-data/demo-tick-to-trade.svg || rc=$$?; \
 	wait $$sim || true; echo "--- omni sim"; sed -n '/session ended/,$$p' bench-data/demo-sim.log; exit $$rc
 
 # A synthetic day of DEMO_MESSAGES replayed through the books (what make demo was before omni run).

@@ -33,16 +33,20 @@ struct BenchOutputError: Error, CustomStringConvertible {
 }
 
 /// One latency distribution to write and draw.
-struct LatencyCurve {
+public struct LatencyCurve {
     let name: String     // file suffix: FILE.<name>.hgrm
     let label: String    // legend
     let color: String
     let dashed: Bool
     let histogram: Histogram<UInt64>
+
+    public init(name: String, label: String, color: String, dashed: Bool, histogram: Histogram<UInt64>) {
+        self.name = name; self.label = label; self.color = color; self.dashed = dashed; self.histogram = histogram
+    }
 }
 
 /// FILE.hgrm → FILE.<curve name>.hgrm, one per curve with samples; returns the paths written.
-func writeHistograms(_ curves: [LatencyCurve], to file: String) throws -> [String] {
+public func writeHistograms(_ curves: [LatencyCurve], to file: String) throws -> [String] {
     let stem = file.hasSuffix(".hgrm") ? String(file.dropLast(5)) : file
     var written: [String] = []
     for c in curves where c.histogram.totalCount > 0 {
@@ -56,7 +60,7 @@ func writeHistograms(_ curves: [LatencyCurve], to file: String) throws -> [Strin
 }
 
 /// Percentile curves: x = log10(1 / (1 - percentile)) ("nines"), y = log10(ns).
-func writePlot(_ latencies: [LatencyCurve], title: String, subtitle: String, yLabel: String, to path: String) throws {
+public func writePlot(_ latencies: [LatencyCurve], title: String, subtitle: String, yLabel: String, to path: String) throws {
     struct Curve { let label: String; let color: String; let dashed: Bool; let points: [(Double, Double)] }
     let maxNines = 6.0
     var curves: [Curve] = []

@@ -193,6 +193,18 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         }
     }
 
+    /// The tick-to-trade histogram in ns (each recorded TSC value converted with this loop's
+    /// calibration): for `--hdr-out` and `--plot` at the end of a run, off the hot path.
+    public func tickToTradeHistogramNs() -> Histogram<UInt64> {
+        var ns = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+        withUnsafePointer(to: clock) { c in
+            for v in tickToTrade.recordedValues() {
+                _ = ns.record(Swift.min(csys_clock_ns(c, v.value), 1 << 40), count: UInt64(v.count))
+            }
+        }
+        return ns
+    }
+
     /// Applies every answer and fill waiting at the order entry.
     public func poll(now: UInt64) {
         entry.poll { e in

@@ -134,6 +134,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
     @Option(help: "The market maker: inventory_skew, avellaneda_stoikov or glft (strategy).") var strategy: String?
+    @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
+    @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -362,7 +364,23 @@ struct Run: ParsableCommand {
         let leftOpen = ledger.table.open
         entry.close()
         print(summary(loop, locates: locates, elapsed: csys_monotonic_ns() - start, leftOpen: leftOpen, trigger: watch.trigger))
+        try writeLatency(loop)
         if leftOpen > 0 { throw ExitCode(1) }
+    }
+
+    /// --hdr-out and --plot: the run's tick-to-trade distribution, for a file and a picture.
+    func writeLatency<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>) throws {
+        guard hdrOut != nil || plot != nil else { return }
+        let ns = loop.tickToTradeHistogramNs()
+        guard ns.totalCount > 0 else { print("  no tick-to-trade values recorded: no histogram or plot written"); return }
+        let curve = LatencyCurve(name: "tick-to-trade", label: "tick-to-trade (\(ns.totalCount))", color: "#1f77b4", dashed: false, histogram: ns)
+        if let f = hdrOut { for path in try writeHistograms([curve], to: f) { print("  histogram   \(path)") } }
+        if let f = plot {
+            try writePlot([curve], title: "omni run: tick-to-trade, in process",
+                          subtitle: "packet batch received -> requests handed to the order entry's socket; \(ns.totalCount) requests",
+                          yLabel: "tick-to-trade", to: f)
+            print("  plot        \(f)")
+        }
     }
 
     func dollars(_ v: Int128) -> String {
