@@ -139,10 +139,11 @@ enum QuickFIXPeer {
         }
     }
 
-    static func start(_ bin: String, mode: String, config: String) throws -> Running {
+    /// Runs `fixpeer MODE CONFIG [extra...]` (acceptor: extra[0] is its fill rule, see fixpeer.cpp).
+    static func start(_ bin: String, mode: String, config: String, extra: [String] = []) throws -> Running {
         let r = Running()
         r.process.executableURL = URL(fileURLWithPath: bin)
-        r.process.arguments = [mode, config]
+        r.process.arguments = [mode, config] + extra
         r.process.standardOutput = r.pipe
         r.pipe.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
