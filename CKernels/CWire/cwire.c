@@ -1,4 +1,7 @@
+#define _GNU_SOURCE // gmtime_r
 #include "CWire.h"
+
+#include <time.h>
 
 const char *cw_itch_type_name(uint8_t t) {
     switch (t) {
@@ -37,4 +40,35 @@ size_t cw_scan_dayfile(const uint8_t *buf, size_t size, size_t off, cw_scan_stat
     }
     if (r == CW_FRAME_TRUNCATED) s->truncated_at = off;
     return off;
+}
+
+static uint8_t *cw_fix__digits(uint8_t *p, unsigned v, int width) {
+    for (int k = width - 1; k >= 0; k--) { p[k] = (uint8_t)('0' + v % 10); v /= 10; }
+    return p + width;
+}
+
+size_t cw_fix_utc_timestamp(uint8_t out[21], uint64_t realtime_ns) {
+    // Per thread: sessions on several threads each keep their own second.
+    static __thread uint64_t cached_sec = UINT64_MAX;
+    static __thread uint8_t prefix[18]; // "YYYYMMDD-HH:MM:SS."
+    uint64_t sec = realtime_ns / 1000000000u;
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        struct tm tmv;
+        if (!gmtime_r(&t, &tmv)) memset(&tmv, 0, sizeof tmv);
+        uint8_t *p = cw_fix__digits(prefix, (unsigned)(tmv.tm_year + 1900), 4);
+        p = cw_fix__digits(p, (unsigned)tmv.tm_mon + 1, 2);
+        p = cw_fix__digits(p, (unsigned)tmv.tm_mday, 2);
+        *p++ = '-';
+        p = cw_fix__digits(p, (unsigned)tmv.tm_hour, 2);
+        *p++ = ':';
+        p = cw_fix__digits(p, (unsigned)tmv.tm_min, 2);
+        *p++ = ':';
+        p = cw_fix__digits(p, (unsigned)tmv.tm_sec, 2);
+        *p = '.';
+        cached_sec = sec;
+    }
+    memcpy(out, prefix, 18);
+    cw_fix__digits(out + 18, (unsigned)(realtime_ns / 1000000u % 1000u), 3);
+    return 21;
 }

@@ -196,19 +196,6 @@ public enum FixClock {
     }
     /// Writes the current UTC time as "YYYYMMDD-HH:MM:SS.sss" to `p` (21 bytes); returns 21.
     public static func writeSendingTime(_ p: UnsafeMutablePointer<UInt8>) -> Int {
-        let ns = csys_realtime_ns()
-        var t = time_t(ns / 1_000_000_000)
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        var i = 0
-        func d(_ v: Int32, _ w: Int) {
-            var v = v
-            for k in stride(from: w - 1, through: 0, by: -1) { p[i + k] = UInt8(truncatingIfNeeded: 48 + v % 10); v /= 10 }
-            i += w
-        }
-        func c(_ ch: UInt8) { p[i] = ch; i += 1 }
-        d(tmv.tm_year + 1900, 4); d(tmv.tm_mon + 1, 2); d(tmv.tm_mday, 2); c(45)
-        d(tmv.tm_hour, 2); c(58); d(tmv.tm_min, 2); c(58); d(tmv.tm_sec, 2); c(46); d(Int32(ns / 1_000_000 % 1_000), 3)
-        return i
+        cw_fix_utc_timestamp(p, csys_realtime_ns())
     }
 }

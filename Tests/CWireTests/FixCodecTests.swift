@@ -240,3 +240,26 @@ private let nos: [(UInt32, String)] = [(35, "D"), (49, "CLI"), (56, "OMNI"), (34
         }
     }
 }
+
+@Suite struct FixTimestampTests {
+    /// Foundation's formatter as the reference; the sequence crosses seconds, days, a leap day
+    /// and goes back in time, so a stale per-second cache would show.
+    @Test func utcTimestampMatchesFoundationAcrossSecondsDaysAndBackwards() {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HH:mm:ss.SSS"
+        let base: UInt64 = 1_733_356_799_000_000_000 // 2024-12-04 23:59:59 UTC
+        let leap: UInt64 = 1_709_251_199_999_999_999 // 2024-02-29 23:59:59.999999999
+        let times: [UInt64] = [0, 999_999, 1_000_000, 59_999_000_000, 60_000_000_000,
+                               base, base + 1, base + 999_999_999, base + 1_000_000_000, base + 1_000_999_999,
+                               base, leap, leap + 1, 4_102_444_800_000_000_000 /* 2100-01-01 */, base + 500_000_000]
+        for ns in times {
+            var out = [UInt8](repeating: 0, count: 21)
+            #expect(cw_fix_utc_timestamp(&out, ns) == 21)
+            // Foundation rounds to the millisecond; FIX truncates: give it the truncated instant.
+            let ms = Double(ns / 1_000_000) / 1000
+            #expect(String(decoding: out, as: UTF8.self) == f.string(from: Date(timeIntervalSince1970: ms)), "at \(ns) ns")
+        }
+    }
+}

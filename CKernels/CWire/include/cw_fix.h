@@ -362,4 +362,9 @@ static inline size_t cw_fix_finish(cw_fix_builder *b, size_t *start) {
     return h + body + 7;
 }
 
+// UTC "YYYYMMDD-HH:MM:SS.sss" (SendingTime 52, TransactTime 60) of `realtime_ns` into `out`;
+// returns 21. The date and time of day are formatted once per second per thread (gmtime_r is the
+// cost), each call writes the milliseconds.
+size_t cw_fix_utc_timestamp(uint8_t out[21], uint64_t realtime_ns);
+
 #endif
