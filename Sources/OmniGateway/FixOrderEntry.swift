@@ -211,7 +211,10 @@ public final class FixReports: FixApplication {
             case UInt8(ascii: "F"), UInt8(ascii: "1"), UInt8(ascii: "2"):
                 guard case .value(let execID) = m.identifier(17), case .value(let px) = m.price(31),
                       let qty = m.int(32), qty > 0, let side = m.char(54) else { unmatched += 1; return }
-                cum[s] += UInt64(qty)
+                // LastQty (32) is the venue's word: up to Int64.max here. What we count is what the fill
+                // event carries, clamped to UInt32, so the sum cannot overflow (2^32 fills would be
+                // needed) and the replace's OrderQty (o.qty + cum) stays within Int64.
+                cum[s] += UInt64(UInt32(clamping: qty))
                 e.type = UInt8(OMNI_EV_FILL.rawValue)
                 e.seq = Self.executionKey(execID)
                 e.fill.client_order_id = id
