@@ -30,6 +30,8 @@ let package = Package(
         .library(name: "OmniFeed", targets: ["OmniFeed"]),
         .library(name: "OmniGateway", targets: ["OmniGateway"]),
         .library(name: "OmniOrders", targets: ["OmniOrders"]),
+        // The executions check the fuzz harness fuzz-executions and OmniGatewayTests share.
+        .library(name: "ExecutionCheck", targets: ["ExecutionCheck"]),
         .library(name: "OmniVenue", targets: ["OmniVenue"]),
         .library(name: "OmniLab", targets: ["OmniLab"]),
         .library(name: "OmniBench", targets: ["OmniBench"]),
@@ -122,6 +124,7 @@ let package = Package(
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         // The BBO stream as rows and the reference day-file replay, for the feed-side test targets.
         .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
+        .target(name: "ExecutionCheck", dependencies: ["OmniGateway", "OmniOrders", "OmniWire", "CEvent", "CWire"], path: "Tests/ExecutionCheck"),
         .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed", "OmniWire"]),
         .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
@@ -146,7 +149,7 @@ let package = Package(
             "OmniGateway", "OmniWire", "CEvent", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
-            "SharedTestData", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "CEvent", "CWire", "CSys",
+            "SharedTestData", "ExecutionCheck", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "OmniCore", "CEvent", "CWire", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .testTarget(name: "OmniVenueTests", dependencies: [

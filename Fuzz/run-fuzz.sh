@@ -7,9 +7,9 @@
 #   Fuzz/run-fuzz.sh [SECONDS] [HARNESS]   (default 60 all; `make fuzz SECONDS=600`)
 #
 #   HARNESS: itch | pcap | soup | fix                      the C harnesses (Fuzz/*.c)
-#            fix-acceptor | soup-ouch-server | mold-session | fix-client | ouch-client
+#            fix-acceptor | soup-ouch-server | mold-session | fix-client | ouch-client | executions
 #                                                           the Swift harnesses (Fuzz/Swift)
-#            c | swift | all                                each group, or all nine
+#            c | swift | all                                each group, or all ten
 #
 # Four harnesses: fuzz_itch (Fuzz/fuzz_itch.c: ITCH decode, day-file and MoldUDP64
 # framing, CBook), fuzz_pcap (Fuzz/fuzz_pcap.c: pcap / pcapng reader, frame parse
@@ -19,7 +19,7 @@
 # (Fuzz/fuzz_fix.c: the FIX 4.4 tag=value parser, header-only; seeded with a logon,
 # an order and an execution report, alone and back to back).
 #
-# Five Swift harnesses, in-process (every socket is a loopback one the harness makes;
+# Six Swift harnesses, in-process (every socket is a loopback one the harness makes;
 # nothing leaves the process but the sim's ITCH multicast on 127.0.0.1), described in
 # Fuzz/README.md and at the top of each Fuzz/Swift/Sources/fuzz-*/main.swift:
 #   fuzz-fix-acceptor      client bytes into a real SimVenue's FIX acceptor: FixSession,
@@ -31,7 +31,11 @@
 #   fuzz-mold-session      scripted datagrams on lines A / B / retransmission, polls and skips
 #                          into MoldSession with MoldITCHConsumer (ITCHReplay, CBook) behind;
 #   fuzz-fix-client        venue bytes into our FixInitiator session;
-#   fuzz-ouch-client       venue bytes into our OuchClient / SoupClient, login included.
+#   fuzz-ouch-client       venue bytes into our OuchClient / SoupClient, login included;
+#   fuzz-executions        OUCH 4.2 answers or FIX execution reports / cancel rejects, no socket,
+#                          through our order entries' decode (OuchAnswers, FixReports) into an
+#                          OrderLedger holding four orders of ours (the check is
+#                          Tests/ExecutionCheck, shared with a seeded test in OmniGatewayTests).
 # The stream harnesses cut their input into several writes (the first bytes say where) and
 # drive the session after each; each checks invariants (bounds, sequence bookkeeping, books
 # not crossed, no live order after the clients left) and traps with `==HARNESS== invariant
@@ -43,8 +47,8 @@
 # make_seeds for Mold) into .build/fuzz-corpus/<harness>-seeds, finds kept in
 # .build/fuzz-corpus/<harness>-work.
 #
-# `all` runs each of the nine for SECONDS/9, `c` the four C ones for SECONDS/4, `swift` the
-# five Swift ones for SECONDS/5 (at least 1 s each).
+# `all` runs each of the ten for SECONDS/10, `c` the four C ones for SECONDS/4, `swift` the
+# six Swift ones for SECONDS/6 (at least 1 s each).
 #
 # fuzz_itch is built from Fuzz/fuzz_itch.c, CKernels/CWire/cwire.c and
 # CKernels/CBook/cbook.c with the toolchain's clang; its seed corpus is built into
@@ -69,7 +73,7 @@ set -euo pipefail
 
 SECS=${1:-60}
 TARGET=${2:-all}
-HARNESSES='itch|pcap|soup|fix|fix-acceptor|soup-ouch-server|mold-session|fix-client|ouch-client|c|swift|all'
+HARNESSES='itch|pcap|soup|fix|fix-acceptor|soup-ouch-server|mold-session|fix-client|ouch-client|executions|c|swift|all'
 if ! [[ $SECS =~ ^[0-9]+$ ]] || (( SECS < 1 )) || ! [[ $TARGET =~ ^($HARNESSES)$ ]]; then
     echo "usage: $0 [SECONDS >= 1] [${HARNESSES//|/ | }]" >&2
     exit 2
@@ -188,7 +192,7 @@ build_fix() {
 
 # ---- the Swift harnesses (Fuzz/Swift) ----
 
-# build_swift_harnesses: all five, once per run, with libFuzzer + ASan on the harnesses and on
+# build_swift_harnesses: all six, once per run, with libFuzzer + ASan on the harnesses and on
 # every module of the package they use (Swift and C).
 SWIFT_BUILT=0
 build_swift_harnesses() {
@@ -343,6 +347,37 @@ build_ouch_client() {
     echo "fuzz: $(ls "$seeds" | wc -l) built-in SoupBinTCP/OUCH client seeds" >&2
 }
 
+build_executions() {
+    build_swift_harnesses || return 1
+    local seeds=$1 S=$'\001' ts='\x00\x00\x1f\x1a\x71\x8f\x30\x00'
+    # OUCH (byte 0 = 0): length-prefixed payloads for our first order, whose token is its client
+    # order id (slot 0, generation 1) in base 36 + replace count: Accepted (66 bytes), Executed
+    # (40, match 7), the same Executed again, Canceled (28), and a Cancel Reject (23).
+    local acc="\x42A${ts}00000009ZLDS00B\x00\x00\x00\x64AAPL    \x00\x01\x86\xa0\x00\x01\x86\x9fOMNIY\x00\x00\x00\x00\x00\x00\x03\xe9AN\x00\x00\x00\x00NL "
+    local exe="\x28E${ts}00000009ZLDS00\x00\x00\x00\x1e\x00\x01\x86\xa0A\x00\x00\x00\x00\x00\x00\x00\x07"
+    local cxl="\x1cC${ts}00000009ZLDT00\x00\x00\x00\x0aU"
+    local rej="\x17I${ts}00000009ZLDU00"
+    printf "\x00$acc$exe$exe$cxl$rej" >"$seeds/ouch"
+    printf "\x04$acc$exe$cxl" >"$seeds/ouch-cancel-pending"
+    # FIX (byte 0 = 3: FIX, bodies framed by the harness): length-prefixed bodies, our first order's
+    # ClOrdID: New, a fill, the same fill again, an OrderCancelReject.
+    local cl=00000009ZLDS.0
+    fixb() { printf "\\x$(printf %02x "${#1}")"; printf '%s' "$1"; }
+    {
+        printf '\x03'
+        LC_ALL=C fixb "35=8${S}37=O1${S}11=$cl${S}17=N1${S}150=0${S}39=0${S}55=AAPL${S}54=1${S}38=100${S}44=10${S}151=100${S}14=0${S}6=0${S}"
+        LC_ALL=C fixb "35=8${S}37=O1${S}11=$cl${S}17=E1${S}150=F${S}39=1${S}55=AAPL${S}54=1${S}32=30${S}31=10${S}151=70${S}14=30${S}6=10${S}851=1${S}"
+        LC_ALL=C fixb "35=8${S}37=O1${S}11=$cl${S}17=E1${S}150=F${S}39=1${S}55=AAPL${S}54=1${S}32=30${S}31=10${S}151=70${S}14=30${S}6=10${S}851=1${S}"
+        LC_ALL=C fixb "35=9${S}37=O1${S}11=$cl${S}41=$cl${S}39=0${S}434=1${S}102=1${S}"
+    } >"$seeds/fix-framed"
+    # The same as raw FIX (byte 0 = 1), framing and checksum included.
+    {
+        printf '\x01'
+        LC_ALL=C fixmsg "35=8${S}49=OMNI${S}56=CLI${S}34=2${S}52=20261123-14:00:00.000${S}37=O1${S}11=$cl${S}17=E2${S}150=F${S}39=2${S}55=AAPL${S}54=1${S}32=100${S}31=10${S}151=0${S}14=100${S}6=10${S}"
+    } >"$seeds/fix-raw"
+    echo "fuzz: $(ls "$seeds" | wc -l) built-in OUCH / FIX execution seeds" >&2
+}
+
 # run_harness NAME SECONDS SEED_DIR WORK_DIR MAX_LEN DICT: builds, fuzzes, prints the one-line result.
 run_harness() {
     local name=$1 secs=$2 seeds=$3 work=$4 maxlen=$5 dict=$6
@@ -409,9 +444,9 @@ run_harness() {
 
 EACH=$SECS
 case $TARGET in
-    all) EACH=$(( SECS / 9 )) ;;
+    all) EACH=$(( SECS / 10 )) ;;
     c) EACH=$(( SECS / 4 )) ;;
-    swift) EACH=$(( SECS / 5 )) ;;
+    swift) EACH=$(( SECS / 6 )) ;;
 esac
 (( EACH < 1 )) && EACH=1
 # wants GROUP NAME: whether this run includes the harness NAME of GROUP (c or swift).
@@ -429,7 +464,7 @@ fi
 if wants c fix; then
     run_harness fuzz_fix "$EACH" "$CORPUS/fix-seeds" "$CORPUS/fix-work" 4096 "" || status=1
 fi
-for h in fix-acceptor soup-ouch-server mold-session fix-client ouch-client; do
+for h in fix-acceptor soup-ouch-server mold-session fix-client ouch-client executions; do
     if wants swift "$h"; then
         local_max=4096; [[ $h == mold-session ]] && local_max=16384
         run_harness "fuzz-$h" "$EACH" "$CORPUS/$h-seeds" "$CORPUS/$h-work" "$local_max" "" || status=1

@@ -28,6 +28,9 @@ let package = Package(
         .executableTarget(name: "fuzz-ouch-client", dependencies: [
             "FuzzSupport", .product(name: "OmniGateway", package: "OmniAlpha"), .product(name: "CWire", package: "OmniAlpha"),
         ]),
+        .executableTarget(name: "fuzz-executions", dependencies: [
+            "FuzzSupport", .product(name: "ExecutionCheck", package: "OmniAlpha"),
+        ]),
         .executableTarget(name: "fuzz-mold-session", dependencies: [
             "FuzzSupport", .product(name: "OmniFeed", package: "OmniAlpha"), .product(name: "OmniBook", package: "OmniAlpha"),
             .product(name: "CWire", package: "OmniAlpha"),

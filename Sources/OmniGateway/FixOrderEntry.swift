@@ -46,8 +46,7 @@ public final class FixOrderEntry: OrderEntry {
         switch Int32(request.type) {
         case Int32(OMNI_EV_ORDER_NEW.rawValue):
             requests[s] = 0
-            reports.strategies[s] = o.strategy
-            reports.locates[s] = request.locate
+            reports.register(request)
             let tif: FixTimeInForce = o.order_flags & UInt8(OMNI_ORDF_IOC) != 0 ? .ioc : .day
             session.send(FixNewOrder(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), symbol: symbol, side: side,
                                      quantity: Int64(o.qty), ordType: .limit, price: Int64(o.price), timeInForce: tif,
@@ -77,7 +76,7 @@ public final class FixOrderEntry: OrderEntry {
     @discardableResult
     public func poll(_ body: (inout omni_event) -> Void) -> Int {
         session.pollOnce(timeoutMs: 0)
-        return reports.answers.drain(body)
+        return reports.drain(body)
     }
 }
 
@@ -98,7 +97,9 @@ public final class FixReports: FixApplication {
     static let idDigits = 12
     static let maxID: UInt64 = 4_738_381_338_321_616_895 // 36^12 - 1
 
-    init(symbols: [UInt16: String], orderSlots: Int, answerCapacity: Int) {
+    /// `symbols[locate]` is the Symbol (55) each locate trades as; `orderSlots` bounds our client
+    /// order ids' slots.
+    public init(symbols: [UInt16: String], orderSlots: Int = 1 << 16, answerCapacity: Int = 1 << 16) {
         answers = EventQueue(capacity: answerCapacity)
         slots = orderSlots
         strategies = .allocate(capacity: orderSlots); strategies.initialize(repeating: 0, count: orderSlots)
@@ -114,6 +115,26 @@ public final class FixReports: FixApplication {
     deinit { strategies.deallocate(); locates.deallocate(); cum.deallocate() }
 
     func cumQty(_ s: Int) -> Int64 { Int64(cum[s]) }
+
+    /// Remembers what our NewOrderSingle request for `request.order.client_order_id` said (the
+    /// strategy and instrument FIX reports leave out), for the reports; false when the id has
+    /// no slot here.
+    @discardableResult
+    public func register(_ request: borrowing omni_event) -> Bool {
+        let o = request.order
+        let s = Int(o.client_order_id & 0xFF_FFFF)
+        guard s < slots, o.client_order_id <= Self.maxID else { return false }
+        strategies[s] = o.strategy
+        locates[s] = request.locate
+        cum[s] = 0
+        return true
+    }
+
+    /// Answers lost because the queue was full when they came (never drained in time).
+    public var droppedAnswers: Int { answers.dropped }
+
+    /// Hands every queued answer to `body`; returns how many.
+    public func drain(_ body: (inout omni_event) -> Void) -> Int { answers.drain(body) }
 
     /// "<id in base 36, 12 characters>.<request count in base 36>".
     public static func clOrdID(_ id: UInt64, _ request: UInt16) -> FixString {
@@ -164,9 +185,17 @@ public final class FixReports: FixApplication {
     }
 
     public func fromApp(_ m: FixView, peer: String, out: inout FixOutbox) -> FixAppVerdict {
-        guard case .value(let cl) = m.identifier(11), let id = Self.clientOrderID(cl) else { unmatched += 1; return .accepted }
+        report(m)
+        return .accepted
+    }
+
+    /// One application message from the venue (ExecutionReport 8, OrderCancelReject 9): queued
+    /// as the CEvent answer or fill it means, or counted in `unmatched`. The session's path and
+    /// tests / fuzzers that parse the bytes themselves both come here.
+    public func report(_ m: FixView) {
+        guard case .value(let cl) = m.identifier(11), let id = Self.clientOrderID(cl) else { unmatched += 1; return }
         let s = Int(id & 0xFF_FFFF)
-        guard s < slots else { unmatched += 1; return .accepted }
+        guard s < slots else { unmatched += 1; return }
         var e = omni_event()
         e.locate = locates[s]
         switch m.msgTypeByte {
@@ -181,8 +210,11 @@ public final class FixReports: FixApplication {
             case UInt8(ascii: "5"): answer(&e, OMNI_EV_ORDER_REPLACED, id, s, price: price, qty: leaves)
             case UInt8(ascii: "F"), UInt8(ascii: "1"), UInt8(ascii: "2"):
                 guard case .value(let execID) = m.identifier(17), case .value(let px) = m.price(31),
-                      let qty = m.int(32), qty > 0, let side = m.char(54) else { unmatched += 1; return .accepted }
-                cum[s] += UInt64(qty)
+                      let qty = m.int(32), qty > 0, let side = m.char(54) else { unmatched += 1; return }
+                // LastQty (32) is the venue's word: up to Int64.max here. What we count is what the fill
+                // event carries, clamped to UInt32, so the sum cannot overflow (2^32 fills would be
+                // needed) and the replace's OrderQty (o.qty + cum) stays within Int64.
+                cum[s] += UInt64(UInt32(clamping: qty))
                 e.type = UInt8(OMNI_EV_FILL.rawValue)
                 e.seq = Self.executionKey(execID)
                 e.fill.client_order_id = id
@@ -195,16 +227,15 @@ public final class FixReports: FixApplication {
                     : m.char(851) == UInt8(ascii: "2") ? UInt8(OMNI_LIQ_REMOVED) : UInt8(OMNI_LIQ_UNKNOWN)
             default:
                 unmatched += 1
-                return .accepted
+                return
             }
         case UInt8(ascii: "9"):
             answer(&e, OMNI_EV_CANCEL_REJECTED, id, s, reason: UInt16(OMNI_REASON_FIX) | UInt16(clamping: m.int(102) ?? 0))
         default:
             unmatched += 1
-            return .accepted
+            return
         }
         answers.push(e)
-        return .accepted
     }
 
     func answer(_ e: inout omni_event, _ type: omni_event_type, _ id: UInt64, _ s: Int, price: UInt32 = 0, qty: UInt32 = 0,

@@ -47,13 +47,19 @@ public final class OuchClient {
         try soup.send(max: Int(CW_OUCH_MODIFY_LEN), encode: { cw_ouch_put_modify($0, $1, &t, CChar(bitPattern: side), shares) })
     }
 
+    /// One sequenced payload as an OUCH 4.2 outbound message (the one decode every path uses).
+    @inline(__always)
+    public static func decode(_ payload: UnsafeRawBufferPointer, into out: inout cw_ouch_out) -> cw_ouch_status {
+        cw_ouch_decode_out(payload.baseAddress?.assumingMemoryBound(to: UInt8.self), payload.count, &out)
+    }
+
     /// Waits up to `timeoutMs`, then delivers every response received (and keeps the session alive).
     public func poll(timeoutMs: Int32, _ onEvent: (OuchClientEvent) -> Void) {
         soup.poll(timeoutMs: timeoutMs) { ev in
             switch ev {
             case .sequenced(let seq, let payload):
                 var out = cw_ouch_out()
-                let st = cw_ouch_decode_out(payload.baseAddress?.assumingMemoryBound(to: UInt8.self), payload.count, &out)
+                let st = Self.decode(payload, into: &out)
                 if st == CW_OUCH_OK {
                     onEvent(.message(sequence: seq, out))
                 } else {

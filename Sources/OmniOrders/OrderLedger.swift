@@ -29,6 +29,9 @@ public struct OrderLedgerCounters: Sendable, Equatable {
     /// A fill for an order not open here (done, or never ours): the position still takes it,
     /// since the execution happened; the order table cannot.
     public var fillsForUnknownOrders: UInt64 = 0
+    /// Fills (already counted in `fills`) that took the order past its size: the position takes
+    /// every share (the execution happened), the order's cumQty stops at its size and it ends filled.
+    public var overfills: UInt64 = 0
     /// Accepted / rejected / canceled / replaced / cancel rejected for an order not open here.
     public var answersForUnknownOrders: UInt64 = 0
     /// Events that are no answer or fill (market data, requests, commands).
@@ -142,9 +145,14 @@ public final class OrderLedger {
             .apply(side: f.side, price: f.last_px, qty: f.last_qty, liquidity: f.liquidity, fees: fees)
         let id = ClientOrderID(raw: f.client_order_id)
         guard let r = table.record(id) else { tally.fillsForUnknownOrders += 1; return .unknownOrder }
-        r.pointee.cumQty += UInt64(f.last_qty)
-        r.pointee.leaves = f.leaves_qty // the venue's count of what is still open is the truth
-        if f.leaves_qty == 0 {
+        // The venue's count of what is still open is the truth, within the order's size: a venue
+        // (or a hostile or broken peer) that fills past it or leaves more open than remains is
+        // counted, and the order never shows more filled or open than it has.
+        let room = UInt64(r.pointee.qty) - min(r.pointee.cumQty, UInt64(r.pointee.qty))
+        if UInt64(f.last_qty) > room { tally.overfills += 1 }
+        r.pointee.cumQty += min(UInt64(f.last_qty), room)
+        r.pointee.leaves = UInt32(min(UInt64(f.leaves_qty), UInt64(r.pointee.qty) - r.pointee.cumQty))
+        if r.pointee.leaves == 0 {
             tally.filled += 1
             table.finish(r, as: .filled)
             return .applied(id, .filled)
@@ -174,12 +182,15 @@ public final class OrderLedger {
                 return .applied(id, .canceled)
             }
             tally.partialCancels += 1
-            r.pointee.leaves = o.qty
+            r.pointee.leaves = UInt32(min(UInt64(o.qty), UInt64(r.pointee.qty) - r.pointee.cumQty))
         case Int32(OMNI_EV_ORDER_REPLACED.rawValue):
             tally.replaced += 1
             r.pointee.pendingReplace = false
             r.pointee.price = o.price
-            r.pointee.leaves = o.qty
+            // The replace's size is what filled plus the open shares the venue says.
+            let size = min(r.pointee.cumQty + UInt64(o.qty), UInt64(UInt32.max))
+            r.pointee.qty = UInt32(size)
+            r.pointee.leaves = UInt32(size - r.pointee.cumQty)
             if r.pointee.state == .pendingNew { r.pointee.state = .new }
         default: // OMNI_EV_CANCEL_REJECTED: too late, or unknown at the venue; the order stands as it is
             tally.cancelRejects += 1

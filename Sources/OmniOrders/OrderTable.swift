@@ -42,6 +42,10 @@ public struct OrderRecord: Sendable {
     public var side: UInt8 = UInt8(OMNI_SIDE_BUY)
     public var flags: UInt8 = 0
     public var price: UInt32 = 0
+    /// The order's size: what filled plus what may still fill, as we asked for it (enter) and as
+    /// the venue's Replaced set it (filled + the replace's open shares). cumQty ≤ qty and
+    /// cumQty + leaves ≤ qty hold whatever the venue says (see `OrderLedger.applyFill`).
+    public var qty: UInt32 = 0
     /// Shares still open (what can still fill): the order's size until fills, cancels or
     /// replaces change it.
     public var leaves: UInt32 = 0
@@ -111,7 +115,7 @@ public final class OrderTable {
         var generation = r.pointee.generation &+ 1
         if generation == 0 { generation = 1 } // 0 never names an order: ids are never 0-generation
         r.pointee = OrderRecord(id: ClientOrderID(slot: s, generation: generation), locate: locate, strategy: strategy,
-                                side: side, flags: flags, price: price, leaves: qty, cumQty: 0, state: .pendingNew,
+                                side: side, flags: flags, price: price, qty: qty, leaves: qty, cumQty: 0, state: .pendingNew,
                                 generation: generation)
         openCount += 1
         return .success(r.pointee.id)

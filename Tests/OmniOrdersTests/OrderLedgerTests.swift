@@ -138,6 +138,31 @@ struct OrderStateTests {
         #expect(p.shares == 80 && p.openCost == 30 * 100_000 + 50 * 100_100)
     }
 
+    /// Regression (found by the executions fuzz check, issue 12 item 7): a venue that fills past
+    /// the order's size, or reports more open than remains, used to push cumQty past the size and
+    /// keep the order open for ever. The position still takes every share; the order stops at its
+    /// size, ends filled, and the overfill is counted.
+    @Test func aFillPastTheOrdersSizeIsCountedAndEndsTheOrder() throws {
+        let l = ledger()
+        let id = try enter(l, qty: 100)
+        #expect(l.order(id)?.qty == 100)
+        // 60 filled but the venue says 90 still open: open is capped at what remains.
+        #expect(l.apply(Venue.fill(id, match: 1, px: 100_000, qty: 60, leaves: 90)) == .applied(id, .partiallyFilled))
+        #expect(l.order(id)?.cumQty == 60 && l.order(id)?.leaves == 40 && l.counters.overfills == 0)
+        // A partial cancel leaving more than remains: capped too.
+        _ = l.apply(Venue.answer(OMNI_EV_ORDER_CANCELED, id, qty: 500))
+        #expect(l.order(id)?.leaves == 40)
+        // 60 more with 50 "still open": 20 past the size.
+        #expect(l.apply(Venue.fill(id, match: 2, px: 100_000, qty: 60, leaves: 50)) == .applied(id, .filled))
+        #expect(l.order(id) == nil && l.counters.overfills == 1 && l.counters.filled == 1)
+        #expect(l.position(strategy: 0, locate: 1).shares == 120)
+        // A replace sets the size to filled + the venue's open shares.
+        let r = try enter(l, qty: 100)
+        _ = l.apply(Venue.fill(r, match: 3, px: 100_000, qty: 30, leaves: 70))
+        _ = l.apply(Venue.answer(OMNI_EV_ORDER_REPLACED, r, price: 100_000, qty: 200))
+        #expect(l.order(r)?.qty == 230 && l.order(r)?.leaves == 200 && l.order(r)?.cumQty == 30)
+    }
+
     /// A cancel the venue made on its own (cancel on disconnect, an IOC's remainder): counted.
     @Test func anUnsolicitedCancel() throws {
         let l = ledger()
