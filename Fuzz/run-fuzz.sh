@@ -439,7 +439,7 @@ run_harness() {
         echo "fuzz: FAILED: no 'Done N runs' line from libFuzzer (see $log) ($name)"
         return 1
     fi
-    echo "fuzz: $runs inputs ran clean in $secs_done s (coverage: ${cov:-?} edges), 0 crashes$( (( slow > 0 )) && echo ", $slow slow units kept in $ARTIFACTS")) ($name)"
+    echo "fuzz: $runs inputs ran clean in $secs_done s (coverage: ${cov:-?} edges), 0 crashes$( (( slow > 0 )) && echo ", $slow slow units kept in $ARTIFACTS") ($name)"
 }
 
 EACH=$SECS
