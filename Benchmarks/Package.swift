@@ -74,6 +74,7 @@ let package = Package(
                 .product(name: "OmniFeed", package: "OmniAlpha"),
                 .product(name: "OmniWire", package: "OmniAlpha"),
                 .product(name: "OmniVenue", package: "OmniAlpha"),
+                .product(name: "OmniLab", package: "OmniAlpha"),
                 .product(name: "OmniCore", package: "OmniAlpha"),
                 .product(name: "CWire", package: "OmniAlpha"),
             ],
