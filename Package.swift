@@ -43,6 +43,8 @@ let package = Package(
         .library(name: "CNet", targets: ["CNet"]),
         .library(name: "CRisk", targets: ["CRisk"]),
         .library(name: "OmniRisk", targets: ["OmniRisk"]),
+        .library(name: "OmniStrategy", targets: ["OmniStrategy"]),
+        .library(name: "OmniTrading", targets: ["OmniTrading"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

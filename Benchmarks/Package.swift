@@ -74,6 +74,7 @@ let package = Package(
                 .product(name: "OmniFeed", package: "OmniAlpha"),
                 .product(name: "OmniWire", package: "OmniAlpha"),
                 .product(name: "OmniVenue", package: "OmniAlpha"),
+                .product(name: "OmniLab", package: "OmniAlpha"),
                 .product(name: "OmniCore", package: "OmniAlpha"),
                 .product(name: "CWire", package: "OmniAlpha"),
             ],
@@ -90,6 +91,26 @@ let package = Package(
                 .product(name: "CSys", package: "OmniAlpha"),
             ],
             path: "Benchmarks/Matching",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "Trading",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniTrading", package: "OmniAlpha"),
+                .product(name: "OmniStrategy", package: "OmniAlpha"),
+                .product(name: "OmniRisk", package: "OmniAlpha"),
+                .product(name: "OmniOrders", package: "OmniAlpha"),
+                .product(name: "OmniGateway", package: "OmniAlpha"),
+                .product(name: "OmniWire", package: "OmniAlpha"),
+                .product(name: "OmniBook", package: "OmniAlpha"),
+                .product(name: "OmniCore", package: "OmniAlpha"),
+                .product(name: "CWire", package: "OmniAlpha"),
+                .product(name: "CEvent", package: "OmniAlpha"),
+                .product(name: "CSys", package: "OmniAlpha"),
+            ],
+            path: "Benchmarks/Trading",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

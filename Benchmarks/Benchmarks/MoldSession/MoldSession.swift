@@ -15,6 +15,7 @@ import OmniWire
 import Benchmark
 import CWire
 import OmniFeed
+import OmniLab
 import OmniVenue
 import OmniCore
 

@@ -74,7 +74,8 @@ func fixPair<A: FixApplication>(_ venueApp: A) -> (FixAcceptor<A>, FixSession<Re
     guard let acc = try? FixAcceptor(config: FixSessionConfig(storeDirectory: dir + "/acc"), app: venueApp) else { fatalError("FIX acceptor: listen failed") }
     let app = ReportCounter()
     let config = FixSessionConfig(senderCompID: "BENCH", targetCompID: "OMNI", heartBtInt: 30, storeDirectory: dir + "/ini", resetOnLogon: true)
-    guard let ini = FixInitiator.connect(port: acc.port, config: config, app: app) else { fatalError("FIX initiator: connect failed") }
+    let ini: FixSession<ReportCounter>
+    do { ini = try FixInitiator.connect(port: acc.port, config: config, app: app) } catch { fatalError("FIX initiator: connect failed: \(error)") }
     while ini.state != .loggedOn {
         acc.pollOnce(timeoutMs: 0)
         ini.pollOnce(timeoutMs: 0)
