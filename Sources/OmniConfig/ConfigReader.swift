@@ -1,4 +1,7 @@
 import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // The one YAML reader of every configuration file (the sim's venue, topologies, runs): it
 // walks Yams' node tree so each value keeps its line, refuses unknown and duplicate keys
@@ -93,6 +96,18 @@ public struct ConfigReader: Sendable {
     public func isOff(_ n: Node) -> Bool {
         guard case .scalar(let s) = n else { return false }
         return ["off", "none", "false", "no", "~", "null", ""].contains(s.string.lowercased())
+    }
+
+    /// A multicast group "ADDRESS:PORT" (dotted IPv4 in 224.0.0.0/4, port 1...65535).
+    public func multicastGroup(_ n: Node, _ key: String) throws(ConfigError) -> (address: String, port: UInt16) {
+        let s = try scalar(n, key, "ADDRESS:PORT")
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        var a = in_addr()
+        guard parts.count == 2, let port = UInt16(parts[1]), port != 0, inet_pton(AF_INET, String(parts[0]), &a) == 1 else {
+            throw fail(key, "expected a multicast ADDRESS:PORT (dotted IPv4, port 1...65535), found \"\(s)\"", n)
+        }
+        guard UInt32(bigEndian: a.s_addr) >> 28 == 0xE else { throw fail(key, "\(parts[0]) is not a multicast group (224.0.0.0/4)", n) }
+        return (String(parts[0]), port)
     }
 
     /// "200", "200.5", "0.0001" -> value × 10^decimals; nil if not a plain decimal with at most

@@ -128,14 +128,8 @@ extension ConfigReader {
     }
 
     func group(_ n: ConfigNode, _ key: String) throws(ConfigError) -> SimGroup {
-        let s = try scalar(n, key, "ADDRESS:PORT")
-        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-        var a = in_addr()
-        guard parts.count == 2, let port = UInt16(parts[1]), port != 0, inet_pton(AF_INET, String(parts[0]), &a) == 1 else {
-            throw fail(key, "expected a multicast ADDRESS:PORT (dotted IPv4, port 1...65535), found \"\(s)\"", n)
-        }
-        guard UInt32(bigEndian: a.s_addr) >> 28 == 0xE else { throw fail(key, "\(parts[0]) is not a multicast group (224.0.0.0/4)", n) }
-        return SimGroup(address: String(parts[0]), port: port)
+        let g = try multicastGroup(n, key)
+        return SimGroup(address: g.address, port: g.port)
     }
 
     func host(_ n: ConfigNode, _ key: String) throws(ConfigError) -> String {
