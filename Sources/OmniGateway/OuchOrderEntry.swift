@@ -84,6 +84,34 @@ public final class OuchOrderEntry: OrderEntry {
 
     @inline(__always) func slot(_ id: UInt64) -> Int? { decoder.slot(id) }
 
+    /// The Enter Order for a new-order request: the instrument's template (stock, firm, capacity)
+    /// with the request's token, side, shares, price, time in force and display.
+    @inline(__always) public static func enter(_ template: cw_ouch_enter, _ request: borrowing omni_event) -> cw_ouch_enter {
+        let o = request.order
+        var e = template
+        e.token = token(o.client_order_id, replaces: 0)
+        e.side = CChar(bitPattern: o.side == UInt8(OMNI_SIDE_BUY) ? UInt8(ascii: "B") : UInt8(ascii: "S"))
+        e.shares = o.qty
+        e.price = o.price
+        e.tif = o.order_flags & UInt8(OMNI_ORDF_IOC) != 0 ? CW_OUCH_TIF_IOC : CW_OUCH_TIF_SYSTEM_HOURS
+        if o.order_flags & UInt8(OMNI_ORDF_POST_ONLY) != 0 { e.display = CChar(bitPattern: UInt8(ascii: "P")) }
+        return e
+    }
+
+    /// The Replace Order for a replace request of an order replaced `replaces` times so far.
+    @inline(__always) public static func replace(_ request: borrowing omni_event, replaces: UInt16) -> cw_ouch_replace {
+        let o = request.order
+        var r = cw_ouch_replace()
+        r.existing = token(o.client_order_id, replaces: replaces)
+        r.replacement = token(o.client_order_id, replaces: replaces &+ 1)
+        r.shares = o.qty
+        r.price = o.price
+        r.tif = CW_OUCH_TIF_SYSTEM_HOURS
+        r.display = CChar(bitPattern: UInt8(ascii: "Y"))
+        r.ise = CChar(bitPattern: UInt8(ascii: "N"))
+        return r
+    }
+
     // MARK: OrderEntry
 
     public func submit(_ request: borrowing omni_event) -> Bool {
@@ -93,27 +121,12 @@ public final class OuchOrderEntry: OrderEntry {
             switch Int32(request.type) {
             case Int32(OMNI_EV_ORDER_NEW.rawValue):
                 guard Int(request.locate) < templates.count, templates[Int(request.locate)].stock.0 != 0 else { refused += 1; return false }
-                var e = templates[Int(request.locate)]
                 decoder.register(request)
-                e.token = Self.token(o.client_order_id, replaces: 0)
-                e.side = CChar(bitPattern: o.side == UInt8(OMNI_SIDE_BUY) ? UInt8(ascii: "B") : UInt8(ascii: "S"))
-                e.shares = o.qty
-                e.price = o.price
-                e.tif = o.order_flags & UInt8(OMNI_ORDF_IOC) != 0 ? CW_OUCH_TIF_IOC : CW_OUCH_TIF_SYSTEM_HOURS
-                if o.order_flags & UInt8(OMNI_ORDF_POST_ONLY) != 0 { e.display = CChar(bitPattern: UInt8(ascii: "P")) }
-                try client.enter(e, flush: false)
+                try client.enter(Self.enter(templates[Int(request.locate)], request), flush: false)
             case Int32(OMNI_EV_ORDER_CANCEL.rawValue):
                 try client.cancel(Self.token(o.client_order_id, replaces: decoder.replaces[s]), shares: o.qty, flush: false)
             case Int32(OMNI_EV_ORDER_REPLACE.rawValue):
-                var r = cw_ouch_replace()
-                r.existing = Self.token(o.client_order_id, replaces: decoder.replaces[s])
-                r.replacement = Self.token(o.client_order_id, replaces: decoder.replaces[s] &+ 1)
-                r.shares = o.qty
-                r.price = o.price
-                r.tif = CW_OUCH_TIF_SYSTEM_HOURS
-                r.display = CChar(bitPattern: UInt8(ascii: "Y"))
-                r.ise = CChar(bitPattern: UInt8(ascii: "N"))
-                try client.replace(r, flush: false)
+                try client.replace(Self.replace(request, replaces: decoder.replaces[s]), flush: false)
             default:
                 refused += 1
                 return false

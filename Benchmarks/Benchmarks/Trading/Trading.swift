@@ -25,10 +25,10 @@
 // warm-up fails the process (as Matching and the ITCHReplay steady state do); the static
 // thresholds Thresholds/Trading.*.p90.json hold mallocCountTotal at 0 for `thresholds check`.
 //
-// What is not OuchOrderEntry's own code: OuchOrderEntry.submit writes through its OuchClient's
-// SoupBinTCP link (it refuses when not connected), so `EncodingOrderEntry` repeats its
-// CEvent -> cw_ouch_enter / cw_ouch_replace field mapping (a few assignments) and calls the same
-// CWire encoders; the byte encoding itself is the library's.
+// What is not OuchOrderEntry itself: OuchOrderEntry.submit writes through its OuchClient's
+// SoupBinTCP link (it refuses when not connected), so `EncodingOrderEntry` calls the same
+// request -> message mapping (OuchOrderEntry.enter / .replace / .token) and CWire encoders into
+// a buffer instead.
 
 import Benchmark
 import CEvent
@@ -120,14 +120,8 @@ final class EncodingOrderEntry: OrderEntry {
         switch Int32(request.type) {
         case Int32(OMNI_EV_ORDER_NEW.rawValue):
             guard Int(request.locate) < locates, templates[Int(request.locate)].stock.0 != 0 else { return false }
-            var e = templates[Int(request.locate)]
+            var e = OuchOrderEntry.enter(templates[Int(request.locate)], request)
             replaces[s] = 0
-            e.token = OuchOrderEntry.token(o.client_order_id, replaces: 0)
-            e.side = CChar(bitPattern: o.side == UInt8(OMNI_SIDE_BUY) ? UInt8(ascii: "B") : UInt8(ascii: "S"))
-            e.shares = o.qty
-            e.price = o.price
-            e.tif = o.order_flags & UInt8(OMNI_ORDF_IOC) != 0 ? CW_OUCH_TIF_IOC : CW_OUCH_TIF_SYSTEM_HOURS
-            if o.order_flags & UInt8(OMNI_ORDF_POST_ONLY) != 0 { e.display = CChar(bitPattern: UInt8(ascii: "P")) }
             guard packet(max: Int(CW_OUCH_ENTER_LEN), { cw_ouch_put_enter($0, $1, &e) }) else { return false }
             answer.type = UInt8(OMNI_EV_ORDER_ACCEPTED.rawValue)
         case Int32(OMNI_EV_ORDER_CANCEL.rawValue):
@@ -136,14 +130,7 @@ final class EncodingOrderEntry: OrderEntry {
             answer.type = UInt8(OMNI_EV_ORDER_CANCELED.rawValue)
             answer.order.qty = 0
         case Int32(OMNI_EV_ORDER_REPLACE.rawValue):
-            var r = cw_ouch_replace()
-            r.existing = OuchOrderEntry.token(o.client_order_id, replaces: replaces[s])
-            r.replacement = OuchOrderEntry.token(o.client_order_id, replaces: replaces[s] &+ 1)
-            r.shares = o.qty
-            r.price = o.price
-            r.tif = CW_OUCH_TIF_SYSTEM_HOURS
-            r.display = CChar(bitPattern: UInt8(ascii: "Y"))
-            r.ise = CChar(bitPattern: UInt8(ascii: "N"))
+            var r = OuchOrderEntry.replace(request, replaces: replaces[s])
             guard packet(max: Int(CW_OUCH_REPLACE_LEN), { cw_ouch_put_replace($0, $1, &r) }) else { return false }
             replaces[s] &+= 1 // the venue's Replaced is given at once
             answer.type = UInt8(OMNI_EV_ORDER_REPLACED.rawValue)
