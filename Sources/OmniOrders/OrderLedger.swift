@@ -76,15 +76,7 @@ public final class OrderLedger {
         let r = table.add(locate: locate, strategy: strategy, side: side, price: price, qty: qty, flags: flags)
         guard case .success(let id) = r else { return r }
         tally.entered += 1
-        request = omni_event()
-        request.type = UInt8(OMNI_EV_ORDER_NEW.rawValue)
-        request.locate = locate
-        request.order.client_order_id = id.raw
-        request.order.price = price
-        request.order.qty = qty
-        request.order.strategy = strategy
-        request.order.side = side
-        request.order.order_flags = flags
+        request = omni_order_event(UInt8(OMNI_EV_ORDER_NEW.rawValue), locate, id.raw, side, price, qty, strategy, flags)
         return r
     }
 
@@ -93,7 +85,7 @@ public final class OrderLedger {
         guard let r = table.record(id) else { return .notOpen }
         guard !r.pointee.pendingCancel && !r.pointee.pendingReplace else { return .alreadyPending }
         r.pointee.pendingCancel = true
-        writeRequest(&request, OMNI_EV_ORDER_CANCEL, r.pointee, price: r.pointee.price, qty: leaving)
+        request = Self.request(OMNI_EV_ORDER_CANCEL, r.pointee, price: r.pointee.price, qty: leaving)
         return nil
     }
 
@@ -105,20 +97,12 @@ public final class OrderLedger {
         r.pointee.pendingReplace = true
         r.pointee.replacePrice = price
         r.pointee.replaceQty = qty
-        writeRequest(&request, OMNI_EV_ORDER_REPLACE, r.pointee, price: price, qty: qty)
+        request = Self.request(OMNI_EV_ORDER_REPLACE, r.pointee, price: price, qty: qty)
         return nil
     }
 
-    func writeRequest(_ e: inout omni_event, _ type: omni_event_type, _ o: OrderRecord, price: UInt32, qty: UInt32) {
-        e = omni_event()
-        e.type = UInt8(type.rawValue)
-        e.locate = o.locate
-        e.order.client_order_id = o.id.raw
-        e.order.price = price
-        e.order.qty = qty
-        e.order.strategy = o.strategy
-        e.order.side = o.side
-        e.order.order_flags = o.flags
+    static func request(_ type: omni_event_type, _ o: OrderRecord, price: UInt32, qty: UInt32) -> omni_event {
+        omni_order_event(UInt8(type.rawValue), o.locate, o.id.raw, o.side, price, qty, o.strategy, o.flags)
     }
 
     // MARK: the venue's answers

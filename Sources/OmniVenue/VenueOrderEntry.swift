@@ -110,12 +110,7 @@ public final class VenueAnswers {
 
     func answer(_ type: omni_event_type, _ clientOrderID: UInt64, price: UInt32 = 0, qty: UInt32 = 0, reason: UInt16 = 0,
                 locate: UInt16 = 0) -> omni_event {
-        var e = omni_event()
-        e.type = UInt8(type.rawValue)
-        e.locate = locate
-        e.order.client_order_id = clientOrderID
-        e.order.price = price
-        e.order.qty = qty
+        var e = omni_order_event(UInt8(type.rawValue), locate, clientOrderID, 0, price, qty, 0, 0)
         e.order.reason = reason
         e.order.venue_ns = now
         if let s = slot(clientOrderID) { e.order.strategy = strategies[s] }

@@ -55,15 +55,7 @@ final class Risk {
 
     func request(_ type: omni_event_type, id: UInt64, side: UInt8 = buy, price: UInt32 = 100_000, qty: UInt32 = 100,
                  locate: UInt16 = 1, strategy: UInt16 = 0) -> omni_event {
-        var e = omni_event()
-        e.type = UInt8(type.rawValue)
-        e.locate = locate
-        e.order.client_order_id = id
-        e.order.price = price
-        e.order.qty = qty
-        e.order.side = side
-        e.order.strategy = strategy
-        return e
+        omni_order_event(UInt8(type.rawValue), locate, id, side, price, qty, strategy, 0)
     }
 
     func check(_ e: omni_event, _ now: UInt64 = t0) -> Int32 { withUnsafePointer(to: e) { crisk_check(&r, $0, now) } }

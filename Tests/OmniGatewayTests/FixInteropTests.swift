@@ -136,15 +136,7 @@ import Testing
 
         let buy = UInt8(OMNI_SIDE_BUY), sell = UInt8(OMNI_SIDE_SELL)
         func request(_ t: omni_event_type, _ id: UInt64, locate: UInt16 = 1, side: UInt8, price: UInt32 = 0, qty: UInt32 = 0) -> omni_event {
-            var e = omni_event()
-            e.type = UInt8(t.rawValue)
-            e.locate = locate
-            e.order.client_order_id = id
-            e.order.side = side
-            e.order.price = price
-            e.order.qty = qty
-            e.order.strategy = 7
-            return e
+            omni_order_event(UInt8(t.rawValue), locate, id, side, price, qty, 7, 0)
         }
         // 1: buy 100 OMNI @ 101.25 rests.  2: sell 40 QFX @ 102.50 fills 15 then 25.
         // Replace 1 to 150 @ 101.30, cancel it, then cancel 3, which was never entered.

@@ -64,6 +64,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define OMNI_EVENT_ABI_VERSION 2
 #define OMNI_EVENT_HOPS 5
@@ -283,6 +284,23 @@ static inline void omni_event_stamp(omni_event *e, unsigned hop, uint64_t now) {
 // Ticks from rx_tsc to the end of hop `hop`; 0 = not stamped.
 static inline uint64_t omni_event_hop_ticks(const omni_event *e, unsigned hop) {
     return omni_hop_decode(e->hop[hop]);
+}
+
+// An order event (request or answer) with every other field zero: the one constructor of
+// the order ledger's requests, the in-process venue's answers and the tests' orders.
+static inline omni_event omni_order_event(uint8_t type, uint16_t locate, uint64_t client_order_id, uint8_t side,
+                                          uint32_t price, uint32_t qty, uint16_t strategy, uint8_t order_flags) {
+    omni_event e;
+    memset(&e, 0, sizeof e);
+    e.type = type;
+    e.locate = locate;
+    e.order.client_order_id = client_order_id;
+    e.order.side = side;
+    e.order.price = price;
+    e.order.qty = qty;
+    e.order.strategy = strategy;
+    e.order.order_flags = order_flags;
+    return e;
 }
 
 #endif
