@@ -209,7 +209,10 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     public func poll(now: UInt64) {
         entry.poll { e in
             counters.answers += 1
-            if ledger.apply(e) != .duplicateFill && e.type == UInt8(OMNI_EV_FILL.rawValue) {
+            // A fill the venue sends again (after a reconnect) was counted the first time: the
+            // ledger de-duplicates by execution id, and risk and the strategy must not see it twice.
+            guard ledger.apply(e) != .duplicateFill else { return }
+            if e.type == UInt8(OMNI_EV_FILL.rawValue) {
                 strategy.onFill(locate: e.locate, side: e.fill.side, price: e.fill.last_px, quantity: e.fill.last_qty)
             }
             _ = risk.onEvent(e, now: now)

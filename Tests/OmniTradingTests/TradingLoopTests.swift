@@ -7,6 +7,7 @@ import OmniRisk
 import OmniStrategy
 import OmniTrading
 import OmniVenue
+import OmniWire
 import Testing
 
 /// The trading loop against the venue in process (tests may use both sides): quotes follow the
@@ -68,6 +69,32 @@ import Testing
         #expect(s.loop.counters.refusedByRisk == 0 && s.loop.risk.passed == s.loop.counters.requests)
     }
 
+    /// A fill the venue sends twice (as after a reconnect) moves neither the ledger's nor risk's
+    /// position a second time.
+    @Test func aResentFillCountsOnceInTheLedgerAndInRisk() throws {
+        let venue = VenueOrderEntry(instruments: Array(InstrumentSpec.defaults.prefix(1)), feed: DayFileBuffer(capacity: 1 << 20),
+                                    session: 1, orderSlots: 1 << 10)
+        defer { venue.venue.feed.deallocate() }
+        venue.advance(to: 34_200_000_000_000)
+        venue.venue.open()
+        var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: 100_000_000)
+        rc.instrumentLimits[1] = InstrumentLimits(maxOrderQuantity: 1_000, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
+        rc.strategyLimits[1] = StrategyLimits(maxLong: 1_000, maxShort: 1_000)
+        let board = QuoteBoard(locates: 16)
+        let loop = TradingLoop(entry: ResendingFills(venue), ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
+                               risk: try PreTradeCheck(rc), board: board,
+                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+        loop.quote(1)
+        var sink = BoardSink(board: board)
+        sink.bboChanged(1, BBO(bidPrice: Price(raw: 1_990_000), bidSize: 100, askPrice: Price(raw: 1_990_200), askSize: 100))
+        loop.pass(now: 1_000_000_000)
+        _ = venue.venue.submit(session: 2, order: NewOrder(locate: 1, side: .ask, kind: .immediateOrCancel, price: 1_989_900, quantity: 100))
+        loop.poll(now: 1_001_000_000)
+        #expect(loop.ledger.counters.fills == 1 && loop.ledger.counters.duplicateFills == 1)
+        #expect(loop.ledger.position(strategy: 1, locate: 1).shares == 100)
+        #expect(loop.risk.instrument(1)?.position == 100)
+    }
+
     /// An order beyond a limit is refused by risk and never reaches the venue: the venue's own
     /// count of our orders proves it.
     @Test func riskRefusesBeforeTheVenueSeesIt() throws {
@@ -91,5 +118,21 @@ import Testing
         let sent = s.loop.counters.requests
         s.book(bid: 1_990_300, ask: 1_990_500)
         #expect(s.loop.counters.requests == sent && s.entry.venue.liveOrders == 0) // the loop stopped quoting
+    }
+}
+
+/// An order entry that hands every fill to the loop twice, as a venue resending after a
+/// reconnect would.
+final class ResendingFills<Inner: OrderEntry>: OrderEntry {
+    let inner: Inner
+    init(_ inner: Inner) { self.inner = inner }
+    func submit(_ request: borrowing omni_event) -> Bool { inner.submit(request) }
+    func flush() { inner.flush() }
+    @discardableResult func poll(_ body: (inout omni_event) -> Void) -> Int {
+        inner.poll { e in
+            var again = e
+            body(&e)
+            if again.type == UInt8(OMNI_EV_FILL.rawValue) { body(&again) }
+        }
     }
 }
