@@ -292,11 +292,11 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// SIGINT's first step); the caller then polls until none is open or its patience ends.
     public func cancelAll(now: UInt64) {
         stopping = true
-        var ids: [ClientOrderID] = []
-        ledger.table.forEachOpen { if !$0.pendingCancel { ids.append($0.id) } }
-        for id in ids {
+        // In the walk itself, no list: a cancel only marks its record pending, it frees nothing.
+        ledger.table.forEachOpen { o in
+            guard !o.pendingCancel else { return }
             var req = omni_event()
-            if ledger.cancel(id, request: &req) == nil { send(req, now: now) }
+            if ledger.cancel(o.id, request: &req) == nil { send(req, now: now) }
         }
         entry.flush()
     }
