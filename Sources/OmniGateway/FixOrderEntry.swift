@@ -88,9 +88,8 @@ public final class FixReports: FixApplication {
     let strategies: UnsafeMutablePointer<UInt16>
     let locates: UnsafeMutablePointer<UInt16>
     let cum: UnsafeMutablePointer<UInt64>
-    /// Symbol (55) of each locate, and back.
+    /// Symbol (55) of each locate (answers carry the locate of their order, not their symbol).
     let symbolOf: [FixString?]
-    let locateOf: [FixString: UInt16]
     /// Reports that named no order of ours, or were no answer we understand (counted, dropped).
     public private(set) var unmatched = 0
 
@@ -106,10 +105,8 @@ public final class FixReports: FixApplication {
         locates = .allocate(capacity: orderSlots); locates.initialize(repeating: 0, count: orderSlots)
         cum = .allocate(capacity: orderSlots); cum.initialize(repeating: 0, count: orderSlots)
         var of = [FixString?](repeating: nil, count: Int(symbols.keys.max() ?? 0) + 1)
-        var back: [FixString: UInt16] = [:]
-        for (l, sym) in symbols { if let f = FixString(sym) { of[Int(l)] = f; back[f] = l } }
+        for (l, sym) in symbols { if let f = FixString(sym) { of[Int(l)] = f } }
         symbolOf = of
-        locateOf = back
     }
 
     deinit { strategies.deallocate(); locates.deallocate(); cum.deallocate() }
