@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-#define CRISK_SLOT_MASK 0xFFFFFFull // our client order ids carry their table slot in the low 24 bits
 #define CRISK_NS 1000000000ull      // a token is CRISK_NS credit units; per_second tokens/s = per_second units/ns
 #define CRISK_NIL (-1)
 
@@ -285,7 +284,7 @@ static int check_cancel(crisk *r, const omni_event *e, uint64_t slot, uint64_t n
 
 int crisk_check(crisk *r, const omni_event *e, uint64_t now) {
     const omni_order *q = &e->order;
-    uint64_t slot = q->client_order_id & CRISK_SLOT_MASK;
+    uint64_t slot = omni_order_slot(q->client_order_id);
     int is_new = e->type == OMNI_EV_ORDER_NEW, is_replace = e->type == OMNI_EV_ORDER_REPLACE;
     if (slot >= r->config.orders || !(is_new || is_replace || e->type == OMNI_EV_ORDER_CANCEL))
         return refuse(r, -CRISK_CHECK_MALFORMED);
@@ -415,7 +414,7 @@ int crisk_on_event(crisk *r, const omni_event *e, uint64_t now) {
     if (e->type == OMNI_EV_BBO) return crisk_on_bbo(r, e->locate, e->bbo.bid_px, e->bbo.ask_px, now);
     if (e->type == OMNI_EV_FILL) {
         const omni_fill *f = &e->fill;
-        uint64_t slot = f->client_order_id & CRISK_SLOT_MASK;
+        uint64_t slot = omni_order_slot(f->client_order_id);
         crisk_order *o = slot < r->config.orders ? &r->orders[slot] : NULL;
         int known = o && o->live && o->id == f->client_order_id;
         uint16_t locate = known ? o->locate : e->locate, strategy = known ? o->strategy : f->strategy;
@@ -438,7 +437,7 @@ int crisk_on_event(crisk *r, const omni_event *e, uint64_t now) {
     }
     if (e->type < OMNI_EV_ORDER_ACCEPTED || e->type > OMNI_EV_CANCEL_REJECTED) return -EINVAL;
     const omni_order *a = &e->order;
-    uint64_t slot = a->client_order_id & CRISK_SLOT_MASK;
+    uint64_t slot = omni_order_slot(a->client_order_id);
     crisk_order *o = slot < r->config.orders ? &r->orders[slot] : NULL;
     if (!o || !o->live || o->id != a->client_order_id) { r->unknown_answers++; return -ENOENT; }
     switch (e->type) {

@@ -36,7 +36,7 @@ public final class FixOrderEntry: OrderEntry {
 
     public func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
-        let s = Int(o.client_order_id & 0xFF_FFFF)
+        let s = Int(omni_order_slot(o.client_order_id))
         guard isLoggedOn, s < slots, o.client_order_id <= FixReports.maxID,
               Int(request.locate) < reports.symbolOf.count, let symbol = reports.symbolOf[Int(request.locate)] else {
             refused += 1
@@ -119,7 +119,7 @@ public final class FixReports: FixApplication {
     @discardableResult
     public func register(_ request: borrowing omni_event) -> Bool {
         let o = request.order
-        let s = Int(o.client_order_id & 0xFF_FFFF)
+        let s = Int(omni_order_slot(o.client_order_id))
         guard s < slots, o.client_order_id <= Self.maxID else { return false }
         strategies[s] = o.strategy
         locates[s] = request.locate
@@ -191,7 +191,7 @@ public final class FixReports: FixApplication {
     /// tests / fuzzers that parse the bytes themselves both come here.
     public func report(_ m: FixView) {
         guard case .value(let cl) = m.identifier(11), let id = Self.clientOrderID(cl) else { unmatched += 1; return }
-        let s = Int(id & 0xFF_FFFF)
+        let s = Int(omni_order_slot(id))
         guard s < slots else { unmatched += 1; return }
         var e = omni_event()
         e.locate = locates[s]

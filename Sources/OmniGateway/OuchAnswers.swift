@@ -41,7 +41,7 @@ public final class OuchAnswers {
 
     /// The slot of client order id `id`, or nil when the id is past the arrays or the token's range.
     @inline(__always) public func slot(_ id: UInt64) -> Int? {
-        let s = Int(id & 0xFF_FFFF)
+        let s = Int(omni_order_slot(id))
         return s < slots && id <= Self.maxID ? s : nil
     }
 

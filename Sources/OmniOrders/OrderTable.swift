@@ -28,9 +28,9 @@ public enum OrderState: UInt8, Sendable {
 public struct ClientOrderID: Hashable, Sendable, CustomStringConvertible {
     public let raw: UInt64
     public init(raw: UInt64) { self.raw = raw }
-    init(slot: Int, generation: UInt32) { raw = UInt64(generation) << 24 | UInt64(slot) }
-    var slot: Int { Int(raw & 0xFF_FFFF) }
-    var generation: UInt32 { UInt32(truncatingIfNeeded: raw >> 24) }
+    init(slot: Int, generation: UInt32) { raw = UInt64(generation) << OMNI_ORDER_SLOT_BITS | UInt64(slot) }
+    var slot: Int { Int(omni_order_slot(raw)) }
+    var generation: UInt32 { UInt32(truncatingIfNeeded: raw >> OMNI_ORDER_SLOT_BITS) }
     public var description: String { "#\(raw)" }
 }
 

@@ -99,7 +99,7 @@ public final class VenueAnswers {
     deinit { venueIDs.deallocate(); strategies.deallocate(); reducing.deallocate() }
 
     @inline(__always) func slot(_ clientOrderID: UInt64) -> Int? {
-        let s = Int(clientOrderID & 0xFF_FFFF)
+        let s = Int(omni_order_slot(clientOrderID))
         return s < slots ? s : nil
     }
 

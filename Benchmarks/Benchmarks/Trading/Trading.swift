@@ -114,7 +114,7 @@ final class EncodingOrderEntry: OrderEntry {
 
     func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
-        let s = Int(o.client_order_id & 0xFF_FFFF)
+        let s = Int(omni_order_slot(o.client_order_id))
         guard s < slots else { return false }
         var answer = copy request
         switch Int32(request.type) {

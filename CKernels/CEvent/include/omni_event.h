@@ -286,6 +286,13 @@ static inline uint64_t omni_event_hop_ticks(const omni_event *e, unsigned hop) {
     return omni_hop_decode(e->hop[hop]);
 }
 
+// Our client order ids carry their order-table slot in the low 24 bits (the generation of
+// the slot above), so every side of the loop finds an order's state in one step.
+#define OMNI_ORDER_SLOT_BITS 24
+static inline uint32_t omni_order_slot(uint64_t client_order_id) {
+    return (uint32_t)(client_order_id & ((1ull << OMNI_ORDER_SLOT_BITS) - 1));
+}
+
 // An order event (request or answer) with every other field zero: the one constructor of
 // the order ledger's requests, the in-process venue's answers and the tests' orders.
 static inline omni_event omni_order_event(uint8_t type, uint16_t locate, uint64_t client_order_id, uint8_t side,
