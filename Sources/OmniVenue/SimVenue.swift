@@ -403,16 +403,7 @@ public final class SimVenue: @unchecked Sendable {
     static func storeDirectory(_ config: SimConfig) throws -> String {
         let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = config.fixStore ?? "\(tmp)/omni-sim-fix-\(config.fixPort != 0 ? "\(config.fixPort)" : "pid\(getpid())")"
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for part in path.split(separator: "/") {
-            prefix += part
-            mkdir(prefix, 0o755)
-            prefix += "/"
-        }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw SimStartError("fix.store \(path): \(String(cString: strerror(errno)))") }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw SimStartError("fix.store \(path): not a directory") }
-        guard access(path, W_OK | X_OK) == 0 else { throw SimStartError("fix.store \(path): not writable (\(String(cString: strerror(errno))))") }
+        if let problem = FixFileStore.prepareDirectory(path) { throw SimStartError("fix.store \(path): \(problem)") }
         return path
     }
 }

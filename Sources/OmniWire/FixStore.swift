@@ -274,3 +274,21 @@ public final class FixFileStore {
 
     public func sync() { guard isOpen else { return }; fsync(seqFD); fsync(logFD) }
 }
+
+extension FixFileStore {
+    /// Makes the store directory `path` (and its parents) if missing. Nil when it is a writable
+    /// directory, else the problem: a regular file there would leave every Logon unanswered.
+    public static func prepareDirectory(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            mkdir(prefix, 0o755)
+            prefix += "/"
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return String(cString: strerror(errno)) }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return "not a directory" }
+        guard access(path, W_OK | X_OK) == 0 else { return "not writable (\(String(cString: strerror(errno))))" }
+        return nil
+    }
+}

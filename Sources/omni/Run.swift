@@ -274,9 +274,9 @@ struct Run: ParsableCommand {
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
                                              heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true)
-            let store = cfg.fixStoreDirectory
-            var prefix = store.hasPrefix("/") ? "/" : ""
-            for part in store.split(separator: "/") { prefix += part; mkdir(prefix, 0o755); prefix += "/" } // made if missing
+            if let problem = FixFileStore.prepareDirectory(cfg.fixStoreDirectory) {
+                throw ValidationError("venue.fix_store \(cfg.fixStoreDirectory): \(problem)")
+            }
             let entry: FixOrderEntry
             do {
                 entry = try FixOrderEntry(host: cfg.venue.fix.host, port: cfg.venue.fix.port, timeoutMs: cfg.venue.connectTimeoutMs,
