@@ -76,8 +76,9 @@ public struct ModelQuoters<Q: VolatilityQuoter>: Strategy {
         if nextStepNs == 0 { nextStepNs = now + Self.intensityStepNs; nextFitNs = now + Self.refitEveryNs; return }
         if now >= nextStepNs {
             // A stall of many steps closes at most a window's worth (the rest would only be empty steps).
-            let steps = min((now - nextStepNs) / Self.intensityStepNs + 1, UInt64(Self.intensityWindowSteps))
-            nextStepNs += ((now - nextStepNs) / Self.intensityStepNs + 1) * Self.intensityStepNs
+            let elapsed = (now - nextStepNs) / Self.intensityStepNs + 1
+            let steps = min(elapsed, UInt64(Self.intensityWindowSteps))
+            nextStepNs += elapsed * Self.intensityStepNs
             for j in instruments.indices {
                 let (b, a) = (instruments[j].bid, instruments[j].ask)
                 for _ in 0..<steps { instruments[j].intensity!.endStep(bid: b, ask: a) }

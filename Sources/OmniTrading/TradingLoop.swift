@@ -226,8 +226,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         let l = Int(e.locate)
         guard l < board.locates else { return }
         let cid = ClientOrderID(raw: id)
-        if bidOrder[l] == cid && ledger.order(cid) == nil { bidOrder[l] = nil }
-        if askOrder[l] == cid && ledger.order(cid) == nil { askOrder[l] = nil }
+        guard bidOrder[l] == cid || askOrder[l] == cid, ledger.table.record(cid) == nil else { return }
+        if bidOrder[l] == cid { bidOrder[l] = nil } else { askOrder[l] = nil }
     }
 
     func requote(_ locate: UInt16, bid: UInt32, ask: UInt32, now: UInt64) {
