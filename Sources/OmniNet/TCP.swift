@@ -33,14 +33,6 @@ public enum TCP {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
 
-    /// SO_BUSY_POLL: the kernel busy-polls the device queue for up to `microseconds` on a
-    /// blocking read instead of sleeping for the interrupt (lower latency, a busy core).
-    @discardableResult
-    public static func busyPoll(_ fd: Int32, microseconds: Int32) -> Bool {
-        var us = microseconds
-        return setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, socklen_t(MemoryLayout<Int32>.size)) == 0
-    }
-
     /// Connects within `timeoutMs`; the returned socket is configured (non-blocking).
     public static func connect(host: String, port: UInt16, timeoutMs: Int32) throws(TCPError) -> Int32 {
         var a = try address(host, port)
