@@ -1,4 +1,5 @@
 import CEvent
+import CSys
 import OmniWire
 
 /// FIX 4.4 as an `OrderEntry`: our CEvent requests become NewOrderSingle, OrderCancelRequest
@@ -12,12 +13,22 @@ import OmniWire
 /// arrays sized at start; what FIX reports leave out (the strategy) is kept per order slot.
 /// An execution's id (ExecID 17) is hashed into the event's `seq` for de-duplication.
 public final class FixOrderEntry: OrderEntry {
-    public let session: FixSession<FixReports>
+    public private(set) var session: FixSession<FixReports>
     let reports: FixReports
     let slots: Int
     let requests: UnsafeMutablePointer<UInt16>
-    /// Requests refused here: not logged on, an unknown instrument, an id past the ClOrdID's range.
+    let host: String, port: UInt16, timeoutMs: Int32
+    let config: FixSessionConfig
+    /// Requests refused here: not logged on, recovering, an unknown instrument, an id past the ClOrdID's range.
     public private(set) var refused = 0
+    /// After a logon again, until the venue has answered everything sent before the disconnect:
+    /// our ResendRequest served, then a TestRequest answered (a FIX session is in order, so its
+    /// Heartbeat comes after every report the venue had for us). Requests are refused meanwhile.
+    public private(set) var isRecovering = false
+    var recoveryProbe: String?
+    var recoveries = 0
+    var recoveredSinceAsked = false
+    public var endpoint: String { "\(host):\(port)" }
 
     /// Connects to the venue's FIX port (host:port within `timeoutMs`) and logs on; `symbols[locate]`
     /// is the Symbol (55) each locate trades as.
@@ -27,7 +38,33 @@ public final class FixOrderEntry: OrderEntry {
         slots = orderSlots
         requests = .allocate(capacity: orderSlots)
         requests.initialize(repeating: 0, count: orderSlots)
+        self.host = host; self.port = port; self.timeoutMs = timeoutMs; self.config = config
         session = try FixInitiator.connect(host: host, port: port, timeoutMs: timeoutMs, config: config, app: reports)
+    }
+
+    /// Connects and logs on again after a disconnect, keeping the sequence numbers (no reset): the
+    /// venue's reports we missed come back by ResendRequest (fills de-duplicated by ExecID), and
+    /// the recovery (`isRecovering`) starts. Waits for the Logon answer at most the connect timeout.
+    public func logOnAgain() throws(FixConnectError) {
+        session.disconnect("reconnecting")
+        var c = config
+        c.resetOnLogon = false
+        session = try FixInitiator.connect(host: host, port: port, timeoutMs: timeoutMs, config: c, app: reports)
+        let end = csys_monotonic_ns() + UInt64(max(timeoutMs, 1)) * 1_000_000
+        while session.state == .awaitingLogon && session.isOpen && csys_monotonic_ns() < end { _ = session.pollOnce(timeoutMs: 10) }
+        guard session.state == .loggedOn else {
+            let state = session.state
+            session.disconnect("no logon")
+            throw FixConnectError(endpoint: endpoint, problem: "no Logon answer within \(timeoutMs) ms (session \(state))")
+        }
+        isRecovering = true
+        recoveryProbe = nil
+    }
+
+    /// True once after a recovery ended (see `isRecovering`).
+    public func takeRecovered() -> Bool {
+        defer { recoveredSinceAsked = false }
+        return recoveredSinceAsked
     }
 
     deinit { requests.deallocate() }
@@ -37,7 +74,7 @@ public final class FixOrderEntry: OrderEntry {
     public func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
         let s = Int(omni_order_slot(o.client_order_id))
-        guard isLoggedOn, s < slots, o.client_order_id <= FixReports.maxID,
+        guard isLoggedOn, !isRecovering, s < slots, o.client_order_id <= FixReports.maxID,
               Int(request.locate) < reports.symbolOf.count, let symbol = reports.symbolOf[Int(request.locate)] else {
             refused += 1
             return false
@@ -76,6 +113,17 @@ public final class FixOrderEntry: OrderEntry {
     @discardableResult
     public func poll(_ body: (inout omni_event) -> Void) -> Int {
         session.pollOnce(timeoutMs: 0)
+        if isRecovering && isLoggedOn {
+            if recoveryProbe == nil && !session.isResending {
+                recoveries += 1
+                let id = "RECOVER-\(recoveries)"
+                session.sendTestRequest(id)
+                recoveryProbe = id
+            } else if let p = recoveryProbe, session.answeredTestRequest == p {
+                isRecovering = false
+                recoveredSinceAsked = true
+            }
+        }
         return reports.drain(body)
     }
 }

@@ -40,10 +40,34 @@ public final class OuchOrderEntry: OrderEntry {
     }
 
     /// Connects and logs in (again after a disconnect: from the next sequence number, so no
-    /// answer is lost or seen twice).
-    public func connect() throws(SoupError) { try client.connect() }
+    /// answer is lost or seen twice). A re-login starts a recovery: nothing is sent until the
+    /// venue's replay has ended (`isRecovering`).
+    public func connect() throws(SoupError) {
+        let again = loggedInBefore
+        try client.connect()
+        loggedInBefore = true
+        heartbeatsAtLogin = client.soup.heartbeatsReceived
+        isRecovering = again
+    }
 
+    /// Logged in (recovering or not).
     public var isConnected: Bool { client.soup.isConnected }
+
+    /// After a re-login, until the server's first heartbeat: a SoupBinTCP server sends one only
+    /// when it has nothing queued for us (the replay included), so by then every answer to a
+    /// request sent before the disconnect has arrived; a request still unanswered was lost with
+    /// the connection. Requests are refused meanwhile (an answer to one could come after the
+    /// heartbeat and make it look lost).
+    public private(set) var isRecovering = false
+    var loggedInBefore = false
+    var heartbeatsAtLogin = 0
+    var recoveredSinceAsked = false
+
+    /// True once after a recovery ended (see `isRecovering`).
+    public func takeRecovered() -> Bool {
+        defer { recoveredSinceAsked = false }
+        return recoveredSinceAsked
+    }
 
     // MARK: tokens
 
@@ -116,7 +140,7 @@ public final class OuchOrderEntry: OrderEntry {
 
     public func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
-        guard let s = slot(o.client_order_id), isConnected else { refused += 1; return false }
+        guard let s = slot(o.client_order_id), isConnected, !isRecovering else { refused += 1; return false }
         do throws(SoupError) {
             switch Int32(request.type) {
             case Int32(OMNI_EV_ORDER_NEW.rawValue):
@@ -154,6 +178,7 @@ public final class OuchOrderEntry: OrderEntry {
             case .disconnected(let e): lastError = e
             }
         }
+        if isRecovering && client.soup.heartbeatsReceived > heartbeatsAtLogin { isRecovering = false; recoveredSinceAsked = true }
         return decoder.drain(body)
     }
 }

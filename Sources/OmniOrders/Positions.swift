@@ -69,6 +69,10 @@ public struct Position: Sendable, Equatable {
         return diff / 2
     }
 
+    /// What trading paid in and out (proceeds of sales minus cost of purchases, fees aside): a
+    /// venue's record of the executions gives the same figure, to the 1/10000 dollar.
+    public var cashFlow: Int128 { shares >= 0 ? realised - openCost : realised + openCost }
+
     /// The average price of the open shares, in ITCH units (0 when flat).
     public var averagePrice: Int128 { shares == 0 ? 0 : openCost / Int128(shares.magnitude) }
 }

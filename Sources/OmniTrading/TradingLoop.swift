@@ -288,6 +288,26 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         if riskCounted { _ = risk.onEvent(e, now: 0) }
     }
 
+    /// After a reconnect's recovery (the venue has answered everything it received): a request
+    /// still unanswered was lost with the connection. A new order is answered here as rejected,
+    /// a cancel or replace as cancel-rejected (the order stands as the venue last said; the kill
+    /// switch's retries cancel it again), each with OMNI_REASON_NOT_CONNECTED, and the ledger
+    /// and risk take it as from the venue. Returns how many requests were lost.
+    @discardableResult
+    public func resolveLostRequests() -> Int {
+        var lost: [omni_event] = [] // once per reconnect, off the hot path
+        ledger.table.forEachOpen { o in
+            // The request as it was sent (what risk passed): the order, the cancel, the replace's target.
+            let (type, price, qty) = o.state == .pendingNew ? (OMNI_EV_ORDER_NEW, o.price, o.qty)
+                : o.pendingCancel ? (OMNI_EV_ORDER_CANCEL, o.price, 0)
+                : o.pendingReplace ? (OMNI_EV_ORDER_REPLACE, o.replacePrice, o.replaceQty) : (OMNI_EV_NONE, 0, 0)
+            guard type != OMNI_EV_NONE else { return }
+            lost.append(omni_order_event(UInt8(type.rawValue), o.locate, o.id.raw, o.side, price, qty, o.strategy, o.flags))
+        }
+        for r in lost { refuseLocally(r, reason: UInt16(OMNI_REASON_NOT_CONNECTED), riskCounted: true) }
+        return lost.count
+    }
+
     /// Stops quoting and asks the venue to cancel every open order (the kill switch's and
     /// SIGINT's first step); the caller then polls until none is open or its patience ends.
     public func cancelAll(now: UInt64) {

@@ -189,6 +189,7 @@ extension SimVenue {
         table.orders[tag].cumQty += UInt64(e.quantity)
         table.orders[tag].notional += UInt128(e.quantity) * UInt128(e.price)
         let o = table.orders[tag]
+        record(e, side: o.side, session: session, locate: o.locate)
         if let out = outbox(session) {
             out.executed(o.token, shares: e.quantity, price: e.price, liquidity: liquidity, match: e.matchNumber)
         } else {
@@ -197,6 +198,25 @@ extension SimVenue {
                                        lastLiquidity: liquidity == UInt8(ascii: "A") ? UInt8(ascii: "1") : UInt8(ascii: "2"), execID: execID))
         }
         if leaves == 0 { release(tag, session) }
+    }
+
+    /// The client's record of executions (`executions(of:)`).
+    func record(_ e: Execution, side: Side, session: SessionID, locate: Locate) {
+        let client: String
+        switch owners[Int(session)] {
+        case .ouch(let user): client = soup.name(of: user)
+        case .fix(let compID): client = compID
+        case .free, .generator: return
+        }
+        let notional = Int128(e.quantity) * Int128(e.price)
+        executionsByClient[client, default: [:]][locate, default: ClientExecutions()].executions += 1
+        if side == .bid {
+            executionsByClient[client]![locate]!.boughtShares += UInt64(e.quantity)
+            executionsByClient[client]![locate]!.boughtNotional += notional
+        } else {
+            executionsByClient[client]![locate]!.soldShares += UInt64(e.quantity)
+            executionsByClient[client]![locate]!.soldNotional += notional
+        }
     }
 
     func onCanceled(session: SessionID, tag: Int, quantity: UInt32, reason: CancelReason) {

@@ -55,6 +55,20 @@ public struct SimSummary: Sendable, Equatable {
     public init() {}
 }
 
+/// The venue's own record of what it executed for one client in one instrument: the figures a
+/// client's positions and PnL are reconciled against (shares, and money in ITCH price units ×
+/// shares, 1/10000 dollar).
+public struct ClientExecutions: Sendable, Equatable {
+    public var executions = 0
+    public var boughtShares: UInt64 = 0, soldShares: UInt64 = 0
+    public var boughtNotional: Int128 = 0, soldNotional: Int128 = 0
+    public init() {}
+    /// Shares held: bought minus sold.
+    public var position: Int64 { Int64(boughtShares) - Int64(soldShares) }
+    /// What trading paid in and out: sold minus bought notional.
+    public var cashFlow: Int128 { soldNotional - boughtNotional }
+}
+
 /// `omni sim`: the matching engine (OmniVenue) behind OUCH 4.2 over SoupBinTCP and FIX 4.4,
 /// its ITCH 5.0 output streamed live as MoldUDP64 on lines A / B with a retransmission server.
 ///
@@ -99,6 +113,8 @@ public final class SimVenue: @unchecked Sendable {
     var lastClock: UInt64 = 0
     var lastActivityNs: UInt64 = 0
     var counters = SimSummary()
+    /// Executions per client (OUCH login name or FIX CompID) and instrument; read it once the sim stopped.
+    var executionsByClient: [String: [Locate: ClientExecutions]] = [:]
     public private(set) var lastFeedError: NetError?
     public private(set) var finished = false
 
@@ -366,6 +382,9 @@ public final class SimVenue: @unchecked Sendable {
     /// The venue's book of one instrument (after `stop()`, or on the loop thread).
     public func depth(_ locate: Locate, _ side: Side) -> [VenueLevel] { venue.book(locate)?.depth(side) ?? [] }
     public var liveOrders: Int { venue.liveOrders }
+    /// The venue's record of `client`'s executions (OUCH login name or FIX SenderCompID) by
+    /// instrument locate; read after `stop` (the sim's thread writes it while it runs).
+    public func executions(of client: String) -> [Locate: ClientExecutions] { executionsByClient[client] ?? [:] }
     public var instruments: [InstrumentSpec] { config.instruments }
 
     // MARK: plumbing

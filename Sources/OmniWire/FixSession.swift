@@ -35,6 +35,10 @@ public struct FixSessionConfig: Sendable {
     public var storeDirectory: String
     public var fsyncEveryMessage: Bool
     public var resetOnLogon: Bool        // initiator: send 141=Y and start both sides at 1
+    /// Answer a ResendRequest with our application messages (43=Y). Off (a trader's initiator):
+    /// the whole range is gap-filled, so an order lost in a disconnect is never sent late; what
+    /// became of it is learnt after the reconnect instead.
+    public var resendApplicationMessages: Bool
     /// Keep a text log of the session's events (`FixSession.events`): for tests and debugging. It
     /// grows with every message, so a long-running session leaves it off (the default).
     public var logEvents: Bool
@@ -47,10 +51,10 @@ public struct FixSessionConfig: Sendable {
     public static let maxHeartBtInt = 3600
     public init(senderCompID: String = "OMNI", targetCompID: String? = nil, heartBtInt: Int = 30,
                 storeDirectory: String, fsyncEveryMessage: Bool = false, resetOnLogon: Bool = false, logEvents: Bool = false,
-                maxPendingBytes: Int = 4 << 20) {
+                maxPendingBytes: Int = 4 << 20, resendApplicationMessages: Bool = true) {
         self.senderCompID = senderCompID; self.targetCompID = targetCompID; self.heartBtInt = heartBtInt
         self.storeDirectory = storeDirectory; self.fsyncEveryMessage = fsyncEveryMessage; self.resetOnLogon = resetOnLogon
-        self.logEvents = logEvents; self.maxPendingBytes = maxPendingBytes
+        self.logEvents = logEvents; self.maxPendingBytes = maxPendingBytes; self.resendApplicationMessages = resendApplicationMessages
     }
 }
 
@@ -100,6 +104,8 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     package var testRequestSentNs: UInt64 = 0
     package var testRequestCount = 0
     package var resendUpTo: UInt64 = 0  // a ResendRequest is outstanding until nextTarget passes this
+    /// The TestReqID (112) of the last Heartbeat that answered a TestRequest.
+    public private(set) var answeredTestRequest: String?
     /// The acceptor that accepted this connection (nil: an initiator or a standalone session).
     package weak var acceptor: (any FixSessionOwner)?
     package var pollIndex = -1
@@ -411,7 +417,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         store.setNextTarget(seq + 1)
         switch type {
         case "0":
-            if m.has(112) { testRequestSentNs = 0; testRequestCount = 0 }
+            if m.has(112) { testRequestSentNs = 0; testRequestCount = 0; answeredTestRequest = m.string(112) }
         case "1":
             var h = FixOut(msgType: "0")
             if let id = m.string(112) { h.add(112, id) }
@@ -554,6 +560,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             note("out 4 \(from) gapfill->\(next)")
             write(UnsafeBufferPointer(start: tx + s, count: n))
         }
+        guard config.resendApplicationMessages else { gapFill(from: begin, to: end + 1); return }
         let f = UnsafeMutablePointer<cw_fix_field>.allocate(capacity: fieldCap)
         defer { f.deallocate() }
         var next = begin  // the first number neither resent nor gap-filled yet
@@ -590,6 +597,17 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
         }
         if fd >= 0 && next <= end { gapFill(from: next, to: end + 1) }
     }
+
+    /// Sends a TestRequest (1) with `id`; the peer's Heartbeat carrying it (`answeredTestRequest`)
+    /// comes after its answers to everything we sent before.
+    public func sendTestRequest(_ id: String) {
+        var t = FixOut(msgType: "1")
+        t.add(112, id)
+        send(t)
+    }
+
+    /// Whether a ResendRequest of ours is still being answered.
+    public var isResending: Bool { resendUpTo != 0 }
 
     package func timers() {
         guard fd >= 0, state == .loggedOn || state == .logoutSent, heartBtInt > 0 else { return }

@@ -18,31 +18,6 @@ import OmniWire
 import Glibc
 #endif
 
-/// What `omni run` needs of its order entry besides `OrderEntry`: whether the session is up (the
-/// kill switch's disconnect trigger) and how to end it. Both paths specialise the loop over it.
-protocol TradingSession: OrderEntry {
-    var isUp: Bool { get }
-    var problem: String { get }
-    func close()
-}
-
-extension OuchOrderEntry: TradingSession {
-    var isUp: Bool { isConnected }
-    var problem: String { lastError.map { "\($0)" } ?? "closed" }
-    func close() { client.logout() }
-}
-
-extension FixOrderEntry: TradingSession {
-    var isUp: Bool { isLoggedOn }
-    var problem: String { "FIX session \(session.state)" }
-    func close() {
-        session.logout()
-        let end = csys_monotonic_ns() + 1_000_000_000
-        while session.isOpen && csys_monotonic_ns() < end { _ = session.pollOnce(timeoutMs: 10) }
-        session.disconnect("logout")
-    }
-}
-
 /// The FIX Logon was not answered in time.
 struct FixLogonTimeout: Error, CustomStringConvertible {
     let endpoint: String, ms: Int32, state: FixSessionState
@@ -101,6 +76,14 @@ struct Run: ParsableCommand {
         feed (no packet or heartbeat for feed.stale_after seconds, or the MoldUDP64 session stale) \
         turns risk's kill switch on and cancels every open order; one line names the trigger, and the \
         run goes on quoting nothing and refusing everything until SIGINT or --seconds.
+
+        Reconnect: after a gateway disconnect the session logs in again every second (OUCH: from \
+        the next sequence number, so the venue replays every answer and fill we missed; FIX: \
+        sequence numbers kept, the venue's reports resent, ours gap-filled so no order goes out \
+        late). Nothing is sent until the venue has answered everything it received (OUCH: its first \
+        heartbeat after the replay; FIX: a TestRequest answered after the resend); a request still \
+        unanswered then was lost with the connection and is answered here. The kill switch stays \
+        on: what is still open is canceled, positions are the venue's.
 
         Tick-to-trade (status line and summary, p50/p99): in process, from the receive TSC of the \
         packet batch that changed a book to the TSC right after the pass's requests were handed to the \
@@ -266,14 +249,17 @@ struct Run: ParsableCommand {
         // The order entry: one instantiation of the loop per protocol (no existential on the hot path).
         switch cfg.venue.proto {
         case .ouch:
-            let entry = OuchOrderEntry(SoupClientConfig(host: cfg.venue.ouch.host, port: cfg.venue.ouch.port, username: cfg.venue.user,
-                                                        password: cfg.venue.password), symbols: symbolsByLocate)
+            var soup = SoupClientConfig(host: cfg.venue.ouch.host, port: cfg.venue.ouch.port, username: cfg.venue.user, password: cfg.venue.password)
+            soup.connectTimeoutMs = cfg.venue.connectTimeoutMs
+            soup.loginTimeoutMs = cfg.venue.connectTimeoutMs
+            let entry = OuchOrderEntry(soup, symbols: symbolsByLocate)
             do { try entry.connect() } catch { throw ValidationError("OUCH \(cfg.venue.ouch): \(error)") }
             try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
                       locates: locates, wanted: wanted, start: start, deadline: deadline)
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
-                                             heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true)
+                                             heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true,
+                                             resendApplicationMessages: false)
             if let problem = FixFileStore.prepareDirectory(cfg.fixStoreDirectory) {
                 throw ValidationError("venue.fix_store \(cfg.fixStoreDirectory): \(problem)")
             }
@@ -295,7 +281,7 @@ struct Run: ParsableCommand {
     }
 
     /// The run itself, specialised per order entry and per strategy (no existential on the hot path).
-    func trade<Entry: TradingSession>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck, ledger: OrderLedger,
+    func trade<Entry: GatewaySession>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck, ledger: OrderLedger,
                                       locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
         let byLocate = locates.mapValues { wanted[$0]! }
         let first = cfg.instruments[0]
@@ -318,7 +304,7 @@ struct Run: ParsableCommand {
         }
     }
 
-    func trade<Entry: TradingSession, S: Strategy>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck,
+    func trade<Entry: GatewaySession, S: Strategy>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck,
                                                    ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, quoting: String) throws {
         let board = feed.board
         let first = cfg.instruments[0]
@@ -333,6 +319,16 @@ struct Run: ParsableCommand {
         // switch's triggers once per pass.
         board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
         var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
+        var recovery = GatewayRecovery()
+        func recover(_ now: UInt64) {
+            guard let news = recovery.step(loop, now: now) else { return }
+            switch news {
+            case .attemptFailed(let n, let e): print("gateway     reconnect attempt \(n) failed: \(e); again in \(recovery.intervalNs / 1_000_000) ms")
+            case .reconnected(let what): print("gateway     \(what); recovering (nothing sent until the venue's replay has ended)")
+            case .recovered(let lost): print("gateway     recovered: the venue's answers applied, \(lost) request\(lost == 1 ? "" : "s") lost with the connection answered here; kill switch stays on until a person resets it")
+            }
+            fflush(nil)
+        }
         var nextStatus = csys_monotonic_ns() + cfg.statusEveryNs
         var idle = 0
         while StopSignals.received == 0 && !(deadline.map { csys_monotonic_ns() >= $0 } ?? false) {
@@ -345,6 +341,7 @@ struct Run: ParsableCommand {
                 print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT")
                 fflush(nil)
             }
+            recover(now)
             if now >= nextStatus {
                 nextStatus = now + cfg.statusEveryNs
                 print(statusLine(loop, locates: locates))
@@ -354,11 +351,17 @@ struct Run: ParsableCommand {
         }
 
         // Stop: cancel everything, wait for the confirmations (bounded), log out, summarise.
-        loop.cancelAll(now: csys_monotonic_ns())
-        let cancelDeadline = csys_monotonic_ns() + 2_000_000_000
-        while ledger.table.open > 0 && entry.isUp && csys_monotonic_ns() < cancelDeadline {
+        var lastCancel = csys_monotonic_ns()
+        loop.cancelAll(now: lastCancel)
+        // A session that is down is logged in again (within the same deadline) so the cancels can
+        // go; a cancel refused meanwhile is sent again every 100 ms.
+        let cancelDeadline = lastCancel + 3_000_000_000
+        while ledger.table.open > 0 && csys_monotonic_ns() < cancelDeadline {
             _ = try? feed.step()
-            loop.poll(now: csys_monotonic_ns())
+            let now = csys_monotonic_ns()
+            if entry.isUp && now &- lastCancel >= 100_000_000 { lastCancel = now; loop.cancelAll(now: now) }
+            loop.poll(now: now)
+            recover(now)
             usleep(500)
         }
         let leftOpen = ledger.table.open
