@@ -260,8 +260,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         return ledger.order(id) == nil ? nil : id
     }
 
-    /// Risk, then the order entry; a refusal at either is answered to the ledger at once.
-    func send(_ req: omni_event, now: UInt64) {
+    /// Risk, then the order entry; a refusal at either is answered to the ledger at once. The
+    /// loop's own requests go this way; so can a request made with the ledger by hand.
+    public func send(_ req: omni_event, now: UInt64) {
         counters.requests += 1
         let verdict = risk.check(req, now: now)
         if case .refused(let check) = verdict {

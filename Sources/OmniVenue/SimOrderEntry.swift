@@ -277,6 +277,7 @@ extension SimVenue {
     func enterOrder(_ e: cw_ouch_enter, _ out: OuchOutbox) {
         activity()
         counters.ouchOrders += 1
+        ordersByClient[soup.name(of: out.user), default: 0] += 1
         guard let session = session(of: out.user) else { out.rejected(e.token, reason: UInt8(ascii: "O")); counters.rejected += 1; return }
         let key = OuchKey(session, e.token)
         if table.ouch[key] != nil { counters.duplicateTokens += 1; return } // OUCH: a token already used is ignored
@@ -377,6 +378,7 @@ extension SimVenue {
     func newOrder(_ order: FixNewOrder, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
         counters.fixOrders += 1
+        ordersByClient[compID, default: 0] += 1
         var o = SimOrder()
         o.clOrdID = order.clOrdID; o.symbol = order.symbol; o.fixSide = order.side
         o.side = order.side == .buy ? .bid : .ask

@@ -115,6 +115,8 @@ public final class SimVenue: @unchecked Sendable {
     var counters = SimSummary()
     /// Executions per client (OUCH login name or FIX CompID) and instrument; read it once the sim stopped.
     var executionsByClient: [String: [Locate: ClientExecutions]] = [:]
+    /// New orders received per client (OUCH Enter Order, FIX NewOrderSingle), accepted or not.
+    var ordersByClient: [String: Int] = [:]
     public private(set) var lastFeedError: NetError?
     public private(set) var finished = false
 
@@ -385,6 +387,8 @@ public final class SimVenue: @unchecked Sendable {
     /// The venue's record of `client`'s executions (OUCH login name or FIX SenderCompID) by
     /// instrument locate; read after `stop` (the sim's thread writes it while it runs).
     public func executions(of client: String) -> [Locate: ClientExecutions] { executionsByClient[client] ?? [:] }
+    /// How many new orders `client` sent that reached the venue; read after `stop`.
+    public func ordersReceived(from client: String) -> Int { ordersByClient[client] ?? 0 }
     public var instruments: [InstrumentSpec] { config.instruments }
 
     // MARK: plumbing
