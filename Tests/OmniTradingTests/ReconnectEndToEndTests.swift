@@ -24,16 +24,6 @@ import Testing
 @Suite(.serialized) struct ReconnectEndToEndTests {
     static let specs = Array(InstrumentSpec.defaults.prefix(4))
 
-    static func venue(_ dir: String) throws -> SimVenue {
-        var c = SimConfig()
-        c.ouchPort = 0; c.fixPort = 0; c.retransmitPort = 0; c.generator = nil
-        c.fixStore = dir + "/venue"
-        c.lineA = SimGroup(address: "239.192.94.1", port: 31_095); c.lineB = nil
-        let sim = try SimVenue(c)
-        sim.start()
-        return sim
-    }
-
     static var symbols: [UInt16: String] {
         var s: [UInt16: String] = [:]
         for x in specs { s[x.locate] = x.symbol.description }
@@ -41,7 +31,7 @@ import Testing
     }
 
     @Test func overOUCHNoFillIsLostAndPositionsEqualTheVenuesRecord() throws {
-        let sim = try Self.venue(TestScratch.directory("reconnect-ouch"))
+        let sim = try LoopHarness<OuchOrderEntry>.venue(TestScratch.directory("reconnect-ouch"))
         defer { sim.stop() }
         let entry = OuchOrderEntry(SoupClientConfig(port: sim.ouchPort, username: "MMK", password: "x"), symbols: Self.symbols, orderSlots: 1 << 10)
         try entry.connect()
@@ -51,7 +41,7 @@ import Testing
 
     @Test func overFIXNoFillIsLostAndPositionsEqualTheVenuesRecord() throws {
         let dir = TestScratch.directory("reconnect-fix")
-        let sim = try Self.venue(dir)
+        let sim = try LoopHarness<FixOrderEntry>.venue(dir)
         defer { sim.stop() }
         let cfg = FixSessionConfig(senderCompID: "MMF", targetCompID: sim.config.fixSenderCompID, heartBtInt: 30, storeDirectory: dir,
                                    resetOnLogon: true, resendApplicationMessages: false)

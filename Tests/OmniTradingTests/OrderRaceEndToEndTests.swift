@@ -1,0 +1,118 @@
+import CEvent
+import OmniGateway
+import OmniOrders
+import OmniTrading
+import Testing
+
+/// The order-state races, provoked against `omni sim` over OUCH and over FIX: another firm
+/// trades with our order while our request about it is on its way (we have not read the fill),
+/// so the venue answers in an order the ledger did not expect. After each, the order's state is
+/// what the venue says, and positions, cash and open orders equal the venue's own record.
+@Suite(.serialized) struct OrderRaceEndToEndTests {
+    enum OrderProtocol: String, CaseIterable, Sendable { case ouch, fix }
+
+    /// Runs one race body over a fresh venue and session of `proto`, then reconciles with the venue.
+    static func on(_ proto: OrderProtocol, _ user: String, ouch: (LoopHarness<OuchOrderEntry>) throws -> Void,
+                   fix: (LoopHarness<FixOrderEntry>) throws -> Void) throws {
+        switch proto {
+        case .ouch:
+            let h = try LoopHarness.ouch(user: user)
+            defer { h.sim.stop() }
+            try ouch(h)
+            h.reconcile()
+        case .fix:
+            let h = try LoopHarness.fix(user: user)
+            defer { h.sim.stop() }
+            try fix(h)
+            h.reconcile()
+        }
+    }
+
+    /// 60 of our 100 fill while our cancel is on its way: the fill, then the venue cancels the 40 left.
+    @Test(arguments: OrderProtocol.allCases) func aFillWhileACancelIsPending(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE1", ouch: { try Self.aFillWhileACancelIsPending($0, proto) }, fix: { try Self.aFillWhileACancelIsPending($0, proto) })
+    }
+
+    static func aFillWhileACancelIsPending<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.taker(h.a, side: "S", price: bid, shares: 60, read: false)
+        h.cancel(id)
+        #expect(h.loop.ledger.order(id)?.pendingCancel == true && h.loop.ledger.counters.fills == 0)
+        h.settle()
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.counters.fills == 1 && h.loop.ledger.counters.canceled == 1)
+        #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 60)
+    }
+
+    /// Our cancel reaches the venue after the order filled whole: OUCH ignores it (a dead token),
+    /// FIX answers OrderCancelReject (too late), which finds the order already done here.
+    @Test(arguments: OrderProtocol.allCases) func aCancelTooLate(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE2", ouch: { try Self.aCancelTooLate($0, proto) }, fix: { try Self.aCancelTooLate($0, proto) })
+    }
+
+    static func aCancelTooLate<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.taker(h.a, side: "S", price: bid, shares: 100, read: false)
+        h.cancel(id)
+        h.settle(also: { proto == .ouch || h.loop.ledger.counters.answersForUnknownOrders == 1 })
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.counters.filled == 1 && h.loop.ledger.counters.canceled == 0)
+        #expect(h.loop.ledger.counters.answersForUnknownOrders == (proto == .fix ? 1 : 0), "FIX's cancel reject, for an order done here")
+        #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 100)
+    }
+
+    /// A replace of a partially filled order (the fill read first): the order keeps what filled
+    /// and has the new open size at the new price; the rest fills at that price.
+    @Test(arguments: OrderProtocol.allCases) func aReplaceOfAPartiallyFilledOrder(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE3", ouch: { try Self.aReplaceOfAPartiallyFilledOrder($0, proto) }, fix: { try Self.aReplaceOfAPartiallyFilledOrder($0, proto) })
+    }
+
+    static func aReplaceOfAPartiallyFilledOrder<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.taker(h.a, side: "S", price: bid, shares: 60)
+        h.replace(id, price: bid - 100, qty: 100)
+        h.settle()
+        let o = try #require(h.loop.ledger.order(id))
+        #expect(o.price == bid - 100 && o.cumQty == 60 && o.leaves == 100 && o.qty == 160)
+        h.taker(h.a, side: "S", price: bid - 100, shares: 500)
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 160)
+    }
+
+    /// A replace on its way while 60 fill: the venue applies the fill, then the replace (OUCH: 100
+    /// open after it; FIX: OrderQty 100 in all, so 40 open); what the venue says open is what fills.
+    @Test(arguments: OrderProtocol.allCases) func aReplaceRacingAFill(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE4", ouch: { try Self.aReplaceRacingAFill($0, proto) }, fix: { try Self.aReplaceRacingAFill($0, proto) })
+    }
+
+    static func aReplaceRacingAFill<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.taker(h.a, side: "S", price: bid, shares: 60, read: false)
+        h.replace(id, price: bid - 100, qty: 100)
+        h.settle()
+        let o = try #require(h.loop.ledger.order(id))
+        #expect(o.price == bid - 100 && o.cumQty == 60 && o.leaves == (proto == .ouch ? 100 : 40))
+        h.taker(h.a, side: "S", price: bid - 100, shares: 500)
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 60 + Int64(o.leaves))
+    }
+
+    /// The venue cancels on its own: our IOC buy of 100 meets 30 offered; the 70 left are canceled
+    /// by the venue (unsolicited), the 30 filled.
+    @Test(arguments: OrderProtocol.allCases) func anUnsolicitedCancel(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE5", ouch: { try Self.anUnsolicitedCancel($0, proto) }, fix: { try Self.anUnsolicitedCancel($0, proto) })
+    }
+
+    static func anUnsolicitedCancel<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let ask = h.a.referencePrice + 100
+        h.rest(h.a, side: "S", price: ask, shares: 30)
+        let id = try #require(h.order(h.a, buy, ask, 100, flags: UInt8(OMNI_ORDF_IOC)))
+        h.settle(also: { h.loop.ledger.order(id) == nil })
+        #expect(h.loop.ledger.counters.fills == 1 && h.loop.ledger.counters.unsolicitedCancels == 1 && h.loop.ledger.counters.canceled == 1)
+        #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 30)
+    }
+}
