@@ -41,6 +41,11 @@ import OmniStrategy
 ///   max_position: 4100          # shares net over every instrument (default: sum of max_position + largest size)
 ///   messages_per_second: 2000   # the strategy's whole session (burst the same)
 ///   max_fills_per_second: 1000  # more fills within a second disable the strategy
+/// quoting:                      # how each quote becomes orders (every instrument)
+///   levels: 1                   # orders per side: level k rests k × level_spacing ticks behind the quote
+///   level_spacing: 1            # ticks between levels
+///   refresh_ticks: 1            # replace an order when its target moves this many ticks (or its size changes)
+///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -147,6 +152,7 @@ public struct RunConfig: Sendable, Equatable {
     public var statusEveryNs: UInt64 = 1_000_000_000
     public var strategy: StrategyKind = .inventorySkew
     public var model = Model()
+    public var quoting = QuotingRule()
 
     public init() {}
 
@@ -225,7 +231,7 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting"])
         if let n = top["venue"] {
             let v = try mapping(n, "venue", known: ["protocol", "ouch", "fix", "user", "password", "sender_comp_id", "target_comp_id",
                                                    "fix_store", "connect_timeout"])
@@ -267,6 +273,13 @@ extension ConfigReader {
             if let x = r["max_position"] { c.risk.maxPosition = try integer(x, "risk.max_position", 1...1_000_000_000) }
             if let x = r["messages_per_second"] { c.risk.messagesPerSecond = try integer(x, "risk.messages_per_second", 1...1_000_000) }
             if let x = r["max_fills_per_second"] { c.risk.maxFillsPerSecond = try integer(x, "risk.max_fills_per_second", 1...1_024) }
+        }
+        if let n = top["quoting"] {
+            let q = try mapping(n, "quoting", known: ["levels", "level_spacing", "refresh_ticks", "min_rest"])
+            if let x = q["levels"] { c.quoting.levels = try integer(x, "quoting.levels", 1...QuotingRule.maxLevels) }
+            if let x = q["level_spacing"] { c.quoting.spacingTicks = try integer(x, "quoting.level_spacing", 1...10_000) }
+            if let x = q["refresh_ticks"] { c.quoting.refreshTicks = try integer(x, "quoting.refresh_ticks", 1...10_000) }
+            if let x = q["min_rest"] { c.quoting.minRestNs = try scalar(x, "quoting.min_rest", "seconds") == "0" ? 0 : try seconds(x, "quoting.min_rest", 0...60) }
         }
         if let n = top["status_every"] { c.statusEveryNs = try seconds(n, "status_every", 0...3_600) }
         if let n = top["strategy"] {

@@ -66,6 +66,23 @@ public struct BoardSink: BBOSink {
     public mutating func bboChanged(_ locate: Locate, _ bbo: BBO) { board.mark(locate, bbo) }
 }
 
+/// How the loop turns a strategy's quote into orders (see `TradingLoop`).
+public struct QuotingRule: Sendable, Equatable {
+    public static let maxLevels = 16
+    /// Orders per side, 1...maxLevels.
+    public var levels: Int
+    /// Ticks between one level and the next.
+    public var spacingTicks: UInt32
+    /// An order is replaced when its target moved this many ticks, or its size changed.
+    public var refreshTicks: UInt32
+    /// An order is not moved until it has rested this long since it was sent or last replaced
+    /// (monotonic ns); a cancel is never held back.
+    public var minRestNs: UInt64
+    public init(levels: Int = 1, spacingTicks: UInt32 = 1, refreshTicks: UInt32 = 1, minRestNs: UInt64 = 0) {
+        self.levels = levels; self.spacingTicks = spacingTicks; self.refreshTicks = refreshTicks; self.minRestNs = minRestNs
+    }
+}
+
 /// What the loop has done, for the status line and the summary.
 public struct TradingCounters: Sendable {
     public var requests: UInt64 = 0, refusedByRisk: UInt64 = 0, notSent: UInt64 = 0
@@ -80,10 +97,13 @@ public struct TradingCounters: Sendable {
 /// step updates the books (marking the board), then `pass` quotes every changed instrument,
 /// flushes the pass's requests in one send and applies what the venue answered.
 ///
-/// Each instrument keeps at most one order per side. A side whose target moves by
-/// `refreshTicks` or more is replaced (one request pending per order at a time); a side with no
-/// target is canceled. A request risk refuses, or the order entry cannot send, is answered
-/// locally (REJECTED / CANCEL_REJECTED with the reason), so the ledger never waits for it.
+/// Each instrument keeps `rule.levels` orders per side: level 0 at the strategy's quote, level k
+/// k × `rule.spacingTicks` ticks behind it. An order whose target moves by `rule.refreshTicks`
+/// or more (or whose size changes) is replaced, once it has rested `rule.minRestNs` (one request
+/// pending per order at a time); an order with no target is canceled at once. A level whose fill,
+/// with the levels in front of it, would take the position past the instrument's maximum
+/// (`setMaxPosition`) is not quoted. A request risk refuses, or the order entry cannot send, is
+/// answered locally (REJECTED / CANCEL_REJECTED with the reason), so the ledger never waits for it.
 public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     public let entry: Entry
     public let ledger: OrderLedger
@@ -91,12 +111,18 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     public let board: QuoteBoard
     public var strategy: S
     public let strategyID: UInt16
-    public let refreshTicks: UInt32
+    public let rule: QuotingRule
     public let tick: UInt32
     /// The instruments to quote (index = locate).
     let quoting: UnsafeMutablePointer<Bool>
+    /// The order working each level (index = locate × levels + level), and when it was sent or
+    /// last replaced (monotonic ns, for the minimum resting time).
     let bidOrder: UnsafeMutablePointer<ClientOrderID?>
     let askOrder: UnsafeMutablePointer<ClientOrderID?>
+    let bidSent: UnsafeMutablePointer<UInt64>
+    let askSent: UnsafeMutablePointer<UInt64>
+    /// Shares long or short at most per instrument, for the ladder's depth (index = locate).
+    let maxPosition: UnsafeMutablePointer<Int64>
     public private(set) var counters = TradingCounters()
     /// Refusals by risk reason (OMNI_REASON_RISK | check) and by the order entry.
     public private(set) var lastRefusal: UInt16 = 0
@@ -120,21 +146,35 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     let clock: csys_clock
 
     public init(entry: Entry, ledger: OrderLedger, risk: PreTradeCheck, board: QuoteBoard, strategy: S, strategyID: UInt16 = 1,
-                tick: UInt32 = 100, refreshTicks: UInt32 = 1) {
+                tick: UInt32 = 100, rule: QuotingRule = QuotingRule()) {
+        precondition(rule.levels >= 1 && rule.levels <= QuotingRule.maxLevels, "QuotingRule.levels 1...\(QuotingRule.maxLevels)")
         self.entry = entry; self.ledger = ledger; self.risk = risk; self.board = board; self.strategy = strategy
-        self.strategyID = strategyID; self.tick = tick; self.refreshTicks = refreshTicks
+        self.strategyID = strategyID; self.tick = tick; self.rule = rule
+        let n = board.locates * rule.levels
         quoting = .allocate(capacity: board.locates); quoting.initialize(repeating: false, count: board.locates)
-        bidOrder = .allocate(capacity: board.locates); bidOrder.initialize(repeating: nil, count: board.locates)
-        askOrder = .allocate(capacity: board.locates); askOrder.initialize(repeating: nil, count: board.locates)
+        bidOrder = .allocate(capacity: n); bidOrder.initialize(repeating: nil, count: n)
+        askOrder = .allocate(capacity: n); askOrder.initialize(repeating: nil, count: n)
+        bidSent = .allocate(capacity: n); bidSent.initialize(repeating: 0, count: n)
+        askSent = .allocate(capacity: n); askSent.initialize(repeating: 0, count: n)
+        maxPosition = .allocate(capacity: board.locates); maxPosition.initialize(repeating: Int64.max, count: board.locates)
         var c = csys_clock()
         _ = csys_clock_init(&c, CSYS_CLOCK_TSC, 20)
         clock = c
     }
 
-    deinit { quoting.deallocate(); bidOrder.deallocate(); askOrder.deallocate() }
+    deinit {
+        quoting.deallocate(); bidOrder.deallocate(); askOrder.deallocate(); bidSent.deallocate(); askSent.deallocate()
+        maxPosition.deallocate()
+    }
 
     /// Quote `locate` from now on (its touch comes from the feed).
     public func quote(_ locate: UInt16) { if Int(locate) < board.locates { quoting[Int(locate)] = true } }
+
+    /// The ladder quotes no level whose fill (with the levels in front of it) would take the
+    /// position in `locate` past `shares` long or short. Default: no limit here (risk's stands).
+    public func setMaxPosition(_ shares: Int64, locate: UInt16) {
+        if Int(locate) < board.locates { maxPosition[Int(locate)] = max(shares, 0) }
+    }
 
     /// One pass: quotes every instrument whose book changed, sends the pass's requests, applies
     /// the answers. `now` is monotonic ns (risk's clock).
@@ -226,20 +266,37 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         let l = Int(e.locate)
         guard l < board.locates else { return }
         let cid = ClientOrderID(raw: id)
-        guard bidOrder[l] == cid || askOrder[l] == cid, ledger.table.record(cid) == nil else { return }
-        if bidOrder[l] == cid { bidOrder[l] = nil } else { askOrder[l] = nil }
+        guard ledger.table.record(cid) == nil else { return }
+        let first = l * rule.levels
+        for i in first..<(first + rule.levels) {
+            if bidOrder[i] == cid { bidOrder[i] = nil; return }
+            if askOrder[i] == cid { askOrder[i] = nil; return }
+        }
     }
 
     func requote(_ locate: UInt16, bid: UInt32, ask: UInt32, now: UInt64) {
         let position = ledger.position(strategy: strategyID, locate: locate).shares
         let t = strategy.quote(locate: locate, bid: bid, ask: ask, position: position)
         counters.requotes += 1
-        bidOrder[Int(locate)] = side(locate, UInt8(OMNI_SIDE_BUY), current: bidOrder[Int(locate)], price: t.bidPrice, size: t.size, now: now)
-        askOrder[Int(locate)] = side(locate, UInt8(OMNI_SIDE_SELL), current: askOrder[Int(locate)], price: t.askPrice, size: t.size, now: now)
+        let first = Int(locate) * rule.levels
+        let limit = maxPosition[Int(locate)]
+        let step = rule.spacingTicks &* tick
+        for k in 0..<rule.levels {
+            // Level k rests k steps behind level 0; it is quoted only while k + 1 fills stay within the limit.
+            let depth = Int64(k + 1) * Int64(t.size)
+            let away = UInt32(k) &* step
+            let bidPrice = t.bidPrice > away && position + depth <= limit ? t.bidPrice - away : 0
+            let askPrice = t.askPrice > 0 && t.askPrice <= UInt32.max - away && position - depth >= -limit ? t.askPrice + away : 0
+            let i = first + k
+            bidOrder[i] = side(locate, UInt8(OMNI_SIDE_BUY), current: bidOrder[i], sent: &bidSent[i], price: bidPrice, size: t.size, now: now)
+            askOrder[i] = side(locate, UInt8(OMNI_SIDE_SELL), current: askOrder[i], sent: &askSent[i], price: askPrice, size: t.size, now: now)
+        }
     }
 
-    /// Brings one side to its target; returns the order now working it (or nil).
-    func side(_ locate: UInt16, _ side: UInt8, current: ClientOrderID?, price: UInt32, size: UInt32, now: UInt64) -> ClientOrderID? {
+    /// Brings one level of one side to its target; returns the order now working it (or nil).
+    /// `sent`: when that order was sent or last replaced.
+    func side(_ locate: UInt16, _ side: UInt8, current: ClientOrderID?, sent: inout UInt64, price: UInt32, size: UInt32,
+              now: UInt64) -> ClientOrderID? {
         var req = omni_event()
         if let id = current, let o = ledger.order(id) {
             if o.pendingCancel || o.pendingReplace || o.state == .pendingNew { return id } // one request in flight at a time
@@ -248,8 +305,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
                 return id
             }
             let moved = o.price > price ? o.price - price : price - o.price
-            if moved >= refreshTicks * tick || o.leaves != size {
-                if ledger.replace(id, price: price, qty: size, request: &req) == nil { send(req, now: now) }
+            if (moved >= rule.refreshTicks &* tick || o.leaves != size) && now &- sent >= rule.minRestNs {
+                if ledger.replace(id, price: price, qty: size, request: &req) == nil { send(req, now: now); sent = now }
             }
             return id
         }
@@ -257,6 +314,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         guard case .success(let id) = ledger.enter(locate: locate, strategy: strategyID, side: side, price: price, qty: size,
                                                    request: &req) else { return nil }
         send(req, now: now)
+        sent = now
         return ledger.order(id) == nil ? nil : id
     }
 

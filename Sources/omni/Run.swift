@@ -68,7 +68,7 @@ struct Run: ParsableCommand {
         until sigma_window returns are in (sigma_window × sigma_interval seconds of warm-up); GLFT \
         refits A and k every 5 s from our own fills by depth once its 10-minute window is full.
 
-        Configuration: --config FILE (YAML: venue, feed, instruments, risk, status_every, strategy, model; see README, \
+        Configuration: --config FILE (YAML: venue, feed, instruments, risk, status_every, strategy, model, quoting; see README, \
         "The trading loop"); without it the documented default, which trades the default `omni sim` \
         on this machine. Options given on the command line override the file.
 
@@ -309,10 +309,15 @@ struct Run: ParsableCommand {
         let board = feed.board
         let first = cfg.instruments[0]
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
-        let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board, strategy: strategy, tick: cfg.instruments.map(\.tick).min()!)
-        for l in locates.keys { loop.quote(l) }
+        let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board, strategy: strategy, tick: cfg.instruments.map(\.tick).min()!,
+                               rule: cfg.quoting)
+        for (l, s) in locates {
+            loop.quote(l)
+            if let i = cfg.instruments.first(where: { $0.symbol == s.description }) { loop.setMaxPosition(i.maxPosition, locate: l) }
+        }
         print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), \(label), feed \(cfg.feed.lineA)\(cfg.feed.lineB.map { " + \($0)" } ?? "")")
-        print("  quoting \(quoting), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
+        let q = cfg.quoting
+        print("  quoting \(quoting), \(q.levels) level\(q.levels == 1 ? "" : "s") per side\(q.levels > 1 ? " \(q.spacingTicks) ticks apart" : ""), replaced on a \(q.refreshTicks)-tick move\(q.minRestNs > 0 ? " after \(Double(q.minRestNs) / 1e9) s at rest" : ""), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
 
         // The loop: receive step, then quote what changed, send, apply the answers; the kill

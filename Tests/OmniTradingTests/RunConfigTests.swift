@@ -116,6 +116,11 @@ import Testing
         ("model:\n  sigma_interval: 61\n", "model.sigma_interval", 2, "at most 60"),
         ("model:\n  sigma_window: 1\n", "model.sigma_window", 2, "integer in 2...100000"),
         ("model:\n  sigma: 2\n", "model.sigma", 2, "unknown key"),
+        ("quoting:\n  levels: 17\n", "quoting.levels", 2, "integer in 1...16"),
+        ("quoting:\n  level_spacing: 0\n", "quoting.level_spacing", 2, "integer in 1...10000"),
+        ("quoting:\n  refresh_ticks: -1\n", "quoting.refresh_ticks", 2, "integer"),
+        ("quoting:\n  min_rest: 61\n", "quoting.min_rest", 2, "at most 60"),
+        ("quoting:\n  level: 2\n", "quoting.level", 2, "unknown key"),
     ])
     func badKeysAreNamedWithTheirLine(yaml: String, key: String, line: Int, problem: String) {
         do {
@@ -148,6 +153,14 @@ import Testing
         #expect(c.strategy == .avellanedaStoikov && c.model.gamma == 0.25 && c.model.k == 2 && c.model.a == 12.5)
         #expect(c.model.horizonSeconds == 30 && c.model.sigmaIntervalNs == 50_000_000 && c.model.sigmaWindow == 40)
         #expect(try RunConfig(yaml: "strategy: glft\nmodel:\n  gamma: 1\n").model.k == RunConfig.Model().k) // the rest at their defaults
+    }
+
+    /// The quoting rule: levels, their spacing, the refresh move and the minimum resting time.
+    @Test func theQuotingRuleIsRead() throws {
+        #expect(RunConfig().quoting == QuotingRule())
+        let c = try RunConfig(yaml: "quoting:\n  levels: 3\n  level_spacing: 2\n  refresh_ticks: 4\n  min_rest: 0.25\n")
+        #expect(c.quoting == QuotingRule(levels: 3, spacingTicks: 2, refreshTicks: 4, minRestNs: 250_000_000))
+        #expect(try RunConfig(yaml: "quoting:\n  min_rest: 0\n").quoting.minRestNs == 0)
     }
 
     @Test func aMissingFileIsNamed() {

@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    func setUp(maxOrderQuantity: UInt32 = 1_000) throws -> Setup {
+    func setUp(maxOrderQuantity: UInt32 = 1_000, rule: QuotingRule = QuotingRule()) throws -> Setup {
         let entry = VenueOrderEntry(instruments: Array(InstrumentSpec.defaults.prefix(1)), feed: DayFileBuffer(capacity: 1 << 20),
                                     session: 1, orderSlots: 1 << 10)
         entry.advance(to: 34_200_000_000_000)
@@ -46,9 +46,60 @@ import Testing
         let board = QuoteBoard(locates: 16)
         let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
                                risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500),
+                               rule: rule)
         loop.quote(1)
         return Setup(entry: entry, loop: loop, sink: BoardSink(board: board))
+    }
+
+    /// Our open orders' prices on one side, best first.
+    func prices(_ s: Setup, _ side: UInt8) -> [UInt32] {
+        var p: [UInt32] = []
+        s.loop.ledger.table.forEachOpen { if $0.side == side { p.append($0.price) } }
+        return side == UInt8(OMNI_SIDE_BUY) ? p.sorted(by: >) : p.sorted()
+    }
+
+    /// Three levels a side, two ticks apart, all at the venue; the ladder moves with the touch.
+    @Test func levelsPerSideRestBehindTheQuote() throws {
+        var s = try setUp(rule: QuotingRule(levels: 3, spacingTicks: 2))
+        defer { s.entry.venue.feed.deallocate() }
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        #expect(prices(s, UInt8(OMNI_SIDE_BUY)) == [1_989_900, 1_989_700, 1_989_500])
+        #expect(prices(s, UInt8(OMNI_SIDE_SELL)) == [1_990_300, 1_990_500, 1_990_700])
+        #expect(s.entry.venue.liveOrders == 6)
+        s.book(bid: 1_990_200, ask: 1_990_400)
+        #expect(prices(s, UInt8(OMNI_SIDE_BUY)) == [1_990_100, 1_989_900, 1_989_700])
+        #expect(prices(s, UInt8(OMNI_SIDE_SELL)) == [1_990_500, 1_990_700, 1_990_900])
+        #expect(s.loop.ledger.counters.entered == 6 && s.loop.ledger.counters.replaced == 6 && s.entry.venue.liveOrders == 6)
+    }
+
+    /// With 200 shares long or short at most and 100 a quote, only two levels a side are quoted;
+    /// after 100 bought, one bid level is left and the asks keep three.
+    @Test func theLadderStopsAtTheMaximumPosition() throws {
+        var s = try setUp(rule: QuotingRule(levels: 3, spacingTicks: 1))
+        defer { s.entry.venue.feed.deallocate() }
+        s.loop.setMaxPosition(200, locate: 1)
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        #expect(prices(s, UInt8(OMNI_SIDE_BUY)).count == 2 && prices(s, UInt8(OMNI_SIDE_SELL)).count == 2)
+        _ = s.entry.venue.submit(session: 2, order: NewOrder(locate: 1, side: .ask, kind: .immediateOrCancel, price: 1_989_900, quantity: 100))
+        s.loop.poll(now: s.now)
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        s.book(bid: 1_990_000, ask: 1_990_200) // the cancel of the second bid level is answered
+        #expect(s.loop.ledger.position(strategy: 1, locate: 1).shares == 100)
+        #expect(prices(s, UInt8(OMNI_SIDE_BUY)).count == 1 && prices(s, UInt8(OMNI_SIDE_SELL)).count == 3)
+    }
+
+    /// An order younger than the minimum resting time is not moved; once it has rested, it is.
+    @Test func anOrderIsNotMovedBeforeItsMinimumRestingTime() throws {
+        var s = try setUp(rule: QuotingRule(minRestNs: 500_000_000))
+        defer { s.entry.venue.feed.deallocate() }
+        s.book(bid: 1_990_000, ask: 1_990_200)
+        s.now += 100_000_000
+        s.book(bid: 1_990_200, ask: 1_990_400)
+        #expect(s.ourBid?.price == 1_989_900 && s.loop.ledger.counters.replaced == 0)
+        s.now += 500_000_000
+        s.book(bid: 1_990_200, ask: 1_990_400)
+        #expect(s.ourBid?.price == 1_990_100 && s.ourAsk?.price == 1_990_500 && s.loop.ledger.counters.replaced == 2)
     }
 
     @Test func quotesFollowTheTouchAndAFillSkewsThem() throws {
