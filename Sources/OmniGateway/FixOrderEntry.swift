@@ -107,8 +107,9 @@ public final class FixOrderEntry: OrderEntry {
         return true
     }
 
-    /// FixSession writes each message as it is sent; what the socket did not take goes on the next poll.
-    public func flush() {}
+    /// FixSession writes each message to the socket as it is sent (what the socket did not take
+    /// goes on the next poll); the pass's store records are written here, once.
+    public func flush() { session.store?.commit() }
 
     @discardableResult
     public func poll(_ body: (inout omni_event) -> Void) -> Int {

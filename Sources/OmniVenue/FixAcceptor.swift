@@ -165,6 +165,7 @@ public final class FixAcceptor<App: FixApplication>: FixSessionOwner, @unchecked
 
     func sweep() {
         var closed = false
+        for s in connections { s.store?.commit() } // reports sent since the sessions' own passes
         for s in connections where !s.isOpen {
             closed = true
             if let peer = s.peerCompID, loggedOn[peer] === s {

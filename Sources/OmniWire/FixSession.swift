@@ -273,12 +273,19 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
     /// Reads what the socket has, handles every whole message, runs the heartbeat timers.
     /// Returns false once the session is closed.
     @discardableResult
+    /// With `timeoutMs` 0 no poll(2) is made: the non-blocking socket is read (and what is
+    /// queued sent) at once, a busy loop's every pass. Ends by committing the store.
     public func pollOnce(timeoutMs: Int32) -> Bool {
         guard fd >= 0 else { return false }
-        var p = pollfd(fd: fd, events: pollEvents, revents: 0)
-        let r = poll(&p, 1, timeoutMs)
-        if r > 0 { ready(p.revents) }
+        if timeoutMs == 0 {
+            ready(pollEvents)
+        } else {
+            var p = pollfd(fd: fd, events: pollEvents, revents: 0)
+            let r = poll(&p, 1, timeoutMs)
+            if r > 0 { ready(p.revents) }
+        }
         timers()
+        store?.commit()
         return fd >= 0
     }
 
@@ -299,6 +306,7 @@ public final class FixSession<App: FixApplication>: @unchecked Sendable {
             if r != 0 { ready(r) }
         }
         timers()
+        store?.commit()
         return fd >= 0
     }
 

@@ -1,16 +1,19 @@
 // Per-session persistent state: next sender / target sequence numbers and a log of sent
 // messages for resends. Files in `directory`:
 //   <sender>-<target>.seqnums   "NNNNNNNNNNNNNNNNNNNN NNNNNNNNNNNNNNNNNNNN\n" (next sender, next target),
-//                               rewritten in place (pwrite at 0) after every message;
+//                               rewritten in place (pwrite at 0) at each commit;
 //   <sender>-<target>.log       appended records "seq len\n<len bytes>\n", one per sent message.
+// Write-behind: recording a message copies it into a preallocated buffer, and `commit` (the
+// session's end of pass, and before anything reads the log) writes the pass's records with one
+// write and the numbers with one pwrite, so the files cost nothing per order. With
+// fsyncEveryMessage every record is committed and synced at once instead.
 // Both names come from CompIDs a peer sends, so only names that pass `isValidCompID` are used
 // (no '/', no NUL, no "." / ".."): a CompID can never reach another counterparty's files.
 // fsync policy: with fsyncEveryMessage both files are fdatasync'd after each message (a crash
 // loses nothing); by default they are fsync'd at logon, logout and close only, so a crash of
-// the process host may lose the last sequence numbers, which the FIX resend/gap-fill exchange
-// then recovers (a lower MsgSeqNum from us makes the peer log out: reset by agreement).
-// Recording a message allocates nothing (one writev of a preformatted head, the bytes and a
-// newline; one pwrite of the seqnums line). Resends read only the records asked for, found
+// the process (the pass not committed) or of its host may lose the last sequence numbers, which
+// the FIX resend/gap-fill exchange then recovers (a lower MsgSeqNum from us makes the peer log
+// out: reset by agreement). Recording a message allocates nothing. Resends read only the records asked for, found
 // through an in-memory index (sequence number -> place in the log) built by one pass over the
 // log the first time a resend needs it; from then on each record adds an entry (reserved for
 // 32 768 records, then grown by doubling: an allocation per doubling, only after a resend).
@@ -30,8 +33,15 @@ public final class FixFileStore {
     /// number, then the record's bytes as offset << 20 | length (`place`). Empty until `indexed`.
     package var index: [UInt64] = []
     package var indexed = false
-    /// Bytes the log holds (where the next record starts).
+    /// Bytes the log holds (where the next record starts), not counting `pending`.
     package var logEnd: off_t = 0
+    /// Records not yet written (`commit` writes them), and whether the numbers changed since.
+    package let pending: UnsafeMutablePointer<UInt8>
+    package static let pendingCapacity = 1 << 18
+    /// The longest record head, "seq len\n" (18 + 1 + 7 + 1 bytes, rounded up).
+    package static let maxHead = 32
+    package var pendingCount = 0
+    package var numbersDirty = false
 
     /// Largest sequence number a store keeps: what a FIX peer can send (cw_fix_u64 reads at most
     /// 18 digits), so `seq + 1` never overflows. A seqnums file beyond it is refused as corrupt.
@@ -69,6 +79,7 @@ public final class FixFileStore {
         logFD = log
         fsyncEach = fsyncEveryMessage
         scratch = .allocate(capacity: 64)
+        pending = .allocate(capacity: Self.pendingCapacity)
         nextSender = numbers.sender
         nextTarget = numbers.target
         logEnd = lseek(logFD, 0, SEEK_END)
@@ -81,6 +92,7 @@ public final class FixFileStore {
     deinit {
         close()
         scratch.deallocate()
+        pending.deallocate()
     }
 
     /// Syncs and closes both files; the numbers stay readable, nothing more is recorded. A
@@ -88,6 +100,7 @@ public final class FixFileStore {
     public func close() {
         guard seqFD >= 0 else { return }
         sync()
+        pendingCount = 0
         Glibc.close(seqFD); Glibc.close(logFD)
         seqFD = -1; logFD = -1
         index = []; indexed = false
@@ -100,6 +113,7 @@ public final class FixFileStore {
     /// asked for, not to the log. `body` returns false to stop. Resend service; allocates.
     public func forEachMessage(from: UInt64, through: UInt64, _ body: (UInt64, UnsafeBufferPointer<UInt8>) -> Bool) {
         guard isOpen, from <= through else { return }
+        commit()
         if !indexed { buildIndex() }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var i = firstRecord(atLeast: from)
@@ -226,6 +240,7 @@ public final class FixFileStore {
         _ = Self.decimal(nextTarget, p + 21, width: 20)
         p[41] = 10
         _ = pwrite(seqFD, p, 42, 0)
+        numbersDirty = false
         if fsyncEach { fdatasync(seqFD) }
     }
 
@@ -233,35 +248,68 @@ public final class FixFileStore {
     /// store, or a number past maxSeqNum, records nothing.
     public func recordSent(seq: UInt64, bytes: UnsafeBufferPointer<UInt8>) {
         guard isOpen, seq <= Self.maxSeqNum, bytes.count <= Self.maxRecordLength else { return }
+        // Room first: a commit's seqnums line is formatted in `scratch`, where the head goes next.
+        if pendingCount + Self.maxHead + bytes.count + 1 > Self.pendingCapacity { commit() }
         var n = Self.decimal(seq, scratch)
         scratch[n] = 32
         n += 1
         n += Self.decimal(UInt64(bytes.count), scratch + n)
         scratch[n] = 10
-        scratch[n + 1] = 10  // the record's closing newline
-        var iov = (iovec(iov_base: UnsafeMutableRawPointer(scratch), iov_len: n + 1),
-                   iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count),
-                   iovec(iov_base: UnsafeMutableRawPointer(scratch + n + 1), iov_len: 1))
-        let w = withUnsafeMutableBytes(of: &iov) { writev(logFD, $0.baseAddress!.assumingMemoryBound(to: iovec.self), 3) }
-        if w == n + 2 + bytes.count {
-            if indexed { remember(seq: seq, offset: logEnd + off_t(n + 1), count: bytes.count) }
-            logEnd += off_t(w)
-        } else if w > 0 {
-            logEnd += off_t(w)  // a short append: the next index build cuts it
-            indexed = false
+        n += 1
+        let total = n + bytes.count + 1
+        if pendingCount + total > Self.pendingCapacity { // larger than the whole buffer: written through
+            scratch[n] = 10
+            var iov = (iovec(iov_base: UnsafeMutableRawPointer(scratch), iov_len: n),
+                       iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count),
+                       iovec(iov_base: UnsafeMutableRawPointer(scratch + n), iov_len: 1))
+            let w = withUnsafeMutableBytes(of: &iov) { writev(logFD, $0.baseAddress!.assumingMemoryBound(to: iovec.self), 3) }
+            if w == total {
+                if indexed { remember(seq: seq, offset: logEnd + off_t(n), count: bytes.count) }
+                logEnd += off_t(w)
+            } else if w > 0 {
+                logEnd += off_t(w)  // a short append: the next index build cuts it
+                indexed = false
+            }
+        } else {
+            let at = pending + pendingCount
+            at.update(from: scratch, count: n)
+            if let b = bytes.baseAddress { (at + n).update(from: b, count: bytes.count) }
+            at[n + bytes.count] = 10  // the record's closing newline
+            if indexed { remember(seq: seq, offset: logEnd + off_t(pendingCount + n), count: bytes.count) }
+            pendingCount += total
         }
-        if fsyncEach { fdatasync(logFD) }
         nextSender = seq + 1
-        writeSeqnums()
+        numbersDirty = true
+        if fsyncEach { commit() }
+    }
+
+    /// Writes the records recorded since the last commit (one write) and the numbers (one pwrite).
+    /// The session calls it at the end of each pass; reading the log commits first.
+    public func commit() {
+        guard isOpen else { return }
+        if pendingCount > 0 {
+            let w = write(logFD, pending, pendingCount)
+            if w > 0 { logEnd += off_t(w) }
+            if w != pendingCount { indexed = false } // a short append: the next index build cuts the torn record
+            pendingCount = 0
+            if fsyncEach { fdatasync(logFD) }
+        }
+        if numbersDirty { writeSeqnums() }
     }
 
     /// Set the next inbound / outbound number (values outside 1...maxSeqNum are ignored).
-    public func setNextTarget(_ v: UInt64) { guard (1...Self.maxSeqNum).contains(v) else { return }; nextTarget = v; writeSeqnums() }
-    public func setNextSender(_ v: UInt64) { guard (1...Self.maxSeqNum).contains(v) else { return }; nextSender = v; writeSeqnums() }
+    public func setNextTarget(_ v: UInt64) { guard (1...Self.maxSeqNum).contains(v) else { return }; nextTarget = v; numbersChanged() }
+    public func setNextSender(_ v: UInt64) { guard (1...Self.maxSeqNum).contains(v) else { return }; nextSender = v; numbersChanged() }
+
+    func numbersChanged() {
+        numbersDirty = true
+        if fsyncEach { writeSeqnums() }
+    }
 
     /// Both numbers back to 1 and the log emptied (ResetSeqNumFlag 141=Y).
     public func reset() {
         guard isOpen else { return }
+        pendingCount = 0
         _ = ftruncate(logFD, 0)
         logEnd = 0
         index = []
@@ -272,7 +320,7 @@ public final class FixFileStore {
         sync()
     }
 
-    public func sync() { guard isOpen else { return }; fsync(seqFD); fsync(logFD) }
+    public func sync() { guard isOpen else { return }; commit(); fsync(seqFD); fsync(logFD) }
 }
 
 extension FixFileStore {
