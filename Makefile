@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build needs; installed by `make setup` only when missing.
-DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++ valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA
@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -46,7 +46,12 @@ demo-replay: release
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
 
-test: setup unit-test peer-test
+test: setup unit-test peer-test risk-instructions
+
+# CRisk's instruction counts per crisk_check path under callgrind, against the budgets in
+# Benchmarks/Thresholds/risk-instructions.txt: deterministic, so a regression fails on any host.
+risk-instructions: setup
+	Benchmarks/risk-instructions.sh --check
 
 # TMPDIR points into a folder removed afterwards: SwiftPM's `swift test` itself leaves five empty
 # TemporaryDirectory.* folders per run, and the tests' own files go there too.

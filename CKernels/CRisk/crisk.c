@@ -9,8 +9,9 @@
 #define CRISK_NIL (-1)
 
 typedef struct {
-    uint64_t credit; // tokens x CRISK_NS
+    uint64_t credit;  // tokens x CRISK_NS
     uint64_t last_ns;
+    uint64_t full_ns; // cap / per_second + 1: an empty bucket is full again after this long (set with the limits)
 } crisk_bucket;
 
 struct crisk_instrument {
@@ -36,7 +37,7 @@ struct crisk_strategy {
     crisk_bucket bucket;
     int64_t position;
     int64_t working[2];
-    uint32_t recent_next;    // next slot of its duplicate ring
+    uint32_t recent_next;    // next slot of its duplicate ring (the oldest entry, replaced next)
     uint32_t fills_next;     // next slot of its fill-time ring
     uint32_t fills_seen;     // fills in the ring (<= max_fills)
     uint8_t disabled;
@@ -61,10 +62,24 @@ struct crisk_recent {
     uint64_t t_ns;
     uint32_t price, qty;     // qty 0: empty
     uint16_t locate;
-    uint8_t side, pad[5];
+    uint8_t side, pad;
+    uint16_t slot;           // the index slot naming this entry, while it is its key's newest copy
+    uint16_t pad2;
 };
 
+// The duplicate check's index: per strategy, an open-addressing table (linear probing) from an
+// order's (locate, side, price, qty) to the ring slot of its newest copy, so a check is one
+// probe sequence, not a scan of the ring. DUP_EMPTY marks a free slot.
+#define DUP_EMPTY UINT16_MAX
+
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+// Table slots per strategy: a power of two at least twice the ring (load factor <= 1/2).
+static uint32_t dup_slots(uint32_t memory) {
+    uint32_t n = 2;
+    while (n < 2 * memory) n <<= 1;
+    return n;
+}
 
 static int config_ok(const crisk_config *c) {
     return c && c->instruments >= 1 && c->instruments <= 65536 && c->strategies >= 1 && c->strategies <= 65536
@@ -76,6 +91,7 @@ size_t crisk_footprint(const crisk_config *c) {
     if (!config_ok(c)) return 0;
     return align64(sizeof(crisk_instrument) * c->instruments) + align64(sizeof(crisk_strategy) * c->strategies)
          + align64(sizeof(crisk_order) * c->orders) + align64(sizeof(crisk_recent) * c->duplicate_memory * c->strategies)
+         + align64(sizeof(uint16_t) * dup_slots(c->duplicate_memory) * c->strategies)
          + align64(sizeof(uint64_t) * (size_t)(c->max_fills_limit ? c->max_fills_limit : 1) * c->strategies);
 }
 
@@ -91,6 +107,10 @@ int crisk_init(crisk *r, const crisk_config *c, void *memory, size_t capacity) {
     r->strategies = (crisk_strategy *)p;    p += align64(sizeof(crisk_strategy) * c->strategies);
     r->orders = (crisk_order *)p;           p += align64(sizeof(crisk_order) * c->orders);
     r->recent = (crisk_recent *)p;          p += align64(sizeof(crisk_recent) * c->duplicate_memory * c->strategies);
+    r->recent_slots = dup_slots(c->duplicate_memory);
+    r->recent_index = (uint16_t *)p;
+    memset(p, 0xFF, sizeof(uint16_t) * dup_slots(c->duplicate_memory) * c->strategies); // every slot DUP_EMPTY
+    p += align64(sizeof(uint16_t) * dup_slots(c->duplicate_memory) * c->strategies);
     r->fill_times = (uint64_t *)p;
     for (uint32_t i = 0; i < c->instruments; i++) {
         crisk_instrument *in = &r->instruments[i];
@@ -101,12 +121,42 @@ int crisk_init(crisk *r, const crisk_config *c, void *memory, size_t capacity) {
     return 0;
 }
 
+// ---- token buckets
+
+// A full bucket for these limits; full_ns is the refill time of an empty one, computed here so
+// that the checks divide nothing.
+static void bucket_reset(crisk_bucket *b, uint32_t burst, uint32_t per_second) {
+    b->credit = (uint64_t)burst * CRISK_NS;
+    b->last_ns = 0;
+    b->full_ns = per_second ? b->credit / per_second + 1 : UINT64_MAX;
+}
+
+// Credit after refilling to now (not stored). Capacity burst x NS < 2^62 (burst < 2^32), and
+// below full_ns dt x per_second < cap + per_second, so the sum cannot overflow 64 bits.
+static uint64_t bucket_level(const crisk_bucket *b, uint32_t burst, uint32_t per_second, uint64_t now) {
+    uint64_t cap = (uint64_t)burst * CRISK_NS;
+    if (now <= b->last_ns || per_second == 0) return b->credit;
+    uint64_t dt = now - b->last_ns;
+    if (dt >= b->full_ns) return cap;
+    uint64_t c = b->credit + dt * per_second;
+    return c < cap ? c : cap;
+}
+
+// Stores a level taken at `now` less one token (a cancel with no token left takes nothing).
+static void bucket_spend(crisk_bucket *b, uint64_t level, uint64_t now) {
+    b->credit = level >= CRISK_NS ? level - CRISK_NS : 0;
+    if (now > b->last_ns) b->last_ns = now;
+}
+
+static void bucket_take(crisk_bucket *b, uint32_t burst, uint32_t per_second, uint64_t now) {
+    bucket_spend(b, bucket_level(b, burst, per_second, now), now);
+}
+
 int crisk_set_instrument_limits(crisk *r, uint16_t locate, const crisk_instrument_limits *l) {
     if (locate >= r->config.instruments || !l || l->max_long < 0 || l->max_short < 0) return -EINVAL;
     crisk_instrument *in = &r->instruments[locate];
     in->lim = *l;
-    in->bucket.credit = (uint64_t)l->rate_burst * CRISK_NS;
-    in->bucket.last_ns = 0;
+    bucket_reset(&in->bucket, l->rate_burst, l->rate_per_second);
     return 0;
 }
 
@@ -115,8 +165,7 @@ int crisk_set_strategy_limits(crisk *r, uint16_t strategy, const crisk_strategy_
         || l->max_fills > r->config.max_fills_limit) return -EINVAL;
     crisk_strategy *s = &r->strategies[strategy];
     s->lim = *l;
-    s->bucket.credit = (uint64_t)l->rate_burst * CRISK_NS;
-    s->bucket.last_ns = 0;
+    bucket_reset(&s->bucket, l->rate_burst, l->rate_per_second);
     s->fills_next = s->fills_seen = 0;
     return 0;
 }
@@ -125,22 +174,6 @@ int crisk_set_max_daily_loss(crisk *r, int64_t max_daily_loss) {
     if (max_daily_loss < 0) return -EINVAL;
     r->config.max_daily_loss = max_daily_loss;
     return 0;
-}
-
-// ---- token buckets
-
-// Credit after refilling to now (not stored). Capacity burst x NS fits 64 bits (burst < 2^32).
-static uint64_t bucket_level(const crisk_bucket *b, uint32_t burst, uint32_t per_second, uint64_t now) {
-    uint64_t cap = (uint64_t)burst * CRISK_NS;
-    if (now <= b->last_ns || per_second == 0) return b->credit;
-    uint64_t dt = now - b->last_ns, room = cap - b->credit;
-    return dt >= room / per_second + 1 ? cap : b->credit + dt * per_second;
-}
-
-static void bucket_take(crisk_bucket *b, uint32_t burst, uint32_t per_second, uint64_t now) {
-    uint64_t c = bucket_level(b, burst, per_second, now);
-    b->credit = c >= CRISK_NS ? c - CRISK_NS : 0; // a cancel with no token left takes nothing
-    if (now > b->last_ns) b->last_ns = now;
 }
 
 // ---- working orders
@@ -235,14 +268,79 @@ static int check_self_cross(const crisk_instrument *in, uint8_t side, uint32_t p
                                  : (px > in->best[OMNI_SIDE_BUY] ? 0 : -CRISK_CHECK_SELF_CROSS);
 }
 
+static uint32_t dup_hash(uint16_t locate, uint8_t side, uint32_t px, uint32_t qty, uint32_t slots) {
+    uint64_t k = ((uint64_t)px << 32 | qty) * 0x9E3779B97F4A7C15ull ^ ((uint64_t)locate << 1 | side) * 0xC2B2AE3D27D4EB4Full;
+    return (uint32_t)(k >> 32) & (slots - 1); // slots is a power of two
+}
+
+static int recent_is(const crisk_recent *e, uint16_t locate, uint8_t side, uint32_t px, uint32_t qty) {
+    return e->qty == qty && e->price == px && e->locate == locate && e->side == side;
+}
+
+// The index slot holding (locate, side, px, qty) in the strategy's table, or the free slot where
+// its probe sequence ends (`*found` says which).
+static uint32_t dup_find(const crisk *r, uint16_t strategy, uint16_t locate, uint8_t side, uint32_t px, uint32_t qty, int *found) {
+    uint32_t slots = r->recent_slots;
+    const uint16_t *t = &r->recent_index[(size_t)strategy * slots];
+    const crisk_recent *ring = &r->recent[(size_t)strategy * r->config.duplicate_memory];
+    uint32_t i = dup_hash(locate, side, px, qty, slots);
+    while (t[i] != DUP_EMPTY) {
+        if (recent_is(&ring[t[i]], locate, side, px, qty)) { *found = 1; return i; }
+        i = (i + 1) & (slots - 1);
+    }
+    *found = 0;
+    return i;
+}
+
+// An identical order among the strategy's last duplicate_memory new orders within the window:
+// the index names the newest copy, the latest time (now never goes back).
 static int check_duplicate(const crisk *r, uint16_t strategy, uint16_t locate, uint8_t side, uint32_t px, uint32_t qty,
                            uint64_t now) {
-    const crisk_recent *m = &r->recent[(size_t)strategy * r->config.duplicate_memory];
-    int dup = 0;
-    for (uint32_t i = 0; i < r->config.duplicate_memory; i++) // branch-free body: a fixed, small scan
-        dup |= (m[i].qty == qty) & (m[i].price == px) & (m[i].locate == locate) & (m[i].side == side)
-             & (now - m[i].t_ns < r->config.duplicate_window_ns) & (now >= m[i].t_ns);
-    return dup ? -CRISK_CHECK_DUPLICATE : 0;
+    int found;
+    uint32_t i = dup_find(r, strategy, locate, side, px, qty, &found);
+    if (!found) return 0;
+    const crisk_recent *e = &r->recent[(size_t)strategy * r->config.duplicate_memory
+                                       + r->recent_index[(size_t)strategy * r->recent_slots + i]];
+    return now >= e->t_ns && now - e->t_ns < r->config.duplicate_window_ns ? -CRISK_CHECK_DUPLICATE : 0;
+}
+
+// Removes index slot i by backward shift (linear probing keeps every other key reachable); each
+// entry moved keeps its ring entry's back-pointer.
+static void dup_remove(crisk *r, uint16_t strategy, uint32_t i) {
+    uint32_t slots = r->recent_slots;
+    uint16_t *t = &r->recent_index[(size_t)strategy * slots];
+    crisk_recent *ring = &r->recent[(size_t)strategy * r->config.duplicate_memory];
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & (slots - 1);
+        if (t[j] == DUP_EMPTY) break;
+        crisk_recent *e = &ring[t[j]];
+        uint32_t home = dup_hash(e->locate, e->side, e->price, e->qty, slots);
+        // t[j] may move to i when i lies cyclically in [home, j)
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            t[i] = t[j];
+            e->slot = (uint16_t)i;
+            i = j;
+        }
+    }
+    t[i] = DUP_EMPTY;
+}
+
+// A passed new order enters the strategy's ring in place of its oldest entry, and the index.
+static void dup_remember(crisk *r, crisk_strategy *s, uint16_t strategy, uint16_t locate, uint8_t side, uint32_t px,
+                         uint32_t qty, uint64_t now) {
+    uint16_t *t = &r->recent_index[(size_t)strategy * r->recent_slots];
+    crisk_recent *ring = &r->recent[(size_t)strategy * r->config.duplicate_memory];
+    uint16_t p = (uint16_t)s->recent_next;
+    crisk_recent *old = &ring[p];
+    // The index forgets the evicted order when this entry is its key's newest copy.
+    if (old->qty && t[old->slot] == p) dup_remove(r, strategy, old->slot);
+    *old = (crisk_recent){ .t_ns = now, .price = px, .qty = qty, .locate = locate, .side = side };
+    int found;
+    uint32_t i = dup_find(r, strategy, locate, side, px, qty, &found);
+    t[i] = p; // the newest copy now, found or new
+    old->slot = (uint16_t)i;
+    s->recent_next = s->recent_next + 1 == r->config.duplicate_memory ? 0 : s->recent_next + 1;
 }
 
 // Working orders count as if filled: a buy may take position + working buys to max_long, a sell
@@ -254,9 +352,6 @@ static int exposure_ok(int64_t position, const int64_t working[2], uint8_t side,
                                  : position - working[1] - add >= -max_short;
 }
 
-static int check_rate(const crisk_bucket *b, uint32_t burst, uint32_t per_second, uint64_t now, int id) {
-    return bucket_level(b, burst, per_second, now) >= CRISK_NS ? 0 : -id;
-}
 
 static int refuse(crisk *r, int code) {
     r->counters[-code]++;
@@ -324,16 +419,17 @@ int crisk_check(crisk *r, const omni_event *e, uint64_t now) {
         return refuse(r, -CRISK_CHECK_EXPOSURE_INSTRUMENT);
     if (!exposure_ok(s->position, s->working, side, add, s->lim.max_long, s->lim.max_short))
         return refuse(r, -CRISK_CHECK_EXPOSURE_STRATEGY);
-    CHECK(check_rate(&in->bucket, in->lim.rate_burst, in->lim.rate_per_second, now, CRISK_CHECK_RATE_INSTRUMENT));
-    CHECK(check_rate(&s->bucket, s->lim.rate_burst, s->lim.rate_per_second, now, CRISK_CHECK_RATE_STRATEGY));
+    // The rate checks: each bucket's level is taken once, checked, and spent if everything passed.
+    uint64_t in_level = bucket_level(&in->bucket, in->lim.rate_burst, in->lim.rate_per_second, now);
+    if (in_level < CRISK_NS) return refuse(r, -CRISK_CHECK_RATE_INSTRUMENT);
+    uint64_t s_level = bucket_level(&s->bucket, s->lim.rate_burst, s->lim.rate_per_second, now);
+    if (s_level < CRISK_NS) return refuse(r, -CRISK_CHECK_RATE_STRATEGY);
 
     // Passed: the request is taken as sent.
-    bucket_take(&in->bucket, in->lim.rate_burst, in->lim.rate_per_second, now);
-    bucket_take(&s->bucket, s->lim.rate_burst, s->lim.rate_per_second, now);
+    bucket_spend(&in->bucket, in_level, now);
+    bucket_spend(&s->bucket, s_level, now);
     if (is_new) {
-        crisk_recent *m = &r->recent[(size_t)strategy * r->config.duplicate_memory + s->recent_next];
-        *m = (crisk_recent){ .t_ns = now, .price = q->price, .qty = q->qty, .locate = locate, .side = side };
-        s->recent_next = s->recent_next + 1 == r->config.duplicate_memory ? 0 : s->recent_next + 1;
+        dup_remember(r, s, strategy, locate, side, q->price, q->qty, now);
         *o = (crisk_order){ .id = q->client_order_id, .price = q->price, .cross_px = q->price, .leaves = q->qty,
                             .locate = locate, .strategy = strategy, .side = side, .live = 1 };
         list_insert(r, in, (int32_t)slot);

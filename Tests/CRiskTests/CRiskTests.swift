@@ -19,8 +19,8 @@ final class Risk {
     let memory: UnsafeMutableRawPointer
     var nextSlot: UInt64 = 0
 
-    init(dupWindow: UInt64 = 0, maxAge: UInt64 = 1_000_000_000, maxLoss: Int64 = 1_000_000_000, configure: Bool = true) {
-        var c = crisk_config(instruments: 8, strategies: 4, orders: 64, duplicate_memory: 8, max_fills_limit: 16, reserved: 0,
+    init(dupWindow: UInt64 = 0, dupMemory: UInt32 = 8, maxAge: UInt64 = 1_000_000_000, maxLoss: Int64 = 1_000_000_000, configure: Bool = true) {
+        var c = crisk_config(instruments: 8, strategies: 4, orders: 64, duplicate_memory: dupMemory, max_fills_limit: 16, reserved: 0,
                              max_bbo_age_ns: maxAge, duplicate_window_ns: dupWindow, max_daily_loss: maxLoss)
         let size = crisk_footprint(&c)
         precondition(size > 0)
@@ -334,6 +334,42 @@ struct DuplicateAndCrossTests {
         #expect(k.new(strategy: 1, at: t0 + 999).1 == refused(CRISK_CHECK_NOT_CONFIGURED))
         #expect(k.new(at: t0 + 1_000).1 == 0)                  // the window has passed
         #expect(k.count(CRISK_CHECK_DUPLICATE) == 1)
+    }
+
+    /// The duplicate index against the rule as stated (an identical new order among the last
+    /// `duplicate_memory` passed ones within the window), over random orders from a small key
+    /// space so that repeats, evictions and probe collisions are frequent.
+    @Test(arguments: [1 as UInt32, 3, 8, 32])
+    func theIndexFindsExactlyTheDuplicatesTheRuleNames(memory: UInt32) {
+        let window: UInt64 = 2_000
+        let k = Risk(dupWindow: window, dupMemory: memory)
+        k.instrument(1, burst: 1_000_000, perSecond: 1_000_000)
+        k.strategy(0, burst: 1_000_000, perSecond: 1_000_000)
+        var recent: [(side: UInt8, price: UInt32, qty: UInt32, t: UInt64)] = []
+        var state: UInt64 = UInt64(memory) // an LCG: the same stream every run
+        func next(_ n: UInt64) -> UInt64 { state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407; return (state >> 33) % n }
+        var now = t0, refusedAsDuplicate = 0, generation: UInt64 = 1
+        for step in 0..<20_000 {
+            now += next(300)
+            _ = crisk_on_bbo(&k.r, 1, 100_000, 100_100, now)
+            let side = next(2) == 0 ? buy : sell
+            let price = side == buy ? 99_900 + UInt32(next(3)) * 100 : 100_100 + UInt32(next(3)) * 100
+            let qty = 100 * (1 + UInt32(next(3)))
+            let expected = recent.contains { $0.side == side && $0.price == price && $0.qty == qty && now >= $0.t && now - $0.t < window }
+            let id = generation << 24 | UInt64(step % 64)
+            let rc = k.check(k.request(OMNI_EV_ORDER_NEW, id: id, side: side, price: price, qty: qty), now)
+            #expect((rc == refused(CRISK_CHECK_DUPLICATE)) == expected, "step \(step): \(rc), the rule says \(expected ? "duplicate" : "not")")
+            guard rc == 0 || rc == refused(CRISK_CHECK_DUPLICATE) else { Issue.record("step \(step): refused \(rc)"); return }
+            if rc == 0 {
+                recent.append((side, price, qty, now))
+                if recent.count > Int(memory) { recent.removeFirst() }
+                k.answer(OMNI_EV_ORDER_REJECTED, id: id, now: now) // off the working counts: no self-cross, no exposure
+            } else {
+                refusedAsDuplicate += 1
+            }
+            if step % 64 == 63 { generation += 1 }
+        }
+        #expect(refusedAsDuplicate > 1_000, "the stream should repeat often: \(refusedAsDuplicate)")
     }
 
     @Test func aBuyAtOrAboveOurOwnSellIsRefused() {

@@ -134,12 +134,13 @@ typedef struct {
     crisk_instrument *instruments;
     crisk_strategy *strategies;
     crisk_order *orders;
-    crisk_recent *recent;       // duplicate_memory per strategy
+    crisk_recent *recent;       // duplicate_memory per strategy: a ring of its last new orders
+    uint16_t *recent_index;     // per strategy: (locate, side, price, qty) -> ring slot of the newest copy
     uint64_t *fill_times;       // max_fills_limit per strategy
     int64_t realised;           // sum over instruments, ITCH units x shares
     int64_t unrealised;         // sum over instruments, at the mid
     uint32_t killed;            // kill reason; 0 = off
-    uint32_t reserved;
+    uint32_t recent_slots;      // slots of each strategy's recent_index: a power of two >= 2 x duplicate_memory
     uint64_t counters[CRISK_CHECKS];
     uint64_t unknown_answers;   // answers and fills for no working order of ours (a fill still moves positions)
     uint64_t kills;             // times the kill switch went on
