@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "OmniStrategy"),
         // The trading loop: book change -> strategy -> risk -> orders -> order entry, and `omni run`'s wiring.
         .target(name: "OmniTrading", dependencies: [
-            "OmniBook", "OmniConfig", "OmniCore", "OmniFeed", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent", "CSys",
+            "OmniBook", "OmniConfig", "OmniCore", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.

@@ -28,28 +28,39 @@ extension MoldListener {
         consumer.batchTSC = 0
     }
 
-    /// Polls the port until the session finishes (when `untilEnd`), `deadlineNs` passes or `stop` says so.
-    public mutating func runDpdk(port: borrowing DpdkPort, lineA: IPv4Endpoint, lineB: IPv4Endpoint?,
-                                 untilEnd: Bool, deadlineNs: UInt64?, stop: () -> Bool) throws(NetError) -> DpdkLineCounters {
-        var burst = UDPBurst(capacity: 32, destinations: [
+    /// The burst a DPDK receive step fills: UDP to line A's group and port (dest 0) or line B's (dest 1).
+    public static func dpdkBurst(lineA: IPv4Endpoint, lineB: IPv4Endpoint?) -> UDPBurst {
+        UDPBurst(capacity: 32, destinations: [
             cn_udp_dest(group: lineA.address, port: lineA.port),
             cn_udp_dest(group: lineB?.address ?? 0xFFFF_FFFF, port: lineB?.port ?? 0xFFFF),
         ])
+    }
+
+    /// One receive step: a burst from the port into the session (no retransmission, no timers);
+    /// returns the datagrams fed.
+    public mutating func stepDpdk(port: borrowing DpdkPort, burst: inout UDPBurst) -> Int {
+        let before = burst.frames
+        let n = port.receive(into: &burst)
+        guard burst.frames != before else { return 0 }
+        counters.batches &+= 1
+        let now = csys_monotonic_ns()
+        if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
+        counters.lastBatchNs = now
+        counters.lastBatchTSC = burst.rxTSC
+        for i in 0..<n {
+            let d = burst[i]
+            feed(payload: d.bytes, line: d.dest == 0 ? .a : .b, tsc: burst.rxTSC, now: now)
+        }
+        return n
+    }
+
+    /// Polls the port until the session finishes (when `untilEnd`), `deadlineNs` passes or `stop` says so.
+    public mutating func runDpdk(port: borrowing DpdkPort, lineA: IPv4Endpoint, lineB: IPv4Endpoint?,
+                                 untilEnd: Bool, deadlineNs: UInt64?, stop: () -> Bool) throws(NetError) -> DpdkLineCounters {
+        var burst = Self.dpdkBurst(lineA: lineA, lineB: lineB)
         var idle = 0
         while true {
-            let before = burst.frames
-            let n = port.receive(into: &burst)
-            if burst.frames != before {
-                idle = 0
-                counters.batches &+= 1
-                let now = csys_monotonic_ns()
-                if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
-                counters.lastBatchNs = now
-                for i in 0..<n {
-                    let d = burst[i]
-                    feed(payload: d.bytes, line: d.dest == 0 ? .a : .b, tsc: burst.rxTSC, now: now)
-                }
-            }
+            if stepDpdk(port: port, burst: &burst) > 0 { idle = 0 }
             _ = try drainRetransmissions()
             poll()
             if untilEnd && finished { break }
@@ -60,8 +71,14 @@ extension MoldListener {
             }
         }
         burst.release()
-        var k = DpdkLineCounters()
-        (k.frames, k.otherUDP, k.notUDP, k.notUDPByCause) = (burst.frames, burst.otherUDP, burst.notUDP, burst.notUDPByCause)
-        return k
+        return DpdkLineCounters(burst)
+    }
+}
+
+extension DpdkLineCounters {
+    /// What a burst counted over its life.
+    public init(_ burst: borrowing UDPBurst) {
+        self.init()
+        (frames, otherUDP, notUDP, notUDPByCause) = (burst.frames, burst.otherUDP, burst.notUDP, burst.notUDPByCause)
     }
 }

@@ -25,6 +25,9 @@ import OmniStrategy
 ///   retransmit: 127.0.0.1:30002 # the re-request server, HOST:PORT, or off
 ///   interface: 127.0.0.1        # name or IPv4 address the feed arrives on
 ///   stale_after: 3              # seconds with no packet nor heartbeat that trip the kill switch
+///   via: socket                 # socket (recvmmsg) | io_uring | dpdk
+///   dpdk_vdev: net_af_packet0,iface=lo   # via dpdk: the EAL vdev (default net_pcap0 on the interface)
+///   dpdk_core: 0                # via dpdk: the core EAL pins the loop to
 /// instruments:                  # replaces the default list (the sim's 8 default symbols) when present
 ///   - symbol: AAPL
 ///     tick: 0.01                # decimal price, at most 4 decimals
@@ -88,7 +91,14 @@ public struct RunConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// How the feed's packets are received.
+    public enum FeedPath: String, Sendable, Equatable, CaseIterable { case socket, ioUring = "io_uring", dpdk }
+
     public struct Feed: Sendable, Equatable {
+        public var via: FeedPath = .socket
+        /// --via dpdk: the EAL vdev (nil: net_pcap0 on the feed's interface) and the core EAL pins the loop to.
+        public var dpdkVdev: String?
+        public var dpdkCore = 0
         public var lineA = "239.192.0.1:30001"
         public var lineB: String? = "239.192.0.2:30001"
         public var retransmit: String? = "127.0.0.1:30002"
@@ -256,7 +266,15 @@ extension ConfigReader {
             if let x = v["connect_timeout"] { c.venue.connectTimeoutMs = Int32(try seconds(x, "venue.connect_timeout", 0...60) / 1_000_000) }
         }
         if let n = top["feed"] {
-            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after"])
+            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core"])
+            if let x = f["via"] {
+                let names = RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", ")
+                let v = try scalar(x, "feed.via", names)
+                guard let p = RunConfig.FeedPath(rawValue: v) else { throw fail("feed.via", "expected one of \(names), found \"\(v)\"", x) }
+                c.feed.via = p
+            }
+            if let x = f["dpdk_vdev"] { c.feed.dpdkVdev = try name(x, "feed.dpdk_vdev", max: 200) }
+            if let x = f["dpdk_core"] { c.feed.dpdkCore = try integer(x, "feed.dpdk_core", 0...1023) }
             if let x = f["line_a"] { c.feed.lineA = try multicast(x, "feed.line_a") }
             if let x = f["line_b"] { c.feed.lineB = isOff(x) ? nil : try multicast(x, "feed.line_b") }
             if let x = f["retransmit"] {

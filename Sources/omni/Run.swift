@@ -5,7 +5,9 @@ import OmniBench
 import OmniBook
 import OmniCore
 import OmniEngine
+import OmniDpdk
 import OmniFeed
+import OmniFeedDpdk
 import OmniGateway
 import OmniNet
 import OmniOrders
@@ -24,30 +26,27 @@ struct FixLogonTimeout: Error, CustomStringConvertible {
     var description: String { "FIX \(endpoint): no Logon answer within \(ms) ms (session \(state))" }
 }
 
-/// The feed of one run: the listener, its lines, and the board it marks; each batch that changed a
-/// book stamps the board with its receive TSC (tick-to-trade's start).
-struct RunFeed: ~Copyable {
+/// `omni run --via dpdk`: the feed's frames from a DPDK port (busy-polled, no idle wait); the
+/// retransmission server still on the kernel's socket.
+struct MoldFeedDpdk: TradingFeed, ~Copyable {
     var listener: MoldListener<BoardSink>
-    var ra: MulticastReceiver<SocketBackend>
-    var rb: MulticastReceiver<SocketBackend>?
-    var none: NoReceive
+    let port: DpdkPort
+    var burst: UDPBurst
     let board: QuoteBoard
 
+    var lastPacketNs: UInt64 { listener.counters.lastBatchNs }
+    var isStale: Bool { listener.session.state == .stale }
+
     mutating func step() throws -> Int {
-        var n = try listener.drain(&ra.backend, line: .a)
+        let n = listener.stepDpdk(port: port, burst: &burst)
         if n > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-        if rb != nil {
-            let m = try listener.drain(&rb!.backend, line: .b)
-            if m > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-            n += m
-        } else {
-            n += try listener.drain(&none, line: .b)
-        }
         let r = try listener.drainRetransmissions()
         if r > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
         listener.poll()
         return n + r
     }
+
+    mutating func idle(ns: UInt64) {}
 }
 
 struct Run: ParsableCommand {
@@ -106,6 +105,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("line-b"), help: "The feed's line B, ADDRESS:PORT ('off' for none) (feed.line_b).") var lineB: String?
     @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none) (feed.retransmit).") var retransmit: String?
     @Option(help: "Interface name or IPv4 address the feed arrives on (feed.interface).") var interface: String?
+    @Option(help: "Receive path of the feed: socket (recvmmsg), io_uring or dpdk (feed.via).") var via: String?
     @Option(name: .customLong("stale-after"), help: "Seconds without a feed packet or heartbeat that trip the kill switch (feed.stale_after).") var staleAfter: Double?
     @Option(help: "Symbols to quote, comma separated (replaces instruments; each takes the first instrument's parameters).") var symbols: String?
     @Option(help: "Shares per quote, every instrument.") var size: UInt32?
@@ -151,6 +151,12 @@ struct Run: ParsableCommand {
         if let v = lineB { c.feed.lineB = v == "off" ? nil : v }
         if let v = retransmit { c.feed.retransmit = v == "off" ? nil : v }
         if let v = interface { c.feed.interface = v }
+        if let v = via {
+            guard let p = RunConfig.FeedPath(rawValue: v) else {
+                throw ValidationError("--via: '\(v)' is not one of \(RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.feed.via = p
+        }
         if let v = staleAfter {
             guard v > 0, v <= 3_600 else { throw ValidationError("--stale-after must be above 0 and at most 3600") }
             c.feed.staleAfterNs = UInt64(v * 1e9)
@@ -204,20 +210,45 @@ struct Run: ParsableCommand {
         var wanted: [Symbol: RunConfig.Instrument] = [:]
         for i in cfg.instruments { wanted[Symbol(Substring(i.symbol))!] = i }
 
-        // The feed first: the stock directory (retransmitted from the start of the day if we
-        // joined late) says which locate each symbol trades under.
-        let books = try Books()
-        let replay = ITCHReplay(books: books)
+        // The feed first, on the path asked for; then everything else, specialised over it.
         let board = QuoteBoard(locates: 1 << 16)
         var mold = MoldListenerConfig()
         mold.localAddress = try interfaceAddress(cfg.feed.interface)
         mold.retransmit = try cfg.feed.retransmit.map { try parseEndpoint($0, option: "feed.retransmit") }
         mold.session.requestDelay = cfg.feed.lineB == nil ? 0 : 1_000_000
+        let replay = ITCHReplay(books: try Books())
+        let listener = try MoldListener(mold, replay: replay, sink: BoardSink(board: board))
         let groupA = try parseGroup(cfg.feed.lineA, interface: cfg.feed.interface, option: "feed.line_a")
-        var feed = RunFeed(listener: try MoldListener(mold, replay: replay, sink: BoardSink(board: board)),
-                           ra: try MulticastReceiver<SocketBackend>(groupA),
-                           rb: try cfg.feed.lineB.map { try MulticastReceiver<SocketBackend>(try parseGroup($0, interface: cfg.feed.interface, option: "feed.line_b")) },
-                           none: NoReceive(label: groupA), board: board)
+        let groupB = try cfg.feed.lineB.map { try parseGroup($0, interface: cfg.feed.interface, option: "feed.line_b") }
+        switch cfg.feed.via {
+        case .socket:
+            var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
+                try MulticastReceiver<SocketBackend>(g)
+            }
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+        case .ioUring:
+            var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
+                try MulticastReceiver<IoUringBackend>(g)
+            }
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+        case .dpdk:
+            let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
+            var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
+            let memory = try HugePageChoice.apply(.auto, to: &eal)
+            try EAL.start(eal)
+            print("omni run: feed via DPDK \(vdev) on core \(cfg.feed.dpdkCore), \(memory)")
+            var feed = MoldFeedDpdk(listener: listener, port: try DpdkPort(id: 0),
+                                    burst: MoldListener<BoardSink>.dpdkBurst(lineA: try parseEndpoint(cfg.feed.lineA, option: "feed.line_a"),
+                                                                             lineB: try cfg.feed.lineB.map { try parseEndpoint($0, option: "feed.line_b") }),
+                                    board: board)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+        }
+    }
+
+    /// The stock directory from the feed (retransmitted from the start of the day if we joined
+    /// late) says which locate each symbol trades under; then risk, the ledger and the order entry.
+    func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
+                                           start: UInt64, deadline: UInt64?) throws {
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
         while locates.count < wanted.count {
@@ -228,7 +259,6 @@ struct Run: ParsableCommand {
                 throw ValidationError("no stock directory entry for \(missing.joined(separator: ", ")) on \(cfg.feed.lineA) within 10 s: is the venue publishing?")
             }
         }
-
         // Risk and the ledger, from the configuration.
         var riskConfig = RiskConfig(instruments: 1 << 16, strategies: 2, orders: 1 << 16, maxDailyLoss: cfg.risk.maxDailyLoss)
         for (l, s) in locates {
@@ -281,7 +311,7 @@ struct Run: ParsableCommand {
     }
 
     /// The run itself, specialised per order entry and per strategy (no existential on the hot path).
-    func trade<Entry: GatewaySession>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck, ledger: OrderLedger,
+    func trade<Entry: GatewaySession, F: TradingFeed & ~Copyable>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck, ledger: OrderLedger,
                                       locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
         let byLocate = locates.mapValues { wanted[$0]! }
         let first = cfg.instruments[0]
@@ -304,7 +334,7 @@ struct Run: ParsableCommand {
         }
     }
 
-    func trade<Entry: GatewaySession, S: Strategy>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout RunFeed, risk: PreTradeCheck,
+    func trade<Entry: GatewaySession, S: Strategy, F: TradingFeed & ~Copyable>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck,
                                                    ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, quoting: String) throws {
         let board = feed.board
         let first = cfg.instruments[0]
@@ -315,7 +345,7 @@ struct Run: ParsableCommand {
             loop.quote(l)
             if let i = cfg.instruments.first(where: { $0.symbol == s.description }) { loop.setMaxPosition(i.maxPosition, locate: l) }
         }
-        print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), \(label), feed \(cfg.feed.lineA)\(cfg.feed.lineB.map { " + \($0)" } ?? "")")
+        print("omni run: \(locates.count) instruments (\(locates.sorted { $0.key < $1.key }.map { "\($0.value)@\($0.key)" }.joined(separator: " "))), \(label), feed \(cfg.feed.lineA)\(cfg.feed.lineB.map { " + \($0)" } ?? "") via \(cfg.feed.via.rawValue)")
         let q = cfg.quoting
         print("  quoting \(quoting), \(q.levels) level\(q.levels == 1 ? "" : "s") per side\(q.levels > 1 ? " \(q.spacingTicks) ticks apart" : ""), replaced on a \(q.refreshTicks)-tick move\(q.minRestNs > 0 ? " after \(Double(q.minRestNs) / 1e9) s at rest" : ""), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
@@ -342,7 +372,7 @@ struct Run: ParsableCommand {
             loop.retryCancels = entry.isUp
             loop.pass(now: now)
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
-                                   lastPacketNs: feed.listener.counters.lastBatchNs, sessionStale: feed.listener.session.state == .stale, now: now) {
+                                   lastPacketNs: feed.lastPacketNs, sessionStale: feed.isStale, now: now) {
                 print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT")
                 fflush(nil)
             }
@@ -352,7 +382,7 @@ struct Run: ParsableCommand {
                 print(statusLine(loop, locates: locates))
                 fflush(nil)
             }
-            if n == 0 { idle += 1; if idle & 63 == 0 { _ = try? feed.ra.backend.wait(timeoutNanoseconds: 200_000) } } else { idle = 0 }
+            if n == 0 { idle += 1; if idle & 63 == 0 { feed.idle(ns: 200_000) } } else { idle = 0 }
         }
 
         // Stop: cancel everything, wait for the confirmations (bounded), log out, summarise.

@@ -116,6 +116,8 @@ import Testing
         ("model:\n  sigma_interval: 61\n", "model.sigma_interval", 2, "at most 60"),
         ("model:\n  sigma_window: 1\n", "model.sigma_window", 2, "integer in 2...100000"),
         ("model:\n  sigma: 2\n", "model.sigma", 2, "unknown key"),
+        ("feed:\n  via: rdma\n", "feed.via", 2, "expected one of socket, io_uring, dpdk"),
+        ("feed:\n  dpdk_core: 5000\n", "feed.dpdk_core", 2, "integer in 0...1023"),
         ("quoting:\n  levels: 17\n", "quoting.levels", 2, "integer in 1...16"),
         ("quoting:\n  level_spacing: 0\n", "quoting.level_spacing", 2, "integer in 1...10000"),
         ("quoting:\n  refresh_ticks: -1\n", "quoting.refresh_ticks", 2, "integer"),
@@ -153,6 +155,13 @@ import Testing
         #expect(c.strategy == .avellanedaStoikov && c.model.gamma == 0.25 && c.model.k == 2 && c.model.a == 12.5)
         #expect(c.model.horizonSeconds == 30 && c.model.sigmaIntervalNs == 50_000_000 && c.model.sigmaWindow == 40)
         #expect(try RunConfig(yaml: "strategy: glft\nmodel:\n  gamma: 1\n").model.k == RunConfig.Model().k) // the rest at their defaults
+    }
+
+    @Test func theFeedPathIsRead() throws {
+        #expect(RunConfig().feed.via == .socket)
+        let c = try RunConfig(yaml: "feed:\n  via: dpdk\n  dpdk_vdev: net_af_packet0,iface=lo\n  dpdk_core: 1\n")
+        #expect(c.feed.via == .dpdk && c.feed.dpdkVdev == "net_af_packet0,iface=lo" && c.feed.dpdkCore == 1)
+        #expect(try RunConfig(yaml: "feed:\n  via: io_uring\n").feed.via == .ioUring)
     }
 
     /// The quoting rule: levels, their spacing, the refresh move and the minimum resting time.

@@ -1,0 +1,54 @@
+import Foundation
+import SharedTestData
+import Testing
+
+/// `omni run` as a subprocess against `omni sim` (another subprocess, its generator on), once
+/// per feed path: it finds the stock directory, quotes the 8 default symbols, and at --seconds
+/// cancels everything and exits 0 with no order left open. TCP ports and multicast groups of its
+/// own, on loopback.
+@Suite(.serialized) struct RunCommandTests {
+    static let omni = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/.build/debug/omni"
+    static let present = FileManager.default.isExecutableFile(atPath: omni)
+
+    func launch(_ args: [String], out: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.omni)
+        p.arguments = args
+        FileManager.default.createFile(atPath: out, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = p.standardOutput
+        try p.run()
+        return p
+    }
+
+    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"), arguments: ["socket", "io_uring", "dpdk"])
+    func quotesTheSimAndEndsWithNothingOpen(via: String) throws {
+        let dir = TestScratch.directory("run-\(via)")
+        let base = 20_000 + Int(getpid() % 10_000) * 3
+        let (ouch, fix, mold) = (base, base + 1, base + 2)
+        try """
+        mold: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit_port: \(mold)}
+        ouch: {port: \(ouch)}
+        fix: {port: \(fix), store: \(dir)/fix}
+        """.write(toFile: dir + "/sim.yaml", atomically: false, encoding: .utf8)
+        try """
+        venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
+        feed: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit: "127.0.0.1:\(mold)", via: \(via)}
+        """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
+        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "12"], out: dir + "/sim.log")
+        defer { if sim.isRunning { sim.interrupt() }; sim.waitUntilExit() }
+        usleep(1_500_000)
+        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "4", "--status-every", "2"], out: dir + "/run.log")
+        let end = Date().addingTimeInterval(30)
+        while run.isRunning && Date() < end { usleep(50_000) }
+        if run.isRunning { run.terminate(); Issue.record("omni run --via \(via) did not end") }
+        run.waitUntilExit()
+        let log = (try? String(contentsOfFile: dir + "/run.log", encoding: .utf8)) ?? ""
+        #expect(run.terminationStatus == 0, "\(log)")
+        #expect(log.contains("via \(via)") && log.contains("open orders 0 left at the end"), "\(log)")
+        let entered = log.split(separator: "\n").first { $0.contains(" entered, ") }
+            .flatMap { Int($0.split(separator: " ").first { Int($0) != nil } ?? "") } ?? 0
+        #expect(entered >= 16, "the 8 symbols quoted on both sides:\n\(log)")
+    }
+}
