@@ -49,6 +49,7 @@ import OmniStrategy
 ///   level_spacing: 1            # ticks between levels
 ///   refresh_ticks: 1            # replace an order when its target moves this many ticks (or its size changes)
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
+/// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -163,6 +164,26 @@ public struct RunConfig: Sendable, Equatable {
     public var strategy: StrategyKind = .inventorySkew
     public var model = Model()
     public var quoting = QuotingRule()
+    /// Where the loop runs: pinned to a core, by default the last online one.
+    public var core: CorePlacement = .automatic
+
+    public enum CorePlacement: Sendable, Equatable {
+        /// The last online core (csys_online_cores() - 1).
+        case automatic
+        case core(Int)
+        /// Not pinned: the scheduler places it.
+        case off
+        /// "auto", "off" or a core number 0...1023; nil otherwise.
+        public init?(_ text: String) {
+            switch text {
+            case "auto": self = .automatic
+            case "off": self = .off
+            default:
+                guard let n = Int(text), (0...1023).contains(n) else { return nil }
+                self = .core(n)
+            }
+        }
+    }
 
     public init() {}
 
@@ -241,7 +262,12 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core"])
+        if let n = top["core"] {
+            let v = try scalar(n, "core", "a core number, auto or off")
+            guard let p = RunConfig.CorePlacement(v) else { throw fail("core", "expected a core number 0...1023, auto or off, found \"\(v)\"", n) }
+            c.core = p
+        }
         if let n = top["venue"] {
             let v = try mapping(n, "venue", known: ["protocol", "ouch", "fix", "user", "password", "sender_comp_id", "target_comp_id",
                                                    "fix_store", "connect_timeout"])

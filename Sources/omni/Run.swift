@@ -53,7 +53,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Trade: a market maker quoting through pre-trade risk over OUCH or FIX, fed by a MoldUDP64 feed.",
         discussion: """
-        One thread, run to completion: each receive step applies the feed's packets to the books, \
+        One thread pinned to one core (--core; by default the last online core), run to \
+        completion: each receive step applies the feed's packets to the books, \
         then every instrument whose touch changed is quoted by the strategy (--strategy or strategy:), \
         each request passes the \
         pre-trade checks (CRisk: quantity, value, collar, reference age, self-cross, duplicates, \
@@ -106,6 +107,7 @@ struct Run: ParsableCommand {
     @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none) (feed.retransmit).") var retransmit: String?
     @Option(help: "Interface name or IPv4 address the feed arrives on (feed.interface).") var interface: String?
     @Option(help: "Receive path of the feed: socket (recvmmsg), io_uring or dpdk (feed.via).") var via: String?
+    @Option(help: "The core the loop is pinned to: a number, auto (the last online core) or off (core).") var core: String?
     @Option(name: .customLong("stale-after"), help: "Seconds without a feed packet or heartbeat that trip the kill switch (feed.stale_after).") var staleAfter: Double?
     @Option(help: "Symbols to quote, comma separated (replaces instruments; each takes the first instrument's parameters).") var symbols: String?
     @Option(help: "Shares per quote, every instrument.") var size: UInt32?
@@ -151,6 +153,10 @@ struct Run: ParsableCommand {
         if let v = lineB { c.feed.lineB = v == "off" ? nil : v }
         if let v = retransmit { c.feed.retransmit = v == "off" ? nil : v }
         if let v = interface { c.feed.interface = v }
+        if let v = core {
+            guard let p = RunConfig.CorePlacement(v) else { throw ValidationError("--core: '\(v)' is not a core number, auto or off") }
+            c.core = p
+        }
         if let v = via {
             guard let p = RunConfig.FeedPath(rawValue: v) else {
                 throw ValidationError("--via: '\(v)' is not one of \(RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -210,6 +216,19 @@ struct Run: ParsableCommand {
         var wanted: [Symbol: RunConfig.Instrument] = [:]
         for i in cfg.instruments { wanted[Symbol(Substring(i.symbol))!] = i }
 
+        // One pinned core, run to completion (DPDK: EAL pins the thread to feed.dpdk_core).
+        let placement: String
+        switch (cfg.feed.via, cfg.core) {
+        case (.dpdk, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
+        case (_, .off): placement = "not pinned"
+        case (_, .automatic), (_, .core):
+            var n = Int(csys_online_cores()) - 1
+            if case .core(let c) = cfg.core { n = c }
+            let rc = csys_pin_to_core(Int32(n))
+            guard rc == 0 else { throw ValidationError("core \(n): cannot pin the loop there: \(String(cString: strerror(rc)))") }
+            placement = "core \(n)"
+        }
+
         // The feed first, on the path asked for; then everything else, specialised over it.
         let board = QuoteBoard(locates: 1 << 16)
         var mold = MoldListenerConfig()
@@ -225,12 +244,12 @@ struct Run: ParsableCommand {
             var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<SocketBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
         case .ioUring:
             var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<IoUringBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
         case .dpdk:
             let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
             var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
@@ -241,14 +260,14 @@ struct Run: ParsableCommand {
                                     burst: MoldListener<BoardSink>.dpdkBurst(lineA: try parseEndpoint(cfg.feed.lineA, option: "feed.line_a"),
                                                                              lineB: try cfg.feed.lineB.map { try parseEndpoint($0, option: "feed.line_b") }),
                                     board: board)
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
         }
     }
 
     /// The stock directory from the feed (retransmitted from the start of the day if we joined
     /// late) says which locate each symbol trades under; then risk, the ledger and the order entry.
     func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
-                                           start: UInt64, deadline: UInt64?) throws {
+                                           start: UInt64, deadline: UInt64?, placement: String) throws {
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
         while locates.count < wanted.count {
@@ -284,7 +303,7 @@ struct Run: ParsableCommand {
             soup.loginTimeoutMs = cfg.venue.connectTimeoutMs
             let entry = OuchOrderEntry(soup, symbols: symbolsByLocate)
             do { try entry.connect() } catch { throw ValidationError("OUCH \(cfg.venue.ouch): \(error)") }
-            try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+            try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user), on \(placement)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
                       locates: locates, wanted: wanted, start: start, deadline: deadline)
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
@@ -305,7 +324,7 @@ struct Run: ParsableCommand {
                 entry.session.disconnect("no logon")
                 throw ValidationError("\(e)")
             }
-            try trade(entry, label: "FIX \(cfg.venue.fix) as \(fixConfig.senderCompID) -> \(cfg.venue.targetCompID)", cfg: cfg, feed: &feed,
+            try trade(entry, label: "FIX \(cfg.venue.fix) as \(fixConfig.senderCompID) -> \(cfg.venue.targetCompID), on \(placement)", cfg: cfg, feed: &feed,
                       risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline)
         }
     }

@@ -117,6 +117,8 @@ import Testing
         ("model:\n  sigma_window: 1\n", "model.sigma_window", 2, "integer in 2...100000"),
         ("model:\n  sigma: 2\n", "model.sigma", 2, "unknown key"),
         ("feed:\n  via: rdma\n", "feed.via", 2, "expected one of socket, io_uring, dpdk"),
+        ("core: 2000\n", "core", 1, "core number 0...1023, auto or off"),
+        ("core: -1\n", "core", 1, "core number"),
         ("feed:\n  dpdk_core: 5000\n", "feed.dpdk_core", 2, "integer in 0...1023"),
         ("quoting:\n  levels: 17\n", "quoting.levels", 2, "integer in 1...16"),
         ("quoting:\n  level_spacing: 0\n", "quoting.level_spacing", 2, "integer in 1...10000"),
@@ -155,6 +157,13 @@ import Testing
         #expect(c.strategy == .avellanedaStoikov && c.model.gamma == 0.25 && c.model.k == 2 && c.model.a == 12.5)
         #expect(c.model.horizonSeconds == 30 && c.model.sigmaIntervalNs == 50_000_000 && c.model.sigmaWindow == 40)
         #expect(try RunConfig(yaml: "strategy: glft\nmodel:\n  gamma: 1\n").model.k == RunConfig.Model().k) // the rest at their defaults
+    }
+
+    @Test func theCorePlacementIsRead() throws {
+        #expect(RunConfig().core == .automatic)
+        #expect(try RunConfig(yaml: "core: 1\n").core == .core(1))
+        #expect(try RunConfig(yaml: "core: off\n").core == .off)
+        #expect(try RunConfig(yaml: "core: auto\n").core == .automatic)
     }
 
     @Test func theFeedPathIsRead() throws {
