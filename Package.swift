@@ -53,7 +53,7 @@ let package = Package(
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
-        .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
+        .target(name: "CWire", dependencies: ["CEvent"], path: "CKernels/CWire", cSettings: kernelFlags),
         // The 64-byte event ABI (omni_event.h): market data, order lifecycle, commands.
         .target(name: "CEvent", path: "CKernels/CEvent", cSettings: kernelFlags),
         .target(name: "CBook", dependencies: ["CWire", "CEvent"], path: "CKernels/CBook", cSettings: kernelFlags),
