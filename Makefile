@@ -1,11 +1,11 @@
 # OmniAlpha: the two commands README.md promises, and the tools around them.
 #   make demo   the main job: omni sim (the default venue) and omni run (the market maker) for DEMO_SECONDS
-#   make test   the whole test suite: unit tests, real-data checks, peer cross-checks
+#   make test   the whole test suite: unit tests, real-data checks, peer cross-checks, the hardware kernel's harness
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build needs; installed by `make setup` only when missing.
-DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++ verilator
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA
@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test hw-test hw-test-large fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -46,7 +46,7 @@ demo-replay: release
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
 
-test: setup unit-test peer-test
+test: setup unit-test peer-test hw-test
 
 # TMPDIR points into a folder removed afterwards: SwiftPM's `swift test` itself leaves five empty
 # TemporaryDirectory.* folders per run, and the tests' own files go there too.
@@ -56,6 +56,27 @@ unit-test:
 # omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
 peer-test: release
 	Tests/Peers/compare-bbo.sh
+
+# The MoldUDP64 + ITCH decoder kernel (Hardware/rtl) under Verilator, record for record against
+# CWire's cw_mold_events: the real fixtures and a synthetic day (hw-test-large: a bigger day).
+HW := .build-hw
+HW_CFLAGS := -O2 -I$(CURDIR)/CKernels/CWire/include -I$(CURDIR)/CKernels/CEvent/include
+HW_TEST_MESSAGES ?= 1000000
+HW_LARGE_MESSAGES ?= 10000000
+
+$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp CKernels/CWire/cwire.c \
+		$(wildcard CKernels/CWire/include/*.h) CKernels/CEvent/include/omni_event.h | setup
+	@mkdir -p $(HW)
+	nice -n 19 gcc -std=c11 $(HW_CFLAGS) -Wall -Wextra -Wno-unused-function -c CKernels/CWire/cwire.c -o $(HW)/cwire.o
+	nice -n 19 verilator --cc --exe --build -j 2 -O3 -Wall --top-module mold_itch_decoder -Mdir $(HW)/obj \
+	  -CFLAGS "-std=c++17 $(HW_CFLAGS)" Hardware/rtl/mold_itch_decoder.sv $(CURDIR)/Hardware/sim/mold_itch_harness.cpp \
+	  $(CURDIR)/$(HW)/cwire.o -o $(CURDIR)/$@ >$(HW)/verilator.log
+
+hw-test: release $(HW)/mold_itch_harness
+	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_TEST_MESSAGES)
+
+hw-test-large: release $(HW)/mold_itch_harness
+	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_LARGE_MESSAGES) 2
 
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
@@ -85,4 +106,4 @@ hugepages:
 	grep -E '^(HugePages_Total|HugePages_Free|Hugepagesize):' /proc/meminfo
 
 clean:
-	rm -rf .build Benchmarks/.build bench-data .venv-peers
+	rm -rf .build Benchmarks/.build bench-data .venv-peers $(HW)
