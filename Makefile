@@ -58,22 +58,26 @@ peer-test: release
 	Tests/Peers/compare-bbo.sh
 
 # The MoldUDP64 + ITCH decoder kernel (Hardware/rtl) under Verilator, record for record against
-# CWire's cw_mold_events: the real fixtures and a synthetic day (hw-test-large: a bigger day).
+# CWire's cw_mold_events: the real fixtures and a synthetic day (hw-test-large: a bigger day);
+# then the seam: the model as its own process feeding omni's books through a /dev/shm ring,
+# whose BBO stream must equal omni replay's.
 HW := .build-hw
-HW_CFLAGS := -O2 -I$(CURDIR)/CKernels/CWire/include -I$(CURDIR)/CKernels/CEvent/include
+HW_CFLAGS := -O2 $(foreach m,CWire CEvent CRing CSys,-I$(CURDIR)/CKernels/$(m)/include) -I$(CURDIR)/Hardware/sim
 HW_TEST_MESSAGES ?= 1000000
 HW_LARGE_MESSAGES ?= 10000000
 
-$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp CKernels/CWire/cwire.c \
-		$(wildcard CKernels/CWire/include/*.h) CKernels/CEvent/include/omni_event.h | setup
+HW_C := CKernels/CWire/cwire.c CKernels/CRing/cring.c Hardware/sim/seam_ring.c
+$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp $(HW_C) Hardware/sim/seam_ring.h \
+		$(wildcard CKernels/CWire/include/*.h CKernels/CRing/include/*.h) CKernels/CEvent/include/omni_event.h | setup
 	@mkdir -p $(HW)
-	nice -n 19 gcc -std=c11 $(HW_CFLAGS) -Wall -Wextra -Wno-unused-function -c CKernels/CWire/cwire.c -o $(HW)/cwire.o
+	for c in $(HW_C); do nice -n 19 gcc -std=c11 $(HW_CFLAGS) -Wall -Wextra -Wno-unused-function -c $$c -o $(HW)/$$(basename $$c .c).o; done
 	nice -n 19 verilator --cc --exe --build -j 2 -O3 -Wall --top-module mold_itch_decoder -Mdir $(HW)/obj \
 	  -CFLAGS "-std=c++17 $(HW_CFLAGS)" Hardware/rtl/mold_itch_decoder.sv $(CURDIR)/Hardware/sim/mold_itch_harness.cpp \
-	  $(CURDIR)/$(HW)/cwire.o -o $(CURDIR)/$@ >$(HW)/verilator.log
+	  $(foreach c,$(HW_C),$(CURDIR)/$(HW)/$(basename $(notdir $(c))).o) -o $(CURDIR)/$@ >$(HW)/verilator.log
 
 hw-test: release $(HW)/mold_itch_harness
 	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_TEST_MESSAGES)
+	Hardware/sim/run-seam.sh $(HW)/mold_itch_harness .build/release/omni $(HW_TEST_MESSAGES)
 
 hw-test-large: release $(HW)/mold_itch_harness
 	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_LARGE_MESSAGES) 2

@@ -10,13 +10,20 @@
 // Latency is counted in clock edges from the edge that takes the beat holding the message's
 // first byte (its type byte) / last byte to the edge that takes its record.
 // Exit status 0 when nothing differs; the first difference names the message and stops.
+//
+// With --ring NAME --payload FILE (one day file) it is the producer of the seam instead: one
+// unstalled pass whose records, still compared, also go into the shared-memory ring NAME
+// (a full ring holds the kernel's output back), with FILE holding the packets back to back,
+// the buffer the records' offsets point into; an OMNI_CMD_STOP event ends the stream.
 #include "Vmold_itch_decoder.h"
 #include "verilated.h"
 
 #include "cw_frame.h"
 #include "cw_mold_events.h"
+#include "seam_ring.h"
 
 #include <chrono>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +33,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -42,6 +50,7 @@ struct Options {
     double stall = 0.3;       // stalled pass: chance that the output is not ready in a cycle
     double faults = 0.03;     // stalled pass: chance of a damaged packet after each good one
     double heartbeats = 0.02; // stalled pass: chance of a heartbeat after each good one
+    std::string ring, payload;  // seam mode
     std::vector<std::string> files;
 };
 
@@ -167,8 +176,8 @@ bool same_record(const uint8_t *a, const uint8_t *b) {
     exit(1);
 }
 
-PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8_t>> &good, bool stalled, const Options &o,
-                    uint64_t seed) {
+PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8_t>> &good, bool stalled, bool to_ring,
+                    const Options &o, uint64_t seed) {
     const char *pass = stalled ? "stalled" : "unstalled";
     std::mt19937_64 rng(seed);
     std::bernoulli_distribution idle(stalled ? o.idle : 0), stall(stalled ? o.stall : 0), fault(stalled ? o.faults : 0),
@@ -236,10 +245,16 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
             top->s_tlast = off + n == p.size();
         }
         top->s_tvalid = offer;
-        top->m_tready = !stall(rng);
+        top->eval();
+        bool ready = !stall(rng);
+        if (ready && to_ring && top->m_tvalid && !seam_ring_push(top->m_tdata.data())) {
+            ready = false; // the ring is full: hold the record, let the consumer run
+            std::this_thread::yield();
+        }
+        top->m_tready = ready;
         top->eval();
         bool in = offer && top->s_tready;
-        bool out = top->m_tvalid && top->m_tready;
+        bool out = top->m_tvalid && ready;
         uint8_t got[64];
         if (out) memcpy(got, top->m_tdata.data(), 64);
         top->clk = 1; top->eval(); top->clk = 0; top->eval();
@@ -261,7 +276,7 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
             want.pop_front();
             res.records++;
             quiet = 0;
-        } else if (!feeding && ++quiet > 1000) {
+        } else if (!feeding && !top->m_tvalid && ++quiet > 1000) {
             differ(file, pass, "no record came out", want.front().rec, nullptr);
         }
     }
@@ -299,6 +314,25 @@ void report(const std::string &file, const char *pass, const PassResult &r) {
     fflush(stdout);
 }
 
+// Seam mode: the packets to the payload file, then the kernel's records into the ring.
+int feed_ring(const Options &o) {
+    const std::string &path = o.files[0];
+    std::vector<uint8_t> file = read_file(path);
+    std::mt19937_64 rng(o.seed);
+    auto packets = pack(messages_of(file, path), o, rng);
+    FILE *f = fopen(o.payload.c_str(), "wb");
+    if (!f) { perror(o.payload.c_str()); return 2; }
+    for (const auto &p : packets) fwrite(p.data(), 1, p.size(), f);
+    if (fclose(f) != 0) { perror(o.payload.c_str()); return 2; }
+    int st = seam_ring_create(o.ring.c_str(), 4096);
+    if (st != 0) { fprintf(stderr, "hw-harness: ring %s: %s (%s)\n", o.ring.c_str(), seam_ring_status(st), strerror(errno)); return 2; }
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    PassResult r = run_pass(name, packets, false, true, o, o.seed + 1);
+    seam_ring_finish();
+    report(name, "to the ring", r);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -315,13 +349,17 @@ int main(int argc, char **argv) {
         else if (a == "--idle") o.idle = std::stod(val("--idle"));
         else if (a == "--stall") o.stall = std::stod(val("--stall"));
         else if (a == "--faults") o.faults = std::stod(val("--faults"));
+        else if (a == "--ring") o.ring = val("--ring");
+        else if (a == "--payload") o.payload = val("--payload");
         else if (a[0] == '-' && a[1] == '-') { fprintf(stderr, "hw-harness: unknown option %s\n", a.c_str()); return 2; }
         else o.files.push_back(a);
     }
-    if (o.files.empty() || o.max_count == 0) {
-        fprintf(stderr, "usage: %s [--seed N] [--max-count N] [--idle P] [--stall P] [--faults P] DAYFILE...\n", argv[0]);
+    if (o.files.empty() || o.max_count == 0 || o.ring.empty() != o.payload.empty() || (!o.ring.empty() && o.files.size() != 1)) {
+        fprintf(stderr, "usage: %s [--seed N] [--max-count N] [--idle P] [--stall P] [--faults P] DAYFILE...\n"
+                        "       %s [--seed N] [--max-count N] --ring NAME --payload FILE DAYFILE\n", argv[0], argv[0]);
         return 2;
     }
+    if (!o.ring.empty()) return feed_ring(o);
     printf("hw-harness: seed %" PRIu64 ", 1..%u messages per packet; stalled pass: idle %.2f, back-pressure %.2f, "
            "damaged packets %.2f, heartbeats %.2f\n", o.seed, o.max_count, o.idle, o.stall, o.faults, o.heartbeats);
     uint64_t total = 0;
@@ -333,7 +371,7 @@ int main(int argc, char **argv) {
         std::mt19937_64 rng(o.seed);
         auto packets = pack(msgs, o, rng);
         std::string name = path.substr(path.find_last_of('/') + 1);
-        PassResult u = run_pass(name, packets, false, o, o.seed + 1);
+        PassResult u = run_pass(name, packets, false, false, o, o.seed + 1);
         if (u.last.min != u.last.max) {
             fprintf(stderr, "hw-harness: FAIL %s: unstalled latency from last byte is not one number: %" PRIu64 "..%" PRIu64 "\n",
                     name.c_str(), u.last.min, u.last.max);
@@ -344,7 +382,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         report(name, "unstalled", u);
-        PassResult s = run_pass(name, packets, true, o, o.seed + 2);
+        PassResult s = run_pass(name, packets, true, false, o, o.seed + 2);
         report(name, "stalled", s);
         last_unstalled.add(u.last.min);
         total += u.records + s.records;
