@@ -139,7 +139,7 @@ std::vector<uint8_t> damage(const std::vector<uint8_t> &good, std::mt19937_64 &r
         if (!at.empty()) cw_put16(p.data() + at[rng() % at.size()], (uint16_t)(rng() % 61));
         break;
     }
-    case 3: p[CW_MOLD_HEADER_LEN + 2] = (uint8_t)rng(); break;                     // first block's type byte
+    case 3: if (p.size() > CW_MOLD_HEADER_LEN + 2) p[CW_MOLD_HEADER_LEN + 2] = (uint8_t)rng(); break; // first block's type byte
     case 4: cw_put16(p.data() + 18, (uint16_t)(rng() % 40)); break;               // block count
     default: { // 1..20 blocks of 0..15 random bytes: several block boundaries per beat
         p.resize(CW_MOLD_HEADER_LEN);
@@ -186,7 +186,7 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
     // The packets fed, in order: the good ones with, in the stalled pass, the rest between them.
     std::vector<const std::vector<uint8_t> *> feed;
     std::vector<std::vector<uint8_t>> extra;
-    extra.reserve(good.size() * 2);
+    extra.reserve(good.size() * 2); // at most two per good packet: `feed` points into it, so it never reallocates
     uint64_t next_seq = 1;
     for (const auto &p : good) {
         feed.push_back(&p);
