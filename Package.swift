@@ -128,7 +128,7 @@ let package = Package(
         .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
         .target(name: "ExecutionCheck", dependencies: ["OmniGateway", "OmniOrders", "OmniWire", "CEvent", "CWire"], path: "Tests/ExecutionCheck"),
         .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
-        .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed", "OmniWire"]),
+        .testTarget(name: "CWireTests", dependencies: ["CWire", "CEvent", "OmniFeed", "OmniWire"]),
         .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
         .testTarget(name: "CRingTests", dependencies: ["CEvent", "CRing", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
