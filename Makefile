@@ -62,7 +62,7 @@ peer-test: release
 # then the seam: the model as its own process feeding omni's books through a /dev/shm ring,
 # whose BBO stream must equal omni replay's.
 HW := .build-hw
-HW_CFLAGS := -O2 $(foreach m,CWire CEvent CRing CSys,-I$(CURDIR)/CKernels/$(m)/include) -I$(CURDIR)/Hardware/sim
+HW_CFLAGS := -O2 $(foreach m,CWire CEvent CRing,-I$(CURDIR)/CKernels/$(m)/include) -I$(CURDIR)/Hardware/sim
 HW_TEST_MESSAGES ?= 1000000
 HW_LARGE_MESSAGES ?= 10000000
 
