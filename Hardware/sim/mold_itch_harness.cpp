@@ -31,6 +31,7 @@
 #include <deque>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -216,6 +217,7 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
     bool queued = false;                    // its records are in `want`
     uint64_t beats = 0, stream = 0, cycle = 0, quiet = 0;
     unsigned idle_left = 0;                 // idle cycles before the next beat
+    std::optional<std::chrono::steady_clock::time_point> full_since; // seam mode: the ring full since then
     auto t0 = std::chrono::steady_clock::now();
     while (pi < feed.size() || !want.empty()) {
         bool feeding = pi < feed.size();
@@ -247,9 +249,19 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
         top->s_tvalid = offer;
         top->eval();
         bool ready = !stall(rng);
-        if (ready && to_ring && top->m_tvalid && !seam_ring_push(top->m_tdata.data())) {
-            ready = false; // the ring is full: hold the record, let the consumer run
-            std::this_thread::yield();
+        if (ready && to_ring && top->m_tvalid) {
+            if (seam_ring_push(top->m_tdata.data())) {
+                full_since.reset();
+            } else {
+                ready = false; // the ring is full: hold the record, let the consumer run
+                auto now = std::chrono::steady_clock::now();
+                if (!full_since) full_since = now;
+                if (now - *full_since > std::chrono::seconds(30)) {
+                    fprintf(stderr, "hw-harness: FAIL %s: the ring has been full for 30 s: is its consumer running?\n", file.c_str());
+                    exit(1);
+                }
+                std::this_thread::yield();
+            }
         }
         top->m_tready = ready;
         top->eval();

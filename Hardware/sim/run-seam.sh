@@ -26,7 +26,10 @@ for f in "${files[@]}"; do
   rm -f "/dev/shm${ring}" "$scratch/payload"
   # omni waits for the ring; the model writes the payload file first, then creates the ring.
   "$omni" replay --from-ring "$ring" "$scratch/payload" --bbo-csv "$scratch/seam.csv" >"$scratch/seam.log" & consumer=$!
-  nice -n 19 "$harness" --ring "$ring" --payload "$scratch/payload" "$f" >"$scratch/model.log"
+  if ! nice -n 19 "$harness" --ring "$ring" --payload "$scratch/payload" "$f" >"$scratch/model.log"; then
+    kill "$consumer" # it would wait for a stop event that never comes
+    echo "hw-seam: FAIL $name: the model failed:" >&2; cat "$scratch/model.log" >&2; exit 1
+  fi
   wait $consumer
   if ! cmp -s "$scratch/replay.csv" "$scratch/seam.csv"; then
     echo "hw-seam: FAIL $name: the BBO stream through the ring differs from omni replay's" >&2
