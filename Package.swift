@@ -53,7 +53,7 @@ let package = Package(
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
-        .target(name: "CWire", path: "CKernels/CWire", cSettings: kernelFlags),
+        .target(name: "CWire", dependencies: ["CEvent"], path: "CKernels/CWire", cSettings: kernelFlags),
         // The 64-byte event ABI (omni_event.h): market data, order lifecycle, commands.
         .target(name: "CEvent", path: "CKernels/CEvent", cSettings: kernelFlags),
         .target(name: "CBook", dependencies: ["CWire", "CEvent"], path: "CKernels/CBook", cSettings: kernelFlags),
@@ -82,7 +82,7 @@ let package = Package(
         // Our side: market data in, orders out. Never imports OmniVenue.
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire"]),
         .target(name: "OmniFeed", dependencies: [
-            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CSys", "CZlib",
+            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
@@ -128,7 +128,7 @@ let package = Package(
         .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
         .target(name: "ExecutionCheck", dependencies: ["OmniGateway", "OmniOrders", "OmniWire", "CEvent", "CWire"], path: "Tests/ExecutionCheck"),
         .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
-        .testTarget(name: "CWireTests", dependencies: ["CWire", "OmniFeed", "OmniWire"]),
+        .testTarget(name: "CWireTests", dependencies: ["CWire", "CEvent", "OmniFeed", "OmniWire"]),
         .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
         .testTarget(name: "CRingTests", dependencies: ["CEvent", "CRing", "CSys"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: [
-            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CSys",
+            "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
         ]),
         .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),

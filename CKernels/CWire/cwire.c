@@ -1,6 +1,7 @@
 #define _GNU_SOURCE // gmtime_r
 #include "CWire.h"
 
+#include <errno.h>
 #include <time.h>
 
 const char *cw_itch_type_name(uint8_t t) {
@@ -40,6 +41,41 @@ size_t cw_scan_dayfile(const uint8_t *buf, size_t size, size_t off, cw_scan_stat
     }
     if (r == CW_FRAME_TRUNCATED) s->truncated_at = off;
     return off;
+}
+
+int cw_mold_events(const uint8_t *pkt, size_t size, uint64_t stream_offset, uint16_t source, uint64_t rx_tsc,
+                   omni_event *out, size_t cap, cw_mold_event_counts *c) {
+    if (cap < CW_MOLD_MAX_EVENTS(size)) return -ENOSPC;
+    c->packets++;
+    cw_mold_header h;
+    if (cw_mold_parse_header(pkt, size, &h) != 0) { c->truncated++; return 0; }
+    if (h.count == CW_MOLD_HEARTBEAT) c->heartbeats++;
+    if (h.count == CW_MOLD_END_OF_SESSION) c->end_of_session++;
+    cw_mold_cursor cur;
+    cw_mold_cursor_init(&cur, pkt, size, &h);
+    uint32_t promised = cur.remaining;
+    const uint8_t *m;
+    uint16_t len;
+    cw_frame_result r;
+    int n = 0;
+    for (uint32_t i = 0; (r = cw_mold_next(&cur, &m, &len)) == CW_FRAME_MSG; i++) {
+        if (!cw_itch_valid(m, len)) { c->malformed++; continue; }
+        omni_event *e = &out[n++];
+        memset(e, 0, sizeof *e);
+        e->type = OMNI_EV_ITCH;
+        e->flags = i == promised - 1 ? OMNI_EVF_LAST_IN_PACKET : 0;
+        e->locate = cw_itch_locate(m);
+        e->source = source;
+        e->seq = h.sequence + i;
+        e->rx_tsc = rx_tsc;
+        e->itch.offset = stream_offset + (uint64_t)(m - pkt);
+        e->itch.length = len;
+        e->itch.msg_type = m[0];
+    }
+    if (r == CW_FRAME_TRUNCATED) c->truncated++;
+    else if (cur.off != size) c->trailing++;
+    c->messages += (uint64_t)n;
+    return n;
 }
 
 static uint8_t *cw_fix__digits(uint8_t *p, unsigned v, int width) {

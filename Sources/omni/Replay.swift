@@ -30,13 +30,22 @@ struct Replay: ParsableCommand {
         counted by message type with sequence checks; MoldUDP64 packets carrying ITCH 5.0 go \
         through the books as above (--symbols, --bbo-csv and --depth-csv apply to them).
 
+        --from-ring NAME takes the decode from another process (the FPGA decoder kernel's \
+        Verilator model, Hardware/): its omni_event records (OMNI_EV_ITCH) arrive through the \
+        shared-memory ring NAME (/NAME is /dev/shm/NAME) and go through the books as above, until \
+        its stop event; FILE is then the payload buffer the records point into: the MoldUDP64 \
+        packets as received, back to back.
+
         Example: omni replay 12302019.NASDAQ_ITCH50.gz --symbols AAPL,MSFT --bbo-csv bbo.csv
         Example: omni replay DEEP10.pcap.gz
         """
     )
 
-    @Argument(help: "ITCH 5.0 day file, or a pcap / pcapng capture (plain or .gz).")
+    @Argument(help: "ITCH 5.0 day file, or a pcap / pcapng capture (plain or .gz); with --from-ring, the payload buffer.")
     var file: String
+
+    @Option(name: .customLong("from-ring"), help: "Take decoded ITCH events from this shared-memory ring (see above).")
+    var fromRing: String?
 
     @Option(help: "Build books only for these symbols (comma-separated); needs the file's stock directory (R) messages.")
     var symbols: String?
@@ -64,6 +73,7 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
+        if let fromRing { return try runFromRing(fromRing) }
         let loadStart = csys_monotonic_ns()
         let input = try MappedInput(path: file)
         let loadNs = csys_monotonic_ns() - loadStart
@@ -109,6 +119,36 @@ struct Replay: ParsableCommand {
         for s in replay.missingSymbols { stderrLine("warning: --symbols: \(s) is not in the file's stock directory") }
     }
 
+    /// The books fed by an external decoder through the ring `name` (EventRingFeed). The ring
+    /// first: its producer writes the payload file before it creates the ring.
+    private func runFromRing(_ name: String) throws {
+        var feed = try EventRingFeed(ring: name, timeoutSeconds: 60)
+        let loadStart = csys_monotonic_ns()
+        let input = try MappedInput(path: file)
+        let loadNs = csys_monotonic_ns() - loadStart
+        defer { withExtendedLifetime(input) {} }
+        let replay = ITCHReplay(books: try Books())
+        if let symbols { replay.restrict(to: Set(symbols.split(separator: ",").compactMap { Symbol($0) })) }
+        let start = csys_monotonic_ns()
+        var bboRows: UInt64 = 0
+        if let bboCSV {
+            var sink = BBOCSVSink(out: try FileWriter(path: bboCSV))
+            feed.run(payload: input.bytes, into: replay, sink: &sink)
+            try sink.out.flush()
+            if let error = sink.error { throw error }
+            bboRows = sink.rows
+        } else {
+            var sink = NoBBOSink()
+            feed.run(payload: input.bytes, into: replay, sink: &sink)
+        }
+        let elapsed = csys_monotonic_ns() - start
+        if let depthCSV { try writeDepth(depthCSV, replay) }
+        let source = "ring        \(name): \(grouped(feed.events)) ITCH events applied, \(grouped(feed.outOfRange)) outside the "
+            + "payload, \(grouped(feed.others)) of other types; payload \(file) (\(grouped(UInt64(input.bytes.count))) bytes)"
+        printSummary(replay, elapsed: elapsed, loadNs: loadNs, bboRows: bboRows, fileBytes: input.bytes.count,
+                     compressed: input.wasCompressed, source: source)
+    }
+
     private func writeDepth(_ path: String, _ replay: ITCHReplay) throws {
         let out = try FileWriter(path: path)
         for locate in replay.books.locates {
@@ -131,12 +171,14 @@ struct Replay: ParsableCommand {
         return "\(hex) \"\(text)\""
     }
 
-    private func printSummary(_ replay: ITCHReplay, elapsed: UInt64, loadNs: UInt64, bboRows: UInt64, fileBytes: Int, compressed: Bool) {
+    /// `source` replaces the file line (a replay that did not walk the file itself).
+    private func printSummary(_ replay: ITCHReplay, elapsed: UInt64, loadNs: UInt64, bboRows: UInt64, fileBytes: Int, compressed: Bool,
+                              source: String? = nil) {
         let c = replay.counts
         let msgs = c.messages + c.malformed
         var lines: [String] = []
         let unread = fileBytes > c.bytes ? ", \(grouped(UInt64(fileBytes - c.bytes))) past the last whole message unread" : ""
-        lines.append("file        \(file) (\(grouped(UInt64(fileBytes))) bytes\(compressed ? " inflated" : "")\(unread), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
+        lines.append(source ?? "file        \(file) (\(grouped(UInt64(fileBytes))) bytes\(compressed ? " inflated" : "")\(unread), loaded in \(fixed(Double(loadNs) / 1e6, 1)) ms)")
         lines += bookSummaryLines(replay)
         if bboRows > 0 || bboCSV != nil { lines.append("bbo rows    \(grouped(bboRows)) -> \(bboCSV ?? "")") }
         let secs = Double(elapsed) / 1e9

@@ -1,5 +1,10 @@
+import CEvent
 import CWire
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 func dayFile(_ messages: [[UInt8]]) -> [UInt8] { messages.flatMap { be(UInt64($0.count), 2) + $0 } }
 
@@ -108,6 +113,49 @@ struct FramingTests {
         #expect(l.messages == [d1] && l.result == CW_FRAME_TRUNCATED)
         let cut = blocks(Array(packet(seq: 1, [d1, d2]).dropLast(5)))  // second block cut short
         #expect(cut.messages == [d1] && cut.result == CW_FRAME_TRUNCATED)
+    }
+
+    /// cw_mold_events of `pkt` at stream offset 1000 (source 5, rx_tsc 77), counted into `c`.
+    func events(_ pkt: [UInt8], into c: inout cw_mold_event_counts) -> [omni_event] {
+        var out = [omni_event](repeating: omni_event(), count: max(pkt.count - 20, 0) / 14) // CW_MOLD_MAX_EVENTS
+        let n = pkt.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { cw_mold_events(p.baseAddress, p.count, 1000, 5, 77, $0.baseAddress, $0.count, &c) }
+        }
+        return Array(out.prefix(Int(max(n, 0))))
+    }
+
+    @Test func moldEventsOnePerWellFormedMessage() {
+        var c = cw_mold_event_counts()
+        let bad = message("D", be(1, 7)) // a Delete one byte short
+        let ev = events(packet(seq: 41, [d1, bad, d2]), into: &c)
+        #expect(ev.count == 2 && c.packets == 1 && c.messages == 2 && c.malformed == 1 && c.truncated == 0 && c.trailing == 0)
+        #expect(ev.map(\.seq) == [41, 43]) // the malformed block keeps its number
+        #expect(ev.map { $0.itch.offset } == [1000 + 22, 1000 + 22 + 21 + 20]) // type bytes, blocks of 21 and 20 bytes between
+        #expect(ev.allSatisfy {
+            $0.type == UInt8(OMNI_EV_ITCH.rawValue) && $0.locate == 7 && $0.source == 5 && $0.rx_tsc == 77
+                && $0.itch.length == 19 && $0.itch.msg_type == UInt8(ascii: "D")
+        })
+        #expect(ev.map(\.flags) == [0, UInt8(OMNI_EVF_LAST_IN_PACKET)])
+    }
+
+    @Test func moldEventsHeartbeatEndTruncatedTrailing() {
+        var c = cw_mold_event_counts()
+        #expect(events(packet(seq: 9, []), into: &c).isEmpty && c.heartbeats == 1)
+        var eos = packet(seq: 9, [])
+        eos[18] = 0xFF; eos[19] = 0xFF
+        #expect(events(eos, into: &c).isEmpty && c.end_of_session == 1)
+        let cut = events(Array(packet(seq: 1, [d1, d2]).dropLast(5)), into: &c) // second block cut short
+        #expect(cut.count == 1 && cut[0].flags == 0 && c.truncated == 1)
+        #expect(events(Array(packet(seq: 1, [d1]).prefix(19)), into: &c).isEmpty && c.truncated == 2) // no whole header
+        let long = events(packet(seq: 1, [d1]) + [0, 0, 0], into: &c)
+        #expect(long.count == 1 && long[0].flags == UInt8(OMNI_EVF_LAST_IN_PACKET) && c.trailing == 1)
+        #expect(c.packets == 5 && c.messages == 2 && c.malformed == 0)
+        var one = [omni_event](repeating: omni_event(), count: 1)
+        let pkt = packet(seq: 1, [d1, d2]) // room for up to 3 events needed
+        let r = pkt.withUnsafeBufferPointer { p in
+            one.withUnsafeMutableBufferPointer { cw_mold_events(p.baseAddress, p.count, 0, 0, 0, $0.baseAddress, $0.count, &c) }
+        }
+        #expect(r == -ENOSPC && c.packets == 5)
     }
 
     @Test func moldBuilderRefusesWhatDoesNotFit() {

@@ -66,6 +66,14 @@
 #include <stdint.h>
 #include <string.h>
 
+// C++ (the Verilator harnesses, a card's driver) includes this header too: C11's keywords
+// in C++'s spelling, and C linkage for omni_event_abi_version.
+#ifdef __cplusplus
+#define _Static_assert static_assert
+#define _Alignof alignof
+extern "C" {
+#endif
+
 #define OMNI_EVENT_ABI_VERSION 2
 #define OMNI_EVENT_HOPS 5
 #define OMNI_HOP_MANTISSA_BITS 12
@@ -309,5 +317,9 @@ static inline omni_event omni_order_event(uint8_t type, uint16_t locate, uint64_
     e.order.order_flags = order_flags;
     return e;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,6 +4,7 @@
 #include "cw_endian.h"
 #include "cw_itch.h"
 #include "cw_frame.h"
+#include "cw_mold_events.h"
 #include "cw_scan.h"
 #include "cw_iex.h"
 #include "cw_soup.h"
