@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions hw-test hw-test-large hw-fmax fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -29,8 +29,9 @@ setup:
 build: setup
 	swift build
 
+# C targets with DWARF 4 so that valgrind can read the binary (decision-path-instructions).
 release: setup
-	swift build -c release --product omni
+	swift build -c release --product omni -Xcc -gdwarf-4
 
 # The venue on its default ports and groups (loopback), our market maker quoting it for
 # DEMO_SECONDS; the sim's summary (its own count of the executions) follows ours.
@@ -46,12 +47,17 @@ demo-replay: release
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
 
-test: setup unit-test peer-test risk-instructions hw-test
+test: setup unit-test peer-test risk-instructions decision-path-instructions hw-test
 
 # CRisk's instruction counts per crisk_check path under callgrind, against the budgets in
 # Benchmarks/Thresholds/risk-instructions.txt: deterministic, so a regression fails on any host.
 risk-instructions: setup
 	Benchmarks/risk-instructions.sh --check
+
+# The decision path (book update -> strategy -> risk -> OUCH encoded) in instructions per ITCH
+# message under callgrind, against Benchmarks/Thresholds/decision-path-instructions.txt.
+decision-path-instructions: release
+	Benchmarks/decision-path-instructions.sh --check
 
 # TMPDIR points into a folder removed afterwards: SwiftPM's `swift test` itself leaves five empty
 # TemporaryDirectory.* folders per run, and the tests' own files go there too.

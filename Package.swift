@@ -105,7 +105,8 @@ let package = Package(
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
         .target(name: "OmniBench", dependencies: [
-            "OmniCore", "OmniConfig", "OmniBook", "OmniFeed", "OmniEngine", "OmniLab", "CWire", "CBook", "CEvent", "CRing", "CSys",
+            "OmniCore", "OmniConfig", "OmniBook", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy",
+            "OmniTrading", "OmniWire", "CWire", "CBook", "CEvent", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),

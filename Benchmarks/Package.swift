@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "OmniBench", package: "OmniAlpha"),
                 .product(name: "OmniTrading", package: "OmniAlpha"),
                 .product(name: "OmniStrategy", package: "OmniAlpha"),
                 .product(name: "OmniRisk", package: "OmniAlpha"),

@@ -74,7 +74,7 @@ public final class FixOrderEntry: OrderEntry {
     public func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
         let s = Int(omni_order_slot(o.client_order_id))
-        guard isLoggedOn, !isRecovering, s < slots, o.client_order_id <= FixReports.maxID,
+        guard isLoggedOn, !isRecovering, s < slots, o.client_order_id <= ClientOrderIDText.maxID,
               Int(request.locate) < reports.symbolOf.count, let symbol = reports.symbolOf[Int(request.locate)] else {
             refused += 1
             return false
@@ -142,8 +142,6 @@ public final class FixReports: FixApplication {
     /// Reports that named no order of ours, or were no answer we understand (counted, dropped).
     public private(set) var unmatched = 0
 
-    static let idDigits = 12
-    static let maxID: UInt64 = 4_738_381_338_321_616_895 // 36^12 - 1
 
     /// `symbols[locate]` is the Symbol (55) each locate trades as; `orderSlots` bounds our client
     /// order ids' slots.
@@ -169,7 +167,7 @@ public final class FixReports: FixApplication {
     public func register(_ request: borrowing omni_event) -> Bool {
         let o = request.order
         let s = Int(omni_order_slot(o.client_order_id))
-        guard s < slots, o.client_order_id <= Self.maxID else { return false }
+        guard s < slots, o.client_order_id <= ClientOrderIDText.maxID else { return false }
         strategies[s] = o.strategy
         locates[s] = request.locate
         cum[s] = 0
@@ -186,38 +184,22 @@ public final class FixReports: FixApplication {
     public static func clOrdID(_ id: UInt64, _ request: UInt16) -> FixString {
         var b: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return withUnsafeMutableBytes(of: &b) { raw in
-            var v = id
-            for i in stride(from: idDigits - 1, through: 0, by: -1) { raw[i] = digit(v % 36); v /= 36 }
-            raw[idDigits] = UInt8(ascii: ".")
-            var n = 1
-            var r = request
-            var tmp: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-            withUnsafeMutableBytes(of: &tmp) { t in
-                var k = 0
-                repeat { t[k] = digit(UInt64(r % 36)); r /= 36; k += 1 } while r > 0
-                n = k
-                for j in 0..<k { raw[idDigits + 1 + j] = t[k - 1 - j] }
-            }
-            return FixString(UnsafeRawBufferPointer(rebasing: raw[0..<(idDigits + 1 + n)]))!
+            ClientOrderIDText.write(id, to: raw)
+            let digits = ClientOrderIDText.digits
+            raw[digits] = UInt8(ascii: ".")
+            var n = 0 // the request count's digits, most significant first
+            var r = request, div: UInt16 = 1
+            while r / div >= 36 { div *= 36 }
+            repeat { raw[digits + 1 + n] = ClientOrderIDText.digit(UInt32(r / div)); r %= div; div /= 36; n += 1 } while div > 0
+            return FixString(UnsafeRawBufferPointer(rebasing: raw[0..<(digits + 1 + n)]))!
         }
     }
-
-    @inline(__always) static func digit(_ v: UInt64) -> UInt8 { v < 10 ? UInt8(48 + v) : UInt8(55 + v) }
 
     /// The client order id a ClOrdID carries, or nil when it is not one of ours.
     public static func clientOrderID(_ clOrdID: FixString) -> UInt64? {
         clOrdID.withBytes { b -> UInt64? in
-            guard b.count > idDigits, b[idDigits] == UInt8(ascii: ".") else { return nil }
-            var v: UInt64 = 0
-            for i in 0..<idDigits {
-                let c = b[i]
-                switch c {
-                case 48...57: v = v * 36 + UInt64(c - 48)
-                case 65...90: v = v * 36 + UInt64(c - 55)
-                default: return nil
-                }
-            }
-            return v
+            guard b.count > ClientOrderIDText.digits, b[ClientOrderIDText.digits] == UInt8(ascii: ".") else { return nil }
+            return ClientOrderIDText.read(UnsafeRawBufferPointer(b))
         }
     }
 

@@ -18,6 +18,9 @@ public final class OuchAnswers {
     let sides: UnsafeMutablePointer<UInt8>
     let locates: UnsafeMutablePointer<UInt16>
     let strategies: UnsafeMutablePointer<UInt16>
+    /// Each order's token with its replace count 0, made once at `register`: a cancel or a
+    /// replace copies it and sets the last two characters (base 36 costs ~270 instructions).
+    let tokens: UnsafeMutablePointer<cw_ouch_token>
     /// Messages that decoded but named a token not ours, or that OUCH has no answer type for here.
     public internal(set) var unmatched = 0
     /// Payloads handed to `receive` that did not decode as an OUCH 4.2 outbound message.
@@ -31,18 +34,30 @@ public final class OuchAnswers {
         sides = .allocate(capacity: orderSlots); sides.initialize(repeating: 0, count: orderSlots)
         locates = .allocate(capacity: orderSlots); locates.initialize(repeating: 0, count: orderSlots)
         strategies = .allocate(capacity: orderSlots); strategies.initialize(repeating: 0, count: orderSlots)
+        tokens = .allocate(capacity: orderSlots); tokens.initialize(repeating: cw_ouch_token(), count: orderSlots)
     }
 
     deinit {
         replaces.deallocate(); leaves.deallocate(); sides.deallocate(); locates.deallocate(); strategies.deallocate()
+        tokens.deallocate()
     }
 
-    static let maxID: UInt64 = 4_738_381_338_321_616_895 // 36^12 - 1
+    /// The token the order in slot `s` has now (after its confirmed replaces), or after `ahead`
+    /// more (a Replace Order names the next one).
+    @inline(__always) public func token(slot s: Int, ahead: UInt16 = 0) -> cw_ouch_token {
+        var t = tokens[s]
+        let r = replaces[s] &+ ahead
+        withUnsafeMutableBytes(of: &t) { b in
+            b[OuchOrderEntry.idDigits] = OuchOrderEntry.digit(UInt32(r / 36 % 36))
+            b[OuchOrderEntry.idDigits + 1] = OuchOrderEntry.digit(UInt32(r % 36))
+        }
+        return t
+    }
 
     /// The slot of client order id `id`, or nil when the id is past the arrays or the token's range.
     @inline(__always) public func slot(_ id: UInt64) -> Int? {
         let s = Int(omni_order_slot(id))
-        return s < slots && id <= Self.maxID ? s : nil
+        return s < slots && id <= ClientOrderIDText.maxID ? s : nil
     }
 
     /// Remembers what our Enter Order request for `request.order.client_order_id` said (side,
@@ -52,6 +67,7 @@ public final class OuchAnswers {
         let o = request.order
         guard let s = slot(o.client_order_id) else { return false }
         replaces[s] = 0
+        tokens[s] = OuchOrderEntry.token(o.client_order_id, replaces: 0)
         leaves[s] = o.qty
         sides[s] = o.side
         locates[s] = request.locate

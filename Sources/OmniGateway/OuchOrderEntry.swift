@@ -71,49 +71,34 @@ public final class OuchOrderEntry: OrderEntry {
 
     // MARK: tokens
 
-    static let idDigits = 12
-    static let maxID: UInt64 = 4_738_381_338_321_616_895 // 36^12 - 1
+    public static let idDigits = ClientOrderIDText.digits
 
     /// The token of order `id` after `replaces` replaces.
     public static func token(_ id: UInt64, replaces: UInt16) -> cw_ouch_token {
         var t = cw_ouch_token()
         withUnsafeMutableBytes(of: &t) { b in
-            var v = id
-            for i in stride(from: idDigits - 1, through: 0, by: -1) { b[i] = digit(v % 36); v /= 36 }
-            b[idDigits] = digit(UInt64(replaces / 36 % 36))
-            b[idDigits + 1] = digit(UInt64(replaces % 36))
+            ClientOrderIDText.write(id, to: b)
+            b[idDigits] = digit(UInt32(replaces / 36 % 36))
+            b[idDigits + 1] = digit(UInt32(replaces % 36))
         }
         return t
     }
 
-    @inline(__always) static func digit(_ v: UInt64) -> UInt8 { v < 10 ? UInt8(48 + v) : UInt8(55 + v) } // 0-9, A-Z
+    @inline(__always) public static func digit(_ v: UInt32) -> UInt8 { ClientOrderIDText.digit(v) }
 
     /// The client order id a token carries, or nil when it is not one of ours.
     public static func clientOrderID(_ token: cw_ouch_token) -> UInt64? {
-        withUnsafeBytes(of: token) { b -> UInt64? in
-            var v: UInt64 = 0
-            for i in 0..<idDigits {
-                let c = b[i]
-                let d: UInt64
-                switch c {
-                case 48...57: d = UInt64(c - 48)
-                case 65...90: d = UInt64(c - 55)
-                default: return nil
-                }
-                v = v * 36 + d
-            }
-            return v
-        }
+        withUnsafeBytes(of: token) { ClientOrderIDText.read($0) }
     }
 
     @inline(__always) func slot(_ id: UInt64) -> Int? { decoder.slot(id) }
 
     /// The Enter Order for a new-order request: the instrument's template (stock, firm, capacity)
-    /// with the request's token, side, shares, price, time in force and display.
-    @inline(__always) public static func enter(_ template: cw_ouch_enter, _ request: borrowing omni_event) -> cw_ouch_enter {
+    /// with the order's `token`, the request's side, shares, price, time in force and display.
+    @inline(__always) public static func enter(_ template: cw_ouch_enter, _ request: borrowing omni_event, token: cw_ouch_token) -> cw_ouch_enter {
         let o = request.order
         var e = template
-        e.token = token(o.client_order_id, replaces: 0)
+        e.token = token
         e.side = CChar(bitPattern: o.side == UInt8(OMNI_SIDE_BUY) ? UInt8(ascii: "B") : UInt8(ascii: "S"))
         e.shares = o.qty
         e.price = o.price
@@ -122,12 +107,14 @@ public final class OuchOrderEntry: OrderEntry {
         return e
     }
 
-    /// The Replace Order for a replace request of an order replaced `replaces` times so far.
-    @inline(__always) public static func replace(_ request: borrowing omni_event, replaces: UInt16) -> cw_ouch_replace {
+    /// The Replace Order for a replace request of the order whose token is `existing` now; the
+    /// order's token becomes `replacement`.
+    @inline(__always) public static func replace(_ request: borrowing omni_event, existing: cw_ouch_token,
+                                                 replacement: cw_ouch_token) -> cw_ouch_replace {
         let o = request.order
         var r = cw_ouch_replace()
-        r.existing = token(o.client_order_id, replaces: replaces)
-        r.replacement = token(o.client_order_id, replaces: replaces &+ 1)
+        r.existing = existing
+        r.replacement = replacement
         r.shares = o.qty
         r.price = o.price
         r.tif = CW_OUCH_TIF_SYSTEM_HOURS
@@ -146,11 +133,11 @@ public final class OuchOrderEntry: OrderEntry {
             case Int32(OMNI_EV_ORDER_NEW.rawValue):
                 guard Int(request.locate) < templates.count, templates[Int(request.locate)].stock.0 != 0 else { refused += 1; return false }
                 decoder.register(request)
-                try client.enter(Self.enter(templates[Int(request.locate)], request), flush: false)
+                try client.enter(Self.enter(templates[Int(request.locate)], request, token: decoder.token(slot: s)), flush: false)
             case Int32(OMNI_EV_ORDER_CANCEL.rawValue):
-                try client.cancel(Self.token(o.client_order_id, replaces: decoder.replaces[s]), shares: o.qty, flush: false)
+                try client.cancel(decoder.token(slot: s), shares: o.qty, flush: false)
             case Int32(OMNI_EV_ORDER_REPLACE.rawValue):
-                try client.replace(Self.replace(request, replaces: decoder.replaces[s]), flush: false)
+                try client.replace(Self.replace(request, existing: decoder.token(slot: s), replacement: decoder.token(slot: s, ahead: 1)), flush: false)
             default:
                 refused += 1
                 return false

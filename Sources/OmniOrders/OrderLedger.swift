@@ -59,7 +59,7 @@ public final class OrderLedger {
     public let fees: FeeSchedule
     /// What the ledger did, by kind.
     public var counters: OrderLedgerCounters { tally }
-    var tally = OrderLedgerCounters()
+    @exclusivity(unchecked) var tally = OrderLedgerCounters() // one thread (see OmniTrading's QuoteBoard)
 
     public init(_ config: OrderLedgerConfig = OrderLedgerConfig()) {
         table = OrderTable(capacity: config.orders)

@@ -21,7 +21,9 @@ public protocol OrderEntry: AnyObject {
 public final class EventQueue {
     let events: UnsafeMutablePointer<omni_event>
     let capacity: Int
-    var head = 0, count = 0
+    // One thread, never accessed overlapping: no dynamic exclusivity check (see QuoteBoard).
+    @exclusivity(unchecked) var head = 0
+    @exclusivity(unchecked) var count = 0
     public private(set) var dropped = 0
 
     public init(capacity: Int) {

@@ -2,6 +2,7 @@
 #ifndef CWIRE_H
 #define CWIRE_H
 #include "cw_endian.h"
+#include "cw_base36.h"
 #include "cw_itch.h"
 #include "cw_frame.h"
 #include "cw_mold_events.h"
