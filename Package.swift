@@ -100,7 +100,10 @@ let package = Package(
         .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
 
         // The venue's side: matching, order-entry servers, the MoldUDP64 publisher, omni sim.
-        .target(name: "OmniVenue", dependencies: ["OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CEvent", "CWire", "CNet", "CSys"]),
+        .target(name: "OmniVenue", dependencies: [
+            "OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CEvent", "CWire", "CNet", "CSys",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
 
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),

@@ -51,7 +51,7 @@ import OmniStrategy
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
 /// status_every: 1               # seconds between status lines
-/// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft (every instrument)
+/// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
 ///   gamma: 0.1                  # risk aversion γ (> 0)
 ///   k: 1.5                      # fill-intensity decay k, per tick (> 0); GLFT's initial calibration
@@ -138,6 +138,8 @@ public struct RunConfig: Sendable, Equatable {
     /// Which market maker quotes every instrument.
     public enum StrategyKind: String, Sendable, Equatable, CaseIterable {
         case inventorySkew = "inventory_skew", avellanedaStoikov = "avellaneda_stoikov", glft
+        /// Not a market maker: the answer to `omni sim --triggers` (a bid 80 ticks under the offer).
+        case trigger
     }
 
     /// The Avellaneda–Stoikov and GLFT parameters, shared by every instrument (each instrument's

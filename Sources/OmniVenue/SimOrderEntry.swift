@@ -87,6 +87,11 @@ extension SimVenue {
         publishFeed()
     }
 
+    /// The trigger trader's login arms the triggers (it logs in once it has the stock directory).
+    func ouchLoggedIn(_ user: SoupUser) {
+        if let t = triggers, soup.name(of: user) == t.config.trader { t.arm() }
+    }
+
     func ouchDisconnected(_ user: SoupUser) {
         guard let s = ouchSessions[user.index] else { return }
         cancelOnDisconnect(s)
@@ -290,6 +295,7 @@ extension SimVenue {
         default: out.rejected(e.token, reason: UInt8(ascii: "O")); counters.rejected += 1; return
         }
         guard let locate = stockLocates[word] else { out.rejected(e.token, reason: UInt8(ascii: "S")); counters.rejected += 1; return }
+        triggerAnswer(out, locate: locate, side: side, price: e.price)
         let kind: OrderKind
         if e.price == CW_OUCH_MARKET_PRICE { kind = .market }
         else if e.tif == CW_OUCH_TIF_IOC { kind = .immediateOrCancel }
@@ -305,8 +311,18 @@ extension SimVenue {
         publishFeed()
     }
 
+    /// A buy from the trigger trader in the trigger instrument answers a trigger (stamped first,
+    /// before the venue does any work on it).
+    @inline(__always) func triggerAnswer(_ out: OuchOutbox, locate: Locate, side: Side, price: UInt32) {
+        guard let t = triggers, locate == t.locate, side == .bid, soup.name(of: out.user) == t.config.trader else { return }
+        t.answer(price: price)
+    }
+
     func replaceOrder(_ r: cw_ouch_replace, _ out: OuchOutbox) {
         activity()
+        if triggers != nil, let session = session(of: out.user), let tag = table.ouch[OuchKey(session, r.existing)] {
+            triggerAnswer(out, locate: table.orders[tag].locate, side: table.orders[tag].side, price: r.price)
+        }
         guard let session = session(of: out.user), let tag = table.ouch[OuchKey(session, r.existing)] else {
             counters.unknownOrderRequests += 1; return // OUCH: a replace of an unknown token is ignored
         }
@@ -486,6 +502,7 @@ final class SimOuchEntry: OrderEntryHandler {
     func modifyOrder(_ modify: cw_ouch_modify, _ out: OuchOutbox) { sim.modifyOrder(modify, out) }
     func poll(_ server: SoupServer) {}
     func disconnected(_ user: SoupUser, server: SoupServer) { sim.ouchDisconnected(user) }
+    func loggedIn(_ user: SoupUser, server: SoupServer) { sim.ouchLoggedIn(user) }
 }
 
 /// The FIX application's venue: forwards to the sim without owning it.

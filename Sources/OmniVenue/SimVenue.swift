@@ -142,6 +142,10 @@ public final class SimVenue: @unchecked Sendable {
     public static let generatorSession: SessionID = 0
     /// Market activity of its own (Cont-Stoikov-Talreja flow), when the config asks for it.
     var generator: OrderFlowGenerator?
+    /// Tick-to-trade triggers, when the config asks for them.
+    var triggers: SimTriggers?
+    /// What the triggers measured (read after `stop`); nil without triggers.
+    public var triggerReport: SimTriggerReport? { triggers?.report }
 
     enum Pending {
         case none
@@ -201,6 +205,12 @@ public final class SimVenue: @unchecked Sendable {
             venueConfig.maxOrders = max(venueConfig.maxOrders, flow.capacity + (1 << 16))
             generator = flow
         }
+        if let t = config.triggers {
+            guard t.instrument >= 0, t.instrument < config.instruments.count, t.rate > 0, t.count > 0 else {
+                throw SimStartError("triggers: instrument \(t.instrument) of \(config.instruments.count), rate \(t.rate), count \(t.count): out of range")
+            }
+            triggers = SimTriggers(t, instrument: config.instruments[t.instrument])
+        }
         venue = Venue(instruments: config.instruments, config: venueConfig,
                       events: SimEvents(sim: self), feed: DayFileBuffer(capacity: 64 << 20))
         ouchApp = OuchServer(handler: SimOuchEntry(self))
@@ -251,6 +261,7 @@ public final class SimVenue: @unchecked Sendable {
         fix.handle(in: set)
         let generated = generateOrderFlow(until: clock())
         if generated > 0 { counters.generatedOrders += generated; publishFeed() }
+        fireTrigger()
         if soup.unsent { soup.service(ouchApp, now) }
         if wake >= 0 && set.revents(at: wake) != 0 { var v: UInt64 = 0; while read(wakeFd, &v, 8) > 0 {} }
         do {
@@ -277,6 +288,19 @@ public final class SimVenue: @unchecked Sendable {
         return pollTimeoutMs(until: due, now: now, capMs: Self.maxIdleWaitMs)
     }
 
+    /// The trigger due now, if any: the venue replaces the sim's offer on the generator's
+    /// session and the ITCH goes out at once.
+    func fireTrigger() {
+        guard let t = triggers else { return }
+        _ = t.fire(submit: { price in
+            venue.now = clock()
+            return venue.submit(session: Self.generatorSession, order: NewOrder(locate: t.locate, side: .ask, price: price, quantity: 100))
+        }, replace: { order, price in
+            venue.now = clock()
+            return venue.replace(session: Self.generatorSession, order: order, price: price, quantity: 100)
+        }, publish: publishFeed)
+    }
+
     /// The generator's events due by `untilNs`, entered on `generatorSession` (none without `config.generator`).
     /// Its first call lists every book around the reference price at the venue's current time.
     func generateOrderFlow(until untilNs: UInt64) -> Int {
@@ -291,7 +315,7 @@ public final class SimVenue: @unchecked Sendable {
         var passes = 0
         while !finished {
             let now = csys_monotonic_ns()
-            let idle = config.spinNs != UInt64.max && csys_elapsed_ns(now, lastActivityNs) > config.spinNs
+            let idle = config.spinNs != UInt64.max && triggers == nil && csys_elapsed_ns(now, lastActivityNs) > config.spinNs
             step(timeoutMs: idle ? idleWaitMs(now: now) : 0)
             passes &+= 1
             if idle || passes & 255 == 0 { if stop() { break } }
@@ -328,6 +352,7 @@ public final class SimVenue: @unchecked Sendable {
     public func finish(graceMs: UInt64 = 500) {
         guard !finished, let ouchApp, let fix = fixAcceptor else { return }
         ending = true
+        triggers?.close()
         venue.now = clock()
         venue.close()
         publishFeed()

@@ -61,7 +61,8 @@ struct Run: ParsableCommand {
         exposure, rates, loss kill) before it goes out over OUCH or FIX (venue.protocol), and the \
         venue's answers and fills update the order ledger and risk.
 
-        Strategies: inventory_skew (the default: spread_ticks either side of the mid, a tick of skew \
+        Strategies: trigger answers `omni sim --triggers` (a bid 80 ticks under the best offer, moved \
+        with it: the venue stamps tick-to-trade); inventory_skew (the default: spread_ticks either side of the mid, a tick of skew \
         per skew_shares held), avellaneda_stoikov and glft (the models' parameters under model: gamma, \
         k, a, horizon, sigma_interval, sigma_window). The two models take σ from the realised \
         volatility of each instrument's mid (sampled every sigma_interval seconds) and quote nothing \
@@ -118,7 +119,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("max-daily-loss"), help: "Dollars of realised + unrealised loss that trip the kill switch (risk.max_daily_loss).") var maxDailyLoss: String?
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
-    @Option(help: "The market maker: inventory_skew, avellaneda_stoikov or glft (strategy).") var strategy: String?
+    @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
 
@@ -350,6 +351,10 @@ struct Run: ParsableCommand {
             try trade(entry, strategy: ModelQuoters(glft: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
                       locates: locates, start: start, deadline: deadline,
                       quoting: "glft γ \(m.gamma) k \(m.k)/tick A \(m.a)/s (refitted from our fills), \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
+        case .trigger:
+            try trade(entry, strategy: TriggerQuoter(tick: first.tick, size: first.size), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+                      locates: locates, start: start, deadline: deadline,
+                      quoting: "trigger: one bid of \(first.size) shares 80 ticks under the best offer, moved with it (the answer to omni sim --triggers)")
         }
     }
 

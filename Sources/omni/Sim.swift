@@ -2,6 +2,7 @@ import OmniBench
 import CSys
 import OmniVenue
 import ArgumentParser
+import Histogram
 import OmniEngine
 import OmniConfig
 
@@ -44,6 +45,11 @@ struct Sim: ParsableCommand {
     @Option(help: "Write every MoldUDP64 multicast packet sent (lines A and B) to this pcap file.") var record: String?
     @Option(help: "Stop after this many seconds (default: until SIGINT / SIGTERM).") var seconds: Double?
     @Flag(name: .customLong("busy-poll"), help: "Never sleep between polls (lowest latency; one core at 100 %).") var busyPoll = false
+    @Option(help: "Pin the venue's loop to this core (default: not pinned).") var core: Int?
+    @Option(help: "Tick-to-trade triggers per second: the first instrument's best offer walks a ladder of ticks, open loop, and the venue stamps the answer (a buy at the offer less 80 ticks from --trigger-trader, as `omni run --strategy trigger` sends); busy-polls. They start 0.5 s after --trigger-trader logs in; the generator is turned off.") var triggers: Double?
+    @Option(name: .customLong("trigger-count"), help: "Triggers in all (default 100000).") var triggerCount = 100_000
+    @Option(name: .customLong("trigger-trader"), help: "The OUCH login whose answers count (default OMNIMM, omni run's).") var triggerTrader = "OMNIMM"
+    @Option(name: .customLong("trigger-hdr"), help: "At the end, write the triggers' tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var triggerHdr: String?
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -66,6 +72,13 @@ struct Sim: ParsableCommand {
         }
         if let record { c.record = record }
         if busyPoll { c.spinNs = UInt64.max }
+        if let triggers {
+            guard triggers > 0, triggers <= 10_000_000, triggerCount > 0 else { throw ValidationError("--triggers must be above 0 and at most 10000000, --trigger-count positive") }
+            var t = SimTriggerConfig(rate: triggers, count: triggerCount)
+            t.trader = triggerTrader
+            c.triggers = t
+            c.generator = nil // nothing but the triggers moves the book
+        }
         _ = StopSignals.install()
         // A parent may hand down a mask with SIGINT blocked (a test runner's thread): take them back.
         var unblock = sigset_t()
@@ -84,9 +97,13 @@ struct Sim: ParsableCommand {
             lines.append("  order flow  Cont-Stoikov-Talreja generator, intensity \(g.intensity), seed \(g.seed), session \(SimVenue.generatorSession)")
         }
         if let r = c.record { lines.append("  recording   \(r)") }
+        if let t = c.triggers {
+            lines.append("  triggers    \(grouped(UInt64(t.count))) at \(fixed(t.rate, 0))/s on \(c.instruments[t.instrument].symbol)'s best offer, answers from \(t.trader); busy-polling")
+        }
         lines.append("Ctrl-C ends the session.")
         print(lines.joined(separator: "\n"))
         fflush(nil)
+        if let core, csys_pin_to_core(Int32(core)) != 0 { throw ValidationError("--core \(core): cannot pin the venue's loop there") }
         let deadline = seconds.map { csys_monotonic_ns() + UInt64($0 * 1e9) }
         sim.run { StopSignals.received != 0 || (deadline.map { csys_monotonic_ns() >= $0 } ?? false) }
         let s = sim.summary
@@ -103,5 +120,21 @@ struct Sim: ParsableCommand {
         if s.recordedPackets > 0 { print("  recorded    \(grouped(s.recordedPackets)) packets -> \(c.record ?? "")") }
         if s.feedSendErrors > 0 { stderrLine("warning: \(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))") }
         if s.feedOverflow > 0 { stderrLine("warning: \(s.feedOverflow) ITCH messages did not fit the feed buffer") }
+        if let r = sim.triggerReport { try printTriggers(r) }
+    }
+
+    /// The venue's tick-to-trade: from each trigger's scheduled time to the venue's loop reading
+    /// the order that answers it (one TSC, the venue's thread), and the venue's own send lag.
+    func printTriggers(_ r: SimTriggerReport) throws {
+        func line(_ h: Histogram<UInt64>) -> String {
+            h.totalCount == 0 ? "none" : "p50 \(grouped(h.valueAtPercentile(50))) ns, p90 \(grouped(h.valueAtPercentile(90))), p99 \(grouped(h.valueAtPercentile(99))), p99.9 \(grouped(h.valueAtPercentile(99.9))), max \(grouped(h.max)) (n \(grouped(h.totalCount)))"
+        }
+        print("  triggers    \(grouped(UInt64(r.sent))) sent, \(grouped(UInt64(r.answered))) answered, \(grouped(UInt64(r.unanswered))) unanswered, \(grouped(UInt64(r.strayAnswers))) answers matching no trigger")
+        print("  tick-to-trade  \(line(r.tickToTrade)): trigger due (its scheduled time) -> the venue reads the answering order")
+        print("  send lag       \(line(r.sendLag)): trigger due -> its packet handed to the socket")
+        if let f = triggerHdr, r.tickToTrade.totalCount > 0 {
+            let curve = LatencyCurve(name: "tick-to-trade", label: "tick-to-trade (\(r.tickToTrade.totalCount))", color: "#1f77b4", dashed: false, histogram: r.tickToTrade)
+            for path in try writeHistograms([curve], to: f) { print("  histogram   \(path)") }
+        }
     }
 }

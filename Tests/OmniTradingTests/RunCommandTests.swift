@@ -22,6 +22,27 @@ import Testing
         return p
     }
 
+    /// `omni bench tick-to-trade` end to end, short: the venue's triggers are answered by the
+    /// trader's trigger strategy, and the venue's figures and the CSV row come out.
+    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
+    func benchTickToTradeMeasuresTheVenuesTriggers() throws {
+        let dir = TestScratch.directory("t2t")
+        let p = try launch(["bench", "tick-to-trade", "--rates", "1000", "--count", "2000", "--paths", "socket", "--out", dir,
+                            "--csv", dir + "/t2t.csv"], out: dir + "/bench.log")
+        let end = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < end { usleep(50_000) }
+        if p.isRunning { p.terminate(); Issue.record("omni bench tick-to-trade did not end") }
+        p.waitUntilExit()
+        let log = (try? String(contentsOfFile: dir + "/bench.log", encoding: .utf8)) ?? ""
+        #expect(p.terminationStatus == 0, "\(log)")
+        let row = ((try? String(contentsOfFile: dir + "/t2t.csv", encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().first ?? ""
+        let fields = row.split(separator: ",")
+        // round, path, rate, sent, answered, ...: every trigger sent; answers came (a busy host coalesces many).
+        #expect(fields.count >= 6 && fields[1] == "socket" && fields[3] == "2000", "\(row)\n\(log)")
+        #expect((Int(fields.count > 4 ? fields[4] : "") ?? 0) > 100, "answered: \(row)\n\(log)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/socket-1000.tick-to-trade.hgrm"), "\(log)")
+    }
+
     @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"), arguments: ["socket", "io_uring", "dpdk"])
     func quotesTheSimAndEndsWithNothingOpen(via: String) throws {
         let dir = TestScratch.directory("run-\(via)")

@@ -1,0 +1,197 @@
+import ArgumentParser
+import CSys
+import OmniBench
+import OmniCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `omni bench tick-to-trade`: Onload's trade_sim method on one machine. The venue (`omni sim
+/// --triggers`, busy-polling on its own core) publishes open-loop triggers, each a move of the
+/// best offer, and stamps the order that answers it; the trader (`omni run --strategy trigger`,
+/// pinned to another core) answers through the same feed -> book -> strategy -> risk -> OUCH code
+/// as the market maker. One configuration per receive path and rate, the paths alternating
+/// within each round; the venue's figures are reported per configuration with the trader's
+/// in-process figure beside them.
+struct BenchTickToTrade: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tick-to-trade",
+        abstract: "The venue stamps its trigger and the order that answers it: kernel UDP, io_uring and DPDK receive paths side by side.",
+        discussion: """
+        Definition: from each trigger's scheduled time (open loop: trigger k is due at start + k / rate \
+        whatever happened before, so a slow answer never delays the measurement of the next: no \
+        coordinated omission) to the venue's loop reading the order that answers it; both stamps are \
+        the venue's TSC, on its thread. The trigger is a MoldUDP64 packet holding one ITCH Order \
+        Replace that moves the best offer a tick on a 64-tick ladder; the answer is a bid 80 ticks \
+        under the new offer (its price names the trigger). Orders travel over kernel TCP (OUCH 4.2 \
+        on SoupBinTCP); the market data over the path named. No NIC and no wire: both processes \
+        share this host's loopback (a real wire adds its serialisation and the switch). DPDK receives \
+        through net_af_packet on lo (libpcap's block buffering would add milliseconds). The venue's \
+        own lateness (trigger due -> its packet handed to the socket) is in every figure and reported \
+        apart as the send lag; a venue more than 50 µs late at p50, or a load average above 0.5 before \
+        the run, is reported as a host too busy to measure. Unanswered: triggers the trader coalesced with a later one (both in one receive \
+        batch) or answered too late to tell. The trader's in-process figure (batch received -> \
+        request handed to the socket) comes from its summary.
+        """
+    )
+
+    @Option(help: "Triggers per second, comma separated.") var rates = "1000,10000"
+    @Option(help: "Triggers per configuration.") var count = 100_000
+    @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk.") var paths = "socket,io_uring"
+    @Option(help: "Rounds; the paths' order alternates from round to round.") var rounds = 1
+    @Option(name: .customLong("venue-core"), help: "The venue's core.") var venueCore = 0
+    @Option(name: .customLong("trader-core"), help: "The trader's core (for dpdk: EAL's).") var traderCore = 1
+    @Option(help: "Write one CSV row per configuration to FILE.") var csv: String?
+    @Option(help: "Folder for each configuration's HdrHistogram file (PATH-RATE.tick-to-trade.hgrm) and the processes' logs.") var out = "bench-data/tick-to-trade"
+
+    func run() throws {
+        let rateList = try rates.split(separator: ",").map { s -> Double in
+            guard let r = Double(s), r > 0, r <= 1_000_000 else { throw ValidationError("--rates: '\(s)' is not a rate in (0, 1000000]") }
+            return r
+        }
+        let pathList = paths.split(separator: ",").map(String.init)
+        for p in pathList where !["socket", "io_uring", "dpdk"].contains(p) { throw ValidationError("--paths: '\(p)' is not socket, io_uring or dpdk") }
+        guard count > 0, rounds > 0 else { throw ValidationError("--count and --rounds must be positive") }
+        let omni = try selfPath()
+        _ = mkdir("bench-data", 0o755); _ = mkdir(out, 0o755)
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
+        var uts = utsname()
+        uname(&uts)
+        let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        print("tick-to-trade: \(count) triggers per configuration, venue on core \(venueCore), trader on core \(traderCore), kernel \(kernel), load \(fixed(load[0], 2)) \(fixed(load[1], 2)) \(fixed(load[2], 2)) on \(csys_online_cores()) cores")
+        // Both processes busy-poll a core each: anything else running shares their cores.
+        let hostBusy = load[0] > 0.5
+        if hostBusy { print("HOST BUSY: load \(fixed(load[0], 2)) before measuring: other work shares the cores; the figures below measure the contention, not the path") }
+        var rows: [String] = ["round,path,rate,sent,answered,unanswered,p50_ns,p90_ns,p99_ns,p99_9_ns,max_ns,send_lag_p50_ns,send_lag_p99_ns,in_process_p50_ns,in_process_p99_ns,verdict"]
+        for round in 0..<rounds {
+            for rate in rateList {
+                for path in round % 2 == 0 ? pathList : pathList.reversed() {
+                    let r = try measure(omni: omni, path: path, rate: rate, round: round, hostBusy: hostBusy)
+                    print(r.line)
+                    rows.append(r.csv)
+                    fflush(nil)
+                }
+            }
+        }
+        if let csv {
+            let w = try FileWriter(path: csv)
+            try w.write(rows.joined(separator: "\n") + "\n")
+            try w.flush()
+            print("csv         \(csv)")
+        }
+    }
+
+    struct Result { let line: String, csv: String }
+
+    func measure(omni: String, path: String, rate: Double, round: Int, hostBusy: Bool) throws -> Result {
+        let tag = "\(path)-\(Int(rate))"
+        let base = 32_000 + Int(getpid() % 8_000)
+        let (ouch, fix, mold) = (base, base + 1, base + 2)
+        let dir = out
+        try writeText(dir + "/venue.yaml", """
+        mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
+        ouch: {port: \(ouch)}
+        fix: {port: \(fix), store: \(dir)/fix}
+        """)
+        try writeText(dir + "/trader.yaml", """
+        venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)"}
+        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)", via: \(path), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
+        instruments: [{symbol: AAPL, messages_per_second: 1000000}]
+        risk: {messages_per_second: 1000000, max_fills_per_second: 1024}
+        strategy: trigger
+        core: \(traderCore)
+        """)
+        let seconds = Double(count) / rate
+        let venue = try Child.spawn([omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
+                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"],
+                                    output: "\(dir)/\(tag).venue.log")
+        usleep(500_000)
+        let trader = try Child.spawn([omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)], output: "\(dir)/\(tag).trader.log")
+        let traderStatus = trader.wait()
+        let venueStatus = venue.wait()
+        let v = readText("\(dir)/\(tag).venue.log"), t = readText("\(dir)/\(tag).trader.log")
+        guard venueStatus == 0, traderStatus == 0, let ttt = figures(v, after: "tick-to-trade  "), let lag = figures(v, after: "send lag       "),
+              let counts = triggerCounts(v) else {
+            throw ValidationError("\(tag): the venue (exit \(venueStatus)) or the trader (exit \(traderStatus)) failed; see \(dir)/\(tag).venue.log and .trader.log")
+        }
+        let inProcess = figures(t, after: "latency     tick-to-trade ") ?? []
+        let late = (lag.first ?? 0) > 50_000
+        let busy = late || hostBusy
+        let verdict = late ? "host too busy: the venue was \(grouped(lag[0])) ns late at p50" : hostBusy ? "host busy before the run" : "ok"
+        let p = { (i: Int) in ttt.count > i ? grouped(ttt[i]) : "-" }
+        let line = "\(path.padding(toLength: 9, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
+        let csv = "\(round),\(path),\(Int(rate)),\(counts.sent),\(counts.answered),\(counts.sent - counts.answered),\(ttt.map(String.init).joined(separator: ",")),\(lag[0]),\(lag.count > 2 ? lag[2] : 0),\(inProcess.first ?? 0),\(inProcess.count > 1 ? inProcess[1] : 0),\(verdict)"
+        return Result(line: line, csv: csv)
+    }
+
+    /// The numbers of the line that starts with `prefix` ("p50 44,991 ns, p90 49,151, ..."): p50, p90, p99, p99.9, max.
+    func figures(_ text: String, after prefix: String) -> [UInt64]? {
+        guard let line = text.split(separator: "\n").first(where: { $0.trimmingPrefixSpaces.hasPrefix(prefix.trimmingPrefixSpaces) }) else { return nil }
+        var out: [UInt64] = []
+        for word in line.split(separator: " ") {
+            let digits = word.filter { $0 != "," && $0 != "(" }
+            if let v = UInt64(digits), !word.hasPrefix("(") { out.append(v) }
+        }
+        return out.isEmpty ? nil : Array(out.prefix(5))
+    }
+
+    func triggerCounts(_ text: String) -> (sent: UInt64, answered: UInt64)? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("triggers    ") && $0.contains("sent,") }) else { return nil }
+        let numbers = line.split(separator: " ").compactMap { UInt64($0.filter { $0 != "," }) }
+        return numbers.count >= 2 ? (numbers[0], numbers[1]) : nil
+    }
+
+    func selfPath() throws -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { throw ValidationError("cannot find this omni binary (/proc/self/exe)") }
+        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func writeText(_ path: String, _ text: String) throws {
+        let w = try FileWriter(path: path)
+        try w.write(text + "\n")
+        try w.flush()
+    }
+
+    func readText(_ path: String) -> String {
+        guard case .success(let t) = readTextFile(path) else { return "" }
+        return t
+    }
+}
+
+private extension Substring {
+    var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
+}
+private extension String {
+    var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
+}
+
+/// A child process whose stdout and stderr go to a file.
+struct Child {
+    let pid: pid_t
+
+    static func spawn(_ args: [String], output: String) throws -> Child {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, args[0], &actions, nil, &argv, environ)
+        guard rc == 0 else { throw ValidationError("cannot start \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
+        return Child(pid: pid)
+    }
+
+    /// Waits for the child; its exit code (128 + signal when killed).
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+}
