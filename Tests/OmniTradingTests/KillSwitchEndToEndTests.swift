@@ -35,11 +35,7 @@ import Testing
         for s in specs { symbols[s.locate] = s.symbol.description }
         let entry = OuchOrderEntry(SoupClientConfig(port: sim.ouchPort, username: "MMK", password: "x"), symbols: symbols, orderSlots: 1 << 10)
         try entry.connect()
-        var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: 100_000_000)
-        for s in specs {
-            rc.instrumentLimits[s.locate] = InstrumentLimits(maxOrderQuantity: 1_000, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
-        }
-        rc.strategyLimits[1] = StrategyLimits(maxLong: 10_000, maxShort: 10_000)
+        let rc = LoopHarness<OuchOrderEntry>.risk(instruments: specs)
         let board = QuoteBoard(locates: 16)
         let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
                                risk: try PreTradeCheck(rc), board: board,

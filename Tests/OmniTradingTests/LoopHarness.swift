@@ -52,10 +52,10 @@ final class LoopHarness<E: GatewaySession> {
         return sim
     }
 
-    /// Limits no test order comes near, for instruments a, b and c and strategy 1.
-    static func risk(maxDailyLoss: Int64 = 100_000_000) -> RiskConfig {
+    /// Limits no test order comes near, for `instruments` (a, b and c unless named) and strategy 1.
+    static func risk(maxDailyLoss: Int64 = 100_000_000, instruments: [InstrumentSpec] = [a, b, c]) -> RiskConfig {
         var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: maxDailyLoss)
-        for s in [a, b, c] {
+        for s in instruments {
             rc.instrumentLimits[s.locate] = InstrumentLimits(maxOrderQuantity: 1_000, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
         }
         rc.strategyLimits[1] = StrategyLimits(maxLong: 10_000, maxShort: 10_000)
