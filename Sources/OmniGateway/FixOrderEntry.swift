@@ -14,7 +14,7 @@ import OmniWire
 /// An execution's id (ExecID 17) is hashed into the event's `seq` for de-duplication.
 public final class FixOrderEntry: OrderEntry {
     public private(set) var session: FixSession<FixReports>
-    let reports: FixReports
+    public let reports: FixReports
     let slots: Int
     let requests: UnsafeMutablePointer<UInt16>
     let host: String, port: UInt16, timeoutMs: Int32
@@ -59,6 +59,20 @@ public final class FixOrderEntry: OrderEntry {
         }
         isRecovering = true
         recoveryProbe = nil
+    }
+
+    /// Asks the venue what it holds of order `id` (OrderStatusRequest, under the ClOrdID the venue
+    /// last answered with); its ExecutionReport (ExecType I) comes back through `poll`. False when
+    /// not logged on or the order has no slot or instrument here.
+    @discardableResult
+    public func requestStatus(clientOrderID id: UInt64, locate: UInt16, side: UInt8) -> Bool {
+        let s = Int(omni_order_slot(id))
+        guard isLoggedOn, s < slots, id <= ClientOrderIDText.maxID, Int(locate) < reports.symbolOf.count, let symbol = reports.symbolOf[Int(locate)] else {
+            return false
+        }
+        session.send(FixOrderStatusRequest(clOrdID: FixReports.clOrdID(id, reports.acked[s]), symbol: symbol,
+                                           side: side == UInt8(OMNI_SIDE_BUY) ? .buy : .sell).message)
+        return true
     }
 
     /// True once after a recovery ended (see `isRecovering`).
@@ -137,6 +151,12 @@ public final class FixReports: FixApplication {
     let strategies: UnsafeMutablePointer<UInt16>
     let locates: UnsafeMutablePointer<UInt16>
     let cum: UnsafeMutablePointer<UInt64>
+    /// Per slot: the request count of the last ClOrdID the venue answered with, the name it knows
+    /// the order by (an OrderStatusRequest must use it: a later request may have been lost).
+    let acked: UnsafeMutablePointer<UInt16>
+    /// Order status reports (ExecType I): orders the venue holds live, and orders it no longer
+    /// holds (filled, canceled, unknown), which close ours.
+    public private(set) var statusLive = 0, statusEnded = 0
     /// Symbol (55) of each locate (answers carry the locate of their order, not their symbol).
     let symbolOf: [FixString?]
     /// Reports that named no order of ours, or were no answer we understand (counted, dropped).
@@ -151,12 +171,13 @@ public final class FixReports: FixApplication {
         strategies = .allocate(capacity: orderSlots); strategies.initialize(repeating: 0, count: orderSlots)
         locates = .allocate(capacity: orderSlots); locates.initialize(repeating: 0, count: orderSlots)
         cum = .allocate(capacity: orderSlots); cum.initialize(repeating: 0, count: orderSlots)
+        acked = .allocate(capacity: orderSlots); acked.initialize(repeating: 0, count: orderSlots)
         var of = [FixString?](repeating: nil, count: Int(symbols.keys.max() ?? 0) + 1)
         for (l, sym) in symbols { if let f = FixString(sym) { of[Int(l)] = f } }
         symbolOf = of
     }
 
-    deinit { strategies.deallocate(); locates.deallocate(); cum.deallocate() }
+    deinit { strategies.deallocate(); locates.deallocate(); cum.deallocate(); acked.deallocate() }
 
     func cumQty(_ s: Int) -> Int64 { Int64(cum[s]) }
 
@@ -171,6 +192,7 @@ public final class FixReports: FixApplication {
         strategies[s] = o.strategy
         locates[s] = request.locate
         cum[s] = 0
+        acked[s] = 0
         return true
     }
 
@@ -192,6 +214,19 @@ public final class FixReports: FixApplication {
             while r / div >= 36 { div *= 36 }
             repeat { raw[digits + 1 + n] = ClientOrderIDText.digit(UInt32(r / div)); r %= div; div /= 36; n += 1 } while div > 0
             return FixString(UnsafeRawBufferPointer(rebasing: raw[0..<(digits + 1 + n)]))!
+        }
+    }
+
+    /// The request count after the '.' of one of our ClOrdIDs (0 when there is none to read).
+    static func requestCount(_ clOrdID: FixString) -> UInt16 {
+        clOrdID.withBytes { b in
+            var n: UInt32 = 0
+            for c in b.dropFirst(ClientOrderIDText.digits + 1) {
+                let d = UInt32(c) &- 48, a = UInt32(c) &- 65
+                guard d < 10 || a < 26 else { return 0 }
+                n = min(n * 36 + (d < 10 ? d : a + 10), UInt32(UInt16.max))
+            }
+            return UInt16(n)
         }
     }
 
@@ -226,7 +261,16 @@ public final class FixReports: FixApplication {
         guard s < slots else { unmatched += 1; return }
         var e = omni_event()
         e.locate = locates[s]
+        acked[s] = Self.requestCount(cl)
         switch m.msgTypeByte {
+        case UInt8(ascii: "8") where m.char(150) == UInt8(ascii: "I"):
+            // Order status: a live order changes nothing here; one the venue no longer holds is closed.
+            switch m.char(39) {
+            case UInt8(ascii: "0"), UInt8(ascii: "1"): statusLive += 1; return
+            default:
+                statusEnded += 1
+                answer(&e, OMNI_EV_ORDER_CANCELED, id, s, reason: UInt16(OMNI_REASON_FIX) | UInt16(m.char(39) ?? 0))
+            }
         case UInt8(ascii: "8"):
             let leaves = UInt32(clamping: max(m.int(151) ?? 0, 0))
             var price: UInt32 = 0

@@ -19,6 +19,10 @@ public protocol GatewaySession: OrderEntry {
     /// True once after a reconnect, when the venue has answered everything it received before
     /// the disconnect: a request still unanswered then was lost with the connection.
     func takeRecovered() -> Bool
+    /// After a recovery, asks the venue what it holds of an order still open here (FIX:
+    /// OrderStatusRequest; OUCH 4.2 has none, its replay being complete); the answer comes back
+    /// through `poll`. Returns whether a request went out.
+    func requestStatus(clientOrderID: UInt64, locate: UInt16, side: UInt8) -> Bool
     /// Logs out (bounded) and closes.
     func close()
 }
@@ -32,6 +36,7 @@ extension OuchOrderEntry: GatewaySession {
         return "OUCH \(client.soup.endpoint) logged in again, from sequence \(client.nextSequence)"
     }
     public func close() { client.logout() }
+    public func requestStatus(clientOrderID: UInt64, locate: UInt16, side: UInt8) -> Bool { false }
 }
 
 extension FixOrderEntry: GatewaySession {
@@ -58,8 +63,9 @@ public struct GatewayRecovery: Sendable {
     public enum News: Sendable, Equatable {
         case attemptFailed(attempt: Int, error: String)
         case reconnected(String)
-        /// The replay has ended; `lostRequests` were answered locally as never received.
-        case recovered(lostRequests: Int)
+        /// The replay has ended; `lostRequests` were answered locally as never received, and the
+        /// venue was asked the status of `statusRequests` orders still open.
+        case recovered(lostRequests: Int, statusRequests: Int)
     }
 
     public let intervalNs: UInt64
@@ -72,7 +78,15 @@ public struct GatewayRecovery: Sendable {
     /// connect and login timeouts (nothing could go out meanwhile anyway).
     public mutating func step<Entry: GatewaySession, S>(_ loop: TradingLoop<Entry, S>, now: UInt64) -> News? {
         let entry = loop.entry
-        if entry.takeRecovered() { return .recovered(lostRequests: loop.resolveLostRequests()) }
+        if entry.takeRecovered() {
+            let lost = loop.resolveLostRequests()
+            var asked = 0
+            loop.ledger.table.forEachOpen { o in
+                if entry.requestStatus(clientOrderID: o.id.raw, locate: o.locate, side: o.side) { asked += 1 }
+            }
+            entry.flush()
+            return .recovered(lostRequests: lost, statusRequests: asked)
+        }
         guard !entry.isLoggedIn, now >= nextAttemptNs else { return nil }
         nextAttemptNs = now + intervalNs
         attempts += 1

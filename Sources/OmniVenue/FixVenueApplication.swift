@@ -7,6 +7,8 @@ public protocol FixVenue: AnyObject {
     func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse])
     func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse])
     func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse])
+    /// An OrderStatusRequest: an ExecutionReport with ExecType I, of the order or of an unknown one.
+    func orderStatus(_ request: FixOrderStatusRequest, session: String, into out: inout [FixVenueResponse])
     /// The counterparty `session` logged on.
     func sessionLoggedOn(session: String)
     /// The counterparty `session`'s connection ended (Logout or disconnect): e.g. cancel its orders.
@@ -14,11 +16,15 @@ public protocol FixVenue: AnyObject {
 }
 
 extension FixVenue {
+    /// A venue that keeps no orders to ask about: every order is unknown.
+    public func orderStatus(_ request: FixOrderStatusRequest, session: String, into out: inout [FixVenueResponse]) {
+        out.append(.execution(request.unknownOrder(execID: "STATUS")))
+    }
     public func sessionLoggedOn(session: String) {}
     public func sessionEnded(session: String) {}
 }
 
-/// FixApplication that decodes D / F / G for a FixVenue and encodes its responses.
+/// FixApplication that decodes D / F / G / H for a FixVenue and encodes its responses.
 public final class FixVenueApplication<V: FixVenue>: FixApplication {
     public let venue: V
     var responses: [FixVenueResponse] = []
@@ -108,6 +114,13 @@ public final class FixVenueApplication<V: FixVenue>: FixApplication {
             }
             venue.replace(FixReplaceRequest(clOrdID: clOrdID, origClOrdID: orig, symbol: symbol, side: side, quantity: qty,
                                             ordType: ordType, price: price, timeInForce: tif), session: peer, into: &responses)
+        case UInt8(ascii: "H"):
+            let (cl, v11) = Self.identifier(m, 11)
+            guard let clOrdID = cl else { return v11 }
+            let (sy, v55) = Self.identifier(m, 55)
+            guard let symbol = sy else { return v55 }
+            guard let sideC = m.char(54), let side = FixSide(rawValue: sideC) else { return .missing(54) }
+            venue.orderStatus(FixOrderStatusRequest(clOrdID: clOrdID, symbol: symbol, side: side), session: peer, into: &responses)
         default:
             return .reject(reason: 11, tag: 35, text: "unsupported MsgType")
         }

@@ -453,6 +453,18 @@ extension SimVenue {
         }
     }
 
+    /// The order's state now (OrdStatus new or partially filled, LeavesQty, CumQty), or OrdStatus
+    /// rejected with "unknown order" when the ClOrdID names none of the session's live orders.
+    func orderStatus(_ request: FixOrderStatusRequest, session compID: String, into out: inout [FixVenueResponse]) {
+        guard let session = session(ofCompID: compID), let tag = table.fix[FixKey(session: session, clOrdID: request.clOrdID)],
+              let live = venue.order(table.orders[tag].id) else {
+            out.append(.execution(request.unknownOrder(execID: nextExecID("S"))))
+            return
+        }
+        let o = table.orders[tag]
+        fixSend(session, fixReport(o, .orderStatus, o.cumQty > 0 ? .partiallyFilled : .new, leaves: live.quantity, execID: nextExecID("S")))
+    }
+
     func replace(_ request: FixReplaceRequest, session compID: String, into out: inout [FixVenueResponse]) {
         activity()
         func refuse(_ orderID: FixString, _ reason: Int, _ text: String) {
@@ -512,5 +524,8 @@ final class SimFixEntry: FixVenue {
     func newOrder(_ order: FixNewOrder, session: String, into out: inout [FixVenueResponse]) { sim.newOrder(order, session: session, into: &out) }
     func cancel(_ request: FixCancelRequest, session: String, into out: inout [FixVenueResponse]) { sim.cancel(request, session: session, into: &out) }
     func replace(_ request: FixReplaceRequest, session: String, into out: inout [FixVenueResponse]) { sim.replace(request, session: session, into: &out) }
+    func orderStatus(_ request: FixOrderStatusRequest, session: String, into out: inout [FixVenueResponse]) {
+        sim.orderStatus(request, session: session, into: &out)
+    }
     func sessionEnded(session: String) { sim.fixSessionEnded(session) }
 }

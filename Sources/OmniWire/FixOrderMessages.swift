@@ -51,9 +51,32 @@ public struct FixReplaceRequest: Sendable, Equatable {
     }
 }
 
+/// OrderStatusRequest (H): what the venue holds of the order `clOrdID` names (after a
+/// reconnect). The venue answers with an ExecutionReport, ExecType I (order status).
+public struct FixOrderStatusRequest: Sendable, Equatable {
+    public var clOrdID: FixString
+    public var symbol: FixString
+    public var side: FixSide
+    public init(clOrdID: FixString, symbol: FixString, side: FixSide) { self.clOrdID = clOrdID; self.symbol = symbol; self.side = side }
+
+    /// The answer when the ClOrdID names no order the venue holds: ExecType I, OrdStatus 8.
+    public func unknownOrder(execID: FixString) -> FixExecution {
+        FixExecution(orderID: "NONE", clOrdID: clOrdID, execID: execID, execType: .orderStatus, ordStatus: .rejected, symbol: symbol,
+                     side: side, orderQty: 0, price: 0, leavesQty: 0, cumQty: 0, avgPx: 0, text: "unknown order")
+    }
+
+    public var message: FixOut {
+        var o = FixOut(msgType: "H")
+        o.add(11, clOrdID)
+        o.add(55, symbol)
+        o.addChar(54, side.rawValue)
+        return o
+    }
+}
+
 /// ExecType 150 / OrdStatus 39 values used here.
 public enum FixExecType: UInt8, Sendable {
-    case new = 48, partialFill = 49, fill = 50, canceled = 52, replaced = 53, rejected = 56, trade = 70  // '0' '1' '2' '4' '5' '8' 'F'
+    case new = 48, partialFill = 49, fill = 50, canceled = 52, replaced = 53, rejected = 56, trade = 70, orderStatus = 73  // '0' '1' '2' '4' '5' '8' 'F' 'I'
 }
 public enum FixOrdStatus: UInt8, Sendable {
     case new = 48, partiallyFilled = 49, filled = 50, canceled = 52, replaced = 53, rejected = 56  // '0' '1' '2' '4' '5' '8'

@@ -384,7 +384,7 @@ struct Run: ParsableCommand {
             switch news {
             case .attemptFailed(let n, let e): print("gateway     reconnect attempt \(n) failed: \(e); again in \(recovery.intervalNs / 1_000_000) ms")
             case .reconnected(let what): print("gateway     \(what); recovering (nothing sent until the venue's replay has ended)")
-            case .recovered(let lost): print("gateway     recovered: the venue's answers applied, \(lost) request\(lost == 1 ? "" : "s") lost with the connection answered here; kill switch stays on until a person resets it")
+            case .recovered(let lost, let asked): print("gateway     recovered: the venue's answers applied, \(lost) request\(lost == 1 ? "" : "s") lost with the connection answered here\(asked > 0 ? ", the status of \(asked) open order\(asked == 1 ? "" : "s") asked" : ""); kill switch stays on until a person resets it")
             }
             fflush(nil)
         }

@@ -42,9 +42,10 @@ final class LoopHarness<E: GatewaySession> {
     var takerTokens = 0
 
     /// The venue: OUCH and FIX on ephemeral ports, stores under `dir`.
-    static func venue(_ dir: String) throws -> SimVenue {
+    static func venue(_ dir: String, cancelOnDisconnect: Bool = true) throws -> SimVenue {
         var sc = SimConfig()
         sc.ouchPort = 0; sc.fixPort = 0; sc.retransmitPort = 0; sc.generator = nil
+        sc.cancelOnDisconnect = cancelOnDisconnect
         sc.fixStore = dir + "/venue"
         sc.lineA = SimGroup(address: "239.192.94.1", port: 31_096); sc.lineB = nil
         let sim = try SimVenue(sc)
@@ -195,9 +196,9 @@ extension LoopHarness where E == OuchOrderEntry {
 }
 
 extension LoopHarness where E == FixOrderEntry {
-    static func fix(user: String, risk: RiskConfig = risk()) throws -> LoopHarness {
+    static func fix(user: String, risk: RiskConfig = risk(), cancelOnDisconnect: Bool = true) throws -> LoopHarness {
         let dir = TestScratch.directory("loop-fix")
-        let sim = try venue(dir)
+        let sim = try venue(dir, cancelOnDisconnect: cancelOnDisconnect)
         let cfg = FixSessionConfig(senderCompID: user, targetCompID: sim.config.fixSenderCompID, heartBtInt: 30, storeDirectory: dir,
                                    resetOnLogon: true, resendApplicationMessages: false)
         let entry: FixOrderEntry

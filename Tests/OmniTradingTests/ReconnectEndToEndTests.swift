@@ -54,6 +54,37 @@ import Testing
         try Self.scenario(entry, sim: sim, client: "MMF") { send in _ = shutdown(entry.session.fileDescriptor, Int32(SHUT_RDWR)); send() }
     }
 
+    /// FIX with orders still resting at the venue through the drop (cancel on disconnect off): after
+    /// the recovery the venue is asked the status of each (OrderStatusRequest under the ClOrdID it
+    /// last answered with, a replace's included) and answers each live; nothing changes here, and
+    /// the orders are then canceled as usual.
+    @Test func overFIXTheStatusOfEachOrderStillOpenIsAskedAfterTheReconnect() throws {
+        let h = try LoopHarness.fix(user: "MMS", cancelOnDisconnect: false)
+        defer { h.sim.stop() }
+        let bid = h.a.referencePrice - 100
+        h.touch(h.b)
+        let first = try #require(h.order(h.a, buy, bid, 100))
+        let second = try #require(h.order(h.b, sell, h.b.referencePrice + 300, 100))
+        h.settle()
+        #expect(h.loop.ledger.order(second)?.state == .new)
+        h.replace(first, price: bid - 100, qty: 100) // the venue knows this one by its second ClOrdID now
+        h.settle()
+        _ = shutdown(h.entry.session.fileDescriptor, Int32(SHUT_RDWR))
+        var recovery = GatewayRecovery(intervalNs: 50_000_000)
+        var news: [GatewayRecovery.News] = []
+        let end = csys_monotonic_ns() + 10_000_000_000
+        while csys_monotonic_ns() < end && !(news.contains { if case .recovered = $0 { true } else { false } } && h.entry.reports.statusLive == 2) {
+            h.loop.pass(now: csys_monotonic_ns())
+            if let n = recovery.step(h.loop, now: csys_monotonic_ns()) { news.append(n) }
+            usleep(200)
+        }
+        #expect(news.contains(.recovered(lostRequests: 0, statusRequests: 2)), "\(news)")
+        #expect(h.entry.reports.statusLive == 2 && h.entry.reports.statusEnded == 0)
+        #expect(h.loop.ledger.order(first)?.price == bid - 100 && h.loop.ledger.order(second) != nil && h.sim.liveOrders == 2)
+        h.loop.cancelAll(now: csys_monotonic_ns())
+        h.reconcile()
+    }
+
     /// The run: quote, get hit while not reading, drop the connection with one more request under
     /// way (`dropWith` sends it and breaks the connection, in its protocol's order), then reconnect,
     /// recover, cancel what is left, and compare with the venue.
@@ -121,7 +152,7 @@ import Testing
             return news.contains { if case .recovered = $0 { true } else { false } } && loop.ledger.table.open == 0
         }
         #expect(watch.trigger.map { if case .disconnect = $0 { true } else { false } } == true, "the disconnect tripped the kill switch")
-        #expect(news.contains(.recovered(lostRequests: 1)), "\(news)")
+        #expect(news.contains(.recovered(lostRequests: 1, statusRequests: 0)), "\(news)") // the venue canceled the rest on disconnect
         #expect(loop.ledger.order(lostID) == nil && loop.lastRefusal == UInt16(OMNI_REASON_NOT_CONNECTED))
         sim.stop()
 
