@@ -6,7 +6,8 @@
 #   Benchmarks/decision-path-instructions.sh --check [OMNI]  also fail beyond the budget in
 #                                                           Benchmarks/Thresholds/decision-path-instructions.txt (make test)
 # OMNI defaults to .build/release/omni, which must be built with `-Xcc -gdwarf-4` (make release
-# does): valgrind cannot read the DWARF 5 clang gives the C targets by default.
+# does): valgrind cannot read the DWARF 5 clang gives the C targets by default. No `head` in the
+# pipes: under pipefail its early exit would fail the script with SIGPIPE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0
@@ -28,7 +29,7 @@ per=$(( total / (warm + passes) ))
 grep -E "requests and" "$scratch/out" | sed 's/^/  /'
 echo "decision path: $per instructions per pass (callgrind, $(( warm + passes )) passes; release build)"
 echo "costliest, instructions per pass:"
-callgrind_annotate "$scratch/cg" 2>/dev/null | sed -nE 's/^ *([0-9,]+) \([ 0-9.]+%\)  [^:]*:([^ ]*) .*/\1 \2/p' | head -12 \
+callgrind_annotate "$scratch/cg" 2>/dev/null | sed -nE 's/^ *([0-9,]+) \([ 0-9.]+%\)  [^:]*:([^ ]*) .*/\1 \2/p' | awk 'NR <= 12' \
   | swift demangle --simplified | while read -r cost name; do
       printf '  %6d  %s\n' $(( ${cost//,/} / (warm + passes) )) "$(echo "$name" | cut -c1-90)"
     done
