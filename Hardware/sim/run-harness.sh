@@ -15,6 +15,7 @@ if compgen -G "$fixtures/*.NASDAQ_ITCH50" >/dev/null; then
 else
   echo "hw-test: SKIPPING THE REAL ITCH FIXTURES: none at $fixtures (set OMNI_DATA to the shared data folder)" >&2
 fi
-"$omni" gen itch "$scratch/synthetic-$messages.itch" --symbols 500 --messages "$messages" --seed "$seed" | head -1
+"$omni" gen itch "$scratch/synthetic-$messages.itch" --symbols 500 --messages "$messages" --seed "$seed" >"$scratch/gen.log"
+head -1 "$scratch/gen.log" # not in a pipe: under pipefail head's early exit would fail the script with SIGPIPE
 files+=("$scratch/synthetic-$messages.itch")
 nice -n 19 "$harness" --seed "$seed" "${files[@]}"
