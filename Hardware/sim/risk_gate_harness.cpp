@@ -24,8 +24,10 @@ extern "C" {
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <deque>
 #include <iterator>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -91,7 +93,7 @@ public:
         crisk_config c{};
         c.instruments = kInstruments; c.strategies = kStrategies; c.orders = kOrders;
         c.duplicate_memory = kDupMemory; c.max_fills_limit = kFills;
-        c.max_bbo_age_ns = 50000000;                  // 50 ms
+        c.max_bbo_age_ns = 3000000;                   // 3 ms
         c.duplicate_window_ns = 2000000;              // 2 ms
         c.max_daily_loss = INT64_MAX;                 // DAILY_LOSS: outside the kernel, never reached
         size_t size = crisk_footprint(&c);
@@ -120,12 +122,12 @@ public:
         else if (a < 500) new_order();
         else if (a < 560) replace();
         else if (a < 620) cancel();
-        else if (a < 700) fills();
+        else if (a < 700) fills(-1, chance(150) ? 2 + (unsigned)pick(5) : 1);
         else if (a < 710) stray_answer();
         else if (a < 714) halt();
         else if (a < 715) kill();
         else if (a < 717) reconfigure();
-        else if (a < 720) enable();
+        else if (a < 750) enable();
         if (kill_until_ && made_ >= kill_until_) { param(P_RESET, 0, 0); crisk_reset(&r_); kill_until_ = 0; }
     }
 
@@ -133,10 +135,30 @@ private:
     uint64_t pick(uint64_t n) { return rng_() % n; }
     bool chance(unsigned per_mille) { return pick(1000) < per_mille; }
 
-    // Mostly small steps; bursts at the same ns; now and then 100 ms of silence (stale BBOs).
+    // Mostly steps of whole 10 us, so that ages and windows (multiples of 10 us) end exactly on
+    // a record now and then; bursts at the same ns; odd steps; now and then 100 ms of silence.
     void advance_time() {
         unsigned a = (unsigned)pick(1000);
-        now_ += a < 200 ? 0 : a < 999 ? pick(60000) : 100000000;
+        uint64_t next = now_ + (a < 250 ? 0 : a < 900 ? 10000 * pick(7) : a < 999 ? pick(60000) : 100000000);
+        if (!probes_.empty() && probes_.begin()->first <= next) { // a probe's ns comes first
+            now_ = std::max(now_, probes_.begin()->first);
+            omni_event e = probes_.begin()->second;
+            probes_.erase(probes_.begin());
+            int free;
+            if (e.type == OMNI_EV_FILL) fills(e.fill.strategy, kFills + 1);
+            else if ((free = free_slot()) >= 0) {
+                e.order.client_order_id = ++generation_ << 24 | (uint64_t)free;
+                place(e);
+            }
+            return;
+        }
+        now_ = next;
+    }
+
+    // At t, or 1 ns before: a copy of new order e (another id), or for a FILL, a burst of fills
+    // of e.fill.strategy.
+    void probe(uint64_t t, const omni_event &e) {
+        if (probes_.size() < 64) probes_.emplace(t - pick(2), e);
     }
 
     void push(const omni_event &ev, int verdict = -1) {
@@ -175,6 +197,7 @@ private:
         x.rate_per_second = 100 + (uint32_t)pick(2000);
         x.max_long = 500 + (int64_t)pick(3000);
         x.max_short = 500 + (int64_t)pick(3000);
+        ilim_[l] = x;
         param(P_I_MAX_QTY, l, x.max_order_qty);
         param(P_I_MAX_VALUE, l, x.max_order_value);
         param(P_I_COLLAR, l, x.collar_bps);
@@ -193,9 +216,10 @@ private:
         x.rate_burst = 10 + (uint32_t)pick(60);
         x.rate_per_second = 500 + (uint32_t)pick(5000);
         x.max_fills = chance(20) ? 0 : 1 + (uint32_t)pick(kFills);
-        x.fill_window_ns = 200000 + pick(3000000);
+        x.fill_window_ns = 10000 * (20 + pick(300));
         x.max_long = 2000 + (int64_t)pick(8000);
         x.max_short = 2000 + (int64_t)pick(8000);
+        slim_[s] = x;
         param(P_S_BURST, s, x.rate_burst);
         param(P_S_RATE, s, x.rate_per_second);
         param(P_S_FULL_NS, s, full_ns(x.rate_burst, x.rate_per_second));
@@ -224,6 +248,10 @@ private:
             uint32_t half = kTick * (1 + (uint32_t)pick(2));
             e.bbo.bid_px = chance(20) ? 0 : (uint32_t)(mid_[l] - half);
             e.bbo.ask_px = chance(20) ? 0 : (uint32_t)(mid_[l] + half);
+            bid_[l] = e.bbo.bid_px;
+            ask_[l] = e.bbo.ask_px;
+            if (chance(50)) // a buy when this BBO is max_bbo_age old, or 1 ns before
+                probe(now_ + r_.config.max_bbo_age_ns, omni_order_event(OMNI_EV_ORDER_NEW, l, 0, OMNI_SIDE_BUY, e.bbo.ask_px, 1, 0, 0));
             e.bbo.bid_sz = e.bbo.bid_px ? 100 : 0;
             e.bbo.ask_sz = e.bbo.ask_px ? 100 : 0;
         }
@@ -243,12 +271,17 @@ private:
         return (uint32_t)(side == OMNI_SIDE_BUY ? mid - kTick + ticks * kTick : mid + kTick - ticks * kTick);
     }
 
-    void new_order() {
-        int free_slot = -1;
+    // A slot no order of ours works in, or -1.
+    int free_slot() {
         for (unsigned k = 0, s = (unsigned)pick(kOrders); k < kOrders; k++)
-            if (!venue_[(s + k) % kOrders].working) { free_slot = (int)((s + k) % kOrders); break; }
-        if (free_slot < 0) { cancel(); return; }
-        uint64_t slot = (uint64_t)free_slot;
+            if (!venue_[(s + k) % kOrders].working) return (int)((s + k) % kOrders);
+        return -1;
+    }
+
+    void new_order() {
+        int free = free_slot();
+        if (free < 0) { cancel(); return; }
+        uint64_t slot = (uint64_t)free;
         if (chance(8)) slot = pick(kOrders);              // a slot that may be working
         if (chance(5)) slot = kOrders + pick(1000);      // beyond the table
         uint64_t id = ++generation_ << 24 | slot;
@@ -261,23 +294,61 @@ private:
         if (s < last_new_.size() && chance(60) && last_new_[s].type) { // the strategy's last new order again
             const omni_event &p = last_new_[s];
             l = p.locate; side = p.order.side; px = p.order.price; qty = p.order.qty;
-        }
+        } else if (l < kConfigured && s + 1 < kStrategies && side <= 1 && px && qty && chance(250)) at_a_limit(l, s, side, px, qty);
         omni_event e = omni_order_event(OMNI_EV_ORDER_NEW, l, id, side, px, qty, s, 0);
         if (s < last_new_.size()) last_new_[s] = e;
-        if (request(e) == 0) {
-            VenueOrder &o = venue_[slot];
-            o = VenueOrder{true, false, id, l, s, side, px, qty};
-            bool rejected = chance(80);
-            omni_event a = omni_order_event(rejected ? OMNI_EV_ORDER_REJECTED : OMNI_EV_ORDER_ACCEPTED, l, id, side, px, qty, s, 0);
-            if (rejected) a.order.reason = OMNI_REASON_OUCH | 'X';
-            later(a);
-        }
+        place(e);
     }
 
-    // A working order of ours, or none.
-    VenueOrder *some_working() {
-        for (unsigned k = 0, s = (unsigned)pick(kOrders); k < kOrders; k++)
-            if (venue_[(s + k) % kOrders].working) return &venue_[(s + k) % kOrders];
+    // New order e; when it passes, the venue answers it later, and it may come again as its
+    // duplicate window closes.
+    void place(const omni_event &e) {
+        if (request(e) != 0) return;
+        if (chance(50)) probe(now_ + r_.config.duplicate_window_ns, e);
+        const omni_order &q = e.order;
+        venue_[omni_order_slot(q.client_order_id)] = VenueOrder{true, false, q.client_order_id, e.locate, q.strategy, q.side, q.price, q.qty};
+        bool rejected = chance(80);
+        omni_event a = omni_order_event(rejected ? OMNI_EV_ORDER_REJECTED : OMNI_EV_ORDER_ACCEPTED, e.locate, q.client_order_id,
+                                        q.side, q.price, q.qty, q.strategy, 0);
+        if (rejected) a.order.reason = OMNI_REASON_OUCH | 'X';
+        later(a);
+    }
+
+    // A price or size at one of the limits the request meets, or one unit beyond: max order qty,
+    // max order value, the collar's edge, or the exposure left (as CRisk now counts it).
+    void at_a_limit(uint16_t l, uint16_t s, uint8_t side, uint32_t &px, uint32_t &qty) {
+        const crisk_instrument_limits &x = ilim_[l];
+        bool buy = side == OMNI_SIDE_BUY;
+        int64_t left = -1;
+        switch (pick(5)) {
+        case 0: qty = x.max_order_qty + (uint32_t)pick(2); break;
+        case 1: qty = (uint32_t)std::min<uint64_t>(x.max_order_value / px + pick(2), x.max_order_qty); break;
+        case 2: {
+            uint64_t ref = buy ? ask_[l] : bid_[l], band = ref * x.collar_bps / 10000 + pick(2);
+            if (ref && (buy || band < ref)) px = (uint32_t)(buy ? ref + band : ref - band);
+            break;
+        }
+        case 3: {
+            crisk_instrument_view v;
+            crisk_instrument_state(&r_, l, &v);
+            left = buy ? x.max_long - v.position - v.working_buy : v.position - v.working_sell + x.max_short;
+            break;
+        }
+        default: {
+            int64_t pos, wb, ws;
+            crisk_strategy_state(&r_, s, &pos, &wb, &ws);
+            left = buy ? slim_[s].max_long - pos - wb : pos - ws + slim_[s].max_short;
+        }
+        }
+        if (left >= 0) qty = (uint32_t)std::max<int64_t>(1, left + (int64_t)pick(2));
+    }
+
+    // A working order of ours (of `strategy` and accepted, when asked), or none.
+    VenueOrder *some_working(int strategy = -1, bool accepted = false) {
+        for (unsigned k = 0, s = (unsigned)pick(kOrders); k < kOrders; k++) {
+            VenueOrder &o = venue_[(s + k) % kOrders];
+            if (o.working && (strategy < 0 || o.strategy == strategy) && (!accepted || o.accepted)) return &o;
+        }
         return nullptr;
     }
 
@@ -326,11 +397,17 @@ private:
         on_event(a);
     }
 
-    // One to six fills of accepted orders, at the same ns.
-    void fills() {
-        for (unsigned n = chance(150) ? 2 + (unsigned)pick(5) : 1; n; n--) {
-            VenueOrder *o = some_working();
-            if (!o || !o->accepted || o->leaves == 0) return;
+    // n fills of accepted orders (of `strategy`, or any), at the same ns; now and then a burst of
+    // the same strategy's fills follows as its fill window closes.
+    void fills(int strategy, unsigned n) {
+        for (; n; n--) {
+            VenueOrder *o = some_working(strategy, true);
+            if (!o) return;
+            if (chance(100)) {
+                omni_event p = blank(OMNI_EV_FILL, 0);
+                p.fill.strategy = o->strategy;
+                probe(now_ + slim_[o->strategy].fill_window_ns, p);
+            }
             omni_event e = blank(OMNI_EV_FILL, o->locate);
             e.fill.client_order_id = o->id;
             e.fill.last_px = o->price;
@@ -363,21 +440,20 @@ private:
 
     void halt() {
         uint16_t l = (uint16_t)pick(kInstruments);
-        uint8_t state = chance(500) ? CRISK_STATE_TRADING : (uint8_t)(1 + pick(3));
+        uint8_t state = chance(750) ? CRISK_STATE_TRADING : (uint8_t)(1 + pick(3));
         param(P_TRADING_STATE, l, state);
         crisk_set_trading_state(&r_, l, state);
     }
 
-    // Kill switch on (a reason 0-5; 0 reads as a command), and reset 200-2,000 records later.
+    // Kill switch on (a reason 0-5; 0 reads as a command; again while on), reset 20-320 records later.
     void kill() {
-        if (kill_until_) return;
         uint32_t reason = (uint32_t)pick(6);
         omni_event e = blank(OMNI_EV_COMMAND, 0);
         e.command.code = OMNI_CMD_KILL;
         e.command.arg[0] = reason;
         push(e);
         crisk_kill(&r_, reason);
-        kill_until_ = made_ + 200 + pick(1800);
+        if (!kill_until_) kill_until_ = made_ + 20 + pick(300);
     }
 
     void reconfigure() {
@@ -397,8 +473,12 @@ private:
     void *memory_ = nullptr;
     std::deque<Record> out_;
     std::deque<Due> due_;
+    std::multimap<uint64_t, omni_event> probes_; // requests made for an exact ns: ages and windows ending on them
     VenueOrder venue_[kOrders];
     std::vector<int64_t> mid_;
+    crisk_instrument_limits ilim_[kInstruments] = {};
+    crisk_strategy_limits slim_[kStrategies] = {};
+    uint32_t bid_[kInstruments] = {}, ask_[kInstruments] = {};
     std::vector<omni_event> last_new_ = std::vector<omni_event>(kStrategies, omni_event{});
     uint64_t now_ = 1000000000000ull, made_ = 0, requests_ = 0, generation_ = 0, kill_until_ = 0;
 };
