@@ -311,6 +311,10 @@ private:
         omni_event a = omni_order_event(rejected ? OMNI_EV_ORDER_REJECTED : OMNI_EV_ORDER_ACCEPTED, e.locate, q.client_order_id,
                                         q.side, q.price, q.qty, q.strategy, 0);
         if (rejected) a.order.reason = OMNI_REASON_OUCH | 'X';
+        else if (chance(200)) { // the venue's price is not ours: none given (0), or repriced a tick passive
+            a.order.price = chance(500) ? 0 : q.side == OMNI_SIDE_BUY ? q.price - kTick : q.price + kTick;
+            if (a.order.price) venue_[omni_order_slot(q.client_order_id)].price = a.order.price;
+        }
         later(a);
     }
 
