@@ -59,6 +59,23 @@ public func writeHistograms(_ curves: [LatencyCurve], to file: String) throws ->
     return written
 }
 
+/// A histogram read back from HdrHistogram percentile text (what `writeHistograms` writes, from
+/// this process or another): each row's count since the previous row recorded at its value.
+/// Values are the rows' bucket edges, so percentiles come back at the text's resolution. Nil when
+/// the file cannot be read or holds no row.
+public func readHistogram(hgrm path: String) -> Histogram<UInt64>? {
+    guard case .success(let text) = readTextFile(path) else { return nil }
+    var h = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+    var seen: UInt64 = 0
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        let f = line.split(separator: " ")
+        guard f.count >= 3, let value = Double(f[0]), let total = UInt64(f[2]), total >= seen else { continue }
+        if total > seen { _ = h.record(min(UInt64(value), 1 << 40), count: total - seen) }
+        seen = total
+    }
+    return h.totalCount > 0 ? h : nil
+}
+
 /// Percentile curves: x = log10(1 / (1 - percentile)) ("nines"), y = log10(ns).
 public func writePlot(_ latencies: [LatencyCurve], title: String, subtitle: String, yLabel: String, to path: String) throws {
     struct Curve { let label: String; let color: String; let dashed: Bool; let points: [(Double, Double)] }

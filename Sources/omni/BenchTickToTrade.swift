@@ -29,8 +29,9 @@ struct BenchTickToTrade: ParsableCommand {
         share this host's loopback (a real wire adds its serialisation and the switch). DPDK receives \
         through net_af_packet on lo (libpcap's block buffering would add milliseconds). The venue's \
         own lateness (trigger due -> its packet handed to the socket) is in every figure and reported \
-        apart as the send lag; a venue more than 50 µs late at p50, or a load average above 0.5 before \
-        the run, is reported as a host too busy to measure. Unanswered: triggers the trader coalesced with a later one (both in one receive \
+        apart as the send lag; a venue more than 50 µs late at p50, or more than 20 % of the CPUs busy \
+        in the second before the runs, is reported as a host too busy to measure. --plot: an SVG of every configuration's \
+        percentile curve (dashed: the higher rates). Unanswered: triggers the trader coalesced with a later one (both in one receive \
         batch) or answered too late to tell. The trader's in-process figure (batch received -> \
         request handed to the socket) comes from its summary.
         """
@@ -44,6 +45,7 @@ struct BenchTickToTrade: ParsableCommand {
     @Option(name: .customLong("trader-core"), help: "The trader's core (for dpdk: EAL's).") var traderCore = 1
     @Option(help: "Write one CSV row per configuration to FILE.") var csv: String?
     @Option(help: "Folder for each configuration's HdrHistogram file (PATH-RATE.tick-to-trade.hgrm) and the processes' logs.") var out = "bench-data/tick-to-trade"
+    @Option(help: "An SVG of every configuration's percentile curve (default: OUT/tick-to-trade.svg).") var plot: String?
 
     func run() throws {
         let rateList = try rates.split(separator: ",").map { s -> Double in
@@ -61,9 +63,11 @@ struct BenchTickToTrade: ParsableCommand {
         uname(&uts)
         let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         print("tick-to-trade: \(count) triggers per configuration, venue on core \(venueCore), trader on core \(traderCore), kernel \(kernel), load \(fixed(load[0], 2)) \(fixed(load[1], 2)) \(fixed(load[2], 2)) on \(csys_online_cores()) cores")
-        // Both processes busy-poll a core each: anything else running shares their cores.
-        let hostBusy = load[0] > 0.5
-        if hostBusy { print("HOST BUSY: load \(fixed(load[0], 2)) before measuring: other work shares the cores; the figures below measure the contention, not the path") }
+        // Both processes busy-poll a core each: anything else running shares their cores. The
+        // load average lags by a minute, so the host's own use is sampled over one second.
+        let busyShare = cpuBusyShare(overNs: 1_000_000_000)
+        let hostBusy = busyShare > 0.2
+        if hostBusy { print("HOST BUSY: \(Int(busyShare * 100)) % of the CPUs busy in the second before measuring: other work shares the cores; the figures below measure the contention, not the path") }
         var rows: [String] = ["round,path,rate,sent,answered,unanswered,p50_ns,p90_ns,p99_ns,p99_9_ns,max_ns,send_lag_p50_ns,send_lag_p99_ns,in_process_p50_ns,in_process_p99_ns,verdict"]
         for round in 0..<rounds {
             for rate in rateList {
@@ -75,12 +79,44 @@ struct BenchTickToTrade: ParsableCommand {
                 }
             }
         }
+        // The plot: the last round's histogram of each configuration, read back from the venue's files.
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        var curves: [LatencyCurve] = []
+        for (i, path) in pathList.enumerated() {
+            for (j, rate) in rateList.enumerated() {
+                guard let h = readHistogram(hgrm: "\(out)/\(path)-\(Int(rate)).tick-to-trade.hgrm") else { continue }
+                curves.append(LatencyCurve(name: "\(path)-\(Int(rate))", label: "\(path) \(grouped(UInt64(rate)))/s (\(grouped(h.totalCount)))",
+                                           color: colors[i % colors.count], dashed: j > 0, histogram: h))
+            }
+        }
+        if !curves.isEmpty {
+            let svg = plot ?? "\(out)/tick-to-trade.svg"
+            try writePlot(curves, title: "omni bench tick-to-trade: the venue's stamps",
+                          subtitle: "trigger due -> the venue reads the answering order; \(count) triggers per configuration\(hostBusy ? "; HOST BUSY" : "")",
+                          yLabel: "tick-to-trade", to: svg)
+            print("plot        \(svg)")
+        }
         if let csv {
             let w = try FileWriter(path: csv)
             try w.write(rows.joined(separator: "\n") + "\n")
             try w.flush()
             print("csv         \(csv)")
         }
+    }
+
+    /// The share of all CPUs' time not idle over `ns`, from /proc/stat (0 when it cannot be read).
+    func cpuBusyShare(overNs ns: UInt64) -> Double {
+        func sample() -> (busy: UInt64, total: UInt64)? {
+            guard case .success(let text) = readTextFile("/proc/stat"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+            let v = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+            guard v.count >= 5 else { return nil }
+            let total = v.reduce(0, +), idle = v[3] + v[4] // idle + iowait
+            return (total - idle, total)
+        }
+        guard let a = sample() else { return 0 }
+        usleep(UInt32(ns / 1_000))
+        guard let b = sample(), b.total > a.total else { return 0 }
+        return Double(b.busy - a.busy) / Double(b.total - a.total)
     }
 
     struct Result { let line: String, csv: String }
@@ -119,7 +155,7 @@ struct BenchTickToTrade: ParsableCommand {
         let inProcess = figures(t, after: "latency     tick-to-trade ") ?? []
         let late = (lag.first ?? 0) > 50_000
         let busy = late || hostBusy
-        let verdict = late ? "host too busy: the venue was \(grouped(lag[0])) ns late at p50" : hostBusy ? "host busy before the run" : "ok"
+        let verdict = late ? "host too busy: the venue was \(grouped(lag[0])) ns late at p50" : hostBusy ? "host busy before the runs" : "ok"
         let p = { (i: Int) in ttt.count > i ? grouped(ttt[i]) : "-" }
         let line = "\(path.padding(toLength: 9, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
         let csv = "\(round),\(path),\(Int(rate)),\(counts.sent),\(counts.answered),\(counts.sent - counts.answered),\(ttt.map(String.init).joined(separator: ",")),\(lag[0]),\(lag.count > 2 ? lag[2] : 0),\(inProcess.first ?? 0),\(inProcess.count > 1 ? inProcess[1] : 0),\(verdict)"
