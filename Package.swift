@@ -144,7 +144,10 @@ let package = Package(
         .testTarget(name: "OmniFeedTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
         ]),
-        .testTarget(name: "OmniBenchTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys"]),
+        .testTarget(name: "OmniBenchTests", dependencies: [
+            "SharedTestData", "FeedTestSupport", "OmniBench", "OmniFeed", "OmniBook", "OmniLab", "OmniEngine", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .testTarget(name: "OmniDpdkTests", dependencies: ["SharedTestData", "OmniDpdk", "CDpdk", "OmniFeed", "OmniCore"]),
         .testTarget(name: "CRiskTests", dependencies: ["CRisk", "CEvent"]),
         .testTarget(name: "OmniRiskTests", dependencies: ["OmniRisk", "CRisk", "CEvent", "OmniCore"]),
