@@ -1,4 +1,5 @@
 import CEvent
+import CWire
 import CSys
 import OmniWire
 
@@ -24,10 +25,10 @@ public final class FixOrderEntry: OrderEntry {
     /// After a logon again, until the venue has answered everything sent before the disconnect:
     /// our ResendRequest served, then a TestRequest answered (a FIX session is in order, so its
     /// Heartbeat comes after every report the venue had for us). Requests are refused meanwhile.
-    public private(set) var isRecovering = false
+    public var isRecovering: Bool { recovery.isOn }
+    var recovery = Recovery()
     var recoveryProbe: String?
     var recoveries = 0
-    var recoveredSinceAsked = false
     public var endpoint: String { "\(host):\(port)" }
 
     /// Connects to the venue's FIX port (host:port within `timeoutMs`) and logs on; `symbols[locate]`
@@ -57,7 +58,7 @@ public final class FixOrderEntry: OrderEntry {
             session.disconnect("no logon")
             throw FixConnectError(endpoint: endpoint, problem: "no Logon answer within \(timeoutMs) ms (session \(state))")
         }
-        isRecovering = true
+        recovery.begin()
         recoveryProbe = nil
     }
 
@@ -76,10 +77,7 @@ public final class FixOrderEntry: OrderEntry {
     }
 
     /// True once after a recovery ended (see `isRecovering`).
-    public func takeRecovered() -> Bool {
-        defer { recoveredSinceAsked = false }
-        return recoveredSinceAsked
-    }
+    public func takeRecovered() -> Bool { recovery.takeEnded() }
 
     deinit { requests.deallocate() }
 
@@ -135,8 +133,7 @@ public final class FixOrderEntry: OrderEntry {
                 session.sendTestRequest(id)
                 recoveryProbe = id
             } else if let p = recoveryProbe, session.answeredTestRequest == p {
-                isRecovering = false
-                recoveredSinceAsked = true
+                recovery.end()
             }
         }
         return reports.drain(body)
@@ -209,10 +206,7 @@ public final class FixReports: FixApplication {
             ClientOrderIDText.write(id, to: raw)
             let digits = ClientOrderIDText.digits
             raw[digits] = UInt8(ascii: ".")
-            var n = 0 // the request count's digits, most significant first
-            var r = request, div: UInt16 = 1
-            while r / div >= 36 { div *= 36 }
-            repeat { raw[digits + 1 + n] = ClientOrderIDText.digit(UInt32(r / div)); r %= div; div /= 36; n += 1 } while div > 0
+            let n = Int(cw_base36_put_short(raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + digits + 1, UInt32(request)))
             return FixString(UnsafeRawBufferPointer(rebasing: raw[0..<(digits + 1 + n)]))!
         }
     }
@@ -222,9 +216,9 @@ public final class FixReports: FixApplication {
         clOrdID.withBytes { b in
             var n: UInt32 = 0
             for c in b.dropFirst(ClientOrderIDText.digits + 1) {
-                let d = UInt32(c) &- 48, a = UInt32(c) &- 65
-                guard d < 10 || a < 26 else { return 0 }
-                n = min(n * 36 + (d < 10 ? d : a + 10), UInt32(UInt16.max))
+                let d = cw_base36_value(c)
+                guard d < 36 else { return 0 }
+                n = min(n * 36 + d, UInt32(UInt16.max))
             }
             return UInt16(n)
         }

@@ -47,10 +47,7 @@ public final class OuchAnswers {
     @inline(__always) public func token(slot s: Int, ahead: UInt16 = 0) -> cw_ouch_token {
         var t = tokens[s]
         let r = replaces[s] &+ ahead
-        withUnsafeMutableBytes(of: &t) { b in
-            b[OuchOrderEntry.idDigits] = OuchOrderEntry.digit(UInt32(r / 36 % 36))
-            b[OuchOrderEntry.idDigits + 1] = OuchOrderEntry.digit(UInt32(r % 36))
-        }
+        withUnsafeMutableBytes(of: &t) { OuchOrderEntry.setReplaces(r, in: $0) }
         return t
     }
 

@@ -47,7 +47,7 @@ public final class OuchOrderEntry: OrderEntry {
         try client.connect()
         loggedInBefore = true
         heartbeatsAtLogin = client.soup.heartbeatsReceived
-        isRecovering = again
+        if again { recovery.begin() }
     }
 
     /// Logged in (recovering or not).
@@ -58,33 +58,35 @@ public final class OuchOrderEntry: OrderEntry {
     /// request sent before the disconnect has arrived; a request still unanswered was lost with
     /// the connection. Requests are refused meanwhile (an answer to one could come after the
     /// heartbeat and make it look lost).
-    public private(set) var isRecovering = false
+    public var isRecovering: Bool { recovery.isOn }
+    var recovery = Recovery()
     var loggedInBefore = false
     var heartbeatsAtLogin = 0
-    var recoveredSinceAsked = false
 
     /// True once after a recovery ended (see `isRecovering`).
-    public func takeRecovered() -> Bool {
-        defer { recoveredSinceAsked = false }
-        return recoveredSinceAsked
-    }
+    public func takeRecovered() -> Bool { recovery.takeEnded() }
 
     // MARK: tokens
 
-    public static let idDigits = ClientOrderIDText.digits
+    static let idDigits = ClientOrderIDText.digits
 
     /// The token of order `id` after `replaces` replaces.
     public static func token(_ id: UInt64, replaces: UInt16) -> cw_ouch_token {
         var t = cw_ouch_token()
         withUnsafeMutableBytes(of: &t) { b in
             ClientOrderIDText.write(id, to: b)
-            b[idDigits] = digit(UInt32(replaces / 36 % 36))
-            b[idDigits + 1] = digit(UInt32(replaces % 36))
+            setReplaces(replaces, in: b)
         }
         return t
     }
 
-    @inline(__always) public static func digit(_ v: UInt32) -> UInt8 { ClientOrderIDText.digit(v) }
+    /// A token's last two characters: the order's replace count (mod 36^2) in base 36.
+    @inline(__always) static func setReplaces(_ r: UInt16, in b: UnsafeMutableRawBufferPointer) {
+        b[idDigits] = digit(UInt32(r / 36 % 36))
+        b[idDigits + 1] = digit(UInt32(r % 36))
+    }
+
+    @inline(__always) static func digit(_ v: UInt32) -> UInt8 { ClientOrderIDText.digit(v) }
 
     /// The client order id a token carries, or nil when it is not one of ours.
     public static func clientOrderID(_ token: cw_ouch_token) -> UInt64? {
@@ -165,7 +167,7 @@ public final class OuchOrderEntry: OrderEntry {
             case .disconnected(let e): lastError = e
             }
         }
-        if isRecovering && client.soup.heartbeatsReceived > heartbeatsAtLogin { isRecovering = false; recoveredSinceAsked = true }
+        if isRecovering && client.soup.heartbeatsReceived > heartbeatsAtLogin { recovery.end() }
         return decoder.drain(body)
     }
 }

@@ -43,20 +43,31 @@ public struct MoldFeed<Backend: ReceiveBackend & ~Copyable>: TradingFeed, ~Copya
     public var isStale: Bool { listener.session.state == .stale }
 
     public mutating func step() throws -> Int {
-        var n = try listener.drain(&lineA.backend, line: .a)
-        if n > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
+        var n = listener.stampBoard(after: try listener.drain(&lineA.backend, line: .a))
         if lineB != nil {
-            let m = try listener.drain(&lineB!.backend, line: .b)
-            if m > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-            n += m
+            n += listener.stampBoard(after: try listener.drain(&lineB!.backend, line: .b))
         } else {
             n += try listener.drain(&none, line: .b)
         }
-        let r = try listener.drainRetransmissions()
-        if r > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-        listener.poll()
-        return n + r
+        return n + (try listener.finishTradingStep())
     }
 
     public mutating func idle(ns: UInt64) { _ = try? lineA.backend.wait(timeoutNanoseconds: ns) }
+}
+
+extension MoldListener where Sink == BoardSink {
+    /// After a drain that took `n` datagrams: when any, the board keeps their batch's receive TSC
+    /// (if no earlier batch of the pass changed a book). Returns `n`.
+    @inline(__always) public mutating func stampBoard(after n: Int) -> Int {
+        if n > 0 { consumer.itch.sink.board.stamp(batchTSC: counters.lastBatchTSC) }
+        return n
+    }
+
+    /// Every receive path's end of step: the retransmission server's answers (stamped as the lines
+    /// are) and the session's timers. Returns the datagrams taken.
+    public mutating func finishTradingStep() throws -> Int {
+        let r = stampBoard(after: try drainRetransmissions())
+        poll()
+        return r
+    }
 }

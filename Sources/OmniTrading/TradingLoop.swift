@@ -143,8 +143,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     @exclusivity(unchecked) var stampedThisPass: UInt64 = 0
     @exclusivity(unchecked) var requoting = false
     @exclusivity(unchecked) var lastCancelRetry: UInt64 = 0
-    /// While the kill switch is on, open orders are canceled again every 100 ms (a cancel refused
-    /// or not sent); the runner turns it off while the session is down (nothing could go out).
+    /// Once stopping (the kill switch, or the end of the run), open orders are canceled again every
+    /// 100 ms (a cancel refused or not sent); the runner turns it off while the session is down
+    /// (nothing could go out).
     public var retryCancels = true
     /// The one clock, calibrated once at start (20 ms), to turn TSC ticks into ns off the hot path.
     let clock: csys_clock
@@ -208,8 +209,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         board.batchTSC = 0
         poll(now: now)
         if risk.isKilled && killHandled == nil { handleKill(now: now) }
-        if killHandled != nil && retryCancels && now &- lastCancelRetry >= 100_000_000 && ledger.table.open > 0 {
-            lastCancelRetry = now
+        if stopping && retryCancels && now &- lastCancelRetry >= 100_000_000 && ledger.table.open > 0 {
             cancelAll(now: now) // a cancel refused or not sent (disconnected) is tried again, every 100 ms
         }
     }
@@ -227,7 +227,6 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
 
     func handleKill(now: UInt64) {
         killHandled = risk.killReason ?? .command
-        lastCancelRetry = now
         cancelAll(now: now)
     }
 
@@ -376,6 +375,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// SIGINT's first step); the caller then polls until none is open or its patience ends.
     public func cancelAll(now: UInt64) {
         stopping = true
+        lastCancelRetry = now
         // In the walk itself, no list: a cancel only marks its record pending, it frees nothing.
         ledger.table.forEachOpen { o in
             guard !o.pendingCancel else { return }

@@ -89,7 +89,7 @@ extension SimVenue {
 
     /// The trigger trader's login arms the triggers (it logs in once it has the stock directory).
     func ouchLoggedIn(_ user: SoupUser) {
-        if let t = triggers, soup.name(of: user) == t.config.trader { t.arm() }
+        if let t = triggers, soup.name(of: user) == t.config.trader { t.arm(user) }
     }
 
     func ouchDisconnected(_ user: SoupUser) {
@@ -314,7 +314,7 @@ extension SimVenue {
     /// A buy from the trigger trader in the trigger instrument answers a trigger (stamped first,
     /// before the venue does any work on it).
     @inline(__always) func triggerAnswer(_ out: OuchOutbox, locate: Locate, side: Side, price: UInt32) {
-        guard let t = triggers, locate == t.locate, side == .bid, soup.name(of: out.user) == t.config.trader else { return }
+        guard let t = triggers, locate == t.locate, side == .bid, out.user == t.trader else { return }
         t.answer(price: price)
     }
 

@@ -72,7 +72,10 @@ final class SimTriggers {
     /// The trader logged in: the first trigger is due `settleNs` later (its feed joins, its
     /// first quotes settle), the rest on schedule after it. Only the first login arms.
     static let settleNs: UInt64 = 500_000_000
-    func arm() {
+    /// The trader's OUCH user, known from its login (answers are matched by it, not by name).
+    var trader: SoupUser?
+    func arm(_ user: SoupUser) {
+        trader = user
         guard startTSC == 0 else { return }
         startTSC = csys_rdtsc() &+ UInt64(Double(clock.hz) * Double(Self.settleNs) / 1e9)
     }

@@ -164,7 +164,8 @@ struct BenchTickToTrade: ParsableCommand {
 
     /// The numbers of the line that starts with `prefix` ("p50 44,991 ns, p90 49,151, ..."): p50, p90, p99, p99.9, max.
     func figures(_ text: String, after prefix: String) -> [UInt64]? {
-        guard let line = text.split(separator: "\n").first(where: { $0.trimmingPrefixSpaces.hasPrefix(prefix.trimmingPrefixSpaces) }) else { return nil }
+        let key = prefix.drop { $0 == " " }
+        guard let line = text.split(separator: "\n").first(where: { $0.drop { $0 == " " }.hasPrefix(key) }) else { return nil }
         var out: [UInt64] = []
         for word in line.split(separator: " ") {
             let digits = word.filter { $0 != "," && $0 != "(" }
@@ -196,13 +197,6 @@ struct BenchTickToTrade: ParsableCommand {
         guard case .success(let t) = readTextFile(path) else { return "" }
         return t
     }
-}
-
-private extension Substring {
-    var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
-}
-private extension String {
-    var trimmingPrefixSpaces: Substring { drop { $0 == " " } }
 }
 
 /// A child process whose stdout and stderr go to a file.

@@ -38,12 +38,7 @@ struct MoldFeedDpdk: TradingFeed, ~Copyable {
     var isStale: Bool { listener.session.state == .stale }
 
     mutating func step() throws -> Int {
-        let n = listener.stepDpdk(port: port, burst: &burst)
-        if n > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-        let r = try listener.drainRetransmissions()
-        if r > 0 { board.stamp(batchTSC: listener.counters.lastBatchTSC) }
-        listener.poll()
-        return n + r
+        listener.stampBoard(after: listener.stepDpdk(port: port, burst: &burst)) + (try listener.finishTradingStep())
     }
 
     mutating func idle(ns: UInt64) {}
@@ -410,16 +405,16 @@ struct Run: ParsableCommand {
         }
 
         // Stop: cancel everything, wait for the confirmations (bounded), log out, summarise.
-        var lastCancel = csys_monotonic_ns()
-        loop.cancelAll(now: lastCancel)
+        let stopNs = csys_monotonic_ns()
+        loop.cancelAll(now: stopNs)
         // A session that is down is logged in again (within the same deadline) so the cancels can
-        // go; a cancel refused meanwhile is sent again every 100 ms.
-        let cancelDeadline = lastCancel + 3_000_000_000
+        // go; the loop, stopping, quotes nothing and sends a refused cancel again every 100 ms.
+        let cancelDeadline = stopNs + 3_000_000_000
         while ledger.table.open > 0 && csys_monotonic_ns() < cancelDeadline {
             _ = try? feed.step()
             let now = csys_monotonic_ns()
-            if entry.isUp && now &- lastCancel >= 100_000_000 { lastCancel = now; loop.cancelAll(now: now) }
-            loop.poll(now: now)
+            loop.retryCancels = entry.isUp
+            loop.pass(now: now)
             recover(now)
             usleep(500)
         }
