@@ -115,4 +115,27 @@ import Testing
         #expect(h.loop.ledger.counters.fills == 1 && h.loop.ledger.counters.unsolicitedCancels == 1 && h.loop.ledger.counters.canceled == 1)
         #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 30)
     }
+
+    /// The venue refuses a replace (a price off the tick grid, which risk does not judge): OUCH
+    /// answers Rejected with the replacement token, FIX OrderCancelReject; either way the order
+    /// stands at the venue as it was, so it stays open here at its old price, and a cancel ends it.
+    @Test(arguments: OrderProtocol.allCases) func aReplaceRefusedByTheVenue(_ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE6", ouch: { try Self.aReplaceRefusedByTheVenue($0, proto) }, fix: { try Self.aReplaceRefusedByTheVenue($0, proto) })
+    }
+
+    static func aReplaceRefusedByTheVenue<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.replace(id, price: bid - 150, qty: 100)
+        h.settle()
+        let o = try #require(h.loop.ledger.order(id), "the order stands after its replace was refused")
+        #expect(o.price == bid && o.leaves == 100 && !o.pendingReplace)
+        #expect(h.loop.ledger.counters.cancelRejects == 1 && h.loop.ledger.counters.rejected == 0)
+        h.taker(h.a, side: "S", price: bid, shares: 40)
+        #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 40)
+        h.cancel(id)
+        h.settle()
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.counters.canceled == 1)
+    }
 }
