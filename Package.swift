@@ -93,7 +93,8 @@ let package = Package(
         .target(name: "OmniStrategy"),
         // The trading loop: book change -> strategy -> risk -> orders -> order entry, and `omni run`'s wiring.
         .target(name: "OmniTrading", dependencies: [
-            "OmniBook", "OmniConfig", "OmniCore", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent", "CSys",
+            "OmniBook", "OmniConfig", "OmniCore", "OmniEngine", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire",
+            "CEvent", "CRing", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
@@ -155,7 +156,7 @@ let package = Package(
         .testTarget(name: "OmniStrategyTests", dependencies: ["OmniStrategy"]),
         .testTarget(name: "OmniTradingTests", dependencies: [
             "SharedTestData", "OmniTrading", "OmniVenue", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniBook", "OmniFeed", "OmniCore", "OmniConfig",
-            "OmniGateway", "OmniWire", "CEvent", "CSys",
+            "OmniGateway", "OmniWire", "OmniEngine", "CEvent", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "ExecutionCheck", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "OmniCore", "CEvent", "CWire", "CSys",

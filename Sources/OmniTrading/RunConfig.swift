@@ -28,6 +28,7 @@ import OmniStrategy
 ///   via: socket                 # socket (recvmmsg) | io_uring | dpdk
 ///   dpdk_vdev: net_af_packet0,iface=lo   # via dpdk: the EAL vdev (default net_pcap0 on the interface)
 ///   dpdk_core: 0                # via dpdk: the core EAL pins the loop to
+///   batch: 8                    # datagrams per line per receive step: the loop quotes after each step
 /// instruments:                  # replaces the default list (the sim's 8 default symbols) when present
 ///   - symbol: AAPL
 ///     tick: 0.01                # decimal price, at most 4 decimals
@@ -50,6 +51,7 @@ import OmniStrategy
 ///   refresh_ticks: 1            # replace an order when its target moves this many ticks (or its size changes)
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
+/// topology: run-split.yaml      # stages feed and trading on cores of their own (OmniEngine topology; see README)
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -100,6 +102,10 @@ public struct RunConfig: Sendable, Equatable {
         /// --via dpdk: the EAL vdev (nil: net_pcap0 on the feed's interface) and the core EAL pins the loop to.
         public var dpdkVdev: String?
         public var dpdkCore = 0
+        /// Datagrams taken per line per receive step (socket and io_uring paths). The loop quotes
+        /// after each step, so a smaller batch answers the first change of a burst sooner: on a
+        /// 1 M msgs/s feed over 1,000 symbols, 8 gave tick-to-trade p50 56 µs against 300 µs at 64.
+        public var batch = 8
         public var lineA = "239.192.0.1:30001"
         public var lineB: String? = "239.192.0.2:30001"
         public var retransmit: String? = "127.0.0.1:30002"
@@ -168,6 +174,9 @@ public struct RunConfig: Sendable, Equatable {
     public var quoting = QuotingRule()
     /// Where the loop runs: pinned to a core, by default the last online one.
     public var core: CorePlacement = .automatic
+    /// A topology file placing the stages `feed` and `trading` (`RunPlacement`); nil: both on
+    /// `core`, run to completion.
+    public var topology: String?
 
     public enum CorePlacement: Sendable, Equatable {
         /// The last online core (csys_online_cores() - 1).
@@ -264,7 +273,8 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core", "topology"])
+        if let n = top["topology"] { c.topology = try name(n, "topology", max: 4096) }
         if let n = top["core"] {
             let v = try scalar(n, "core", "a core number, auto or off")
             guard let p = RunConfig.CorePlacement(v) else { throw fail("core", "expected a core number 0...1023, auto or off, found \"\(v)\"", n) }
@@ -294,7 +304,7 @@ extension ConfigReader {
             if let x = v["connect_timeout"] { c.venue.connectTimeoutMs = Int32(try seconds(x, "venue.connect_timeout", 0...60) / 1_000_000) }
         }
         if let n = top["feed"] {
-            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core"])
+            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core", "batch"])
             if let x = f["via"] {
                 let names = RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", ")
                 let v = try scalar(x, "feed.via", names)
@@ -303,6 +313,7 @@ extension ConfigReader {
             }
             if let x = f["dpdk_vdev"] { c.feed.dpdkVdev = try name(x, "feed.dpdk_vdev", max: 200) }
             if let x = f["dpdk_core"] { c.feed.dpdkCore = try integer(x, "feed.dpdk_core", 0...1023) }
+            if let x = f["batch"] { c.feed.batch = try integer(x, "feed.batch", 1...1024) }
             if let x = f["line_a"] { c.feed.lineA = try multicast(x, "feed.line_a") }
             if let x = f["line_b"] { c.feed.lineB = isOff(x) ? nil : try multicast(x, "feed.line_b") }
             if let x = f["retransmit"] {

@@ -37,11 +37,24 @@ public final class QuoteBoard {
     deinit { bids.deallocate(); asks.deallocate(); dirty.deallocate(); changed.deallocate() }
 
     func mark(_ locate: UInt16, _ bbo: BBO) {
+        mark(locate, bid: UInt32(clamping: bbo.bidPrice.raw), ask: UInt32(clamping: bbo.askPrice.raw))
+    }
+
+    @inline(__always) func mark(_ locate: UInt16, bid: UInt32, ask: UInt32) {
         let l = Int(locate)
         guard l < locates else { return }
-        bids[l] = UInt32(clamping: bbo.bidPrice.raw)
-        asks[l] = UInt32(clamping: bbo.askPrice.raw)
+        bids[l] = bid
+        asks[l] = ask
         if !dirty[l] { dirty[l] = true; changed[changedCount] = locate; changedCount += 1 }
+    }
+
+    /// Forgets the first `n` changes (handed on, their dirty marks cleared by the caller); the
+    /// stamp goes with the last of them.
+    func dropFirstChanges(_ n: Int) {
+        let rest = changedCount - n
+        for i in 0..<max(rest, 0) { changed[i] = changed[i + n] } // forward: the move is downward
+        changedCount = rest
+        if rest == 0 { batchTSC = 0 }
     }
 
     /// Called by the receive step after each batch with the batch's receive TSC: kept when that

@@ -126,12 +126,12 @@ struct BenchTickToTrade: ParsableCommand {
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out
-        try writeText(dir + "/venue.yaml", """
+        try writeTextFile(dir + "/venue.yaml", """
         mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
         ouch: {port: \(ouch)}
         fix: {port: \(fix), store: \(dir)/fix}
         """)
-        try writeText(dir + "/trader.yaml", """
+        try writeTextFile(dir + "/trader.yaml", """
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)"}
         feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)", via: \(path), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
         instruments: [{symbol: AAPL, messages_per_second: 1000000}]
@@ -185,12 +185,6 @@ struct BenchTickToTrade: ParsableCommand {
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         guard n > 0 else { throw ValidationError("cannot find this omni binary (/proc/self/exe)") }
         return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func writeText(_ path: String, _ text: String) throws {
-        let w = try FileWriter(path: path)
-        try w.write(text + "\n")
-        try w.flush()
     }
 
     func readText(_ path: String) -> String {
