@@ -133,7 +133,8 @@ public final class DecisionPath {
     @exclusivity(unchecked) public private(set) var now: UInt64 = 34_200_000_000_000
     static let locate: UInt16 = 1
 
-    public init() throws {
+    /// `stageStamps`: the loop stamps each request's stages (their cost in the pass).
+    public init(stageStamps: Bool = false) throws {
         entry = EncodingOrderEntry(symbols: [Self.locate: "AAPL"], locates: 16, orderSlots: 1 << 10)
         // Every limit configured, none binding: 100 shares a side inside a 1,000 share position
         // limit; message rates above the passes' (now advances 1 ms a pass, two replaces a pass).
@@ -146,6 +147,7 @@ public final class DecisionPath {
                            risk: try PreTradeCheck(rc), board: board,
                            strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
         loop.quote(Self.locate)
+        if stageStamps { loop.stages = StageStamps() }
         sink = BoardSink(board: board)
         replay = ITCHReplay(books: try Books())
 

@@ -85,7 +85,10 @@ struct Run: ParsableCommand {
         Tick-to-trade (status line and summary, p50/p99): in process, from the receive TSC of the \
         packet batch that changed a book to the TSC right after the pass's requests were handed to the \
         order entry's socket (OUCH: the pass's one send; FIX: each message's write), one value per \
-        request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it.
+        request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it. \
+        --stage-stamps splits it per request: rx -> books (the receive step: MoldUDP64, ITCH, \
+        books), books -> strategy, strategy -> risk, risk -> encoded, encoded -> sent; the summary \
+        shows each stage's mean, p50 and p99, and the means adding up to the mean total.
 
         A status line every status_every seconds; SIGINT or --seconds cancels every open order, waits \
         (at most 2 s) for the venue to confirm, logs out and prints the summary per instrument. The \
@@ -118,6 +121,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
+    @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
 
@@ -411,6 +415,7 @@ struct Run: ParsableCommand {
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
         let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board, strategy: strategy, tick: cfg.instruments.map(\.tick).min()!,
                                rule: cfg.quoting)
+        if stageStamps { loop.stages = StageStamps() }
         for (l, s) in locates {
             loop.quote(l)
             if let i = cfg.instruments.first(where: { $0.symbol == s.description }) { loop.setMaxPosition(i.maxPosition, locate: l) }
@@ -534,6 +539,10 @@ struct Run: ParsableCommand {
         let refusals = loop.risk.refusalsByReason.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
         lines.append("  risk        \(loop.risk.passed) passed, refused: \(refusals.isEmpty ? "none" : refusals.joined(separator: ", "))\(loop.risk.isKilled ? "; kill switch on (\(trigger.map { "\($0)" } ?? "\(loop.risk.killReason.map { "\($0)" } ?? "?")"))" : "")")
         lines.append("  latency     \(tickToTrade(loop)): packet batch received -> requests handed to the order entry's socket, in process")
+        if let f = loop.stageFiguresNs() {
+            lines.append("  stages      per request (\(f.requests)), mean / p50 / p99 ns: " + f.stages.map { "\($0.name) \(fixed($0.mean, 0)) / \($0.p50) / \($0.p99)" }.joined(separator: "; "))
+            lines.append("              the stages' means add up to \(fixed(f.stages.reduce(0) { $0 + $1.mean }, 0)) ns, the mean tick-to-trade \(fixed(f.totalMean, 0)) ns")
+        }
         lines.append("  feed        \(grouped(h.delivered)) messages in \(grouped(h.packets)) packets (\(grouped(UInt64(h.messagesPerSecond))) msgs/s first to last packet); gaps \(h.gapsOpened) seen, \(h.gapsFilled) filled, \(h.gapsLost) lost; \(grouped(h.fullBatches)) of \(grouped(h.batches)) receive batches full (the loop behind the feed)")
         lines.append("  open orders \(leftOpen) left at the end\(leftOpen > 0 ? " (NOT CONFIRMED CANCELED)" : "")")
         return lines.joined(separator: "\n")
