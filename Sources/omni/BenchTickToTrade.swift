@@ -26,7 +26,11 @@ struct BenchTickToTrade: ParsableCommand {
         Replace that moves the best offer a tick on a 64-tick ladder; the answer is a bid 80 ticks \
         under the new offer (its price names the trigger). Orders travel over kernel TCP (OUCH 4.2 \
         on SoupBinTCP); the market data over the path named. No NIC and no wire: both processes \
-        share this host's loopback (a real wire adds its serialisation and the switch). DPDK receives \
+        share this host's loopback (a real wire adds its serialisation and the switch). Paths \
+        socket-veth and io_uring-veth put the venue and the trader in two network namespaces of \
+        their own (omni-t2t-venue, omni-t2t-trader, made for the run and deleted after; root), \
+        joined by a veth pair (10.79.0.1 and 10.79.0.2): the market data and the orders then cross \
+        a (virtual) wire and both kernels' IP stacks instead of loopback. DPDK receives \
         through net_af_packet on lo (libpcap's block buffering would add milliseconds). The venue's \
         own lateness (trigger due -> its packet handed to the socket) is in every figure and reported \
         apart as the send lag; a venue more than 50 µs late at p50, or more than 20 % of the CPUs busy \
@@ -39,7 +43,7 @@ struct BenchTickToTrade: ParsableCommand {
 
     @Option(help: "Triggers per second, comma separated.") var rates = "1000,10000"
     @Option(help: "Triggers per configuration.") var count = 100_000
-    @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk.") var paths = "socket,io_uring"
+    @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk, socket-veth, io_uring-veth.") var paths = "socket,io_uring"
     @Option(help: "Rounds; the paths' order alternates from round to round.") var rounds = 1
     @Option(name: .customLong("venue-core"), help: "The venue's core.") var venueCore = 0
     @Option(name: .customLong("trader-core"), help: "The trader's core (for dpdk: EAL's).") var traderCore = 1
@@ -55,7 +59,11 @@ struct BenchTickToTrade: ParsableCommand {
             return r
         }
         let pathList = paths.split(separator: ",").map(String.init)
-        for p in pathList where !["socket", "io_uring", "dpdk"].contains(p) { throw ValidationError("--paths: '\(p)' is not socket, io_uring or dpdk") }
+        let known = ["socket", "io_uring", "dpdk", "socket-veth", "io_uring-veth"]
+        for p in pathList where !known.contains(p) { throw ValidationError("--paths: '\(p)' is not one of \(known.joined(separator: ", "))") }
+        let veth = pathList.contains { $0.hasSuffix("-veth") }
+        if veth { try VethPair.setUp() }
+        defer { if veth { VethPair.tearDown() } }
         guard count > 0, rounds > 0 else { throw ValidationError("--count and --rounds must be positive") }
         let omni = try selfPath()
         _ = mkdir("bench-data", 0o755); _ = mkdir(out, 0o755)
@@ -128,25 +136,30 @@ struct BenchTickToTrade: ParsableCommand {
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out
+        // Over veth: each side in its namespace, on its end of the pair; else both on loopback.
+        let veth = path.hasSuffix("-veth")
+        let via = veth ? String(path.dropLast(5)) : path
+        let (venueIP, traderIP) = veth ? (VethPair.venueIP, VethPair.traderIP) : ("127.0.0.1", "127.0.0.1")
+        let (inVenue, inTrader): ([String], [String]) = veth ? (["ip", "netns", "exec", VethPair.venue], ["ip", "netns", "exec", VethPair.trader]) : ([], [])
         try writeTextFile(dir + "/venue.yaml", """
-        mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
-        ouch: {port: \(ouch)}
-        fix: {port: \(fix), store: \(dir)/fix}
+        mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold), interface: \(venueIP)}
+        ouch: {port: \(ouch), host: \(venueIP)}
+        fix: {port: \(fix), host: \(venueIP), store: \(dir)/fix}
         """)
         try writeTextFile(dir + "/trader.yaml", """
-        venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)"}
-        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)", via: \(path), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
+        venue: {ouch: "\(venueIP):\(ouch)", fix: "\(venueIP):\(fix)"}
+        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "\(venueIP):\(mold)", interface: \(traderIP), via: \(via), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
         instruments: [{symbol: AAPL, messages_per_second: 1000000}]
         risk: {messages_per_second: 1000000, max_fills_per_second: 1024}
         strategy: trigger
         core: \(traderCore)
         """)
         let seconds = Double(count) / rate
-        let venue = try Child.spawn([omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
+        let venue = try Child.spawn(inVenue + [omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
                                      "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"],
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
-        let trader = try Child.spawn([omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)] + (stageStamps ? ["--stage-stamps"] : []),
+        let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)] + (stageStamps ? ["--stage-stamps"] : []),
                                      output: "\(dir)/\(tag).trader.log")
         let traderStatus = trader.wait()
         let venueStatus = venue.wait()
@@ -158,9 +171,9 @@ struct BenchTickToTrade: ParsableCommand {
         let inProcess = figures(t, after: "latency     tick-to-trade ") ?? []
         let late = (lag.first ?? 0) > 50_000
         let busy = late || hostBusy
-        let verdict = late ? "host too busy: the venue was \(grouped(lag[0])) ns late at p50" : hostBusy ? "host busy before the runs" : "ok"
+        let verdict = late ? "not measured: the venue itself was \(grouped(lag[0])) ns late at p50 (a busy host, or the path stalls it)" : hostBusy ? "host busy before the runs" : "ok"
         let p = { (i: Int) in ttt.count > i ? grouped(ttt[i]) : "-" }
-        let line = "\(path.padding(toLength: 9, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
+        let line = "\(path.padding(toLength: 13, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
             + stageLines(t).map { "\n          " + $0.drop { $0 == " " } }.joined()
         let csv = "\(round),\(path),\(Int(rate)),\(counts.sent),\(counts.answered),\(counts.sent - counts.answered),\(ttt.map(String.init).joined(separator: ",")),\(lag[0]),\(lag.count > 2 ? lag[2] : 0),\(inProcess.first ?? 0),\(inProcess.count > 1 ? inProcess[1] : 0),\(verdict)"
         return Result(line: line, csv: csv)
@@ -205,6 +218,33 @@ struct BenchTickToTrade: ParsableCommand {
 }
 
 /// A child process whose stdout and stderr go to a file.
+/// The two namespaces of the -veth paths and the veth pair joining them (`ip`, root).
+enum VethPair {
+    static let venue = "omni-t2t-venue", trader = "omni-t2t-trader"
+    static let venueIP = "10.79.0.1", traderIP = "10.79.0.2"
+
+    static func setUp() throws {
+        tearDown() // what a killed run left
+        let steps: [[String]] = [
+            ["ip", "netns", "add", venue], ["ip", "netns", "add", trader],
+            ["ip", "link", "add", "omni-t2t-v", "type", "veth", "peer", "name", "omni-t2t-t"],
+            ["ip", "link", "set", "omni-t2t-v", "netns", venue], ["ip", "link", "set", "omni-t2t-t", "netns", trader],
+            ["ip", "-n", venue, "addr", "add", venueIP + "/30", "dev", "omni-t2t-v"], ["ip", "-n", trader, "addr", "add", traderIP + "/30", "dev", "omni-t2t-t"],
+            ["ip", "-n", venue, "link", "set", "omni-t2t-v", "up"], ["ip", "-n", trader, "link", "set", "omni-t2t-t", "up"],
+            ["ip", "-n", venue, "link", "set", "lo", "up"], ["ip", "-n", trader, "link", "set", "lo", "up"],
+        ]
+        for step in steps {
+            let rc = try Child.spawn(step, output: "/dev/null").wait()
+            guard rc == 0 else { tearDown(); throw ValidationError("veth paths: `\(step.joined(separator: " "))` failed (exit \(rc)): they need root and iproute2") }
+        }
+    }
+
+    /// Deletes both namespaces (and with them the pair); quiet when they do not exist.
+    static func tearDown() {
+        for ns in [venue, trader] { _ = try? Child.spawn(["ip", "netns", "del", ns], output: "/dev/null").wait() }
+    }
+}
+
 struct Child {
     let pid: pid_t
 
@@ -217,7 +257,7 @@ struct Child {
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, args[0], &actions, nil, &argv, environ)
+        let rc = posix_spawnp(&pid, args[0], &actions, nil, &argv, environ) // a bare name is looked up in PATH
         guard rc == 0 else { throw ValidationError("cannot start \(args.joined(separator: " ")): \(String(cString: strerror(rc)))") }
         return Child(pid: pid)
     }
