@@ -45,11 +45,17 @@ let package = Package(
         .library(name: "OmniRisk", targets: ["OmniRisk"]),
         .library(name: "OmniStrategy", targets: ["OmniStrategy"]),
         .library(name: "OmniTrading", targets: ["OmniTrading"]),
+        .library(name: "OmniControl", targets: ["OmniControl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The control plane's HTTP server (without swift-configuration support) and bcrypt for its tokens.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
@@ -93,7 +99,19 @@ let package = Package(
         .target(name: "OmniStrategy"),
         // The trading loop: book change -> strategy -> risk -> orders -> order entry, and `omni run`'s wiring.
         .target(name: "OmniTrading", dependencies: [
-            "OmniBook", "OmniConfig", "OmniCore", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire", "CEvent", "CSys",
+            "OmniBook", "OmniConfig", "OmniCore", "OmniEngine", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire",
+            "CEvent", "CRing", "CSys",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // The control plane (slow path): HTTP API with roles over the loop's command and acknowledgement
+        // rings and its published snapshot; never linked into the loop's hot code.
+        .target(name: "OmniControl", dependencies: [
+            "OmniConfig", "OmniCore", "OmniEngine", "OmniTrading", "CEvent", "CRing", "CSys",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.

@@ -50,6 +50,9 @@ import OmniStrategy
 ///   refresh_ticks: 1            # replace an order when its target moves this many ticks (or its size changes)
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
+/// control:                     # the control plane's HTTP API (or `control: off`)
+///   listen: 127.0.0.1:8470      # HOST:PORT, or off
+///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -169,6 +172,16 @@ public struct RunConfig: Sendable, Equatable {
     /// Where the loop runs: pinned to a core, by default the last online one.
     public var core: CorePlacement = .automatic
 
+    /// The control plane: where its HTTP API listens (nil: off) and the tokens file (nil: one
+    /// admin token generated at start).
+    public struct Control: Sendable, Equatable {
+        public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8470)
+        public var tokens: String?
+        public init() {}
+    }
+
+    public var control = Control()
+
     public enum CorePlacement: Sendable, Equatable {
         /// The last online core (csys_online_cores() - 1).
         case automatic
@@ -264,7 +277,17 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core",
+                                                "control"])
+        if let n = top["control"] {
+            if isOff(n) {
+                c.control.listen = nil
+            } else {
+                let m = try mapping(n, "control", known: ["listen", "tokens"])
+                if let x = m["listen"] { c.control.listen = isOff(x) ? nil : try hostPort(x, "control.listen") }
+                if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
+            }
+        }
         if let n = top["core"] {
             let v = try scalar(n, "core", "a core number, auto or off")
             guard let p = RunConfig.CorePlacement(v) else { throw fail("core", "expected a core number 0...1023, auto or off, found \"\(v)\"", n) }
@@ -405,5 +428,13 @@ public struct InstrumentQuoters: Strategy {
     public func quote(locate: UInt16, bid: UInt32, ask: UInt32, position: Int64) -> QuoteTarget {
         guard Int(locate) < quoters.count, let q = quoters[Int(locate)] else { return .none }
         return q.quote(locate: locate, bid: bid, ask: ask, position: position)
+    }
+    public mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool {
+        guard Int(locate) < quoters.count, quoters[Int(locate)] != nil else { return false }
+        return quoters[Int(locate)]!.set(parameter, to: value, locate: locate)
+    }
+
+    public func parameters(locate: UInt16) -> QuoteParameters? {
+        Int(locate) < quoters.count ? quoters[Int(locate)]?.parameters(locate: locate) : nil
     }
 }
