@@ -56,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
@@ -106,12 +107,13 @@ let package = Package(
         // The control plane (slow path): HTTP API with roles over the loop's command and acknowledgement
         // rings and its published snapshot; never linked into the loop's hot code.
         .target(name: "OmniControl", dependencies: [
-            "OmniConfig", "OmniCore", "OmniEngine", "OmniTrading", "CEvent", "CRing", "CSys",
+            "OmniConfig", "OmniCore", "OmniEngine", "OmniNet", "OmniRisk", "OmniStrategy", "OmniTrading", "CEvent", "CRing", "CSys",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
@@ -133,10 +135,11 @@ let package = Package(
         ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
-            "OmniLab", "OmniBench", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
+            "OmniLab", "OmniBench", "OmniControl", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
             "CRing", "CSys", "CWire", "CNet", "CEvent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [
             "OmniDpdk", "CDpdk", "CSys",

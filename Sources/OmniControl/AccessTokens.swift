@@ -94,16 +94,19 @@ public enum TokenFile {
         }.joined()
     }
 
-    /// Writes `text` to `path` readable by its owner only (0600), replacing what was there.
+    /// Writes `text` to `path` readable by its owner only (0600), replacing what was there at once
+    /// (a file of this process's own, renamed over it: two runs never see half a token).
     public static func writePrivate(_ text: String, to path: String) throws(ConfigError) {
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { _ = mkdir(dir, 0o700) }
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ConfigError(key: "token file", problem: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let temporary = "\(path).\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ConfigError(key: "token file", problem: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else {
+        let written = write(fd, bytes, bytes.count)
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
             throw ConfigError(key: "token file", problem: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }

@@ -9,13 +9,15 @@ import NIOPosix
 import OmniRisk
 import OmniStrategy
 import OmniTrading
+import ServiceLifecycle
 import Synchronization
 
 /// A refused request: the status and a message naming the input, as `{"error": "..."}`.
-struct APIError: Error, HTTPResponseError {
+struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
     var message: String
     init(_ status: HTTPResponse.Status, _ message: String) { self.status = status; self.message = message }
+    var description: String { message }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var r = ControlServer.json(ErrorBody(error: message), status: status)
@@ -37,7 +39,8 @@ public final class ControlServer: Sendable {
     public let auth: Authenticator
     let clock: csys_clock
     let group: MultiThreadedEventLoopGroup
-    let task = Mutex<Task<Void, any Error>?>(nil)
+    /// The running service group and the semaphore its task signals when it has ended.
+    let running = Mutex<(ServiceGroup, DispatchSemaphore)?>(nil)
 
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken]) {
         self.port = port
@@ -63,23 +66,26 @@ public final class ControlServer: Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 }; ready.signal() },
                               eventLoopGroupProvider: .shared(group), logger: logger)
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let failure = Mutex<String?>(nil)
-        let t = Task.detached {
-            do { try await app.run() } catch {
-                failure.withLock { $0 = "\(error)" }
-                ready.signal()
-                throw error
-            }
+        let ended = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
+            ready.signal() // when it ended before listening
+            ended.signal()
         }
-        task.withLock { $0 = t }
-        guard ready.wait(timeout: .now() + 10) == .success else { throw APIError(.internalServerError, "control plane on \(host):\(listenPort): not listening after 10 s") }
-        if let f = failure.withLock({ $0 }) { throw APIError(.internalServerError, "control plane on \(host):\(listenPort): \(f)") }
+        running.withLock { $0 = (services, ended) }
+        guard ready.wait(timeout: .now() + 10) == .success else { throw APIError(.internalServerError, "not listening after 10 s") }
+        if let f = failure.withLock({ $0 }) { throw APIError(.internalServerError, f) }
         return UInt16(bound.withLock { $0 } ?? Int(listenPort))
     }
 
-    /// Stops the server and its thread.
+    /// Stops the server (gracefully: requests in flight are answered) and its thread.
     public func stop() {
-        task.withLock { $0?.cancel(); $0 = nil }
+        if let (services, ended) = running.withLock({ r in defer { r = nil }; return r }) {
+            Task.detached { await services.triggerGracefulShutdown() }
+            _ = ended.wait(timeout: .now() + 5)
+        }
         try? group.syncShutdownGracefully()
     }
 
@@ -129,6 +135,18 @@ public final class ControlServer: Sendable {
         return s
     }
 
+    /// The snapshot once it shows `version` (the loop republishes right after applying a command;
+    /// at most 1 s is waited, then the latest is taken).
+    func snapshot(atLeast version: UInt64) async -> LoopSnapshot {
+        let end = csys_monotonic_ns() + 1_000_000_000
+        var s = port.snapshot.read()
+        while s.summary.configVersion < version && csys_monotonic_ns() < end {
+            try? await Task.sleep(nanoseconds: 100_000)
+            s = port.snapshot.read()
+        }
+        return s
+    }
+
     /// The snapshot's index of `symbol`; 400 naming it when the run does not trade it.
     func instrument(_ context: BasicRequestContext) throws -> Int {
         let symbol = context.parameters.get("symbol") ?? ""
@@ -148,15 +166,15 @@ public final class ControlServer: Sendable {
         return ack
     }
 
-    func params(_ s: LoopSnapshot, _ i: Int, version: UInt64? = nil) -> InstrumentParams {
+    func params(_ s: LoopSnapshot, _ i: Int) -> InstrumentParams {
         let x = s.instruments[i]
         return InstrumentParams(symbol: symbols[i], quoting: x.quoting, spreadTicks: x.parameters?.spreadTicks, size: x.parameters?.size,
                                 skewShares: x.parameters?.skewShares, maxPosition: x.ladderMaxPosition,
-                                configVersion: max(version ?? 0, s.summary.configVersion))
+                                configVersion: s.summary.configVersion)
     }
 
-    func limits(_ s: LoopSnapshot, version: UInt64? = nil) -> Limits {
-        Limits(configVersion: max(version ?? 0, s.summary.configVersion), instruments: s.instruments.indices.compactMap { i in
+    func limits(_ s: LoopSnapshot) -> Limits {
+        Limits(configVersion: s.summary.configVersion, instruments: s.instruments.indices.compactMap { i in
             s.instruments[i].limits.map { InstrumentLimitsBody(symbol: symbols[i], maxOrderQty: $0.maxOrderQuantity, maxPosition: max($0.maxLong, $0.maxShort)) }
         })
     }
@@ -221,7 +239,7 @@ public final class ControlServer: Sendable {
                 version = try await self.command(Int32(OMNI_CMD_SET_PARAM), locate: s.instruments[i].locate, UInt64(p.rawValue), UInt64(bitPattern: n),
                                                  what: "\(self.symbols[i]) \(p.name)").version
             }
-            return Self.json(self.params(self.port.snapshot.read(), i, version: version))
+            return Self.json(self.params(await self.snapshot(atLeast: version), i))
         }
         router.post("/v1/instruments/:symbol/quoting") { req, ctx in
             _ = try self.require(req, .trade)
@@ -230,7 +248,7 @@ public final class ControlServer: Sendable {
             guard case .bool(let on)? = body["quoting"] else { throw APIError(.badRequest, "quoting: expected true or false") }
             let s = try self.snapshot()
             let ack = try await self.command(Int32(OMNI_CMD_QUOTING), locate: s.instruments[i].locate, on ? 1 : 0, what: "\(self.symbols[i]) quoting")
-            return Self.json(self.params(self.port.snapshot.read(), i, version: ack.version))
+            return Self.json(self.params(await self.snapshot(atLeast: ack.version), i))
         }
         router.get("/v1/risk/limits") { req, _ in
             _ = try self.require(req, .read)
@@ -264,14 +282,14 @@ public final class ControlServer: Sendable {
             }
             let ack = try await self.command(Int32(OMNI_CMD_SET_LIMITS), locate: s.instruments[i].locate, UInt64(newQty), UInt64(newPosition),
                                              what: "\(symbol) limits")
-            return Self.json(self.limits(self.port.snapshot.read(), version: ack.version))
+            return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
         }
         router.post("/v1/kill") { req, _ in
             _ = try self.require(req, .kill)
             let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
-            let s = self.port.snapshot.read()
+            let s = await self.snapshot(atLeast: ack.version)
             return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
-                                       configVersion: max(ack.version, s.summary.configVersion)))
+                                       configVersion: s.summary.configVersion))
         }
         router.post("/v1/kill/reset") { req, _ in
             _ = try self.require(req, .resetKill)

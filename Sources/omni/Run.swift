@@ -3,6 +3,7 @@ import CEvent
 import CSys
 import OmniBench
 import OmniBook
+import OmniControl
 import OmniCore
 import OmniEngine
 import OmniDpdk
@@ -115,6 +116,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
+    @Option(help: "The control plane's HTTP API, HOST:PORT, or off (control.listen; default 127.0.0.1:8470).") var control: String?
+    @Option(name: .customLong("control-tokens"), help: "The control plane's tokens file (YAML: name, role, bcrypt); without it one admin token is generated at start (control.tokens).") var controlTokens: String?
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
 
@@ -191,6 +194,13 @@ struct Run: ParsableCommand {
             if let v = maxPosition { c.instruments[i].maxPosition = v }
             if let v = skewShares { c.instruments[i].skewShares = v }
         }
+        if let v = control {
+            if v == "off" { c.control.listen = nil } else {
+                guard let e = RunConfig.HostPort(v) else { throw ValidationError("--control: '\(v)' is not HOST:PORT or off") }
+                c.control.listen = e
+            }
+        }
+        if let v = controlTokens { c.control.tokens = v }
         if let v = maxDailyLoss {
             guard let p = Price(Substring(v)), p.raw >= 0 else { throw ValidationError("--max-daily-loss: '\(v)' is not a dollar amount") }
             c.risk.maxDailyLoss = p.raw
@@ -211,6 +221,18 @@ struct Run: ParsableCommand {
         let deadline = seconds.map { start + UInt64($0 * 1e9) }
         var wanted: [Symbol: RunConfig.Instrument] = [:]
         for i in cfg.instruments { wanted[Symbol(Substring(i.symbol))!] = i }
+
+        // The control plane first, its threads kept off the loop's core (they inherit this thread's
+        // affinity, which leaves that core before they start).
+        let loopCore: Int? = switch (cfg.feed.via, cfg.core) {
+        case (.dpdk, _): cfg.feed.dpdkCore
+        case (_, .off): nil
+        case (_, .automatic): Int(csys_online_cores()) - 1
+        case (_, .core(let c)): c
+        }
+        let control: ControlPlane?
+        do { control = try ControlPlane.start(cfg, loopCore: loopCore) { print($0) } } catch { throw ValidationError("\(error)") }
+        defer { control?.stop() }
 
         // One pinned core, run to completion (DPDK: EAL pins the thread to feed.dpdk_core).
         let placement: String
@@ -240,12 +262,12 @@ struct Run: ParsableCommand {
             var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<SocketBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
         case .ioUring:
             var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<IoUringBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
         case .dpdk:
             let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
             var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
@@ -256,14 +278,14 @@ struct Run: ParsableCommand {
                                     burst: MoldListener<BoardSink>.dpdkBurst(lineA: try parseEndpoint(cfg.feed.lineA, option: "feed.line_a"),
                                                                              lineB: try cfg.feed.lineB.map { try parseEndpoint($0, option: "feed.line_b") }),
                                     board: board)
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
+            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
         }
     }
 
     /// The stock directory from the feed (retransmitted from the start of the day if we joined
     /// late) says which locate each symbol trades under; then risk, the ledger and the order entry.
     func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
-                                           start: UInt64, deadline: UInt64?, placement: String) throws {
+                                           start: UInt64, deadline: UInt64?, placement: String, control: ControlPort?) throws {
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
         while locates.count < wanted.count {
@@ -300,7 +322,7 @@ struct Run: ParsableCommand {
             let entry = OuchOrderEntry(soup, symbols: symbolsByLocate)
             do { try entry.connect() } catch { throw ValidationError("OUCH \(cfg.venue.ouch): \(error)") }
             try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user), on \(placement)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, wanted: wanted, start: start, deadline: deadline)
+                      locates: locates, wanted: wanted, start: start, deadline: deadline, control: control)
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
                                              heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true,
@@ -321,13 +343,14 @@ struct Run: ParsableCommand {
                 throw ValidationError("\(e)")
             }
             try trade(entry, label: "FIX \(cfg.venue.fix) as \(fixConfig.senderCompID) -> \(cfg.venue.targetCompID), on \(placement)", cfg: cfg, feed: &feed,
-                      risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline)
+                      risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline, control: control)
         }
     }
 
     /// The run itself, specialised per order entry and per strategy (no existential on the hot path).
     func trade<Entry: GatewaySession, F: TradingFeed & ~Copyable>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck, ledger: OrderLedger,
-                                      locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
+                                      locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?,
+                                      control: ControlPort?) throws {
         let byLocate = locates.mapValues { wanted[$0]! }
         let first = cfg.instruments[0]
         let same = cfg.instruments.allSatisfy { $0.tick == first.tick && $0.size == first.size && $0.spreadTicks == first.spreadTicks && $0.skewShares == first.skewShares && $0.maxPosition == first.maxPosition }
@@ -336,25 +359,26 @@ struct Run: ParsableCommand {
         switch cfg.strategy {
         case .inventorySkew:
             try trade(entry, strategy: InstrumentQuoters(byLocate), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger, locates: locates,
-                      start: start, deadline: deadline,
+                      start: start, deadline: deadline, control: control,
                       quoting: "inventory_skew, \(same ? "" : "(first instrument) ")\(first.size) shares \(first.spreadTicks) ticks of \(Price(raw: Int64(first.tick))) from the mid, skew a tick per \(first.skewShares) shares")
         case .avellanedaStoikov:
             try trade(entry, strategy: ModelQuoters(avellanedaStoikov: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "avellaneda_stoikov γ \(m.gamma) k \(m.k)/tick horizon \(m.horizonSeconds) s, \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
         case .glft:
             try trade(entry, strategy: ModelQuoters(glft: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "glft γ \(m.gamma) k \(m.k)/tick A \(m.a)/s (refitted from our fills), \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
         case .trigger:
             try trade(entry, strategy: TriggerQuoter(tick: first.tick, size: first.size), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "trigger: one bid of \(first.size) shares 80 ticks under the best offer, moved with it (the answer to omni sim --triggers)")
         }
     }
 
     func trade<Entry: GatewaySession, S: Strategy, F: TradingFeed & ~Copyable>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck,
-                                                   ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, quoting: String) throws {
+                                                   ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, control: ControlPort?,
+                                                   quoting: String) throws {
         let board = feed.board
         let first = cfg.instruments[0]
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
@@ -369,8 +393,12 @@ struct Run: ParsableCommand {
         print("  quoting \(quoting), \(q.levels) level\(q.levels == 1 ? "" : "s") per side\(q.levels > 1 ? " \(q.spacingTicks) ticks apart" : ""), replaced on a \(q.refreshTicks)-tick move\(q.minRestNs > 0 ? " after \(Double(q.minRestNs) / 1e9) s at rest" : ""), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
 
+        // The control plane's commands address instruments in the configuration's order.
+        control?.bind(locates: cfg.instruments.map { i in locates.first { $0.value.description == i.symbol }!.key })
+
         // The loop: receive step, then quote what changed, send, apply the answers; the kill
-        // switch's triggers once per pass.
+        // switch's triggers once per pass; the control plane's commands before
+        // the pass (its next decision uses them), its snapshot after.
         board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
         var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
         var recovery = GatewayRecovery()
@@ -389,10 +417,19 @@ struct Run: ParsableCommand {
             let n = try feed.step()
             let now = csys_monotonic_ns()
             loop.retryCancels = entry.isUp
+            if let control {
+                if control.drain(loop, now: now) > 0 && watch.trigger != nil && !loop.risk.isKilled {
+                    KillSignals.reset()
+                    watch.rearm()
+                    print("kill switch reset by the control plane: risk passes orders again, quoting resumes")
+                    fflush(nil)
+                }
+            }
             loop.pass(now: now)
+            control?.publish(loop, now: now, health: FeedHealth(lastPacketNs: feed.lastPacketNs, stale: feed.isStale, gatewayUp: entry.isUp))
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
                                    lastPacketNs: feed.lastPacketNs, sessionStale: feed.isStale, now: now) {
-                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT")
+                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT or a reset (POST /v1/kill/reset)")
                 fflush(nil)
             }
             recover(now)

@@ -1,0 +1,64 @@
+import CSys
+import Glibc
+import HummingbirdBcrypt
+import OmniConfig
+import OmniTrading
+
+/// Why the control plane did not start.
+public struct ControlPlaneError: Error, CustomStringConvertible, Sendable {
+    public let problem: String
+    public var description: String { "control plane: \(problem)" }
+}
+
+/// `omni run`'s control plane: the loop's `ControlPort` and the HTTP server over it, started
+/// before the loop pins itself, with the server's threads kept off the loop's core.
+public final class ControlPlane {
+    public let port: ControlPort
+    public let server: ControlServer
+    /// HOST:PORT it listens on.
+    public let endpoint: String
+
+    /// Where `omni run` writes the admin token it makes when no tokens file is given, and where
+    /// `omni ctl` looks for one by default: the run's data folder ($TMPDIR/omni-run, or /tmp/omni-run).
+    public static var defaultTokenFile: String {
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        return "\(tmp)/omni-run/control-token"
+    }
+
+    init(port: ControlPort, server: ControlServer, endpoint: String) { self.port = port; self.server = server; self.endpoint = endpoint }
+
+    /// Starts the control plane of `cfg` (nil when `control` is off). `loopCore`: the core the loop
+    /// will pin itself to; the calling thread leaves it first (csys_avoid_core), so the server's
+    /// threads, which inherit the calling thread's affinity, never run there. `say` prints a line.
+    public static func start(_ cfg: RunConfig, loopCore: Int?, say: (String) -> Void) throws(ControlPlaneError) -> ControlPlane? {
+        guard let listen = cfg.control.listen else { return nil }
+        let tokens: [AccessToken]
+        if let path = cfg.control.tokens {
+            do { tokens = try TokenFile.read(path) } catch { throw ControlPlaneError(problem: "control.tokens \(path): \(error)") }
+        } else {
+            let token = TokenFile.newToken()
+            let path = defaultTokenFile
+            do { try TokenFile.writePrivate(token + "\n", to: path) } catch { throw ControlPlaneError(problem: "\(error)") }
+            tokens = [AccessToken(name: "admin", role: .admin, bcrypt: Bcrypt.hash(token, cost: 10))]
+            say("control     no tokens file: one admin token generated, written to \(path) (mode 0600)")
+        }
+        var affinity = "not pinned: the scheduler places its threads"
+        if let core = loopCore {
+            let rc = csys_avoid_core(Int32(core))
+            affinity = rc == 0 ? "its threads off core \(core)" : "its threads NOT kept off core \(core): \(String(cString: strerror(rc)))"
+        }
+        let port: ControlPort
+        do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
+        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens)
+        let bound: UInt16
+        do { bound = try server.start(host: listen.host, port: listen.port) } catch {
+            server.stop()
+            throw ControlPlaneError(problem: "\(listen): \(error)")
+        }
+        let endpoint = "\(listen.host):\(bound)"
+        say("control     http://\(endpoint) (GET /openapi.json; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
+        return ControlPlane(port: port, server: server, endpoint: endpoint)
+    }
+
+    public func stop() { server.stop() }
+}
