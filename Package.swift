@@ -186,6 +186,10 @@ let package = Package(
             "SharedTestData", "OmniVenue", "OmniGateway", "OmniWire", "OmniNet", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniConfig", "OmniOrders",
             "CEvent", "CWire", "CSys",
         ]),
+        .testTarget(name: "OmniControlTests", dependencies: [
+            "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        ]),
         // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.
         .testTarget(name: "OmniListenTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniLab", "OmniVenue", "OmniNet", "OmniBook", "OmniCore", "CWire", "CNet", "CSys",

@@ -1,8 +1,10 @@
 import CSys
+import Dispatch
 import Glibc
 import HummingbirdBcrypt
 import OmniConfig
 import OmniTrading
+import Synchronization
 
 /// Why the control plane did not start.
 public struct ControlPlaneError: Error, CustomStringConvertible, Sendable {
@@ -50,15 +52,35 @@ public final class ControlPlane {
         let port: ControlPort
         do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
         let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens)
+        let outcome = Self.wait { try await server.start(host: listen.host, port: listen.port) }
         let bound: UInt16
-        do { bound = try server.start(host: listen.host, port: listen.port) } catch {
-            server.stop()
-            throw ControlPlaneError(problem: "\(listen): \(error)")
+        switch outcome {
+        case .success(let b): bound = b
+        case .failure(let e):
+            Self.wait { await server.stop() }
+            throw ControlPlaneError(problem: "\(listen): \(e)")
         }
         let endpoint = "\(listen.host):\(bound)"
         say("control     http://\(endpoint) (GET /openapi.json; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
         return ControlPlane(port: port, server: server, endpoint: endpoint)
     }
 
-    public func stop() { server.stop() }
+    /// Stops the server; the calling thread waits (omni run's main thread, never one of Swift
+    /// concurrency's, which the server needs).
+    public func stop() {
+        let server = server
+        Self.wait { await server.stop() }
+    }
+
+    @discardableResult
+    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, any Error>?>(nil)
+        Task.detached {
+            do { let v = try await body(); result.withLock { $0 = .success(v) } } catch { result.withLock { $0 = .failure(error) } }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
+    }
 }

@@ -1,6 +1,5 @@
 import CEvent
 import CSys
-import Dispatch
 import Foundation
 import Hummingbird
 import Logging
@@ -39,8 +38,8 @@ public final class ControlServer: Sendable {
     public let auth: Authenticator
     let clock: csys_clock
     let group: MultiThreadedEventLoopGroup
-    /// The running service group and the semaphore its task signals when it has ended.
-    let running = Mutex<(ServiceGroup, DispatchSemaphore)?>(nil)
+    /// The running service group and the task running it.
+    let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
 
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken]) {
         self.port = port
@@ -55,38 +54,39 @@ public final class ControlServer: Sendable {
     }
 
     /// Starts listening on `host:port` (0: any free port); returns the port bound. Throws when the
-    /// address cannot be bound.
-    public func start(host: String, port listenPort: UInt16) throws -> UInt16 {
+    /// address cannot be bound. Waits without blocking a thread (Swift concurrency's threads
+    /// answer the requests).
+    public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
         let router = Router(context: BasicRequestContext.self)
         routes(router)
         var logger = Logger(label: "omni.control")
         logger.logLevel = .warning
-        let ready = DispatchSemaphore(value: 0)
         let bound = Mutex<Int?>(nil)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
-                              onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 }; ready.signal() },
+                              onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let failure = Mutex<String?>(nil)
-        let ended = DispatchSemaphore(value: 0)
-        Task.detached {
+        let task = Task.detached {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
-            ready.signal() // when it ended before listening
-            ended.signal()
         }
-        running.withLock { $0 = (services, ended) }
-        guard ready.wait(timeout: .now() + 10) == .success else { throw APIError(.internalServerError, "not listening after 10 s") }
-        if let f = failure.withLock({ $0 }) { throw APIError(.internalServerError, f) }
-        return UInt16(bound.withLock { $0 } ?? Int(listenPort))
+        running.withLock { $0 = (services, task) }
+        let end = csys_monotonic_ns() + 10_000_000_000
+        while csys_monotonic_ns() < end {
+            if let p = bound.withLock({ $0 }) { return UInt16(p) }
+            if let f = failure.withLock({ $0 }) { throw APIError(.internalServerError, f) }
+            try await Task.sleep(nanoseconds: 1_000_000)
+        }
+        throw APIError(.internalServerError, "not listening after 10 s")
     }
 
-    /// Stops the server (gracefully: requests in flight are answered) and its thread.
-    public func stop() {
-        if let (services, ended) = running.withLock({ r in defer { r = nil }; return r }) {
-            Task.detached { await services.triggerGracefulShutdown() }
-            _ = ended.wait(timeout: .now() + 5)
+    /// Stops the server (gracefully: requests in flight are answered), then its thread.
+    public func stop() async {
+        if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
+            await services.triggerGracefulShutdown()
+            await task.value
         }
-        try? group.syncShutdownGracefully()
+        try? await group.shutdownGracefully()
     }
 
     // MARK: - JSON
