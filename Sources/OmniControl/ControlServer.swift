@@ -11,6 +11,26 @@ import OmniTrading
 import ServiceLifecycle
 import Synchronization
 
+/// 405 (with `Allow`) for a method the API does not have on a path it has; the router alone would say 404.
+struct MethodNotAllowed: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    /// Path templates (":symbol" matches one segment) and their methods.
+    let paths: [(segments: [Substring], methods: [String])]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let e as HTTPError where e.status == .notFound {
+            let segments = request.uri.path.split(separator: "/")
+            guard let known = paths.first(where: { p in
+                p.segments.count == segments.count && zip(p.segments, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            }) else { throw e }
+            var r = ControlServer.json(ErrorBody(error: "\(request.method) is not a method of \(request.uri.path) (it has \(known.methods.joined(separator: ", ")))"),
+                                       status: .methodNotAllowed)
+            r.headers[.allow] = known.methods.joined(separator: ", ")
+            return r
+        }
+    }
+}
+
 /// A refused request: the status and a message naming the input, as `{"error": "..."}`.
 struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
@@ -162,7 +182,8 @@ public final class ControlServer: Sendable {
         do { ack = try await link.send(code, locate: locate, a0, a1) } catch {
             throw APIError(error == .busy ? .serviceUnavailable : .gatewayTimeout, "\(what): \(error)")
         }
-        if let why = ack.refusal { throw APIError(.badRequest, "\(what): not applied: \(why)") }
+        // A command the current state refuses (a reset while the switch is off) is a conflict, bad input a 400.
+        if let why = ack.refusal { throw APIError(ack.result == UInt64(OMNI_CMDR_NOT_KILLED) ? .conflict : .badRequest, "\(what): not applied: \(why)") }
         return ack
     }
 
@@ -184,6 +205,12 @@ public final class ControlServer: Sendable {
     // MARK: - Routes
 
     func routes(_ router: Router<BasicRequestContext>) {
+        router.add(middleware: MethodNotAllowed(paths: [
+            ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
+            ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
+            ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]),
+        ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
         let openAPI = OpenAPIDocument.json(symbols: symbols)
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPI)))
@@ -230,7 +257,7 @@ public final class ControlServer: Sendable {
                     throw APIError(.badRequest, "\(p.name): the strategy \(self.strategy) has no such parameter")
                 }
                 if p == .size, let l = s.instruments[i].limits, n > Int64(l.maxOrderQuantity) {
-                    throw APIError(.badRequest, "size: \(n) shares is above the risk limit max_order_qty \(l.maxOrderQuantity): risk would refuse every quote")
+                    throw APIError(.conflict, "size: \(n) shares is above the risk limit max_order_qty \(l.maxOrderQuantity): risk would refuse every quote")
                 }
                 changes.append((p, n))
             }
@@ -274,7 +301,7 @@ public final class ControlServer: Sendable {
             if let e = expected, UInt64(e) != s.summary.configVersion {
                 throw APIError(.conflict, "config_version: the limits are at version \(s.summary.configVersion), not \(e): read them again")
             }
-            guard let current = s.instruments[i].limits else { throw APIError(.badRequest, "\(symbol): risk has no limits for it") }
+            guard let current = s.instruments[i].limits else { throw APIError(.conflict, "\(symbol): risk has no limits for it") }
             let newQty = qty.map { UInt32($0) } ?? current.maxOrderQuantity
             let newPosition = position ?? max(current.maxLong, current.maxShort)
             if (newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)) && !who.role.may(.raiseLimits) {

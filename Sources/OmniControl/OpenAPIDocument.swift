@@ -54,14 +54,14 @@ public enum OpenAPIDocument {
             "/v1/strategies": {\(read("The strategy and its instruments", "Strategies"))},
             "/v1/instruments/{symbol}/params": {
               \(read("An instrument's quoting parameters", "InstrumentParams", symbol: true)),
-              \(change("put", "Change quoting parameters (trader)", body: "ParamsChange", "InstrumentParams", symbol: true))},
+              \(change("put", "Change quoting parameters (trader); 409 when the size is above the risk limit", body: "ParamsChange", "InstrumentParams", symbol: true, conflict: true))},
             "/v1/instruments/{symbol}/quoting": {
               \(change("post", "Quoting on or off (trader); off cancels the instrument's orders", body: "QuotingChange", "InstrumentParams", symbol: true))},
             "/v1/risk/limits": {
               \(read("Risk limits per instrument, versioned", "Limits")),
               \(change("put", "Change an instrument's limits: a trader may lower them, only a risk officer raises one", body: "LimitsChange", "Limits", conflict: true))},
             "/v1/kill": {\(change("post", "Trigger the kill switch (trader, risk officer): every open order canceled, nothing sent until a reset", body: nil, "KillState"))},
-            "/v1/kill/reset": {\(change("post", "Reset the kill switch (risk officer)", body: nil, "KillState"))},
+            "/v1/kill/reset": {\(change("post", "Reset the kill switch (risk officer); 409 when it is not on", body: nil, "KillState", conflict: true))},
             "/v1/positions": {\(read("Positions per instrument", "Positions"))},
             "/v1/orders": {\(read("Open orders and rejects by reason", "Orders"))},
             "/v1/pnl": {\(read("Realised and unrealised PnL per instrument", "PnL"))},
@@ -75,7 +75,7 @@ public enum OpenAPIDocument {
               "Unauthorized": {"description": "No valid bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "Forbidden": {"description": "The token's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "NotFound": {"description": "No such path"},
-              "Conflict": {"description": "config_version is not the current one", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "Conflict": {"description": "The loop's state refuses it: config_version not the current one, a size above the risk limit, a reset while the switch is off", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "Unavailable": {"description": "The trading loop has not started, or too many commands wait", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "NotAcknowledged": {"description": "The trading loop did not acknowledge in time", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },

@@ -78,18 +78,23 @@ import Testing
             ("PUT", "/v1/instruments/AAPL/params", #"[1, 2]"#, "must be a JSON object"),
             ("PUT", "/v1/instruments/AAPL/params", #"{"spread": 3}"#, "unknown field 'spread'"),
             ("PUT", "/v1/instruments/AAPL/params", #"{"size": "big"}"#, "size: expected an integer"),
-            ("PUT", "/v1/instruments/AAPL/params", #"{"size": 5000}"#, "above the risk limit max_order_qty 1000"),
             ("PUT", "/v1/instruments/AAPL/params", #"{}"#, "no parameter given"),
             ("GET", "/v1/instruments/ZZZZ/params", nil, "unknown symbol 'ZZZZ'"),
             ("POST", "/v1/instruments/AAPL/quoting", #"{"quoting": "maybe"}"#, "quoting: expected true or false"),
             ("PUT", "/v1/risk/limits", #"{"symbol": "IBM", "max_order_qty": 5}"#, "unknown symbol 'IBM'"),
             ("PUT", "/v1/risk/limits", #"{"symbol": "AAPL", "max_order_qty": 0}"#, "max_order_qty: expected an integer in 1..."),
-            ("POST", "/v1/kill/reset", nil, "the kill switch is not on"),
         ]
         for (method, path, body, message) in cases {
             let r = try await c.call(method, path, body: body, role: .admin)
             #expect(r.status == 400 && r.body.contains(message), "\(method) \(path) \(body ?? ""): \(r)")
         }
+        // What the loop's state refuses is a conflict (409), not bad input.
+        let big = try await c.call("PUT", "/v1/instruments/AAPL/params", body: #"{"size": 5000}"#, role: .admin)
+        #expect(big.status == 409 && big.body.contains("above the risk limit max_order_qty 1000"), "\(big)")
+        let reset = try await c.call("POST", "/v1/kill/reset", role: .admin)
+        #expect(reset.status == 409 && reset.body.contains("the kill switch is not on"), "\(reset)")
+        let trace = try await c.call("DELETE", "/v1/kill", role: .admin)
+        #expect(trace.status == 405 && trace.body.contains("it has POST"), "\(trace)")
         await c.close()
         #expect(c.port.version == 1, "nothing applied")
     }
