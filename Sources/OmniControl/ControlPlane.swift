@@ -52,13 +52,10 @@ public final class ControlPlane {
         let port: ControlPort
         do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
         let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens)
-        let outcome = Self.wait { try await server.start(host: listen.host, port: listen.port) }
         let bound: UInt16
-        switch outcome {
-        case .success(let b): bound = b
-        case .failure(let e):
-            Self.wait { await server.stop() }
-            throw ControlPlaneError(problem: "\(listen): \(e)")
+        do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port) } } catch {
+            try? runBlocking { await server.stop() }
+            throw ControlPlaneError(problem: "\(listen): \(error)")
         }
         let endpoint = "\(listen.host):\(bound)"
         say("control     http://\(endpoint) (GET /openapi.json; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
@@ -69,18 +66,19 @@ public final class ControlPlane {
     /// concurrency's, which the server needs).
     public func stop() {
         let server = server
-        Self.wait { await server.stop() }
+        try? runBlocking { await server.stop() }
     }
+}
 
-    @discardableResult
-    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<T, any Error>?>(nil)
-        Task.detached {
-            do { let v = try await body(); result.withLock { $0 = .success(v) } } catch { result.withLock { $0 = .failure(error) } }
-            done.signal()
-        }
-        done.wait()
-        return result.withLock { $0! }
+/// Runs `body` on Swift concurrency's threads and waits for it on the calling thread, which must
+/// not be one of those (a command's main thread): the server's own work needs them.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<Result<T, any Error>?>(nil)
+    Task.detached {
+        do { let v = try await body(); result.withLock { $0 = .success(v) } } catch { result.withLock { $0 = .failure(error) } }
+        done.signal()
     }
+    done.wait()
+    return try result.withLock { $0! }.get()
 }

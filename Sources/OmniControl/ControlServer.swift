@@ -70,7 +70,10 @@ public final class ControlServer: Sendable {
         var c = csys_clock()
         _ = csys_clock_init(&c, CSYS_CLOCK_TSC, 20)
         clock = c
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1) // its thread starts here, with the caller's affinity
+        // NIO's process-wide group, never shut down (the last of a server's channels may still close
+        // on it after the server has stopped). Its threads start at its first use, here in omni
+        // run, with the calling thread's affinity.
+        group = MultiThreadedEventLoopGroup.singleton
     }
 
     /// Starts listening on `host:port` (0: any free port); returns the port bound. Throws when the
@@ -100,13 +103,12 @@ public final class ControlServer: Sendable {
         throw APIError(.internalServerError, "not listening after 10 s")
     }
 
-    /// Stops the server (gracefully: requests in flight are answered), then its thread.
+    /// Stops the server (gracefully: requests in flight are answered).
     public func stop() async {
         if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
             await services.triggerGracefulShutdown()
             await task.value
         }
-        try? await group.shutdownGracefully()
     }
 
     // MARK: - JSON
