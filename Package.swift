@@ -187,7 +187,7 @@ let package = Package(
             "CEvent", "CWire", "CSys",
         ]),
         .testTarget(name: "OmniControlTests", dependencies: [
-            "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
+            "SharedTestData", "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.

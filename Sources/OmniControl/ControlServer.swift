@@ -58,6 +58,8 @@ public final class ControlServer: Sendable {
     public let auth: Authenticator
     let clock: csys_clock
     let group: MultiThreadedEventLoopGroup
+    /// The thread the server's tasks run on.
+    let executor = ControlExecutor()
     /// The running service group and the task running it.
     let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
 
@@ -90,7 +92,7 @@ public final class ControlServer: Sendable {
                               eventLoopGroupProvider: .shared(group), logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let failure = Mutex<String?>(nil)
-        let task = Task.detached {
+        let task = Task.detached(executorPreference: executor) {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
         }
         running.withLock { $0 = (services, task) }
@@ -109,6 +111,7 @@ public final class ControlServer: Sendable {
             await services.triggerGracefulShutdown()
             await task.value
         }
+        executor.shutdown()
     }
 
     // MARK: - JSON

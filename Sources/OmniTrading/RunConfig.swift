@@ -51,7 +51,7 @@ import OmniStrategy
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
 /// control:                     # the control plane's HTTP API (or `control: off`)
-///   listen: 127.0.0.1:8470      # HOST:PORT, or off
+///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
 ///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
@@ -71,10 +71,11 @@ public struct RunConfig: Sendable, Equatable {
         public var host: String
         public var port: UInt16
         public init(host: String, port: UInt16) { self.host = host; self.port = port }
-        /// "HOST:PORT", port 1...65535, host non-empty; nil otherwise.
-        public init?(_ text: String) {
+        /// "HOST:PORT", port 1...65535 (0 too with `anyPort`: a listener's any free port), host
+        /// non-empty; nil otherwise.
+        public init?(_ text: String, anyPort: Bool = false) {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, let p = UInt16(parts[1]), p != 0 else { return nil }
+            guard parts.count == 2, !parts[0].isEmpty, let p = UInt16(parts[1]), p != 0 || anyPort else { return nil }
             host = String(parts[0]); port = p
         }
         public var description: String { "\(host):\(port)" }
@@ -284,7 +285,15 @@ extension ConfigReader {
                 c.control.listen = nil
             } else {
                 let m = try mapping(n, "control", known: ["listen", "tokens"])
-                if let x = m["listen"] { c.control.listen = isOff(x) ? nil : try hostPort(x, "control.listen") }
+                if let x = m["listen"] {
+                    if isOff(x) { c.control.listen = nil } else {
+                        let v = try scalar(x, "control.listen", "HOST:PORT or off")
+                        guard let e = RunConfig.HostPort(v, anyPort: true) else {
+                            throw fail("control.listen", "expected HOST:PORT (port 0...65535, 0: any free port) or off, found \"\(v)\"", x)
+                        }
+                        c.control.listen = e
+                    }
+                }
                 if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
             }
         }

@@ -196,7 +196,7 @@ struct Run: ParsableCommand {
         }
         if let v = control {
             if v == "off" { c.control.listen = nil } else {
-                guard let e = RunConfig.HostPort(v) else { throw ValidationError("--control: '\(v)' is not HOST:PORT or off") }
+                guard let e = RunConfig.HostPort(v, anyPort: true) else { throw ValidationError("--control: '\(v)' is not HOST:PORT (port 0: any free one) or off") }
                 c.control.listen = e
             }
         }

@@ -48,6 +48,7 @@ import Testing
         let c = try RunConfig(yaml: "control:\n  listen: 127.0.0.1:9470\n  tokens: /etc/omni/tokens.yaml\n")
         #expect(c.control.listen == RunConfig.HostPort(host: "127.0.0.1", port: 9470) && c.control.tokens == "/etc/omni/tokens.yaml")
         #expect(RunConfig().control.listen?.port == 8470)
+        #expect(try RunConfig(yaml: "control: {listen: \"127.0.0.1:0\"}").control.listen?.port == 0, "any free port")
         do { _ = try RunConfig(yaml: "status_every: 1\ncontrol:\n  lisen: 127.0.0.1:1\n"); Issue.record("a misspelt key was accepted") } catch {
             #expect(error.key == "control.lisen" && error.line == 3, "\(error)")
         }

@@ -10,26 +10,8 @@ import Testing
 @Suite(.serialized) struct SchemathesisTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs a program to its end on a thread of its own; its output and error together.
-    static func run(_ exe: String, _ args: [String]) async throws -> (status: Int32, out: String) {
-        try await withCheckedThrowingContinuation { done in
-            Thread {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: exe)
-                p.arguments = args
-                p.currentDirectoryURL = FileManager.default.temporaryDirectory
-                let out = Pipe()
-                p.standardOutput = out; p.standardError = out
-                do { try p.run() } catch { done.resume(throwing: error); return }
-                let o = out.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                done.resume(returning: (p.terminationStatus, String(decoding: o, as: UTF8.self)))
-            }.start()
-        }
-    }
-
     @Test func theLiveServerMatchesItsOpenAPIDocument() async throws {
-        let setup = try await Self.run("/bin/bash", [Self.root.appendingPathComponent("Tests/Peers/setup-pinned-venv.sh").path, "schemathesis", "schemathesis"])
+        let setup = try await runToEnd("/bin/bash", [Self.root.appendingPathComponent("Tests/Peers/setup-pinned-venv.sh").path, "schemathesis", "schemathesis"])
         guard setup.status == 0 else {
             print("SchemathesisTests SKIPPED: Tests/Peers/setup-pinned-venv.sh schemathesis exited \(setup.status): \(setup.out.suffix(400))")
             try Test.cancel("schemathesis unavailable, skipping: \(setup.out.suffix(200))")
@@ -37,12 +19,32 @@ import Testing
         let st = (setup.out.split(separator: "\n").last.map(String.init) ?? "") + "/bin/schemathesis"
         let c = try ControlledLoop()
         try await c.serve()
-        let r = try await Self.run(st, ["run", "http://127.0.0.1:\(c.httpPort)/openapi.json", "-H", "Authorization: Bearer \(ControlledLoop.roles[.admin]!)",
+        let r = try await runToEnd(st, ["run", "http://127.0.0.1:\(c.httpPort)/openapi.json", "-H", "Authorization: Bearer \(ControlledLoop.roles[.admin]!)",
                                         "--max-examples", "30", "--seed", "1", "--no-color"])
         await c.close()
         let summary = r.out.split(separator: "\n").filter { $0.contains("generated") || $0.contains("issues found") || $0.contains("failures") }
         print("schemathesis: \(summary.joined(separator: "; "))")
         #expect(r.status == 0, "schemathesis found problems:\n\(r.out.suffix(6_000))")
         #expect(r.out.contains("No issues found"), "\(r.out.suffix(2_000))")
+    }
+}
+
+/// Runs a program to its end on a thread of its own (Swift concurrency's threads stay free for the
+/// server); its output and error together.
+func runToEnd(_ exe: String, _ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String) {
+    try await withCheckedThrowingContinuation { done in
+        Thread {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.currentDirectoryURL = FileManager.default.temporaryDirectory
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let out = Pipe()
+            p.standardOutput = out; p.standardError = out
+            do { try p.run() } catch { done.resume(throwing: error); return }
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            done.resume(returning: (p.terminationStatus, String(decoding: o, as: UTF8.self)))
+        }.start()
     }
 }
