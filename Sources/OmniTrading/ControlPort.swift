@@ -10,8 +10,8 @@ import Synchronization
 // The trading loop's side of the control plane (issue 14): commands come in as CEvent commands on
 // one SPSC ring, each is applied between passes and acknowledged on a second SPSC ring with the
 // configuration version after it; the loop's state goes out as a snapshot behind a seqlock at most
-// every `publishEveryNs`. On the loop's side nothing here locks or allocates: the rings and the
-// snapshot's memory are sized at init.
+// every `publishEveryNs` (its tick-to-trade percentiles at most once a second). On the loop's side
+// nothing here locks or allocates: the rings and the snapshot's memory are sized at init.
 
 /// The feed's and the order entry's health as the runner knows them, for the snapshot.
 public struct FeedHealth: Sendable, Equatable {
@@ -136,6 +136,10 @@ public final class ControlPort: @unchecked Sendable {
     @exclusivity(unchecked) var commandsRead: UInt64 = 0
     @exclusivity(unchecked) var commandsRefused: UInt64 = 0
     @exclusivity(unchecked) var nextPublishNs: UInt64 = 0
+    /// Tick-to-trade percentiles, recomputed at most once a second: each is a scan of the whole
+    /// histogram (tens of µs of the loop's time), as omni run's status line does once a second.
+    @exclusivity(unchecked) var nextPercentilesNs: UInt64 = 0
+    @exclusivity(unchecked) var tickToTrade: (p50: UInt64, p99: UInt64, count: UInt64) = (0, 0, 0)
     /// The traded locates in the configuration's order of instruments (bound when the loop starts).
     let locates: UnsafeMutablePointer<UInt16>
     @exclusivity(unchecked) var bound = 0
@@ -243,8 +247,11 @@ public final class ControlPort: @unchecked Sendable {
         s.passes = loop.counters.passes; s.requests = loop.counters.requests; s.refusedByRisk = loop.counters.refusedByRisk
         s.notSent = loop.counters.notSent; s.venueRejected = c.rejected; s.fills = c.fills
         s.openOrders = UInt64(loop.ledger.table.open); s.riskPassed = loop.risk.passed
-        s.tickToTradeP50Ns = loop.tickToTradeNs(percentile: 50); s.tickToTradeP99Ns = loop.tickToTradeNs(percentile: 99)
-        s.tickToTradeCount = loop.tickToTrade.totalCount
+        if now >= nextPercentilesNs {
+            nextPercentilesNs = now &+ 1_000_000_000
+            tickToTrade = (loop.tickToTradeNs(percentile: 50), loop.tickToTradeNs(percentile: 99), loop.tickToTrade.totalCount)
+        }
+        s.tickToTradeP50Ns = tickToTrade.p50; s.tickToTradeP99Ns = tickToTrade.p99; s.tickToTradeCount = tickToTrade.count
         s.killReason = loop.risk.killReason?.rawValue ?? 0
         s.feedLastPacketNs = health.lastPacketNs; s.feedStale = health.stale; s.gatewayUp = health.gatewayUp
         s.commands = commandsRead; s.commandsRefused = commandsRefused

@@ -40,15 +40,17 @@ import Testing
         instruments: [{symbol: AAPL}, {symbol: MSFT}]
         control: {listen: "127.0.0.1:0"}
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
-        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "20"], out: dir + "/sim.log", tmp: dir)
+        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "45"], out: dir + "/sim.log", tmp: dir)
         defer { if sim.isRunning { sim.interrupt() }; sim.waitUntilExit() }
         try await Task.sleep(nanoseconds: 1_500_000_000)
-        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "8", "--status-every", "30"], out: dir + "/run.log", tmp: dir)
+        // 30 s: room for a loaded test host to get through the commands (SIGINT from a test process
+        // may find the signal blocked, so the run ends at --seconds).
+        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "30", "--status-every", "60"], out: dir + "/run.log", tmp: dir)
         defer { if run.isRunning { run.interrupt() }; run.waitUntilExit() }
 
         // The control plane's port from the run's first lines.
         var endpoint: String?
-        for _ in 0..<100 where endpoint == nil {
+        for _ in 0..<300 where endpoint == nil {
             try await Task.sleep(nanoseconds: 50_000_000)
             endpoint = log(dir + "/run.log").split(separator: "\n").first { $0.hasPrefix("control     http://") }
                 .map { String($0.dropFirst("control     http://".count).prefix { $0 != " " }) }
@@ -62,7 +64,7 @@ import Testing
         }
         // Until the loop has found the stock directory the API answers 503.
         var status = try await ctl("status")
-        for _ in 0..<100 where status.status != 0 { try await Task.sleep(nanoseconds: 50_000_000); status = try await ctl("status") }
+        for _ in 0..<300 where status.status != 0 { try await Task.sleep(nanoseconds: 50_000_000); status = try await ctl("status") }
         #expect(status.status == 0 && status.out.contains("kill switch off"), "\(status.out)")
 
         let set = try await ctl("set", "AAPL", "spread_ticks=6", "size=150")
@@ -81,8 +83,10 @@ import Testing
         let denied = try await runToEnd(Self.omni, ["ctl", "status", "--control", control], environment: ["OMNI_CTL_TOKEN": "wrong"])
         #expect(denied.status == 1 && denied.out.contains("401"), "\(denied.out)")
 
-        let end = Date().addingTimeInterval(30)
+        let end = Date().addingTimeInterval(60)
         while run.isRunning && Date() < end { try await Task.sleep(nanoseconds: 50_000_000) }
+        if run.isRunning { Issue.record("omni run did not end at --seconds"); run.terminate() }
+        run.waitUntilExit() // the exit status recorded
         let text = log(dir + "/run.log")
         #expect(run.terminationStatus == 0, "\(text)")
         #expect(text.contains("KILL SWITCH ON: command") && text.contains("kill switch reset by the control plane"), "\(text)")
