@@ -72,7 +72,14 @@ struct Run: ParsableCommand {
         Kill switch (RTS 6 Art. 12): SIGUSR1, the daily loss limit, a gateway disconnect, or a stale \
         feed (no packet or heartbeat for feed.stale_after seconds, or the MoldUDP64 session stale) \
         turns risk's kill switch on and cancels every open order; one line names the trigger, and the \
-        run goes on quoting nothing and refusing everything until SIGINT or --seconds.
+        run goes on quoting nothing and refusing everything until SIGINT, --seconds, or a risk \
+        officer's reset through the control plane.
+
+        Control plane (--control, default 127.0.0.1:8470; README, "Control plane"): an HTTP API \
+        (GET /openapi.json) and `omni ctl` change quoting parameters, quoting per instrument, risk \
+        limits and the kill switch while the loop runs; each change is a command the loop applies \
+        between passes and answers with the configuration version. Tokens by role from \
+        --control-tokens; without it one admin token is written (mode 0600) where `omni ctl` finds it.
 
         Reconnect: after a gateway disconnect the session logs in again every second (OUCH: from \
         the next sequence number, so the venue replays every answer and fill we missed; FIX: \
