@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test control-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax hw-risk-test hw-risk-fmax fuzz soak bench compare hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test control-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax hw-risk-test hw-risk-fmax fuzz soak bench compare replicated-run hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -146,6 +146,11 @@ bench: release
 
 compare: release
 	Benchmarks/compare-itch-book.sh
+
+# 1,000 symbols of replicated real flow published at 250 K, 500 K and 1 M msgs/s to omni run
+# quoting every one against omni sim: does the loop keep up (every message, no gap)?
+replicated-run: release
+	Benchmarks/replicated-run.sh
 
 # Reserves HUGEPAGES_MB of the kernel's default-size hugepages (vm.nr_hugepages; root), for
 # DPDK runs: `omni bench feed` and `omni listen --via dpdk` take them when enough are free.

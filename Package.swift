@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(name: "OmniStrategyTests", dependencies: ["OmniStrategy"]),
         .testTarget(name: "OmniTradingTests", dependencies: [
             "SharedTestData", "OmniTrading", "OmniVenue", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniBook", "OmniFeed", "OmniCore", "OmniConfig",
-            "OmniGateway", "OmniWire", "CEvent", "CSys",
+            "OmniGateway", "OmniWire", "OmniEngine", "CEvent", "CSys",
         ]),
         .testTarget(name: "OmniGatewayTests", dependencies: [
             "SharedTestData", "ExecutionCheck", "OmniGateway", "OmniWire", "OmniVenue", "OmniNet", "OmniOrders", "OmniCore", "CEvent", "CWire", "CSys",

@@ -1,4 +1,5 @@
 import CEvent
+import CSys
 import CWire
 import OmniBook
 import OmniFeed
@@ -23,9 +24,10 @@ import OmniWire
 
 /// An OrderEntry that encodes each request as the OUCH 4.2 bytes OuchOrderEntry would send
 /// (inside a SoupBinTCP Unsequenced Data header) into a preallocated buffer, discards them at
-/// `flush`, and answers each request at once as the venue would: an Accepted, Replaced or
+/// `flush`, and answers each request there as the venue would: an Accepted, Replaced or
 /// Canceled message decoded by the same `OuchAnswers` OuchOrderEntry uses (tokens per slot,
-/// replace counts, the CEvent answers `poll` hands out).
+/// replace counts, the CEvent answers `poll` hands out). `flush` first takes the TSC: where
+/// the decision ends (the pass's orders encoded, handed to the transport), before any answer.
 public final class EncodingOrderEntry: OrderEntry {
     let buffer: UnsafeMutablePointer<UInt8>
     let capacity: Int
@@ -34,6 +36,12 @@ public final class EncodingOrderEntry: OrderEntry {
     @exclusivity(unchecked) public private(set) var encoded = 0
     @exclusivity(unchecked) public private(set) var lastFlushBytes = 0
     let answers: OuchAnswers
+    /// The venue's answers to this pass's requests, decoded at `flush` (after its stamp).
+    let pending: UnsafeMutablePointer<cw_ouch_out>
+    static let pendingCapacity = 256
+    @exclusivity(unchecked) var pendingCount = 0
+    /// TSC (fenced) at the start of the last flush.
+    @exclusivity(unchecked) public private(set) var lastFlushTSC: UInt64 = 0
     /// An Enter Order per locate with its stock and firm filled in (built once, off the hot path).
     let templates: UnsafeMutablePointer<cw_ouch_enter>
     let locates: Int
@@ -43,6 +51,7 @@ public final class EncodingOrderEntry: OrderEntry {
         buffer = .allocate(capacity: capacity)
         buffer.initialize(repeating: 0, count: capacity)
         answers = OuchAnswers(orderSlots: orderSlots, answerCapacity: 1 << 12)
+        pending = .allocate(capacity: Self.pendingCapacity); pending.initialize(repeating: cw_ouch_out(), count: Self.pendingCapacity)
         self.locates = locates
         templates = .allocate(capacity: locates); templates.initialize(repeating: cw_ouch_enter(), count: locates)
         for (l, stock) in symbols where Int(l) < locates {
@@ -50,7 +59,7 @@ public final class EncodingOrderEntry: OrderEntry {
         }
     }
 
-    deinit { buffer.deallocate(); templates.deallocate() }
+    deinit { buffer.deallocate(); templates.deallocate(); pending.deallocate() }
 
     /// One Unsequenced Data packet whose payload `encode` writes (0: it did not fit).
     @inline(__always) func packet(max: Int, _ encode: (UnsafeMutablePointer<UInt8>, Int) -> Int) -> Bool {
@@ -65,7 +74,7 @@ public final class EncodingOrderEntry: OrderEntry {
 
     public func submit(_ request: borrowing omni_event) -> Bool {
         let o = request.order
-        guard let s = answers.slot(o.client_order_id) else { return false }
+        guard pendingCount < Self.pendingCapacity, let s = answers.slot(o.client_order_id) else { return false }
         var m = cw_ouch_out()
         switch Int32(request.type) {
         case Int32(OMNI_EV_ORDER_NEW.rawValue):
@@ -89,14 +98,18 @@ public final class EncodingOrderEntry: OrderEntry {
         default:
             return false
         }
-        answers.translate(m, sequence: 0)
+        pending[pendingCount] = m
+        pendingCount += 1
         return true
     }
 
     public func flush() {
+        lastFlushTSC = csys_tsc_end()
         lastFlushBytes = used
         encoded &+= used
         used = 0 // discarded: no socket
+        for i in 0..<pendingCount { answers.translate(pending[i], sequence: 0) }
+        pendingCount = 0
     }
 
     @discardableResult
@@ -120,7 +133,8 @@ public final class DecisionPath {
     @exclusivity(unchecked) public private(set) var now: UInt64 = 34_200_000_000_000
     static let locate: UInt16 = 1
 
-    public init() throws {
+    /// `stageStamps`: the loop stamps each request's stages (their cost in the pass).
+    public init(stageStamps: Bool = false) throws {
         entry = EncodingOrderEntry(symbols: [Self.locate: "AAPL"], locates: 16, orderSlots: 1 << 10)
         // Every limit configured, none binding: 100 shares a side inside a 1,000 share position
         // limit; message rates above the passes' (now advances 1 ms a pass, two replaces a pass).
@@ -133,6 +147,7 @@ public final class DecisionPath {
                            risk: try PreTradeCheck(rc), board: board,
                            strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
         loop.quote(Self.locate)
+        if stageStamps { loop.stages = StageStamps() }
         sink = BoardSink(board: board)
         replay = ITCHReplay(books: try Books())
 

@@ -58,7 +58,17 @@ struct PnLBody: Codable { var symbol: String; var realised: Double; var unrealis
 struct PnLTotal: Codable { var realised: Double; var unrealised: Double; var fees: Double; var net: Double }
 struct PnL: Codable { var instruments: [PnLBody]; var total: PnLTotal }
 
-struct Feed: Codable { var lastPacketAgeMs: Double?; var stale: Bool; var gatewayUp: Bool }
+struct Feed: Codable {
+    var lastPacketAgeMs: Double?
+    var stale: Bool
+    var gatewayUp: Bool
+    var packets: UInt64
+    var delivered: UInt64
+    var messagesPerSecond: Double
+    var gapsOpened: UInt64
+    var gapsFilled: UInt64
+    var gapsLost: UInt64
+}
 
 struct Percentiles: Codable { var p50Ns: UInt64; var p99Ns: UInt64; var count: UInt64 }
 struct Latency: Codable { var tickToTrade: Percentiles; var commandApplied: Percentiles }

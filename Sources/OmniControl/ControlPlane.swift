@@ -29,10 +29,11 @@ public final class ControlPlane {
 
     init(port: ControlPort, server: ControlServer, endpoint: String) { self.port = port; self.server = server; self.endpoint = endpoint }
 
-    /// Starts the control plane of `cfg` (nil when `control` is off). `loopCore`: the core the loop
-    /// will pin itself to; the calling thread leaves it first (csys_avoid_core), so the server's
-    /// threads, which inherit the calling thread's affinity, never run there. `say` prints a line.
-    public static func start(_ cfg: RunConfig, loopCore: Int?, say: (String) -> Void) throws(ControlPlaneError) -> ControlPlane? {
+    /// Starts the control plane of `cfg` (nil when `control` is off). `hotCores`: the cores the loop
+    /// (and a feed thread of its own) will pin themselves to; the calling thread leaves them first
+    /// (csys_avoid_core), so the server's threads, which inherit the calling thread's affinity,
+    /// never run there. `say` prints a line.
+    public static func start(_ cfg: RunConfig, hotCores: [Int], say: (String) -> Void) throws(ControlPlaneError) -> ControlPlane? {
         guard let listen = cfg.control.listen else { return nil }
         let tokens: [AccessToken]
         if let path = cfg.control.tokens {
@@ -45,9 +46,10 @@ public final class ControlPlane {
             say("control     no tokens file: one admin token generated, written to \(path) (mode 0600)")
         }
         var affinity = "not pinned: the scheduler places its threads"
-        if let core = loopCore {
-            let rc = csys_avoid_core(Int32(core))
-            affinity = rc == 0 ? "its threads off core \(core)" : "its threads NOT kept off core \(core): \(String(cString: strerror(rc)))"
+        if !hotCores.isEmpty {
+            let refused = hotCores.filter { csys_avoid_core(Int32($0)) != 0 } // EINVAL: the last core left, or not one of ours
+            affinity = refused.isEmpty ? "its threads off core \(hotCores.map(String.init).joined(separator: " and "))"
+                : "its threads NOT kept off core \(refused.map(String.init).joined(separator: " and ")) (no other core left to them)"
         }
         let port: ControlPort
         do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }

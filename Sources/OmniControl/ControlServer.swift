@@ -362,10 +362,11 @@ public final class ControlServer: Sendable {
         router.get("/v1/feed") { req, _ in
             _ = try self.require(req, .read)
             let s = try self.snapshot()
-            let last = s.summary.feedLastPacketNs
+            let f = s.summary.feed
             let now = csys_monotonic_ns()
-            return Self.json(Feed(lastPacketAgeMs: last == 0 ? nil : Double(now > last ? now - last : 0) / 1e6, stale: s.summary.feedStale,
-                                  gatewayUp: s.summary.gatewayUp))
+            return Self.json(Feed(lastPacketAgeMs: f.lastPacketNs == 0 ? nil : Double(now > f.lastPacketNs ? now - f.lastPacketNs : 0) / 1e6,
+                                  stale: s.summary.feedStale, gatewayUp: s.summary.gatewayUp, packets: f.packets, delivered: f.delivered,
+                                  messagesPerSecond: f.messagesPerSecond, gapsOpened: f.gapsOpened, gapsFilled: f.gapsFilled, gapsLost: f.gapsLost))
         }
         router.get("/v1/latency") { req, _ in
             _ = try self.require(req, .read)

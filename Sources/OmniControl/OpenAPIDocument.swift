@@ -108,7 +108,7 @@ public enum OpenAPIDocument {
                 "symbol": {"type": "string", "enum": \(symbolEnum)},
                 "max_order_qty": {"type": "integer", "minimum": 1, "maximum": 4294967295},
                 "max_position": {"type": "integer", "minimum": 0, "maximum": 1000000000},
-                "config_version": {"type": "integer", "minimum": 1, "description": "when given, the change applies only at this version (else 409)"}}},
+                "config_version": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "when given, the change applies only at this version (else 409)"}}},
               "KillState": {"type": "object", "required": ["killed", "config_version"], "properties": {
                 "killed": {"type": "boolean"}, "reason": {"$ref": "#/components/schemas/KillReason"}, "config_version": {"type": "integer"}}},
               "Positions": {"type": "object", "required": ["config_version", "instruments"], "properties": {
@@ -125,8 +125,10 @@ public enum OpenAPIDocument {
                   "symbol": {"type": "string"}, "realised": {"type": "number"}, "unrealised": {"type": "number"}, "fees": {"type": "number"}, "net": {"type": "number"}}}},
                 "total": {"type": "object", "required": ["realised", "unrealised", "fees", "net"], "properties": {
                   "realised": {"type": "number"}, "unrealised": {"type": "number"}, "fees": {"type": "number"}, "net": {"type": "number"}}}}},
-              "Feed": {"type": "object", "required": ["stale", "gateway_up"], "properties": {
-                "last_packet_age_ms": {"type": "number"}, "stale": {"type": "boolean"}, "gateway_up": {"type": "boolean"}}},
+              "Feed": {"type": "object", "required": ["stale", "gateway_up", "packets", "delivered", "messages_per_second", "gaps_opened", "gaps_filled", "gaps_lost"], "properties": {
+                "last_packet_age_ms": {"type": "number"}, "stale": {"type": "boolean"}, "gateway_up": {"type": "boolean"},
+                "packets": {"type": "integer"}, "delivered": {"type": "integer"}, "messages_per_second": {"type": "number"},
+                "gaps_opened": {"type": "integer"}, "gaps_filled": {"type": "integer"}, "gaps_lost": {"type": "integer"}}},
               "Latency": {"type": "object", "required": ["tick_to_trade", "command_applied"], "properties": {
                 "tick_to_trade": \(percentiles), "command_applied": \(percentiles)}}
             }

@@ -19,6 +19,13 @@ public func readTextFile(_ path: String) -> Result<String, FileError> {
     }
 }
 
+/// Writes `text` and a newline to `path` (created or truncated): reports, configurations, CSV.
+public func writeTextFile(_ path: String, _ text: String) throws {
+    let w = try FileWriter(path: path)
+    try w.write(text + "\n")
+    try w.flush()
+}
+
 /// A file that could not be read or written: its path and why (strerror of the failing call).
 public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     public let path: String

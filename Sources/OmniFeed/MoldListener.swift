@@ -54,6 +54,8 @@ public struct NoReceive: ReceiveBackend, ~Copyable {
 
 public struct MoldListenerCounters: Sendable, Equatable {
     public var batches: UInt64 = 0
+    /// Receive batches that came back full: more was waiting, the loop was behind the feed.
+    public var fullBatches: UInt64 = 0
     public var datagrams: [UInt64] = [0, 0, 0]
     public var truncated: UInt64 = 0
     public var requestSendErrors: UInt64 = 0
@@ -98,6 +100,7 @@ public struct MoldListener<Sink: BBOSink>: ~Copyable {
 
     @usableFromInline mutating func feed(_ n: Int, line: MoldLine) {
         counters.batches &+= 1
+        if n == batch.capacity { counters.fullBatches &+= 1 }
         counters.datagrams[line.rawValue] &+= UInt64(n)
         consumer.batchTSC = batch.tsc
         counters.lastBatchTSC = batch.tsc

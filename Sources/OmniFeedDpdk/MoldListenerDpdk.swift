@@ -43,6 +43,7 @@ extension MoldListener {
         let n = port.receive(into: &burst)
         guard burst.frames != before else { return 0 }
         counters.batches &+= 1
+        if burst.frames - before >= UInt64(burst.capacity) { counters.fullBatches &+= 1 }
         let now = csys_monotonic_ns()
         if counters.firstBatchNs == 0 { counters.firstBatchNs = now }
         counters.lastBatchNs = now

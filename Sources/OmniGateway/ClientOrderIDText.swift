@@ -9,6 +9,12 @@ enum ClientOrderIDText {
 
     @inline(__always) static func digit(_ v: UInt32) -> UInt8 { cw_base36_digit(v) }
 
+    /// The value (0-35) of base-36 digit `c`, or nil.
+    @inline(__always) static func value(of c: UInt8) -> UInt32? {
+        let v = cw_base36_value(c)
+        return v < 36 ? v : nil
+    }
+
     /// Writes the 12 digits of `id` (at most maxID) at `b[0..<12]`.
     @inline(__always) static func write(_ id: UInt64, to b: UnsafeMutableRawBufferPointer) {
         cw_base36_put12(b.baseAddress!.assumingMemoryBound(to: UInt8.self), id)

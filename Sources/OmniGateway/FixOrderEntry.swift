@@ -101,12 +101,13 @@ public final class FixOrderEntry: OrderEntry {
                                      quantity: Int64(o.qty), ordType: .limit, price: Int64(o.price), timeInForce: tif,
                                      postOnly: o.order_flags & UInt8(OMNI_ORDF_POST_ONLY) != 0).message)
         case Int32(OMNI_EV_ORDER_CANCEL.rawValue):
-            let orig = FixReports.clOrdID(o.client_order_id, requests[s])
+            // OrigClOrdID: the ClOrdID the venue holds the order under (a refused replace's is not it).
+            let orig = FixReports.clOrdID(o.client_order_id, reports.acked[s])
             requests[s] &+= 1
             session.send(FixCancelRequest(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), origClOrdID: orig,
                                           symbol: symbol, side: side).message)
         case Int32(OMNI_EV_ORDER_REPLACE.rawValue):
-            let orig = FixReports.clOrdID(o.client_order_id, requests[s])
+            let orig = FixReports.clOrdID(o.client_order_id, reports.acked[s])
             requests[s] &+= 1
             // FIX's OrderQty is the order's whole size: what filled plus what should be open.
             session.send(FixReplaceRequest(clOrdID: FixReports.clOrdID(o.client_order_id, requests[s]), origClOrdID: orig,
@@ -148,8 +149,9 @@ public final class FixReports: FixApplication {
     let strategies: UnsafeMutablePointer<UInt16>
     let locates: UnsafeMutablePointer<UInt16>
     let cum: UnsafeMutablePointer<UInt64>
-    /// Per slot: the request count of the last ClOrdID the venue answered with, the name it knows
-    /// the order by (an OrderStatusRequest must use it: a later request may have been lost).
+    /// Per slot: the request count of the ClOrdID the venue holds the order under: the next cancel's
+    /// or replace's OrigClOrdID (FIX: the last non-rejected request's), and an OrderStatusRequest's
+    /// ClOrdID (a later request may have been lost).
     let acked: UnsafeMutablePointer<UInt16>
     /// Order status reports (ExecType I): orders the venue holds live, and orders it no longer
     /// holds (filled, canceled, unknown), which close ours.
@@ -255,7 +257,13 @@ public final class FixReports: FixApplication {
         guard s < slots else { unmatched += 1; return }
         var e = omni_event()
         e.locate = locates[s]
-        acked[s] = Self.requestCount(cl)
+        // The ClOrdID the venue holds the order under now: a report's own, but an
+        // OrderCancelReject's OrigClOrdID (its ClOrdID names the refused request).
+        if m.msgTypeByte == UInt8(ascii: "9"), case .value(let orig) = m.identifier(41), Self.clientOrderID(orig) == id {
+            acked[s] = Self.requestCount(orig)
+        } else {
+            acked[s] = Self.requestCount(cl)
+        }
         switch m.msgTypeByte {
         case UInt8(ascii: "8") where m.char(150) == UInt8(ascii: "I"):
             // Order status: a live order changes nothing here; one the venue no longer holds is closed.

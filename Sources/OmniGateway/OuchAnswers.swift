@@ -124,6 +124,11 @@ public final class OuchAnswers {
         }
         guard let id = OuchOrderEntry.clientOrderID(token), let s = slot(id) else { unmatched += 1; return }
         e.locate = locates[s]
+        // A Rejected naming the replacement token refuses the Replace Order only: the order stands
+        // under its token as it was (OUCH 4.2), so in our terms the replace was refused.
+        if m.type == UInt8(ascii: "J") && OuchOrderEntry.replaces(in: token) != replaces[s] % 1_296 /* 36^2: two digits */ {
+            e.type = UInt8(OMNI_EV_CANCEL_REJECTED.rawValue)
+        }
         switch m.type {
         case UInt8(ascii: "E"):
             let x = m.u.executed

@@ -39,12 +39,13 @@ public final class OuchOrderEntry: OrderEntry {
         templates = t
     }
 
-    /// Connects and logs in (again after a disconnect: from the next sequence number, so no
-    /// answer is lost or seen twice). A re-login starts a recovery: nothing is sent until the
-    /// venue's replay has ended (`isRecovering`).
+    /// Connects and logs in: the first time for new messages only (what the venue sequenced for
+    /// this login before, an earlier run's answers, is not ours); again after a disconnect from
+    /// the next sequence number, so no answer is lost or seen twice. A re-login starts a
+    /// recovery: nothing is sent until the venue's replay has ended (`isRecovering`).
     public func connect() throws(SoupError) {
         let again = loggedInBefore
-        try client.connect()
+        try client.connect(sequence: again ? nil : 0)
         loggedInBefore = true
         heartbeatsAtLogin = client.soup.heartbeatsReceived
         if again { recovery.begin() }
@@ -87,6 +88,14 @@ public final class OuchOrderEntry: OrderEntry {
     }
 
     @inline(__always) static func digit(_ v: UInt32) -> UInt8 { ClientOrderIDText.digit(v) }
+
+    /// The replace count (mod 36^2) a token's last two characters carry; nil when they are not base 36.
+    static func replaces(in token: cw_ouch_token) -> UInt16? {
+        withUnsafeBytes(of: token) { b in
+            guard let hi = ClientOrderIDText.value(of: b[idDigits]), let lo = ClientOrderIDText.value(of: b[idDigits + 1]) else { return nil }
+            return UInt16(hi * 36 + lo)
+        }
+    }
 
     /// The client order id a token carries, or nil when it is not one of ours.
     public static func clientOrderID(_ token: cw_ouch_token) -> UInt64? {

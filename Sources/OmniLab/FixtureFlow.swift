@@ -11,12 +11,29 @@ import CWire
 /// added (slices start mid-day) are left out. At the end of a block, orders the
 /// source left resting are deleted (D), so the book state stays bounded as on a
 /// real day. Block after block reuses the same locates with new refs.
+///
+/// The file opens with a stock directory (R) for every locate in use, so a listener maps symbols
+/// to locates as on a real day: copy 0 keeps the source's symbol, copy c its first letters and c
+/// (`AAPL` -> `AAPL3`); a name taken already, or a locate the sources never named, becomes
+/// `Z` and the locate in base 10.
 public struct FixtureFlow {
     public let sources: [UnsafeRawBufferPointer]
     public var messages: Int
+    /// Instruments (locates) in the file: nil, as many whole copies as 65,535 locates hold;
+    /// N, copies until N locates, the last copy cut short.
+    public var symbols: Int?
 
-    public init(sources: [UnsafeRawBufferPointer], messages: Int) {
-        self.sources = sources; self.messages = messages
+    public init(sources: [UnsafeRawBufferPointer], messages: Int, symbols: Int? = nil) {
+        precondition(symbols.map { (1...65_535).contains($0) } ?? true, "symbols: 1 to 65535")
+        self.sources = sources; self.messages = messages; self.symbols = symbols
+    }
+
+    /// An instrument of the written file: its locate and symbol, and the price of its source's
+    /// first order (ITCH units; 0 when the source added none, trades only).
+    public struct Instrument: Equatable, Sendable {
+        public var locate: UInt16
+        public var symbol: Symbol
+        public var firstPrice: UInt32
     }
 
     public struct Summary {
@@ -25,6 +42,8 @@ public struct FixtureFlow {
         public var sourceMessages = 0
         public var retiringDeletes = 0
         public var droppedUnknownRefs = 0
+        /// The stock directory written first, one per locate in use.
+        public var instruments: [Instrument] = []
     }
 
     public func write(to out: FileWriter, progress: ((Int) -> Void)? = nil) throws -> Summary {
@@ -33,6 +52,8 @@ public struct FixtureFlow {
         var known = Set<UInt64>()
         var summary = Summary()
         var sourceLocates = Set<UInt16>()
+        var names: [UInt16: Symbol] = [:]
+        var firstPrice: [UInt16: UInt32] = [:]
         for src in sources {
             guard let base = src.baseAddress?.assumingMemoryBound(to: UInt8.self) else { continue }
             var off = 0
@@ -41,9 +62,12 @@ public struct FixtureFlow {
             while cw_dayfile_next(base, src.count, &off, &msg, &len) == CW_FRAME_MSG {
                 guard let m = msg, cw_itch_valid(m, Int(len)) != 0 else { continue }
                 let t = m[0]
+                if t == UInt8(ascii: "R") { names[cw_itch_locate(m)] = Symbol(wire: m + 11) }
                 let ref = cw_itch_order_ref(m)
                 switch t {
-                case UInt8(ascii: "A"), UInt8(ascii: "F"): known.insert(ref)
+                case UInt8(ascii: "A"), UInt8(ascii: "F"):
+                    known.insert(ref)
+                    if firstPrice[cw_itch_locate(m)] == nil { firstPrice[cw_itch_locate(m)] = cw_itch_add_price(m) }
                 case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"), UInt8(ascii: "D"), UInt8(ascii: "U"):
                     guard known.contains(ref) else { summary.droppedUnknownRefs += 1; continue }
                     if t == UInt8(ascii: "U") { known.insert(cw_itch_replace_new_ref(m)) }
@@ -57,7 +81,8 @@ public struct FixtureFlow {
         summary.sourceMessages = flow.count
         guard !flow.isEmpty else { return summary }
         let locateList = sourceLocates.sorted()
-        let copies = max(1, 65535 / locateList.count)
+        let copies = symbols.map { ($0 + locateList.count - 1) / locateList.count } ?? max(1, 65535 / locateList.count)
+        let inUse = min(symbols ?? Int.max, copies * locateList.count) // locates 1...inUse
         summary.copies = copies
         var locateIndex = [UInt16: Int]()
         for (i, l) in locateList.enumerated() { locateIndex[l] = i }
@@ -69,6 +94,19 @@ public struct FixtureFlow {
             try out.writeDayFileRecord(bytes)
             summary.written += 1
         }
+        // The stock directory first.
+        var taken = Set<Symbol>()
+        for index in 0..<inUse where summary.written < messages {
+            let source = locateList[index % locateList.count], copy = index / locateList.count, locate = UInt16(1 + index)
+            var symbol = names[source].flatMap { copyName($0, copy: copy) } ?? Symbol("Z\(locate)")!
+            if !taken.insert(symbol).inserted { symbol = Symbol("Z\(locate)")!; taken.insert(symbol) }
+            summary.instruments.append(Instrument(locate: locate, symbol: symbol, firstPrice: firstPrice[source] ?? 0))
+            let n = m.withUnsafeMutableBufferPointer { p in
+                withUnsafeBytes(of: symbol.word) { cw_itch_put_directory(p.baseAddress, p.count, locate, clock, $0.baseAddress!.assumingMemoryBound(to: CChar.self), CChar(UInt8(ascii: "Q"))) }
+            }
+            precondition(n > 0, "ITCH encoder refused a \(m.count)-byte buffer")
+            try m.withUnsafeBytes { b throws in try emit(UnsafeRawBufferPointer(rebasing: b[0..<n])) }
+        }
         while summary.written < messages {
             // refMap[copy][source ref] = new ref, for this block.
             var refMap = [[UInt64: (ref: UInt64, locate: UInt16, shares: UInt32)]](repeating: [:], count: copies)
@@ -76,7 +114,9 @@ public struct FixtureFlow {
                 let t = src[0]
                 clock += 50
                 for c in 0..<copies where summary.written < messages {
-                    let locate = UInt16(1 + c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_itch_locate($0.baseAddress!) }]!)
+                    let index = c * locateList.count + locateIndex[src.withUnsafeBufferPointer { cw_itch_locate($0.baseAddress!) }]!
+                    guard index < inUse else { continue } // the last copy, cut short at `symbols`
+                    let locate = UInt16(1 + index)
                     m.replaceSubrange(0..<src.count, with: src)
                     let keep = m.withUnsafeMutableBufferPointer { p -> Bool in
                         precondition(cw_itch_put_header(p.baseAddress, p.count, t, locate, 0, clock) > 0, "ITCH header refused")
@@ -122,6 +162,15 @@ public struct FixtureFlow {
         }
         try out.flush()
         return summary
+    }
+
+    /// Copy `copy`'s name of a source symbol: the symbol itself for copy 0, else its first letters
+    /// and the copy number within 8 characters (nil when nothing of the name fits).
+    func copyName(_ symbol: Symbol, copy: Int) -> Symbol? {
+        guard copy > 0 else { return symbol }
+        let digits = String(copy)
+        let stem = symbol.description.prefix(8 - digits.count)
+        return stem.isEmpty ? nil : Symbol(stem + digits)
     }
 }
 

@@ -10,10 +10,22 @@ public struct OrderLedgerConfig: Sendable {
     /// Executions remembered for de-duplication.
     public var rememberedExecutions: Int
     public var fees: FeeSchedule
+    /// The generation of every slot's first order, so of the first client order ids (slot in the
+    /// low 24 bits, generation above). OUCH tokens and FIX ClOrdIDs must be new to the venue for
+    /// the whole day: a run that logs in under the name of an earlier run that day takes
+    /// `dayUniqueGeneration()`, later than any id the earlier run can have reached.
+    public var firstGeneration: UInt32
     public init(orders: Int = 1 << 16, strategies: Int = 16, locates: Int = 1 << 13, rememberedExecutions: Int = 1 << 18,
-                fees: FeeSchedule = FeeSchedule()) {
+                fees: FeeSchedule = FeeSchedule(), firstGeneration: UInt32 = 1) {
         self.orders = orders; self.strategies = strategies; self.locates = locates
-        self.rememberedExecutions = rememberedExecutions; self.fees = fees
+        self.rememberedExecutions = rememberedExecutions; self.fees = fees; self.firstGeneration = firstGeneration
+    }
+
+    /// A first generation that no earlier run of the day reached: the seconds since midnight UTC
+    /// times 2^15. An earlier run started at least a second before, and would have had to reuse
+    /// one slot 32,768 times a second to reach it; 86,400 × 2^15 still fits the 32 bits.
+    public static func dayUniqueGeneration(secondsSinceMidnight: UInt32) -> UInt32 {
+        max(1, (secondsSinceMidnight % 86_400) << 15)
     }
 }
 
@@ -62,7 +74,7 @@ public final class OrderLedger {
     @exclusivity(unchecked) var tally = OrderLedgerCounters() // one thread (see OmniTrading's QuoteBoard)
 
     public init(_ config: OrderLedgerConfig = OrderLedgerConfig()) {
-        table = OrderTable(capacity: config.orders)
+        table = OrderTable(capacity: config.orders, firstGeneration: config.firstGeneration)
         seen = SeenExecutions(capacity: config.rememberedExecutions)
         positions = PositionBook(strategies: config.strategies, locates: config.locates)
         fees = config.fees

@@ -80,11 +80,15 @@ public final class OrderTable {
     public var open: Int { openCount }
     var openCount = 0
 
-    public init(capacity: Int) {
+    /// `firstGeneration`: the generation of each slot's first order (0 counts as 1); see
+    /// `OrderLedgerConfig.firstGeneration`.
+    public init(capacity: Int, firstGeneration: UInt32 = 1) {
         precondition(capacity > 0 && capacity <= 1 << 24, "an order table holds 1...2^24 orders")
         self.capacity = capacity
         records = .allocate(capacity: capacity)
-        records.initialize(repeating: OrderRecord(), count: capacity)
+        var empty = OrderRecord()
+        empty.generation = max(firstGeneration, 1) - 1
+        records.initialize(repeating: empty, count: capacity)
         freeSlots = .allocate(capacity: capacity)
         for i in 0..<capacity { freeSlots[i] = Int32(capacity - 1 - i) } // slot 0 is taken first
         freeCount = capacity

@@ -13,19 +13,6 @@ import Synchronization
 // every `publishEveryNs` (its tick-to-trade percentiles at most once a second). On the loop's side
 // nothing here locks or allocates: the rings and the snapshot's memory are sized at init.
 
-/// The feed's and the order entry's health as the runner knows them, for the snapshot.
-public struct FeedHealth: Sendable, Equatable {
-    /// Monotonic ns of the feed's last packet or heartbeat (0: none yet).
-    public var lastPacketNs: UInt64
-    /// The MoldUDP64 session declared a gap lost.
-    public var stale: Bool
-    /// The order-entry session is up.
-    public var gatewayUp: Bool
-    public init(lastPacketNs: UInt64, stale: Bool, gatewayUp: Bool) {
-        self.lastPacketNs = lastPacketNs; self.stale = stale; self.gatewayUp = gatewayUp
-    }
-}
-
 /// The loop as a whole at one publication. Money in ITCH units × shares ($1 = 10_000).
 public struct LoopSummary: Sendable, Equatable {
     /// The configuration version: 1 at start, one more for each command applied.
@@ -37,7 +24,8 @@ public struct LoopSummary: Sendable, Equatable {
     public var tickToTradeP50Ns: UInt64 = 0, tickToTradeP99Ns: UInt64 = 0, tickToTradeCount: UInt64 = 0
     /// KillReason's raw value, 0 while the switch is off.
     public var killReason: UInt32 = 0
-    public var feedLastPacketNs: UInt64 = 0
+    /// The feed (TradingFeed.health) and whether its session is stale; the order entry's session.
+    public var feed = FeedHealth()
     public var feedStale = false
     public var gatewayUp = false
     /// Commands read, and those refused (unknown instrument, parameter, a bad value).
@@ -236,7 +224,9 @@ public final class ControlPort: @unchecked Sendable {
     }
 
     /// Publishes the snapshot when `publishEveryNs` has passed since the last (or a command was applied).
-    public func publish<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, now: UInt64, health: FeedHealth) {
+    /// `feed`, `stale` and `gatewayUp` are read only when it publishes.
+    public func publish<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, now: UInt64, feed: @autoclosure () -> FeedHealth,
+                                                    stale: @autoclosure () -> Bool, gatewayUp: @autoclosure () -> Bool) {
         guard now >= nextPublishNs else { return }
         nextPublishNs = now &+ publishEveryNs
         let b = snapshot
@@ -253,7 +243,7 @@ public final class ControlPort: @unchecked Sendable {
         }
         s.tickToTradeP50Ns = tickToTrade.p50; s.tickToTradeP99Ns = tickToTrade.p99; s.tickToTradeCount = tickToTrade.count
         s.killReason = loop.risk.killReason?.rawValue ?? 0
-        s.feedLastPacketNs = health.lastPacketNs; s.feedStale = health.stale; s.gatewayUp = health.gatewayUp
+        s.feed = feed(); s.feedStale = stale(); s.gatewayUp = gatewayUp()
         s.commands = commandsRead; s.commandsRefused = commandsRefused
         s.instruments = bound
         b.summary.pointee = s

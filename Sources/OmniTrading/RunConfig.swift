@@ -28,6 +28,7 @@ import OmniStrategy
 ///   via: socket                 # socket (recvmmsg) | io_uring | dpdk
 ///   dpdk_vdev: net_af_packet0,iface=lo   # via dpdk: the EAL vdev (default net_pcap0 on the interface)
 ///   dpdk_core: 0                # via dpdk: the core EAL pins the loop to
+///   batch: 8                    # datagrams per line per receive step: the loop quotes after each step
 /// instruments:                  # replaces the default list (the sim's 8 default symbols) when present
 ///   - symbol: AAPL
 ///     tick: 0.01                # decimal price, at most 4 decimals
@@ -50,6 +51,7 @@ import OmniStrategy
 ///   refresh_ticks: 1            # replace an order when its target moves this many ticks (or its size changes)
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
+/// topology: run-split.yaml      # stages feed and trading on cores of their own (OmniEngine topology; see README)
 /// control:                     # the control plane's HTTP API (or `control: off`)
 ///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
 ///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
@@ -104,6 +106,10 @@ public struct RunConfig: Sendable, Equatable {
         /// --via dpdk: the EAL vdev (nil: net_pcap0 on the feed's interface) and the core EAL pins the loop to.
         public var dpdkVdev: String?
         public var dpdkCore = 0
+        /// Datagrams taken per line per receive step (socket and io_uring paths). The loop quotes
+        /// after each step, so a smaller batch answers the first change of a burst sooner: on a
+        /// 1 M msgs/s feed over 1,000 symbols, 8 gave tick-to-trade p50 56 µs against 300 µs at 64.
+        public var batch = 8
         public var lineA = "239.192.0.1:30001"
         public var lineB: String? = "239.192.0.2:30001"
         public var retransmit: String? = "127.0.0.1:30002"
@@ -172,6 +178,9 @@ public struct RunConfig: Sendable, Equatable {
     public var quoting = QuotingRule()
     /// Where the loop runs: pinned to a core, by default the last online one.
     public var core: CorePlacement = .automatic
+    /// A topology file placing the stages `feed` and `trading` (`RunPlacement`); nil: both on
+    /// `core`, run to completion.
+    public var topology: String?
 
     /// The control plane: where its HTTP API listens (nil: off) and the tokens file (nil: one
     /// admin token generated at start).
@@ -279,7 +288,8 @@ extension ConfigReader {
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
         let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core",
-                                                "control"])
+                                                "topology", "control"])
+        if let n = top["topology"] { c.topology = try name(n, "topology", max: 4096) }
         if let n = top["control"] {
             if isOff(n) {
                 c.control.listen = nil
@@ -326,7 +336,7 @@ extension ConfigReader {
             if let x = v["connect_timeout"] { c.venue.connectTimeoutMs = Int32(try seconds(x, "venue.connect_timeout", 0...60) / 1_000_000) }
         }
         if let n = top["feed"] {
-            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core"])
+            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core", "batch"])
             if let x = f["via"] {
                 let names = RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", ")
                 let v = try scalar(x, "feed.via", names)
@@ -335,6 +345,7 @@ extension ConfigReader {
             }
             if let x = f["dpdk_vdev"] { c.feed.dpdkVdev = try name(x, "feed.dpdk_vdev", max: 200) }
             if let x = f["dpdk_core"] { c.feed.dpdkCore = try integer(x, "feed.dpdk_core", 0...1023) }
+            if let x = f["batch"] { c.feed.batch = try integer(x, "feed.batch", 1...1024) }
             if let x = f["line_a"] { c.feed.lineA = try multicast(x, "feed.line_a") }
             if let x = f["line_b"] { c.feed.lineB = isOff(x) ? nil : try multicast(x, "feed.line_b") }
             if let x = f["retransmit"] {

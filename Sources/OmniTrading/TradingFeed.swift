@@ -11,6 +11,8 @@ public protocol TradingFeed: ~Copyable {
     var lastPacketNs: UInt64 { get }
     /// The MoldUDP64 session declared a gap lost: the books no longer match the market.
     var isStale: Bool { get }
+    /// What the feed took, lost and fell behind by, so far.
+    var health: FeedHealth { get }
     /// One receive step over every line and the retransmission socket; returns the datagrams taken.
     mutating func step() throws -> Int
     /// Nothing arrived for a while: waits at most `ns` for the feed (a busy-polled path returns at once).
@@ -41,6 +43,7 @@ public struct MoldFeed<Backend: ReceiveBackend & ~Copyable>: TradingFeed, ~Copya
 
     public var lastPacketNs: UInt64 { listener.counters.lastBatchNs }
     public var isStale: Bool { listener.session.state == .stale }
+    public var health: FeedHealth { listener.health }
 
     public mutating func step() throws -> Int {
         var n = listener.stampBoard(after: try listener.drain(&lineA.backend, line: .a))
@@ -69,5 +72,42 @@ extension MoldListener where Sink == BoardSink {
         let r = stampBoard(after: try drainRetransmissions())
         poll()
         return r
+    }
+}
+
+/// A trading run's feed in numbers: for the status line, the summary and whoever watches the run.
+public struct FeedHealth: Sendable, Equatable {
+    /// Datagrams received on every line and from the retransmission server.
+    public var packets: UInt64 = 0
+    /// Messages delivered in sequence to the books.
+    public var delivered: UInt64 = 0
+    /// Gaps seen; filled by the other line, late, or by retransmission; declared lost.
+    public var gapsOpened: UInt64 = 0, gapsFilled: UInt64 = 0, gapsLost: UInt64 = 0
+    /// Receive batches, and those that came back full (more was waiting: the loop was behind).
+    public var batches: UInt64 = 0, fullBatches: UInt64 = 0
+    /// Monotonic ns of the first and the last packet (0: none yet).
+    public var firstPacketNs: UInt64 = 0, lastPacketNs: UInt64 = 0
+    public init() {}
+
+    /// Messages per second between the first and the last packet (0 before two packets).
+    public var messagesPerSecond: Double {
+        lastPacketNs > firstPacketNs ? Double(delivered) * 1e9 / Double(lastPacketNs - firstPacketNs) : 0
+    }
+}
+
+extension MoldListener {
+    public var health: FeedHealth {
+        var h = FeedHealth()
+        let c = session.counters
+        h.packets = counters.datagrams.reduce(0, &+)
+        h.delivered = c.delivered
+        h.gapsOpened = c.gapsOpened
+        h.gapsFilled = c.gapsFilledByOtherLine + c.gapsFilledLate + c.gapsFilledByRetransmission
+        h.gapsLost = c.gapsLost
+        h.batches = counters.batches
+        h.fullBatches = counters.fullBatches
+        h.firstPacketNs = counters.firstBatchNs
+        h.lastPacketNs = counters.lastBatchNs
+        return h
     }
 }

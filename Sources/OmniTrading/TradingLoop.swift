@@ -37,11 +37,24 @@ public final class QuoteBoard {
     deinit { bids.deallocate(); asks.deallocate(); dirty.deallocate(); changed.deallocate() }
 
     func mark(_ locate: UInt16, _ bbo: BBO) {
+        mark(locate, bid: UInt32(clamping: bbo.bidPrice.raw), ask: UInt32(clamping: bbo.askPrice.raw))
+    }
+
+    @inline(__always) func mark(_ locate: UInt16, bid: UInt32, ask: UInt32) {
         let l = Int(locate)
         guard l < locates else { return }
-        bids[l] = UInt32(clamping: bbo.bidPrice.raw)
-        asks[l] = UInt32(clamping: bbo.askPrice.raw)
+        bids[l] = bid
+        asks[l] = ask
         if !dirty[l] { dirty[l] = true; changed[changedCount] = locate; changedCount += 1 }
+    }
+
+    /// Forgets the first `n` changes (handed on, their dirty marks cleared by the caller); the
+    /// stamp goes with the last of them.
+    func dropFirstChanges(_ n: Int) {
+        let rest = changedCount - n
+        for i in 0..<max(rest, 0) { changed[i] = changed[i + n] } // forward: the move is downward
+        changedCount = rest
+        if rest == 0 { batchTSC = 0 }
     }
 
     /// Called by the receive step after each batch with the batch's receive TSC: kept when that
@@ -151,6 +164,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
                                                             numberOfSignificantValueDigits: .three)
     /// Requests of this pass that a requote sent (and so carry the batch's stamp).
     @exclusivity(unchecked) var stampedThisPass: UInt64 = 0
+    /// Per-stage stamps of every request a requote sends (nil: off, the default).
+    @exclusivity(unchecked) public var stages: StageStamps?
     @exclusivity(unchecked) var requoting = false
     @exclusivity(unchecked) var lastCancelRetry: UInt64 = 0
     /// Once stopping (the kill switch, or the end of the run), open orders are canceled again every
@@ -227,6 +242,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     /// One pass: quotes every instrument whose book changed, sends the pass's requests, applies
     /// the answers. `now` is monotonic ns (risk's clock).
     public func pass(now: UInt64) {
+        stages?.startPass()
         counters.passes += 1
         strategy.onClock(nowNs: now)
         requoting = true
@@ -247,6 +263,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
                 let t = csys_rdtsc()
                 _ = tickToTrade.record(t > b ? min(t - b, 1 << 40) : 0, count: stampedThisPass)
                 counters.stamped &+= stampedThisPass
+                stages?.finishPass(rx: b, tx: t)
             }
             stampedThisPass = 0
         }
@@ -285,6 +302,20 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     func handleKill(now: UInt64) {
         killHandled = risk.killReason ?? .command
         cancelAll(now: now)
+    }
+
+    /// The per-stage figures in ns (off the hot path): per stage its p50, p99 and exact mean, and
+    /// the exact mean of the totals (the stages' means add up to it); nil when stamps are off.
+    public func stageFiguresNs() -> (stages: [(name: String, p50: UInt64, p99: UInt64, mean: Double)], totalMean: Double, requests: UInt64)? {
+        guard let s = stages, s.requests > 0 else { return nil }
+        return withUnsafePointer(to: clock) { c in
+            let perTick = Double(csys_clock_ns(c, 1_000_000)) / 1e6
+            let rows = StageStamps.names.indices.map { i in
+                (StageStamps.names[i], csys_clock_ns(c, s.histograms[i].valueAtPercentile(50)), csys_clock_ns(c, s.histograms[i].valueAtPercentile(99)),
+                 Double(s.sums[i]) / Double(s.requests) * perTick)
+            }
+            return (rows, Double(s.totalSum) / Double(s.requests) * perTick, s.requests)
+        }
     }
 
     /// Tick-to-trade percentiles in ns (the TSC calibrated here, off the hot path) and the count.
@@ -344,6 +375,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     func requote(_ locate: UInt16, bid: UInt32, ask: UInt32, now: UInt64) {
         let position = ledger.position(strategy: strategyID, locate: locate).shares
         let t = strategy.quote(locate: locate, bid: bid, ask: ask, position: position)
+        stages?.strategyDecided()
         counters.requotes += 1
         let first = Int(locate) * rule.levels
         let limit = maxPosition[Int(locate)]
@@ -395,11 +427,13 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             refuseLocally(req, reason: check.reason, riskCounted: false)
             return
         }
+        let riskPassed = stages == nil ? 0 : csys_rdtsc()
         if !entry.submit(req) {
             counters.notSent += 1
             refuseLocally(req, reason: UInt16(OMNI_REASON_NOT_CONNECTED), riskCounted: true)
         } else if requoting {
             stampedThisPass &+= 1
+            stages?.sent(riskPassed: riskPassed)
         }
     }
 

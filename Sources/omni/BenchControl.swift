@@ -93,7 +93,7 @@ struct BenchControl: ParsableCommand {
                 }
                 let n = port.drain(loop, now: now)
                 loop.pass(now: now)
-                port.publish(loop, now: now, health: FeedHealth(lastPacketNs: now, stale: false, gatewayUp: true))
+                port.publish(loop, now: now, feed: FeedHealth(), stale: false, gatewayUp: true)
                 if n == 0 && idle > 0 { idleRuns += 1; if idleRuns & 63 == 0 { usleep(UInt32(idle / 1_000)) } } else { idleRuns = 0 }
             }
         }

@@ -43,6 +43,8 @@ struct BenchTickToTrade: ParsableCommand {
     @Option(help: "Rounds; the paths' order alternates from round to round.") var rounds = 1
     @Option(name: .customLong("venue-core"), help: "The venue's core.") var venueCore = 0
     @Option(name: .customLong("trader-core"), help: "The trader's core (for dpdk: EAL's).") var traderCore = 1
+    @Flag(name: .customLong("stage-stamps"), inversion: .prefixedNo,
+          help: "The trader stamps each answer's stages (omni run --stage-stamps, about 50 ns more in process) and the report splits its in-process figure by stage.") var stageStamps = true
     @Option(help: "Write one CSV row per configuration to FILE.") var csv: String?
     @Option(help: "Folder for each configuration's HdrHistogram file (PATH-RATE.tick-to-trade.hgrm) and the processes' logs.") var out = "bench-data/tick-to-trade"
     @Option(help: "An SVG of every configuration's percentile curve (default: OUT/tick-to-trade.svg).") var plot: String?
@@ -126,12 +128,12 @@ struct BenchTickToTrade: ParsableCommand {
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out
-        try writeText(dir + "/venue.yaml", """
+        try writeTextFile(dir + "/venue.yaml", """
         mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
         ouch: {port: \(ouch)}
         fix: {port: \(fix), store: \(dir)/fix}
         """)
-        try writeText(dir + "/trader.yaml", """
+        try writeTextFile(dir + "/trader.yaml", """
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)"}
         feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)", via: \(path), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
         instruments: [{symbol: AAPL, messages_per_second: 1000000}]
@@ -144,7 +146,8 @@ struct BenchTickToTrade: ParsableCommand {
                                      "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"],
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
-        let trader = try Child.spawn([omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)], output: "\(dir)/\(tag).trader.log")
+        let trader = try Child.spawn([omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)] + (stageStamps ? ["--stage-stamps"] : []),
+                                     output: "\(dir)/\(tag).trader.log")
         let traderStatus = trader.wait()
         let venueStatus = venue.wait()
         let v = readText("\(dir)/\(tag).venue.log"), t = readText("\(dir)/\(tag).trader.log")
@@ -158,8 +161,16 @@ struct BenchTickToTrade: ParsableCommand {
         let verdict = late ? "host too busy: the venue was \(grouped(lag[0])) ns late at p50" : hostBusy ? "host busy before the runs" : "ok"
         let p = { (i: Int) in ttt.count > i ? grouped(ttt[i]) : "-" }
         let line = "\(path.padding(toLength: 9, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
+            + stageLines(t).map { "\n          " + $0.drop { $0 == " " } }.joined()
         let csv = "\(round),\(path),\(Int(rate)),\(counts.sent),\(counts.answered),\(counts.sent - counts.answered),\(ttt.map(String.init).joined(separator: ",")),\(lag[0]),\(lag.count > 2 ? lag[2] : 0),\(inProcess.first ?? 0),\(inProcess.count > 1 ? inProcess[1] : 0),\(verdict)"
         return Result(line: line, csv: csv)
+    }
+
+    /// The trader's per-stage lines (--stage-stamps): the stages, and their means adding up.
+    func stageLines(_ log: String) -> [Substring] {
+        let lines = log.split(separator: "\n")
+        guard let i = lines.firstIndex(where: { $0.hasPrefix("  stages ") }) else { return [] }
+        return Array(lines[i..<min(i + 2, lines.count)])
     }
 
     /// The numbers of the line that starts with `prefix` ("p50 44,991 ns, p90 49,151, ..."): p50, p90, p99, p99.9, max.
@@ -185,12 +196,6 @@ struct BenchTickToTrade: ParsableCommand {
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         guard n > 0 else { throw ValidationError("cannot find this omni binary (/proc/self/exe)") }
         return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func writeText(_ path: String, _ text: String) throws {
-        let w = try FileWriter(path: path)
-        try w.write(text + "\n")
-        try w.flush()
     }
 
     func readText(_ path: String) -> String {

@@ -118,6 +118,19 @@ struct GenReplicate: ParsableCommand {
         after copy interleaved, each copy on its own locate, with dense increasing order refs. \
         Messages naming orders the sources never added are left out; orders the sources leave \
         resting are deleted at the end of each block so state stays bounded, as on a real day.
+
+        The file opens with a stock directory (R) for each locate in use: copy 0 keeps the \
+        source's symbol (name the sources' R messages, for instance with the first1000 file), \
+        copy c its first letters and c (AAPL3); a name taken already or never given becomes Z \
+        and the locate. --symbols N stops at N locates (the last copy cut short); without it, \
+        as many whole copies as 65,535 locates hold.
+
+        --sim-config and --run-config write the two sides' instrument lists for a trading run \
+        on the file: `omni sim --config` (each instrument at its source's first order price, \
+        band 20 %, tick 0.01, or 0.0001 under $1, no order flow of its own) and \
+        `omni run --config` (each instrument with that tick, the other parameters the \
+        defaults). Instruments whose sources add no order (trades only) have no price and are \
+        left out of both.
         """
     )
 
@@ -130,9 +143,19 @@ struct GenReplicate: ParsableCommand {
     @Option(help: "Messages in all.")
     var messages: Int = 10_000_000
 
+    @Option(help: "Instruments (locates) in the file, 1 to 65535 (default: as many whole copies as fit).")
+    var symbols: Int?
+
+    @Option(name: .customLong("sim-config"), help: "Write an omni sim configuration with the file's instruments to FILE.")
+    var simConfig: String?
+
+    @Option(name: .customLong("run-config"), help: "Write an omni run configuration quoting the file's instruments to FILE.")
+    var runConfig: String?
+
     func validate() throws {
         guard !sources.isEmpty else { throw ValidationError("--from needs at least one ITCH file") }
         guard messages > 0 else { throw ValidationError("--messages must be positive (got \(messages))") }
+        if let symbols, !(1...65_535).contains(symbols) { throw ValidationError("--symbols must be 1 to 65535 (got \(symbols))") }
     }
 
     func run() throws {
@@ -140,11 +163,26 @@ struct GenReplicate: ParsableCommand {
         let writer = try FileWriter(path: out)
         var progress = Progress("gen replicate")
         let summary = try withExtendedLifetime(inputs) {
-            try FixtureFlow(sources: inputs.map(\.bytes), messages: messages).write(to: writer) { n in
+            try FixtureFlow(sources: inputs.map(\.bytes), messages: messages, symbols: symbols).write(to: writer) { n in
                 progress.update("\(grouped(UInt64(n))) of \(grouped(UInt64(messages))) messages")
             }
         }
         progress.finish()
-        print("wrote \(out): \(grouped(UInt64(summary.written))) messages, \(grouped(UInt64(writer.bytesWritten))) bytes; source flow \(summary.sourceMessages) messages x \(summary.copies) copies per block; \(summary.retiringDeletes) block-end deletes; \(summary.droppedUnknownRefs) source messages naming orders added before the slice left out")
+        print("wrote \(out): \(grouped(UInt64(summary.written))) messages, \(grouped(UInt64(writer.bytesWritten))) bytes; \(summary.instruments.count) instruments in the stock directory; source flow \(summary.sourceMessages) messages x \(summary.copies) copies per block; \(summary.retiringDeletes) block-end deletes; \(summary.droppedUnknownRefs) source messages naming orders added before the slice left out")
+        let priced = summary.instruments.filter { $0.firstPrice > 0 }
+        func tick(_ i: FixtureFlow.Instrument) -> String { i.firstPrice >= 10_000 ? "0.01" : "0.0001" }
+        if let path = simConfig {
+            try writeTextFile(path, (["# omni gen replicate: the venue for \(out)'s \(priced.count) priced instruments, no order flow of its own",
+                                      "generator: off", "instruments:"]
+                                     + priced.map { "  - symbol: \($0.symbol)\n    price: \(Price(raw: Int64($0.firstPrice)))\n    tick: \(tick($0))\n    band: 20%" })
+                .joined(separator: "\n"))
+            print("wrote \(path): omni sim --config, \(priced.count) instruments")
+        }
+        if let path = runConfig {
+            try writeTextFile(path, (["# omni gen replicate: quote \(out)'s \(priced.count) priced instruments (the other parameters the defaults)", "instruments:"]
+                                     + priced.map { "  - symbol: \($0.symbol)\n    tick: \(tick($0))" })
+                .joined(separator: "\n"))
+            print("wrote \(path): omni run --config, \(priced.count) instruments")
+        }
     }
 }

@@ -37,6 +37,7 @@ struct MoldFeedDpdk: TradingFeed, ~Copyable {
 
     var lastPacketNs: UInt64 { listener.counters.lastBatchNs }
     var isStale: Bool { listener.session.state == .stale }
+    var health: FeedHealth { listener.health }
 
     mutating func step() throws -> Int {
         listener.stampBoard(after: listener.stepDpdk(port: port, burst: &burst)) + (try listener.finishTradingStep())
@@ -92,7 +93,10 @@ struct Run: ParsableCommand {
         Tick-to-trade (status line and summary, p50/p99): in process, from the receive TSC of the \
         packet batch that changed a book to the TSC right after the pass's requests were handed to the \
         order entry's socket (OUCH: the pass's one send; FIX: each message's write), one value per \
-        request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it.
+        request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it. \
+        --stage-stamps splits it per request: rx -> books (the receive step: MoldUDP64, ITCH, \
+        books), books -> strategy, strategy -> risk, risk -> encoded, encoded -> sent; the summary \
+        shows each stage's mean, p50 and p99, and the means adding up to the mean total.
 
         A status line every status_every seconds; SIGINT or --seconds cancels every open order, waits \
         (at most 2 s) for the venue to confirm, logs out and prints the summary per instrument. The \
@@ -111,7 +115,9 @@ struct Run: ParsableCommand {
     @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none) (feed.retransmit).") var retransmit: String?
     @Option(help: "Interface name or IPv4 address the feed arrives on (feed.interface).") var interface: String?
     @Option(help: "Receive path of the feed: socket (recvmmsg), io_uring or dpdk (feed.via).") var via: String?
+    @Option(help: "Datagrams per line per receive step, 1 to 1024 (feed.batch; default 8).") var batch: Int?
     @Option(help: "The core the loop is pinned to: a number, auto (the last online core) or off (core).") var core: String?
+    @Option(help: "A topology file placing the stages feed and trading (topology; see README, \"Placements\").") var topology: String?
     @Option(name: .customLong("stale-after"), help: "Seconds without a feed packet or heartbeat that trip the kill switch (feed.stale_after).") var staleAfter: Double?
     @Option(help: "Symbols to quote, comma separated (replaces instruments; each takes the first instrument's parameters).") var symbols: String?
     @Option(help: "Shares per quote, every instrument.") var size: UInt32?
@@ -125,6 +131,7 @@ struct Run: ParsableCommand {
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
     @Option(help: "The control plane's HTTP API, HOST:PORT, or off (control.listen; default 127.0.0.1:8470).") var control: String?
     @Option(name: .customLong("control-tokens"), help: "The control plane's tokens file (YAML: name, role, bcrypt); without it one admin token is generated at start (control.tokens).") var controlTokens: String?
+    @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
 
@@ -163,6 +170,11 @@ struct Run: ParsableCommand {
             guard let p = RunConfig.CorePlacement(v) else { throw ValidationError("--core: '\(v)' is not a core number, auto or off") }
             c.core = p
         }
+        if let v = batch {
+            guard (1...1024).contains(v) else { throw ValidationError("--batch: \(v) is not 1 to 1024") }
+            c.feed.batch = v
+        }
+        if let v = topology { c.topology = v }
         if let v = via {
             guard let p = RunConfig.FeedPath(rawValue: v) else {
                 throw ValidationError("--via: '\(v)' is not one of \(RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -229,28 +241,46 @@ struct Run: ParsableCommand {
         var wanted: [Symbol: RunConfig.Instrument] = [:]
         for i in cfg.instruments { wanted[Symbol(Substring(i.symbol))!] = i }
 
-        // The control plane first, its threads kept off the loop's core (they inherit this thread's
-        // affinity, which leaves that core before they start).
-        let loopCore: Int? = switch (cfg.feed.via, cfg.core) {
-        case (.dpdk, _): cfg.feed.dpdkCore
-        case (_, .off): nil
-        case (_, .automatic): Int(csys_online_cores()) - 1
-        case (_, .core(let c)): c
+        // One pinned core, run to completion (DPDK: EAL pins the thread to feed.dpdk_core); or the
+        // topology's: the feed on a core of its own, the trading loop here on the other.
+        var split: RunPlacement?
+        if let path = cfg.topology {
+            let p: RunPlacement
+            do { p = try RunPlacement(Topology(contentsOf: path)) } catch { throw ValidationError("topology \(path): \(error)") }
+            guard !p.split || cfg.feed.via != .dpdk else {
+                throw ValidationError("topology \(path): the feed on a core of its own takes socket or io_uring; via dpdk, EAL pins the loop (feed.dpdk_core)")
+            }
+            if p.split { split = p }
         }
-        let control: ControlPlane?
-        do { control = try ControlPlane.start(cfg, loopCore: loopCore) { print($0) } } catch { throw ValidationError("\(error)") }
-        defer { control?.stop() }
-
-        // One pinned core, run to completion (DPDK: EAL pins the thread to feed.dpdk_core).
-        let placement: String
-        switch (cfg.feed.via, cfg.core) {
-        case (.dpdk, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
-        case (_, .off): placement = "not pinned"
-        case (_, .automatic), (_, .core):
+        // The control plane before the loop pins itself, its threads kept off the hot path's cores
+        // (they inherit this thread's affinity, which leaves those cores before they start).
+        var tradingCore: Int?
+        switch (cfg.feed.via, cfg.core, split) {
+        case (.dpdk, _, _): tradingCore = cfg.feed.dpdkCore
+        case (_, _, let p?): tradingCore = p.tradingCore
+        case (_, .off, nil): tradingCore = nil
+        case (_, .automatic, nil), (_, .core, nil):
             var n = Int(csys_online_cores()) - 1
             if case .core(let c) = cfg.core { n = c }
-            let rc = csys_pin_to_core(Int32(n))
-            guard rc == 0 else { throw ValidationError("core \(n): cannot pin the loop there: \(String(cString: strerror(rc)))") }
+            if let path = cfg.topology { n = try RunPlacement(Topology(contentsOf: path)).tradingCore } // both stages on one core
+            tradingCore = n
+        }
+        let control: ControlPlane?
+        do { control = try ControlPlane.start(cfg, hotCores: [tradingCore, split?.feedCore].compactMap { $0 }) { print($0) } } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { control?.stop() }
+
+        let placement: String
+        switch (cfg.feed.via, cfg.core, split) {
+        case (.dpdk, _, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
+        case (_, .off, nil): placement = "not pinned"
+        case (_, _, let p?):
+            try pin(p.tradingCore)
+            placement = "core \(p.tradingCore), feed on core \(p.feedCore) (ring of \(p.ringCapacity))"
+        case (_, .automatic, nil), (_, .core, nil):
+            let n = tradingCore! // set above for these cases
+            try pin(n)
             placement = "core \(n)"
         }
 
@@ -260,39 +290,48 @@ struct Run: ParsableCommand {
         mold.localAddress = try interfaceAddress(cfg.feed.interface)
         mold.retransmit = try cfg.feed.retransmit.map { try parseEndpoint($0, option: "feed.retransmit") }
         mold.session.requestDelay = cfg.feed.lineB == nil ? 0 : 1_000_000
+        mold.batch = cfg.feed.batch
         let replay = ITCHReplay(books: try Books())
         let listener = try MoldListener(mold, replay: replay, sink: BoardSink(board: board))
         let groupA = try parseGroup(cfg.feed.lineA, interface: cfg.feed.interface, option: "feed.line_a")
         let groupB = try cfg.feed.lineB.map { try parseGroup($0, interface: cfg.feed.interface, option: "feed.line_b") }
         switch cfg.feed.via {
         case .socket:
-            var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
+            let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<SocketBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .ioUring:
-            var feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
+            let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<IoUringBackend>(g)
             }
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .dpdk:
             let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
             var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
             let memory = try HugePageChoice.apply(.auto, to: &eal)
             try EAL.start(eal)
             print("omni run: feed via DPDK \(vdev) on core \(cfg.feed.dpdkCore), \(memory)")
-            var feed = MoldFeedDpdk(listener: listener, port: try DpdkPort(id: 0),
+            let feed = MoldFeedDpdk(listener: listener, port: try DpdkPort(id: 0),
                                     burst: MoldListener<BoardSink>.dpdkBurst(lineA: try parseEndpoint(cfg.feed.lineA, option: "feed.line_a"),
                                                                              lineB: try cfg.feed.lineB.map { try parseEndpoint($0, option: "feed.line_b") }),
                                     board: board)
-            try trade(&feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control?.port)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         }
     }
 
+    func pin(_ core: Int) throws {
+        let rc = csys_pin_to_core(Int32(core))
+        guard rc == 0 else { throw ValidationError("core \(core): cannot pin the loop there: \(String(cString: strerror(rc)))") }
+    }
+
     /// The stock directory from the feed (retransmitted from the start of the day if we joined
-    /// late) says which locate each symbol trades under; then risk, the ledger and the order entry.
-    func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
-                                           start: UInt64, deadline: UInt64?, placement: String, control: ControlPort?) throws {
+    /// late) says which locate each symbol trades under; then, with `split`, the feed moves to a
+    /// thread of its own and the loop reads its touches from the ring.
+    func trade<F: TradingFeed & ~Copyable>(_ feed: consuming F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
+                                           start: UInt64, deadline: UInt64?, placement: String, split: RunPlacement?,
+                                           control: ControlPort?) throws {
+        var feed = feed
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
         while locates.count < wanted.count {
@@ -303,6 +342,26 @@ struct Run: ParsableCommand {
                 throw ValidationError("no stock directory entry for \(missing.joined(separator: ", ")) on \(cfg.feed.lineA) within 10 s: is the venue publishing?")
             }
         }
+        guard let p = split else {
+            return try trade(&feed, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control)
+        }
+        let ring: EventRing
+        do { ring = try EventRing(capacity: p.ringCapacity) } catch { throw ValidationError("the feed -> trading ring: \(error)") }
+        let watch = FeedWatch()
+        feed.board.forgetStamp() // the directory wait's changes go over unmeasured
+        let board = QuoteBoard(locates: feed.board.locates)
+        let thread = FeedThread(feed, ring: ring, watch: watch)
+        defer { thread.stop() }
+        var touches = RingFeed(board: board, ring: ring, watch: watch) {
+            do { try thread.start(core: p.feedCore) } catch { throw ValidationError("the feed thread: \(error)") }
+        }
+        try trade(&touches, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control)
+        if watch.ringFullSteps > 0 { print("  feed ring   \(watch.ringFullSteps) receive steps found it full (their changes went with the next step's)") }
+    }
+
+    /// Risk, the ledger and the order entry, then the run.
+    func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, locates: [UInt16: Symbol], cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
+                                           start: UInt64, deadline: UInt64?, placement: String, control: ControlPort?) throws {
         // Risk and the ledger, from the configuration.
         var riskConfig = RiskConfig(instruments: 1 << 16, strategies: 2, orders: 1 << 16, maxDailyLoss: cfg.risk.maxDailyLoss)
         for (l, s) in locates {
@@ -317,7 +376,9 @@ struct Run: ParsableCommand {
                                                       maxFills: cfg.risk.maxFillsPerSecond)
         let risk: PreTradeCheck
         do { risk = try PreTradeCheck(riskConfig) } catch { throw ValidationError("risk limits: \(error)") }
-        let ledger = OrderLedger(OrderLedgerConfig(orders: 1 << 16, strategies: 2, locates: 1 << 16))
+        // Client order ids new to the venue for the day, whatever runs logged in under this name before.
+        let ledger = OrderLedger(OrderLedgerConfig(orders: 1 << 16, strategies: 2, locates: 1 << 16,
+                                                   firstGeneration: OrderLedgerConfig.dayUniqueGeneration(secondsSinceMidnight: UInt32(time(nil) % 86_400))))
         let symbolsByLocate = locates.mapValues(\.description)
 
         // The order entry: one instantiation of the loop per protocol (no existential on the hot path).
@@ -391,6 +452,7 @@ struct Run: ParsableCommand {
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
         let loop = TradingLoop(entry: entry, ledger: ledger, risk: risk, board: board, strategy: strategy, tick: cfg.instruments.map(\.tick).min()!,
                                rule: cfg.quoting)
+        if stageStamps { loop.stages = StageStamps() }
         for (l, s) in locates {
             loop.quote(l)
             if let i = cfg.instruments.first(where: { $0.symbol == s.description }) { loop.setMaxPosition(i.maxPosition, locate: l) }
@@ -433,7 +495,7 @@ struct Run: ParsableCommand {
                 }
             }
             loop.pass(now: now)
-            control?.publish(loop, now: now, health: FeedHealth(lastPacketNs: feed.lastPacketNs, stale: feed.isStale, gatewayUp: entry.isUp))
+            control?.publish(loop, now: now, feed: feed.health, stale: feed.isStale, gatewayUp: entry.isUp)
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
                                    lastPacketNs: feed.lastPacketNs, sessionStale: feed.isStale, now: now) {
                 print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT or a reset (POST /v1/kill/reset)")
@@ -442,7 +504,7 @@ struct Run: ParsableCommand {
             recover(now)
             if now >= nextStatus {
                 nextStatus = now + cfg.statusEveryNs
-                print(statusLine(loop, locates: locates))
+                print(statusLine(loop, locates: locates, feed: feed.health))
                 fflush(nil)
             }
             if n == 0 { idle += 1; if idle & 63 == 0 { feed.idle(ns: 200_000) } } else { idle = 0 }
@@ -464,7 +526,7 @@ struct Run: ParsableCommand {
         }
         let leftOpen = ledger.table.open
         entry.close()
-        print(summary(loop, locates: locates, elapsed: csys_monotonic_ns() - start, leftOpen: leftOpen, trigger: watch.trigger))
+        print(summary(loop, locates: locates, feed: feed.health, elapsed: csys_monotonic_ns() - start, leftOpen: leftOpen, trigger: watch.trigger))
         try writeLatency(loop)
         if leftOpen > 0 { throw ExitCode(1) }
     }
@@ -497,7 +559,7 @@ struct Run: ParsableCommand {
         return n == 0 ? "tick-to-trade none yet" : "tick-to-trade p50 \(v[0]) ns p99 \(v[1]) ns (\(n))"
     }
 
-    func statusLine<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol]) -> String {
+    func statusLine<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol], feed h: FeedHealth) -> String {
         var realised: Int128 = 0, unrealised: Int128 = 0, fees: Int128 = 0, fills: UInt64 = 0, position: Int64 = 0
         for l in locates.keys {
             let p = loop.ledger.position(strategy: loop.strategyID, locate: l)
@@ -506,10 +568,10 @@ struct Run: ParsableCommand {
             unrealised += p.unrealised(bid: bid, ask: ask) ?? 0
         }
         let c = loop.ledger.counters
-        return "status      open \(loop.ledger.table.open), fills \(fills), realised \(dollars(realised)), unrealised \(dollars(unrealised)), fees \(dollars(fees)); requests \(loop.counters.requests), risk refused \(loop.counters.refusedByRisk), venue rejected \(c.rejected); \(tickToTrade(loop))\(loop.risk.isKilled ? "; KILLED" : "")"
+        return "status      open \(loop.ledger.table.open), fills \(fills), realised \(dollars(realised)), unrealised \(dollars(unrealised)), fees \(dollars(fees)); requests \(loop.counters.requests), risk refused \(loop.counters.refusedByRisk), venue rejected \(c.rejected); feed \(grouped(h.delivered)) msgs, \(h.gapsOpened) gaps\(h.gapsLost > 0 ? " (\(h.gapsLost) lost)" : ""), \(h.fullBatches) full batches; \(tickToTrade(loop))\(loop.risk.isKilled ? "; KILLED" : "")"
     }
 
-    func summary<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol], elapsed: UInt64, leftOpen: Int,
+    func summary<E: OrderEntry, S: Strategy>(_ loop: TradingLoop<E, S>, locates: [UInt16: Symbol], feed h: FeedHealth, elapsed: UInt64, leftOpen: Int,
                                 trigger: KillTrigger?) -> String {
         var lines = ["run ended after \(fixed(Double(elapsed) / 1e9, 1)) s"]
         lines.append("  instrument  position  realised      unrealised    fees        fills  bought  sold")
@@ -527,6 +589,11 @@ struct Run: ParsableCommand {
         let refusals = loop.risk.refusalsByReason.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
         lines.append("  risk        \(loop.risk.passed) passed, refused: \(refusals.isEmpty ? "none" : refusals.joined(separator: ", "))\(loop.risk.isKilled ? "; kill switch on (\(trigger.map { "\($0)" } ?? "\(loop.risk.killReason.map { "\($0)" } ?? "?")"))" : "")")
         lines.append("  latency     \(tickToTrade(loop)): packet batch received -> requests handed to the order entry's socket, in process")
+        if let f = loop.stageFiguresNs() {
+            lines.append("  stages      per request (\(f.requests)), mean / p50 / p99 ns: " + f.stages.map { "\($0.name) \(fixed($0.mean, 0)) / \($0.p50) / \($0.p99)" }.joined(separator: "; "))
+            lines.append("              the stages' means add up to \(fixed(f.stages.reduce(0) { $0 + $1.mean }, 0)) ns, the mean tick-to-trade \(fixed(f.totalMean, 0)) ns")
+        }
+        lines.append("  feed        \(grouped(h.delivered)) messages in \(grouped(h.packets)) packets (\(grouped(UInt64(h.messagesPerSecond))) msgs/s first to last packet); gaps \(h.gapsOpened) seen, \(h.gapsFilled) filled, \(h.gapsLost) lost; \(grouped(h.fullBatches)) of \(grouped(h.batches)) receive batches full (the loop behind the feed)")
         lines.append("  open orders \(leftOpen) left at the end\(leftOpen > 0 ? " (NOT CONFIRMED CANCELED)" : "")")
         return lines.joined(separator: "\n")
     }

@@ -83,7 +83,9 @@ final class ControlledLoop: @unchecked Sendable {
         let now = csys_monotonic_ns()
         port.drain(loop, now: now)
         loop.pass(now: now)
-        port.publish(loop, now: now, health: FeedHealth(lastPacketNs: now, stale: false, gatewayUp: true))
+        var feed = FeedHealth()
+        feed.lastPacketNs = now; feed.firstPacketNs = 1; feed.packets = 10; feed.delivered = 20
+        port.publish(loop, now: now, feed: feed, stale: false, gatewayUp: true)
     }
 
     func resume() {

@@ -27,7 +27,7 @@ import Testing
     @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
     func omniCtlChangesKillsAndResetsARunningLoop() async throws {
         let dir = TestScratch.directory("ctl")
-        let base = 50_000 + Int(getpid() % 5_000) * 3
+        let base = 61_000 + Int(getpid() % 1_400) * 3 // above the other tests' ports and the kernel's ephemeral range
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         try """
         mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}

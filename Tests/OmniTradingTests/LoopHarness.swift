@@ -63,11 +63,11 @@ final class LoopHarness<E: GatewaySession> {
         return rc
     }
 
-    init(sim: SimVenue, entry: E, user: String, risk: RiskConfig) throws {
+    init(sim: SimVenue, entry: E, user: String, risk: RiskConfig, firstGeneration: UInt32 = 1) throws {
         self.sim = sim; self.entry = entry; self.user = user
         let board = QuoteBoard(locates: 16)
         sink = BoardSink(board: board)
-        loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
+        loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16, firstGeneration: firstGeneration)),
                            risk: try PreTradeCheck(risk), board: board,
                            strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
         touch(Self.a)
@@ -187,11 +187,12 @@ final class LoopHarness<E: GatewaySession> {
 }
 
 extension LoopHarness where E == OuchOrderEntry {
-    static func ouch(user: String, risk: RiskConfig = risk()) throws -> LoopHarness {
-        let sim = try venue(TestScratch.directory("loop-ouch"))
+    /// `on`: a venue already running (an earlier run's), else a fresh one.
+    static func ouch(user: String, risk: RiskConfig = risk(), on venue: SimVenue? = nil, firstGeneration: UInt32 = 1) throws -> LoopHarness {
+        let sim = try venue ?? Self.venue(TestScratch.directory("loop-ouch"))
         let entry = OuchOrderEntry(SoupClientConfig(port: sim.ouchPort, username: user, password: "x"), symbols: symbols, orderSlots: 1 << 10)
         do { try entry.connect() } catch { sim.stop(); throw error }
-        return try LoopHarness(sim: sim, entry: entry, user: user, risk: risk)
+        return try LoopHarness(sim: sim, entry: entry, user: user, risk: risk, firstGeneration: firstGeneration)
     }
 }
 

@@ -28,11 +28,29 @@ import Testing
         }
     }
 
-    /// 60 of our 100 fill while our cancel is on its way: the fill, then the venue cancels the 40 left.
-    @Test(arguments: OrderProtocol.allCases) func aFillWhileACancelIsPending(_ proto: OrderProtocol) throws {
-        try Self.on(proto, "RACE1", ouch: { try Self.aFillWhileACancelIsPending($0, proto) }, fix: { try Self.aFillWhileACancelIsPending($0, proto) })
+    /// Each race, once per protocol: a fresh venue and session (login RACE<n>), the race, then the
+    /// reconciliation with the venue's own record.
+    enum Race: Int, CaseIterable, Sendable {
+        case aFillWhileACancelIsPending = 1, aCancelTooLate, aReplaceOfAPartiallyFilledOrder, aReplaceRacingAFill,
+             anUnsolicitedCancel, aReplaceRefusedByTheVenue
+
+        func run<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+            switch self {
+            case .aFillWhileACancelIsPending: try OrderRaceEndToEndTests.aFillWhileACancelIsPending(h, proto)
+            case .aCancelTooLate: try OrderRaceEndToEndTests.aCancelTooLate(h, proto)
+            case .aReplaceOfAPartiallyFilledOrder: try OrderRaceEndToEndTests.aReplaceOfAPartiallyFilledOrder(h, proto)
+            case .aReplaceRacingAFill: try OrderRaceEndToEndTests.aReplaceRacingAFill(h, proto)
+            case .anUnsolicitedCancel: try OrderRaceEndToEndTests.anUnsolicitedCancel(h, proto)
+            case .aReplaceRefusedByTheVenue: try OrderRaceEndToEndTests.aReplaceRefusedByTheVenue(h, proto)
+            }
+        }
     }
 
+    @Test(arguments: Race.allCases, OrderProtocol.allCases) func race(_ race: Race, _ proto: OrderProtocol) throws {
+        try Self.on(proto, "RACE\(race.rawValue)", ouch: { try race.run($0, proto) }, fix: { try race.run($0, proto) })
+    }
+
+    /// 60 of our 100 fill while our cancel is on its way: the fill, then the venue cancels the 40 left.
     static func aFillWhileACancelIsPending<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
         let bid = h.a.referencePrice - 100
         let id = try #require(h.order(h.a, buy, bid, 100))
@@ -47,10 +65,6 @@ import Testing
 
     /// Our cancel reaches the venue after the order filled whole: OUCH ignores it (a dead token),
     /// FIX answers OrderCancelReject (too late), which finds the order already done here.
-    @Test(arguments: OrderProtocol.allCases) func aCancelTooLate(_ proto: OrderProtocol) throws {
-        try Self.on(proto, "RACE2", ouch: { try Self.aCancelTooLate($0, proto) }, fix: { try Self.aCancelTooLate($0, proto) })
-    }
-
     static func aCancelTooLate<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
         let bid = h.a.referencePrice - 100
         let id = try #require(h.order(h.a, buy, bid, 100))
@@ -65,10 +79,6 @@ import Testing
 
     /// A replace of a partially filled order (the fill read first): the order keeps what filled
     /// and has the new open size at the new price; the rest fills at that price.
-    @Test(arguments: OrderProtocol.allCases) func aReplaceOfAPartiallyFilledOrder(_ proto: OrderProtocol) throws {
-        try Self.on(proto, "RACE3", ouch: { try Self.aReplaceOfAPartiallyFilledOrder($0, proto) }, fix: { try Self.aReplaceOfAPartiallyFilledOrder($0, proto) })
-    }
-
     static func aReplaceOfAPartiallyFilledOrder<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
         let bid = h.a.referencePrice - 100
         let id = try #require(h.order(h.a, buy, bid, 100))
@@ -84,10 +94,6 @@ import Testing
 
     /// A replace on its way while 60 fill: the venue applies the fill, then the replace (OUCH: 100
     /// open after it; FIX: OrderQty 100 in all, so 40 open); what the venue says open is what fills.
-    @Test(arguments: OrderProtocol.allCases) func aReplaceRacingAFill(_ proto: OrderProtocol) throws {
-        try Self.on(proto, "RACE4", ouch: { try Self.aReplaceRacingAFill($0, proto) }, fix: { try Self.aReplaceRacingAFill($0, proto) })
-    }
-
     static func aReplaceRacingAFill<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
         let bid = h.a.referencePrice - 100
         let id = try #require(h.order(h.a, buy, bid, 100))
@@ -103,10 +109,6 @@ import Testing
 
     /// The venue cancels on its own: our IOC buy of 100 meets 30 offered; the 70 left are canceled
     /// by the venue (unsolicited), the 30 filled.
-    @Test(arguments: OrderProtocol.allCases) func anUnsolicitedCancel(_ proto: OrderProtocol) throws {
-        try Self.on(proto, "RACE5", ouch: { try Self.anUnsolicitedCancel($0, proto) }, fix: { try Self.anUnsolicitedCancel($0, proto) })
-    }
-
     static func anUnsolicitedCancel<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
         let ask = h.a.referencePrice + 100
         h.rest(h.a, side: "S", price: ask, shares: 30)
@@ -114,5 +116,24 @@ import Testing
         h.settle(also: { h.loop.ledger.order(id) == nil })
         #expect(h.loop.ledger.counters.fills == 1 && h.loop.ledger.counters.unsolicitedCancels == 1 && h.loop.ledger.counters.canceled == 1)
         #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 30)
+    }
+
+    /// The venue refuses a replace (a price off the tick grid, which risk does not judge): OUCH
+    /// answers Rejected with the replacement token, FIX OrderCancelReject; either way the order
+    /// stands at the venue as it was, so it stays open here at its old price, and a cancel ends it.
+    static func aReplaceRefusedByTheVenue<E>(_ h: LoopHarness<E>, _ proto: OrderProtocol) throws {
+        let bid = h.a.referencePrice - 100
+        let id = try #require(h.order(h.a, buy, bid, 100))
+        h.settle()
+        h.replace(id, price: bid - 150, qty: 100)
+        h.settle()
+        let o = try #require(h.loop.ledger.order(id), "the order stands after its replace was refused")
+        #expect(o.price == bid && o.leaves == 100 && !o.pendingReplace)
+        #expect(h.loop.ledger.counters.cancelRejects == 1 && h.loop.ledger.counters.rejected == 0)
+        h.taker(h.a, side: "S", price: bid, shares: 40)
+        #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 40)
+        h.cancel(id)
+        h.settle()
+        #expect(h.loop.ledger.order(id) == nil && h.loop.ledger.counters.canceled == 1)
     }
 }

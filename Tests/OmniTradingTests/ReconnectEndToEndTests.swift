@@ -169,4 +169,31 @@ import Testing
         #expect(record[a.locate]?.position == 60 && record[b.locate]?.position == -40 && record[c.locate]?.position == 100)
         #expect(sim.liveOrders == 0 && sim.summary.canceledOnDisconnect == 2 * specs.count - 1) // c's bid filled whole
     }
+
+    /// A second run logs in under the first run's name the same day (OUCH): it takes nothing the
+    /// venue sequenced for the first (no answer of the first run's orders lands on the second's,
+    /// whose first ids would otherwise be the same), and its tokens are new to the venue (no
+    /// duplicate-token refusal): its order is accepted, fills and is its own.
+    @Test func aSecondRunUnderTheSameLoginSeesNothingOfTheFirst() throws {
+        let first = try LoopHarness.ouch(user: "RERUN")
+        defer { first.sim.stop() }
+        let early = try #require(first.order(first.a, buy, first.a.referencePrice - 100, 100))
+        first.settle()
+        first.taker(first.a, side: "S", price: first.a.referencePrice - 100, shares: 30)
+        #expect(first.loop.ledger.position(strategy: 1, locate: first.a.locate).shares == 30)
+        first.cancel(early)
+        first.settle()
+        first.entry.close()
+
+        let generation = OrderLedgerConfig.dayUniqueGeneration(secondsSinceMidnight: 1)
+        let second = try LoopHarness.ouch(user: "RERUN", on: first.sim, firstGeneration: generation)
+        let id = try #require(second.order(second.a, buy, second.a.referencePrice - 100, 100))
+        #expect(id.raw != early.raw, "the second run's first id is new")
+        second.settle()
+        second.taker(second.a, side: "S", price: second.a.referencePrice - 100, shares: 50)
+        let c = second.loop.ledger.counters
+        #expect(c.accepted == 1 && c.rejected == 0 && c.fills == 1 && c.unsolicitedCancels == 0 && c.answersForUnknownOrders == 0)
+        #expect(second.entry.unmatched == 0, "none of the first run's messages replayed to the second")
+        #expect(second.loop.ledger.position(strategy: 1, locate: second.a.locate).shares == 50, "only the second run's fill")
+    }
 }

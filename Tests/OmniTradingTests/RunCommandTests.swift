@@ -45,8 +45,25 @@ import Testing
 
     @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"), arguments: ["socket", "io_uring", "dpdk"])
     func quotesTheSimAndEndsWithNothingOpen(via: String) throws {
-        let dir = TestScratch.directory("run-\(via)")
-        let base = 20_000 + Int(getpid() % 10_000) * 3
+        try quoteTheSim(via: via, name: via, ports: 20_000 + Int(getpid() % 10_000) * 3)
+    }
+
+    /// The split placement: a topology puts the feed on core 0 and the trading loop on core 1,
+    /// the touches crossing on a ring; the run quotes and ends with nothing open as on one core.
+    @Test(.enabled(if: present && ProcessInfo.processInfo.activeProcessorCount >= 2,
+                   "needs omni built at .build/debug/omni and two online cores"))
+    func quotesTheSimWithTheFeedOnACoreOfItsOwn() throws {
+        let dir = TestScratch.directory("run-split-topology")
+        try "stages:\n  - {name: feed, core: 0}\n  - {name: trading, core: 1}\nrings:\n  - {from: feed, to: trading, capacity: 1024}\n"
+            .write(toFile: dir + "/split.yaml", atomically: false, encoding: .utf8)
+        let log = try quoteTheSim(via: "socket", name: "split", ports: 50_000 + Int(getpid() % 5_000), topology: dir + "/split.yaml")
+        #expect(log.contains("on core 1, feed on core 0 (ring of 1024)"), "\(log)")
+    }
+
+    /// omni sim (generator on) and omni run --seconds 4 on `via`; the run's log.
+    @discardableResult
+    func quoteTheSim(via: String, name: String, ports base: Int, topology: String? = nil) throws -> String {
+        let dir = TestScratch.directory("run-\(name)")
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         try """
         mold: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit_port: \(mold)}
@@ -57,6 +74,7 @@ import Testing
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
         feed: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit: "127.0.0.1:\(mold)", via: \(via)}
         control: {listen: "127.0.0.1:0"}
+        \(topology.map { "topology: \($0)" } ?? "")
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
         let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "12"], out: dir + "/sim.log")
         defer { if sim.isRunning { sim.interrupt() }; sim.waitUntilExit() }
@@ -72,5 +90,6 @@ import Testing
         let entered = log.split(separator: "\n").first { $0.contains(" entered, ") }
             .flatMap { Int($0.split(separator: " ").first { Int($0) != nil } ?? "") } ?? 0
         #expect(entered >= 16, "the 8 symbols quoted on both sides:\n\(log)")
+        return log
     }
 }

@@ -1,4 +1,5 @@
 import OmniConfig
+import OmniEngine
 import OmniStrategy
 import OmniTrading
 import OmniVenue
@@ -120,6 +121,7 @@ import Testing
         ("core: 2000\n", "core", 1, "core number 0...1023, auto or off"),
         ("core: -1\n", "core", 1, "core number"),
         ("feed:\n  dpdk_core: 5000\n", "feed.dpdk_core", 2, "integer in 0...1023"),
+        ("feed:\n  batch: 0\n", "feed.batch", 2, "integer in 1...1024"),
         ("quoting:\n  levels: 17\n", "quoting.levels", 2, "integer in 1...16"),
         ("quoting:\n  level_spacing: 0\n", "quoting.level_spacing", 2, "integer in 1...10000"),
         ("quoting:\n  refresh_ticks: -1\n", "quoting.refresh_ticks", 2, "integer"),
@@ -171,6 +173,8 @@ import Testing
         let c = try RunConfig(yaml: "feed:\n  via: dpdk\n  dpdk_vdev: net_af_packet0,iface=lo\n  dpdk_core: 1\n")
         #expect(c.feed.via == .dpdk && c.feed.dpdkVdev == "net_af_packet0,iface=lo" && c.feed.dpdkCore == 1)
         #expect(try RunConfig(yaml: "feed:\n  via: io_uring\n").feed.via == .ioUring)
+        #expect(RunConfig().feed.batch == 8)
+        #expect(try RunConfig(yaml: "feed:\n  batch: 64\n").feed.batch == 64)
     }
 
     /// The quoting rule: levels, their spacing, the refresh move and the minimum resting time.
@@ -199,5 +203,22 @@ import Testing
         let t = q.quote(locate: 2, bid: 1_990_000, ask: 1_990_200, position: 0)
         #expect(t.bidPrice == 1_989_800 && t.askPrice == 1_990_400 && t.size == 50)
         #expect(q.quote(locate: 3, bid: 1_990_000, ask: 1_990_200, position: 0).size == 0)
+    }
+
+    /// A topology for omni run: the stages feed and trading and one ring between them; anything
+    /// else is refused with what was expected.
+    @Test func aPlacementComesFromATopologyOfFeedAndTrading() throws {
+        let ring = "rings:\n  - {from: feed, to: trading, capacity: 2048}\n"
+        let split = try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0}\n  - {name: trading, core: 1}\n" + ring, onlineCores: 2))
+        #expect(split == RunPlacement(feedCore: 0, tradingCore: 1, ringCapacity: 2048) && split.split)
+        let one = try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 1}\n  - {name: trading, core: 1}\n" + ring, onlineCores: 2))
+        #expect(!one.split)
+        #expect(throws: TopologyError.self) {
+            try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0}\n  - {name: book, core: 1}\nrings:\n  - {from: feed, to: book, capacity: 2048}\n", onlineCores: 2))
+        }
+        #expect(throws: TopologyError.self) {
+            try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0}\n  - {name: trading, core: 1}\nrings:\n  - {from: trading, to: feed, capacity: 2048}\n", onlineCores: 2))
+        }
+        #expect(try RunConfig(yaml: "topology: split.yaml\n").topology == "split.yaml")
     }
 }

@@ -1,4 +1,5 @@
 import CEvent
+import CSys
 import OmniBook
 import OmniCore
 import OmniFeed
@@ -118,6 +119,26 @@ import Testing
         s.book(bid: 1_990_200, ask: 1_990_400)
         #expect(s.ourBid?.price == 1_990_000 && s.ourAsk?.price == 1_990_400)
         #expect(s.loop.counters.refusedByRisk == 0 && s.loop.risk.passed == s.loop.counters.requests)
+    }
+
+    /// Stage stamps: every request a requote sent with a batch stamp is stamped once, and the
+    /// stages' means add up to the mean tick-to-trade (the deltas of one request telescope).
+    @Test func stageStampsAddUpToTheTickToTrade() throws {
+        var s = try setUp()
+        defer { s.entry.venue.feed.deallocate() }
+        s.loop.stages = StageStamps()
+        for k in 0..<10 {
+            let mid = 1_990_100 + UInt32(k % 2) * 200 // the touch moves: both quotes move each pass
+            s.sink.bboChanged(1, BBO(bidPrice: Price(raw: Int64(mid - 100)), bidSize: 100, askPrice: Price(raw: Int64(mid + 100)), askSize: 100))
+            s.loop.board.stamp(batchTSC: csys_rdtsc())
+            s.now += 1_000_000
+            s.loop.pass(now: s.now)
+        }
+        let f = try #require(s.loop.stageFiguresNs())
+        #expect(f.requests == s.loop.counters.stamped && f.requests >= 18, "new orders, then replaces both sides")
+        let sum = f.stages.reduce(0) { $0 + $1.mean }
+        #expect(abs(sum - f.totalMean) <= f.totalMean * 1e-9 + 1e-6, "\(f.stages) add up to \(sum), total \(f.totalMean)")
+        #expect(f.stages.allSatisfy { $0.mean >= 0 } && f.stages.count == StageStamps.names.count)
     }
 
     /// A fill the venue sends twice (as after a reconnect) moves neither the ledger's nor risk's
