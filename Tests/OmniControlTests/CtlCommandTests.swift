@@ -40,8 +40,8 @@ import Testing
         instruments: [{symbol: AAPL}, {symbol: MSFT}]
         control: {listen: "127.0.0.1:0"}
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
-        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "45"], out: dir + "/sim.log", tmp: dir)
-        defer { if sim.isRunning { sim.interrupt() }; sim.waitUntilExit() }
+        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "90"], out: dir + "/sim.log", tmp: dir)
+        defer { if sim.isRunning { sim.terminate() }; sim.waitUntilExit() } // SIGTERM: a test process may block SIGINT in its children
         try await Task.sleep(nanoseconds: 1_500_000_000)
         // 30 s: room for a loaded test host to get through the commands (SIGINT from a test process
         // may find the signal blocked, so the run ends at --seconds).
