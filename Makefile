@@ -15,7 +15,7 @@ DEMO_FILE := bench-data/demo-synthetic.itch
 DEMO_MESSAGES ?= 5000000
 DEMO_SYMBOLS ?= 1000
 
-.PHONY: setup build release demo demo-replay test unit-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax hw-risk-test hw-risk-fmax fuzz soak bench compare replicated-run hugepages clean
+.PHONY: setup build release demo demo-replay test unit-test control-test peer-test risk-instructions decision-path-instructions hw-test hw-test-large hw-fmax hw-risk-test hw-risk-fmax fuzz soak bench compare replicated-run hugepages clean
 
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -63,6 +63,11 @@ decision-path-instructions: release
 # TemporaryDirectory.* folders per run, and the tests' own files go there too.
 unit-test:
 	@scratch=$$(mktemp -d -t omni-test-XXXXXX); trap 'rm -rf "$$scratch"' EXIT; TMPDIR=$$scratch swift test
+
+# The control plane alone (part of unit-test): roles, the command ring, end to end at the in-process
+# venue, and schemathesis (PyPI, in .build/venv-schemathesis) against the live server's /openapi.json.
+control-test:
+	@scratch=$$(mktemp -d -t omni-test-XXXXXX); trap 'rm -rf "$$scratch"' EXIT; TMPDIR=$$scratch swift test --filter OmniControlTests
 
 # omni replay's BBO stream must equal meatpy's and itch-book's on the real fixtures and a synthetic day.
 peer-test: release

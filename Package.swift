@@ -45,11 +45,18 @@ let package = Package(
         .library(name: "OmniRisk", targets: ["OmniRisk"]),
         .library(name: "OmniStrategy", targets: ["OmniStrategy"]),
         .library(name: "OmniTrading", targets: ["OmniTrading"]),
+        .library(name: "OmniControl", targets: ["OmniControl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The control plane's HTTP server (without swift-configuration support) and bcrypt for its tokens.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
@@ -97,6 +104,18 @@ let package = Package(
             "CEvent", "CRing", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // The control plane (slow path): HTTP API with roles over the loop's command and acknowledgement
+        // rings and its published snapshot; never linked into the loop's hot code.
+        .target(name: "OmniControl", dependencies: [
+            "OmniConfig", "OmniCore", "OmniEngine", "OmniNet", "OmniRisk", "OmniStrategy", "OmniTrading", "CEvent", "CRing", "CSys",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
         .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
 
@@ -116,10 +135,11 @@ let package = Package(
         ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
-            "OmniLab", "OmniBench", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
+            "OmniLab", "OmniBench", "OmniControl", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
             "CRing", "CSys", "CWire", "CNet", "CEvent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [
             "OmniDpdk", "CDpdk", "CSys",
@@ -165,6 +185,10 @@ let package = Package(
         .testTarget(name: "OmniVenueTests", dependencies: [
             "SharedTestData", "OmniVenue", "OmniGateway", "OmniWire", "OmniNet", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniConfig", "OmniOrders",
             "CEvent", "CWire", "CSys",
+        ]),
+        .testTarget(name: "OmniControlTests", dependencies: [
+            "SharedTestData", "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.
         .testTarget(name: "OmniListenTests", dependencies: [

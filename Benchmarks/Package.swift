@@ -109,6 +109,7 @@ let package = Package(
                 .product(name: "OmniCore", package: "OmniAlpha"),
                 .product(name: "CWire", package: "OmniAlpha"),
                 .product(name: "CEvent", package: "OmniAlpha"),
+                .product(name: "CRing", package: "OmniAlpha"),
                 .product(name: "CSys", package: "OmniAlpha"),
             ],
             path: "Benchmarks/Trading",

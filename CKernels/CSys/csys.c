@@ -24,6 +24,16 @@ int csys_pin_to_core(int core) {
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set); // EINVAL for an offline or forbidden core
 }
 
+int csys_avoid_core(int core) {
+    if (core < 0 || core >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    int rc = pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+    if (rc != 0) return rc;
+    CPU_CLR(core, &set);
+    if (CPU_COUNT(&set) == 0) return EINVAL; // nowhere else to run
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 int csys_current_core(void) { return sched_getcpu(); }
 
 int csys_set_fifo(int priority) {

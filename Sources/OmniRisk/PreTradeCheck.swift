@@ -158,6 +158,9 @@ public enum RiskEventOutcome: Sendable, Equatable {
 public final class PreTradeCheck {
     @usableFromInline let state: UnsafeMutablePointer<crisk>
     let memory: UnsafeMutableRawPointer
+    /// Each instrument's limits as last set (index = locate), for `limits(instrument:)`: CRisk
+    /// keeps them in its own form. Sized at init, so a change allocates nothing.
+    let instrumentTable: UnsafeMutablePointer<InstrumentLimits?>
 
     public init(_ config: RiskConfig) throws(RiskConfigError) {
         var c = crisk_config()
@@ -173,6 +176,8 @@ public final class PreTradeCheck {
         guard size > 0 else { throw .invalidSizes("crisk_footprint refused the sizes") }
         memory = .allocate(byteCount: size, alignment: 64)
         state = .allocate(capacity: 1)
+        instrumentTable = .allocate(capacity: config.instruments)
+        instrumentTable.initialize(repeating: nil, count: config.instruments)
         // Every stored property is set: a throw from here on runs deinit, which frees both.
         let rc = crisk_init(state, &c, memory, size)
         guard rc == 0 else { throw .invalidSizes("crisk_init: \(rc)") }
@@ -183,6 +188,7 @@ public final class PreTradeCheck {
     deinit {
         memory.deallocate()
         state.deallocate()
+        instrumentTable.deallocate()
     }
 
     /// Sets (or replaces) one instrument's limits; its message bucket starts full.
@@ -193,6 +199,12 @@ public final class PreTradeCheck {
         c.rate_burst = l.messageBurst; c.rate_per_second = l.messagesPerSecond; c.max_long = l.maxLong; c.max_short = l.maxShort
         let rc = crisk_set_instrument_limits(state, locate, &c)
         guard rc == 0 else { throw .instrumentLimits(locate: locate, "locate beyond \(state.pointee.config.instruments - 1) or a negative max long / short") }
+        instrumentTable[Int(locate)] = l
+    }
+
+    /// One instrument's limits as last set, nil when it has none (every order for it refused).
+    public func limits(instrument locate: UInt16) -> InstrumentLimits? {
+        Int(locate) < Int(state.pointee.config.instruments) ? instrumentTable[Int(locate)] : nil
     }
 
     public func setLimits(_ l: StrategyLimits, strategy: UInt16) throws(RiskConfigError) {
@@ -207,7 +219,7 @@ public final class PreTradeCheck {
     /// Every instrument's orders refused from now on (fail closed).
     public func removeLimits(instrument locate: UInt16) {
         var c = crisk_instrument_limits()
-        _ = crisk_set_instrument_limits(state, locate, &c)
+        if crisk_set_instrument_limits(state, locate, &c) == 0 { instrumentTable[Int(locate)] = nil }
     }
 
     public func setMaxDailyLoss(_ loss: Int64) throws(RiskConfigError) {

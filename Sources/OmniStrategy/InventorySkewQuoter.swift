@@ -17,6 +17,11 @@ public protocol Strategy {
     mutating func onClock(nowNs: UInt64)
     /// One of our orders filled: `side` is our side (OMNI_SIDE_BUY / _SELL), `price` in ITCH units.
     mutating func onFill(locate: UInt16, side: UInt8, price: UInt32, quantity: UInt32)
+    /// A person's change of one of `locate`'s parameters (the control plane), between passes;
+    /// false when the strategy has no such parameter there. `value` is within `parameter.range`.
+    mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool
+    /// `locate`'s quoting parameters, nil when the strategy has none of these there.
+    func parameters(locate: UInt16) -> QuoteParameters?
 }
 
 extension Strategy {
@@ -24,6 +29,9 @@ extension Strategy {
     @inlinable public mutating func onClock(nowNs: UInt64) {}
     /// A strategy that learns nothing from its fills ignores them.
     @inlinable public mutating func onFill(locate: UInt16, side: UInt8, price: UInt32, quantity: UInt32) {}
+    /// A strategy without these parameters refuses every change.
+    public mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool { false }
+    public func parameters(locate: UInt16) -> QuoteParameters? { nil }
 }
 
 /// The plainest market maker: quotes `halfSpreadTicks` either side of the mid, both sides
@@ -61,5 +69,21 @@ public struct InventorySkewQuoter: Strategy {
         if position + Int64(size) > maxPosition { b = 0 }
         if position - Int64(size) < -maxPosition { a = 0 }
         return QuoteTarget(bidPrice: UInt32(clamping: max(b, 0)), askPrice: UInt32(clamping: a), size: size)
+    }
+
+    /// One quoter is one instrument's: `locate` is not looked at.
+    public mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool {
+        guard parameter.range.contains(value) else { return false }
+        switch parameter {
+        case .spreadTicks: halfSpreadTicks = UInt32(value)
+        case .size: size = UInt32(value)
+        case .skewShares: sharesPerSkewTick = value
+        case .maxPosition: maxPosition = value
+        }
+        return true
+    }
+
+    public func parameters(locate: UInt16) -> QuoteParameters? {
+        QuoteParameters(spreadTicks: halfSpreadTicks, size: size, skewShares: sharesPerSkewTick, maxPosition: maxPosition)
     }
 }

@@ -51,6 +51,10 @@ public struct KillSwitchWatch: Sendable {
 
     public init(staleAfterNs: UInt64 = 3_000_000_000) { self.staleAfterNs = staleAfterNs }
 
+    /// After a person's reset of the kill switch (`TradingLoop.resetKill`): every trigger is
+    /// watched again.
+    public mutating func rearm() { trigger = nil }
+
     /// The trigger that tripped the switch now (once), or nil. `lastPacketNs`: monotonic ns of the
     /// feed's last packet or heartbeat (0: none yet, not judged); `now`: the same clock.
     public mutating func check<Entry: OrderEntry, S: Strategy>(

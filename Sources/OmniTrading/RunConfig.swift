@@ -52,6 +52,9 @@ import OmniStrategy
 ///   min_rest: 0                 # seconds an order rests before a requote may move it (a cancel goes at once)
 /// core: auto                    # the core the loop is pinned to: a number, auto (the last online core) or off
 /// topology: run-split.yaml      # stages feed and trading on cores of their own (OmniEngine topology; see README)
+/// control:                     # the control plane's HTTP API (or `control: off`)
+///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
+///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -70,10 +73,11 @@ public struct RunConfig: Sendable, Equatable {
         public var host: String
         public var port: UInt16
         public init(host: String, port: UInt16) { self.host = host; self.port = port }
-        /// "HOST:PORT", port 1...65535, host non-empty; nil otherwise.
-        public init?(_ text: String) {
+        /// "HOST:PORT", port 1...65535 (0 too with `anyPort`: a listener's any free port), host
+        /// non-empty; nil otherwise.
+        public init?(_ text: String, anyPort: Bool = false) {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, let p = UInt16(parts[1]), p != 0 else { return nil }
+            guard parts.count == 2, !parts[0].isEmpty, let p = UInt16(parts[1]), p != 0 || anyPort else { return nil }
             host = String(parts[0]); port = p
         }
         public var description: String { "\(host):\(port)" }
@@ -178,6 +182,16 @@ public struct RunConfig: Sendable, Equatable {
     /// `core`, run to completion.
     public var topology: String?
 
+    /// The control plane: where its HTTP API listens (nil: off) and the tokens file (nil: one
+    /// admin token generated at start).
+    public struct Control: Sendable, Equatable {
+        public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8470)
+        public var tokens: String?
+        public init() {}
+    }
+
+    public var control = Control()
+
     public enum CorePlacement: Sendable, Equatable {
         /// The last online core (csys_online_cores() - 1).
         case automatic
@@ -273,8 +287,26 @@ extension ConfigReader {
     }
 
     func readRun(_ root: ConfigNode, into c: inout RunConfig) throws(ConfigError) {
-        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core", "topology"])
+        let top = try mapping(root, "", known: ["venue", "feed", "instruments", "risk", "status_every", "strategy", "model", "quoting", "core",
+                                                "topology", "control"])
         if let n = top["topology"] { c.topology = try name(n, "topology", max: 4096) }
+        if let n = top["control"] {
+            if isOff(n) {
+                c.control.listen = nil
+            } else {
+                let m = try mapping(n, "control", known: ["listen", "tokens"])
+                if let x = m["listen"] {
+                    if isOff(x) { c.control.listen = nil } else {
+                        let v = try scalar(x, "control.listen", "HOST:PORT or off")
+                        guard let e = RunConfig.HostPort(v, anyPort: true) else {
+                            throw fail("control.listen", "expected HOST:PORT (port 0...65535, 0: any free port) or off, found \"\(v)\"", x)
+                        }
+                        c.control.listen = e
+                    }
+                }
+                if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
+            }
+        }
         if let n = top["core"] {
             let v = try scalar(n, "core", "a core number, auto or off")
             guard let p = RunConfig.CorePlacement(v) else { throw fail("core", "expected a core number 0...1023, auto or off, found \"\(v)\"", n) }
@@ -416,5 +448,13 @@ public struct InstrumentQuoters: Strategy {
     public func quote(locate: UInt16, bid: UInt32, ask: UInt32, position: Int64) -> QuoteTarget {
         guard Int(locate) < quoters.count, let q = quoters[Int(locate)] else { return .none }
         return q.quote(locate: locate, bid: bid, ask: ask, position: position)
+    }
+    public mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool {
+        guard Int(locate) < quoters.count, quoters[Int(locate)] != nil else { return false }
+        return quoters[Int(locate)]!.set(parameter, to: value, locate: locate)
+    }
+
+    public func parameters(locate: UInt16) -> QuoteParameters? {
+        Int(locate) < quoters.count ? quoters[Int(locate)]?.parameters(locate: locate) : nil
     }
 }

@@ -67,6 +67,14 @@ public final class QuoteBoard {
     /// directory, are not a tick-to-trade).
     public func forgetStamp() { batchTSC = 0 }
 
+    /// Lists `locate` for the next pass at its current touch, as if its book had changed (a
+    /// parameter changed: the next decision uses it without waiting for the market).
+    public func requote(_ locate: UInt16) {
+        let l = Int(locate)
+        guard l < locates, bids[l] != 0 || asks[l] != 0 else { return }
+        if !dirty[l] { dirty[l] = true; changed[changedCount] = locate; changedCount += 1 }
+    }
+
     /// Changes still waiting for a pass.
     public var pending: Int { changedCount }
 
@@ -132,6 +140,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     public let tick: UInt32
     /// The instruments to quote (index = locate).
     let quoting: UnsafeMutablePointer<Bool>
+    /// The instruments a person stopped quoting whose orders are still being canceled (index = locate).
+    let withdrawing: UnsafeMutablePointer<Bool>
     /// The order working each level (index = locate × levels + level), and when it was sent or
     /// last replaced (monotonic ns, for the minimum resting time).
     let bidOrder: UnsafeMutablePointer<ClientOrderID?>
@@ -172,6 +182,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         self.strategyID = strategyID; self.tick = tick; self.rule = rule
         let n = board.locates * rule.levels
         quoting = .allocate(capacity: board.locates); quoting.initialize(repeating: false, count: board.locates)
+        withdrawing = .allocate(capacity: board.locates); withdrawing.initialize(repeating: false, count: board.locates)
         bidOrder = .allocate(capacity: n); bidOrder.initialize(repeating: nil, count: n)
         askOrder = .allocate(capacity: n); askOrder.initialize(repeating: nil, count: n)
         bidSent = .allocate(capacity: n); bidSent.initialize(repeating: 0, count: n)
@@ -183,12 +194,44 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     }
 
     deinit {
-        quoting.deallocate(); bidOrder.deallocate(); askOrder.deallocate(); bidSent.deallocate(); askSent.deallocate()
+        quoting.deallocate(); withdrawing.deallocate(); bidOrder.deallocate(); askOrder.deallocate(); bidSent.deallocate(); askSent.deallocate()
         maxPosition.deallocate()
     }
 
     /// Quote `locate` from now on (its touch comes from the feed).
-    public func quote(_ locate: UInt16) { if Int(locate) < board.locates { quoting[Int(locate)] = true } }
+    public func quote(_ locate: UInt16) {
+        guard Int(locate) < board.locates else { return }
+        quoting[Int(locate)] = true
+        withdrawing[Int(locate)] = false
+        board.requote(locate)
+    }
+
+    public func isQuoting(_ locate: UInt16) -> Bool { Int(locate) < board.locates && quoting[Int(locate)] }
+
+    /// Stops quoting `locate` (a person's quote off) and cancels its orders now; an order with a
+    /// request in flight is canceled once answered (on the instrument's next book change).
+    public func stopQuoting(_ locate: UInt16, now: UInt64) {
+        guard Int(locate) < board.locates else { return }
+        quoting[Int(locate)] = false
+        withdrawing[Int(locate)] = true
+        withdraw(locate, now: now)
+        entry.flush()
+    }
+
+    /// Cancels every level of `locate` (one request in flight per order at a time).
+    func withdraw(_ locate: UInt16, now: UInt64) {
+        let first = Int(locate) * rule.levels
+        var left = false
+        for i in first..<(first + rule.levels) {
+            bidOrder[i] = side(locate, UInt8(OMNI_SIDE_BUY), current: bidOrder[i], sent: &bidSent[i], price: 0, size: 0, now: now)
+            askOrder[i] = side(locate, UInt8(OMNI_SIDE_SELL), current: askOrder[i], sent: &askSent[i], price: 0, size: 0, now: now)
+            left = left || bidOrder[i] != nil || askOrder[i] != nil
+        }
+        if !left { withdrawing[Int(locate)] = false }
+    }
+
+    /// The ladder's position limit of `locate` (`setMaxPosition`).
+    public func maxPosition(locate: UInt16) -> Int64 { Int(locate) < board.locates ? maxPosition[Int(locate)] : 0 }
 
     /// The ladder quotes no level whose fill (with the levels in front of it) would take the
     /// position in `locate` past `shares` long or short. Default: no limit here (risk's stands).
@@ -209,6 +252,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             let (bid, ask) = board.touch(locate)
             risk.onBBO(locate: locate, bid: bid, ask: ask, now: now)
             if quoting[Int(locate)] && !stopping { requote(locate, bid: bid, ask: ask, now: now) }
+            else if withdrawing[Int(locate)] { withdraw(locate, now: now) }
         }
         requoting = false
         board.changedCount = 0
@@ -242,6 +286,19 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         return first
     }
 
+    /// A person's reset of the kill switch (RTS 6 Art. 12: only a person lets orders out again):
+    /// risk passes orders again and every instrument still quoted is quoted on the next pass.
+    /// False when the switch is off.
+    @discardableResult
+    public func resetKill() -> Bool {
+        guard risk.isKilled || killHandled != nil else { return false }
+        risk.reset()
+        killHandled = nil
+        stopping = false
+        for l in 0..<board.locates where quoting[l] { board.requote(UInt16(l)) }
+        return true
+    }
+
     func handleKill(now: UInt64) {
         killHandled = risk.killReason ?? .command
         cancelAll(now: now)
@@ -266,6 +323,12 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         withUnsafePointer(to: clock) { c in
             (percentiles.map { csys_clock_ns(c, tickToTrade.valueAtPercentile($0)) }, tickToTrade.totalCount)
         }
+    }
+
+    /// One tick-to-trade percentile in ns (0: none recorded); allocates nothing, for the loop's
+    /// published snapshot.
+    public func tickToTradeNs(percentile: Double) -> UInt64 {
+        tickToTrade.totalCount == 0 ? 0 : withUnsafePointer(to: clock) { csys_clock_ns($0, tickToTrade.valueAtPercentile(percentile)) }
     }
 
     /// The tick-to-trade histogram in ns (each recorded TSC value converted with this loop's

@@ -3,6 +3,7 @@ import CEvent
 import CSys
 import OmniBench
 import OmniBook
+import OmniControl
 import OmniCore
 import OmniEngine
 import OmniDpdk
@@ -72,7 +73,14 @@ struct Run: ParsableCommand {
         Kill switch (RTS 6 Art. 12): SIGUSR1, the daily loss limit, a gateway disconnect, or a stale \
         feed (no packet or heartbeat for feed.stale_after seconds, or the MoldUDP64 session stale) \
         turns risk's kill switch on and cancels every open order; one line names the trigger, and the \
-        run goes on quoting nothing and refusing everything until SIGINT or --seconds.
+        run goes on quoting nothing and refusing everything until SIGINT, --seconds, or a risk \
+        officer's reset through the control plane.
+
+        Control plane (--control, default 127.0.0.1:8470; README, "Control plane"): an HTTP API \
+        (GET /openapi.json) and `omni ctl` change quoting parameters, quoting per instrument, risk \
+        limits and the kill switch while the loop runs; each change is a command the loop applies \
+        between passes and answers with the configuration version. Tokens by role from \
+        --control-tokens; without it one admin token is written (mode 0600) where `omni ctl` finds it.
 
         Reconnect: after a gateway disconnect the session logs in again every second (OUCH: from \
         the next sequence number, so the venue replays every answer and fill we missed; FIX: \
@@ -121,6 +129,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("status-every"), help: "Seconds between status lines (status_every).") var statusEvery: Double?
     @Option(help: "Stop after this many seconds (default: until SIGINT).") var seconds: Double?
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
+    @Option(help: "The control plane's HTTP API, HOST:PORT, or off (control.listen; default 127.0.0.1:8470).") var control: String?
+    @Option(name: .customLong("control-tokens"), help: "The control plane's tokens file (YAML: name, role, bcrypt); without it one admin token is generated at start (control.tokens).") var controlTokens: String?
     @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
@@ -203,6 +213,13 @@ struct Run: ParsableCommand {
             if let v = maxPosition { c.instruments[i].maxPosition = v }
             if let v = skewShares { c.instruments[i].skewShares = v }
         }
+        if let v = control {
+            if v == "off" { c.control.listen = nil } else {
+                guard let e = RunConfig.HostPort(v, anyPort: true) else { throw ValidationError("--control: '\(v)' is not HOST:PORT (port 0: any free one) or off") }
+                c.control.listen = e
+            }
+        }
+        if let v = controlTokens { c.control.tokens = v }
         if let v = maxDailyLoss {
             guard let p = Price(Substring(v)), p.raw >= 0 else { throw ValidationError("--max-daily-loss: '\(v)' is not a dollar amount") }
             c.risk.maxDailyLoss = p.raw
@@ -235,6 +252,25 @@ struct Run: ParsableCommand {
             }
             if p.split { split = p }
         }
+        // The control plane before the loop pins itself, its threads kept off the hot path's cores
+        // (they inherit this thread's affinity, which leaves those cores before they start).
+        var tradingCore: Int?
+        switch (cfg.feed.via, cfg.core, split) {
+        case (.dpdk, _, _): tradingCore = cfg.feed.dpdkCore
+        case (_, _, let p?): tradingCore = p.tradingCore
+        case (_, .off, nil): tradingCore = nil
+        case (_, .automatic, nil), (_, .core, nil):
+            var n = Int(csys_online_cores()) - 1
+            if case .core(let c) = cfg.core { n = c }
+            if let path = cfg.topology { n = try RunPlacement(Topology(contentsOf: path)).tradingCore } // both stages on one core
+            tradingCore = n
+        }
+        let control: ControlPlane?
+        do { control = try ControlPlane.start(cfg, hotCores: [tradingCore, split?.feedCore].compactMap { $0 }) { print($0) } } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { control?.stop() }
+
         let placement: String
         switch (cfg.feed.via, cfg.core, split) {
         case (.dpdk, _, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
@@ -243,9 +279,7 @@ struct Run: ParsableCommand {
             try pin(p.tradingCore)
             placement = "core \(p.tradingCore), feed on core \(p.feedCore) (ring of \(p.ringCapacity))"
         case (_, .automatic, nil), (_, .core, nil):
-            var n = Int(csys_online_cores()) - 1
-            if case .core(let c) = cfg.core { n = c }
-            if let path = cfg.topology { n = try RunPlacement(Topology(contentsOf: path)).tradingCore } // both stages on one core
+            let n = tradingCore! // set above for these cases
             try pin(n)
             placement = "core \(n)"
         }
@@ -266,12 +300,12 @@ struct Run: ParsableCommand {
             let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<SocketBackend>(g)
             }
-            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .ioUring:
             let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
                 try MulticastReceiver<IoUringBackend>(g)
             }
-            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .dpdk:
             let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
             var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
@@ -282,7 +316,7 @@ struct Run: ParsableCommand {
                                     burst: MoldListener<BoardSink>.dpdkBurst(lineA: try parseEndpoint(cfg.feed.lineA, option: "feed.line_a"),
                                                                              lineB: try cfg.feed.lineB.map { try parseEndpoint($0, option: "feed.line_b") }),
                                     board: board)
-            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split)
+            try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         }
     }
 
@@ -295,7 +329,8 @@ struct Run: ParsableCommand {
     /// late) says which locate each symbol trades under; then, with `split`, the feed moves to a
     /// thread of its own and the loop reads its touches from the ring.
     func trade<F: TradingFeed & ~Copyable>(_ feed: consuming F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
-                                           start: UInt64, deadline: UInt64?, placement: String, split: RunPlacement?) throws {
+                                           start: UInt64, deadline: UInt64?, placement: String, split: RunPlacement?,
+                                           control: ControlPort?) throws {
         var feed = feed
         var locates: [UInt16: Symbol] = [:]
         let directoryDeadline = csys_monotonic_ns() + 10_000_000_000
@@ -308,7 +343,7 @@ struct Run: ParsableCommand {
             }
         }
         guard let p = split else {
-            return try trade(&feed, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
+            return try trade(&feed, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control)
         }
         let ring: EventRing
         do { ring = try EventRing(capacity: p.ringCapacity) } catch { throw ValidationError("the feed -> trading ring: \(error)") }
@@ -320,13 +355,13 @@ struct Run: ParsableCommand {
         var touches = RingFeed(board: board, ring: ring, watch: watch) {
             do { try thread.start(core: p.feedCore) } catch { throw ValidationError("the feed thread: \(error)") }
         }
-        try trade(&touches, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement)
+        try trade(&touches, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control)
         if watch.ringFullSteps > 0 { print("  feed ring   \(watch.ringFullSteps) receive steps found it full (their changes went with the next step's)") }
     }
 
     /// Risk, the ledger and the order entry, then the run.
     func trade<F: TradingFeed & ~Copyable>(_ feed: inout F, locates: [UInt16: Symbol], cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
-                                           start: UInt64, deadline: UInt64?, placement: String) throws {
+                                           start: UInt64, deadline: UInt64?, placement: String, control: ControlPort?) throws {
         // Risk and the ledger, from the configuration.
         var riskConfig = RiskConfig(instruments: 1 << 16, strategies: 2, orders: 1 << 16, maxDailyLoss: cfg.risk.maxDailyLoss)
         for (l, s) in locates {
@@ -355,7 +390,7 @@ struct Run: ParsableCommand {
             let entry = OuchOrderEntry(soup, symbols: symbolsByLocate)
             do { try entry.connect() } catch { throw ValidationError("OUCH \(cfg.venue.ouch): \(error)") }
             try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user), on \(placement)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, wanted: wanted, start: start, deadline: deadline)
+                      locates: locates, wanted: wanted, start: start, deadline: deadline, control: control)
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
                                              heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true,
@@ -376,13 +411,14 @@ struct Run: ParsableCommand {
                 throw ValidationError("\(e)")
             }
             try trade(entry, label: "FIX \(cfg.venue.fix) as \(fixConfig.senderCompID) -> \(cfg.venue.targetCompID), on \(placement)", cfg: cfg, feed: &feed,
-                      risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline)
+                      risk: risk, ledger: ledger, locates: locates, wanted: wanted, start: start, deadline: deadline, control: control)
         }
     }
 
     /// The run itself, specialised per order entry and per strategy (no existential on the hot path).
     func trade<Entry: GatewaySession, F: TradingFeed & ~Copyable>(_ entry: Entry, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck, ledger: OrderLedger,
-                                      locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?) throws {
+                                      locates: [UInt16: Symbol], wanted: [Symbol: RunConfig.Instrument], start: UInt64, deadline: UInt64?,
+                                      control: ControlPort?) throws {
         let byLocate = locates.mapValues { wanted[$0]! }
         let first = cfg.instruments[0]
         let same = cfg.instruments.allSatisfy { $0.tick == first.tick && $0.size == first.size && $0.spreadTicks == first.spreadTicks && $0.skewShares == first.skewShares && $0.maxPosition == first.maxPosition }
@@ -391,25 +427,26 @@ struct Run: ParsableCommand {
         switch cfg.strategy {
         case .inventorySkew:
             try trade(entry, strategy: InstrumentQuoters(byLocate), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger, locates: locates,
-                      start: start, deadline: deadline,
+                      start: start, deadline: deadline, control: control,
                       quoting: "inventory_skew, \(same ? "" : "(first instrument) ")\(first.size) shares \(first.spreadTicks) ticks of \(Price(raw: Int64(first.tick))) from the mid, skew a tick per \(first.skewShares) shares")
         case .avellanedaStoikov:
             try trade(entry, strategy: ModelQuoters(avellanedaStoikov: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "avellaneda_stoikov γ \(m.gamma) k \(m.k)/tick horizon \(m.horizonSeconds) s, \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
         case .glft:
             try trade(entry, strategy: ModelQuoters(glft: byLocate, model: m), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "glft γ \(m.gamma) k \(m.k)/tick A \(m.a)/s (refitted from our fills), \(same ? "" : "(first instrument) ")\(first.size) shares, q in quotes; \(warmUp)")
         case .trigger:
             try trade(entry, strategy: TriggerQuoter(tick: first.tick, size: first.size), label: label, cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
-                      locates: locates, start: start, deadline: deadline,
+                      locates: locates, start: start, deadline: deadline, control: control,
                       quoting: "trigger: one bid of \(first.size) shares 80 ticks under the best offer, moved with it (the answer to omni sim --triggers)")
         }
     }
 
     func trade<Entry: GatewaySession, S: Strategy, F: TradingFeed & ~Copyable>(_ entry: Entry, strategy: S, label: String, cfg: RunConfig, feed: inout F, risk: PreTradeCheck,
-                                                   ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, quoting: String) throws {
+                                                   ledger: OrderLedger, locates: [UInt16: Symbol], start: UInt64, deadline: UInt64?, control: ControlPort?,
+                                                   quoting: String) throws {
         let board = feed.board
         let first = cfg.instruments[0]
         // The refresh rule (replace when a target moves a tick or more) counts in the finest tick.
@@ -425,8 +462,12 @@ struct Run: ParsableCommand {
         print("  quoting \(quoting), \(q.levels) level\(q.levels == 1 ? "" : "s") per side\(q.levels > 1 ? " \(q.spacingTicks) ticks apart" : ""), replaced on a \(q.refreshTicks)-tick move\(q.minRestNs > 0 ? " after \(Double(q.minRestNs) / 1e9) s at rest" : ""), at most \(first.maxPosition) long or short; kill at a \(dollars(Int128(cfg.risk.maxDailyLoss))) loss, on SIGUSR1, a disconnect, or \(Double(cfg.feed.staleAfterNs) / 1e9) s of feed silence")
         fflush(nil)
 
+        // The control plane's commands address instruments in the configuration's order.
+        control?.bind(locates: cfg.instruments.map { i in locates.first { $0.value.description == i.symbol }!.key })
+
         // The loop: receive step, then quote what changed, send, apply the answers; the kill
-        // switch's triggers once per pass.
+        // switch's triggers once per pass; the control plane's commands before
+        // the pass (its next decision uses them), its snapshot after.
         board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
         var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
         var recovery = GatewayRecovery()
@@ -445,10 +486,19 @@ struct Run: ParsableCommand {
             let n = try feed.step()
             let now = csys_monotonic_ns()
             loop.retryCancels = entry.isUp
+            if let control {
+                if control.drain(loop, now: now) > 0 && watch.trigger != nil && !loop.risk.isKilled {
+                    KillSignals.reset()
+                    watch.rearm()
+                    print("kill switch reset by the control plane: risk passes orders again, quoting resumes")
+                    fflush(nil)
+                }
+            }
             loop.pass(now: now)
+            control?.publish(loop, now: now, feed: feed.health, stale: feed.isStale, gatewayUp: entry.isUp)
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
                                    lastPacketNs: feed.lastPacketNs, sessionStale: feed.isStale, now: now) {
-                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT")
+                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT or a reset (POST /v1/kill/reset)")
                 fflush(nil)
             }
             recover(now)

@@ -15,8 +15,8 @@ private func payloadOffset(_ write: (inout omni_event) -> Void) -> Int? {
 @Suite("omni_event ABI v2")
 struct EventABITests {
     @Test func version() {
-        #expect(OMNI_EVENT_ABI_VERSION == 2)
-        #expect(omni_event_abi_version() == 2) // the linked kernels were built from the same header
+        #expect(OMNI_EVENT_ABI_VERSION == 3)
+        #expect(omni_event_abi_version() == 3) // the linked kernels were built from the same header
     }
 
     @Test("64 bytes, 8-byte aligned")
@@ -104,6 +104,10 @@ struct EventABITests {
         #expect(OMNI_ORDF_IOC == 1 && OMNI_ORDF_POST_ONLY == 2)
         #expect(OMNI_LIQ_UNKNOWN == 0 && OMNI_LIQ_ADDED == 1 && OMNI_LIQ_REMOVED == 2)
         #expect(OMNI_CMD_STOP == 1 && OMNI_CMD_KILL == 2 && OMNI_CMD_SET_PARAM == 3)
+        #expect(OMNI_CMD_KILL_RESET == 4 && OMNI_CMD_QUOTING == 5 && OMNI_CMD_SET_LIMITS == 6 && OMNI_CMD_ACK == 7)
+        #expect(OMNI_PARAM_SPREAD_TICKS == 1 && OMNI_PARAM_SIZE == 2 && OMNI_PARAM_SKEW_SHARES == 3 && OMNI_PARAM_MAX_POSITION == 4)
+        #expect(OMNI_CMDR_APPLIED == 0 && OMNI_CMDR_UNKNOWN_COMMAND == 1 && OMNI_CMDR_UNKNOWN_INSTRUMENT == 2
+                && OMNI_CMDR_UNKNOWN_PARAMETER == 3 && OMNI_CMDR_BAD_VALUE == 4 && OMNI_CMDR_NOT_KILLED == 5)
     }
 
     @Test("hop codes: exact below 4096 ticks, 12 significant bits above, monotonic, saturating")

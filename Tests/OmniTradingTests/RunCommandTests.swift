@@ -73,6 +73,7 @@ import Testing
         try """
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
         feed: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit: "127.0.0.1:\(mold)", via: \(via)}
+        control: {listen: "127.0.0.1:0"}
         \(topology.map { "topology: \($0)" } ?? "")
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
         let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "12"], out: dir + "/sim.log")

@@ -13,6 +13,12 @@
 //                              bytes, after taking the TSC that ends "to orders encoded". The
 //                              venue's Replaced answers are then decoded by OuchAnswers, as
 //                              OuchOrderEntry's are, and applied by the same pass's poll ("pass ns").
+//   control-command-applied    the control plane's command in the loop: ControlPort.drain of one
+//                              SET_PARAM (AAPL's spread_ticks, 2 and 3 in turn; pushed on the
+//                              command ring outside the measured region) applied to
+//                              DecisionPath's loop and acknowledged on the ack ring, then
+//                              ControlPort.publish of the snapshot (seqlock); the pass that
+//                              requotes at the new spread and the ack's pop stay outside.
 //   risk-check-new-order       PreTradeCheck.check of one new order that passes every check, with
 //                              every instrument and strategy limit configured; the order's
 //                              Rejected answer (which takes it off risk's working counts) and the
@@ -27,6 +33,7 @@
 import Benchmark
 import OmniBench
 import CEvent
+import CRing
 import CSys
 import CWire
 import OmniBook
@@ -50,6 +57,7 @@ let passNs = BenchmarkMetric.custom("pass ns (tsc)", polarity: .prefersSmaller, 
 /// From the pass's start to the order entry's flush: book change -> orders encoded (the 300 ns goal).
 let decisionNs = BenchmarkMetric.custom("to orders encoded ns (tsc)", polarity: .prefersSmaller, useScalingFactor: false)
 let checkNs = BenchmarkMetric.custom("check ns (tsc)", polarity: .prefersSmaller, useScalingFactor: false)
+let commandNs = BenchmarkMetric.custom("drain + publish ns (tsc)", polarity: .prefersSmaller, useScalingFactor: false)
 let bytesPerPass = BenchmarkMetric.custom("OUCH bytes per pass", polarity: .prefersSmaller, useScalingFactor: false)
 let requestsPerPass = BenchmarkMetric.custom("requests per pass", polarity: .prefersSmaller, useScalingFactor: false)
 
@@ -148,6 +156,33 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark(
+        "control-command-applied",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, commandNs], scalingFactor: .one,
+                             maxDuration: .seconds(5), maxIterations: 200_000,
+                             thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])
+    ) { benchmark in
+        let c = state.control
+        let d = state.path
+        if !state.controlWarm {
+            for _ in 0..<warmUp { c.push(); c.port.drain(d.loop, now: d.now); c.port.publish(d.loop, now: d.now, feed: c.feed, stale: false, gatewayUp: true); c.popAck(); d.pass() }
+            state.controlWarm = true
+        }
+        c.push()
+        benchmark.startMeasurement()
+        let m0 = mallocCount()
+        let t0 = csys_tsc_begin()
+        let applied = c.port.drain(d.loop, now: d.now)
+        c.port.publish(d.loop, now: d.now, feed: c.feed, stale: false, gatewayUp: true)
+        let t1 = csys_tsc_end()
+        let m1 = mallocCount()
+        benchmark.stopMeasurement()
+        withUnsafePointer(to: tsc) { cl in benchmark.measurement(commandNs, Int(csys_clock_ns(cl, t1 &- t0))) }
+        if m1 != m0 { fail("control-command-applied: \(m1 - m0) mallocs in one drain and publish after \(warmUp) warm-up commands") }
+        if applied != 1 || !c.popAck() { fail("control-command-applied: the command was not applied and acknowledged") }
+        d.pass()
+    }
+
+    Benchmark(
         "risk-check-new-order",
         configuration: .init(metrics: [.wallClock, .mallocCountTotal, checkNs], scalingFactor: .one,
                              maxDuration: .seconds(5), maxIterations: 200_000,
@@ -177,13 +212,46 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
+/// The control plane's end of DecisionPath's loop: one SET_PARAM at a time on the command ring.
+final class ControlBench {
+    let port: ControlPort
+    let feed = FeedHealth()
+    var seq: UInt64 = 0
+
+    init() throws {
+        port = try ControlPort(instruments: 1)
+        port.bind(locates: [1])
+    }
+
+    /// Outside the measured region: the control plane's push (spread_ticks 2 and 3 in turn).
+    @inline(__always) func push() {
+        seq &+= 1
+        var e = omni_event()
+        e.type = UInt8(OMNI_EV_COMMAND.rawValue)
+        e.locate = 1
+        e.seq = seq
+        e.rx_tsc = csys_rdtsc()
+        e.command.code = UInt32(OMNI_CMD_SET_PARAM)
+        e.command.arg.0 = UInt64(OMNI_PARAM_SPREAD_TICKS)
+        e.command.arg.1 = 2 + seq % 2
+        _ = cring_spsc_try_push(port.commands.raw, &e, 64)
+    }
+
+    /// Outside the measured region: the control plane's read of the acknowledgement; true when applied.
+    @discardableResult @inline(__always) func popAck() -> Bool {
+        var a = omni_event()
+        return cring_spsc_try_pop(port.acks.raw, &a, 64) == 1 && a.command.arg.1 == UInt64(OMNI_CMDR_APPLIED) && a.seq == seq
+    }
+}
+
 /// Built once per process, on first use (the loop's constructor calibrates its clock for 20 ms).
 final class State: @unchecked Sendable {
     let path: DecisionPath
     let risk: RiskBench
-    var passWarm = false, riskWarm = false
+    let control: ControlBench
+    var passWarm = false, riskWarm = false, controlWarm = false
     init() {
-        do { path = try DecisionPath(); risk = try RiskBench() } catch { fail("setting up: \(error)") }
+        do { path = try DecisionPath(); risk = try RiskBench(); control = try ControlBench() } catch { fail("setting up: \(error)") }
     }
 }
 

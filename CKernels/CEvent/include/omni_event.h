@@ -6,7 +6,8 @@
 // 64-byte boundary, so an event never straddles two cache lines. A change to a
 // field's offset or meaning is a new ABI: bump OMNI_EVENT_ABI_VERSION.
 //
-// ABI version 2.
+// ABI version 3 (3: the control plane's commands KILL_RESET, QUOTING, SET_LIMITS, ACK and the
+// trading loop's OMNI_PARAM_* ids for SET_PARAM).
 //
 //   off size field
 //     0    1 type       omni_event_type: which payload the union holds
@@ -74,7 +75,7 @@
 extern "C" {
 #endif
 
-#define OMNI_EVENT_ABI_VERSION 2
+#define OMNI_EVENT_ABI_VERSION 3
 #define OMNI_EVENT_HOPS 5
 #define OMNI_HOP_MANTISSA_BITS 12
 #define OMNI_HOP_SATURATED 0xFFFFu
@@ -148,7 +149,35 @@ enum {
 enum {
     OMNI_CMD_STOP = 1,      // drain the input rings, then stop
     OMNI_CMD_KILL = 2,      // kill switch: cancel every open order, send nothing more; arg[0] = reason code
-    OMNI_CMD_SET_PARAM = 3, // arg[0] = parameter id, arg[1] = new value (integer; prices in ITCH units)
+    OMNI_CMD_SET_PARAM = 3, // arg[0] = parameter id, arg[1] = new value (integer; prices in ITCH units): the
+                            // reader's own ids (the trading loop: OMNI_PARAM_* of instrument `locate`;
+                            // the risk gate: index << 16 | its rule-table field)
+    OMNI_CMD_KILL_RESET = 4, // a person's reset of the kill switch: orders may go out again, quoting resumes
+    OMNI_CMD_QUOTING = 5,    // instrument `locate`: arg[0] = 1 quote it, 0 stop (its orders canceled)
+    OMNI_CMD_SET_LIMITS = 6, // instrument `locate`'s risk limits: arg[0] = max order quantity (shares),
+                             // arg[1] = max position (shares long or short)
+    OMNI_CMD_ACK = 7,        // hot path -> control plane, one per command read: seq and rx_tsc the command's
+                             // (rx_tsc: when the control plane pushed it), hop[0] pushed -> applied,
+                             // target = the command's code, arg[0] = the configuration version after it,
+                             // arg[1] = OMNI_CMDR_*
+};
+
+// The trading loop's parameters (OMNI_CMD_SET_PARAM's arg[0]), per instrument.
+enum {
+    OMNI_PARAM_SPREAD_TICKS = 1, // ticks from the mid to each quote
+    OMNI_PARAM_SIZE = 2,         // shares per quote
+    OMNI_PARAM_SKEW_SHARES = 3,  // shares of position that move both quotes one tick
+    OMNI_PARAM_MAX_POSITION = 4, // shares long or short at most (the quote ladder's depth)
+};
+
+// What the hot path did with a command (OMNI_CMD_ACK's arg[1]); only APPLIED moves the version.
+enum {
+    OMNI_CMDR_APPLIED = 0,
+    OMNI_CMDR_UNKNOWN_COMMAND = 1,    // a code this reader does not apply
+    OMNI_CMDR_UNKNOWN_INSTRUMENT = 2, // a locate this loop does not trade
+    OMNI_CMDR_UNKNOWN_PARAMETER = 3,  // a parameter the instrument's strategy does not have
+    OMNI_CMDR_BAD_VALUE = 4,          // a value out of the parameter's range
+    OMNI_CMDR_NOT_KILLED = 5,         // kill reset while the switch is off
 };
 
 typedef struct {

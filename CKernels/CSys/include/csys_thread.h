@@ -9,6 +9,11 @@
 // CPU_SETSIZE, or not a core this process may run on (offline, outside its cpuset).
 int csys_pin_to_core(int core);
 
+// Keeps the calling thread off one core: its allowed cores less `core`, so that the threads it
+// starts afterwards (which inherit the mask) leave that core to a pinned hot-path thread.
+// EINVAL when `core` is out of range or is the only core the thread may use.
+int csys_avoid_core(int core);
+
 // The core the calling thread runs on now (sched_getcpu), or -1.
 int csys_current_core(void);
 

@@ -35,4 +35,13 @@ public struct PerInstrument<Quoter: Strategy>: Strategy {
         guard i < quoters.count else { return .none }
         return quoters[i]?.quote(locate: locate, bid: bid, ask: ask, position: position) ?? .none
     }
+
+    public mutating func set(_ parameter: QuoteParameter, to value: Int64, locate: UInt16) -> Bool {
+        guard Int(locate) < quoters.count, quoters[Int(locate)] != nil else { return false }
+        return quoters[Int(locate)]!.set(parameter, to: value, locate: locate)
+    }
+
+    public func parameters(locate: UInt16) -> QuoteParameters? {
+        Int(locate) < quoters.count ? quoters[Int(locate)]?.parameters(locate: locate) : nil
+    }
 }

@@ -1,0 +1,107 @@
+import OmniRisk
+import OmniStrategy
+import OmniTrading
+
+// The JSON bodies of the control plane's REST API (keys in snake_case, as /openapi.json says).
+// Money is in dollars for reading (the loop counts in ITCH units × shares, $1 = 10_000).
+
+struct ErrorBody: Codable { var error: String }
+
+struct Health: Codable { var status: String; var loop: String; var configVersion: UInt64 }
+
+struct InstrumentQuoting: Codable { var symbol: String; var quoting: Bool }
+struct StrategyBody: Codable { var name: String; var parameters: [String]; var instruments: [InstrumentQuoting] }
+struct Strategies: Codable { var configVersion: UInt64; var strategies: [StrategyBody] }
+
+struct InstrumentParams: Codable {
+    var symbol: String
+    var quoting: Bool
+    var spreadTicks: UInt32?
+    var size: UInt32?
+    var skewShares: Int64?
+    var maxPosition: Int64
+    var configVersion: UInt64
+}
+
+struct InstrumentLimitsBody: Codable {
+    var symbol: String
+    var maxOrderQty: UInt32
+    var maxPosition: Int64
+}
+struct Limits: Codable { var configVersion: UInt64; var instruments: [InstrumentLimitsBody] }
+
+struct KillState: Codable { var killed: Bool; var reason: String?; var configVersion: UInt64 }
+
+struct PositionBody: Codable {
+    var symbol: String
+    var position: Int64
+    var boughtShares: UInt64
+    var soldShares: UInt64
+    var fills: UInt64
+    var workingBuy: Int64
+    var workingSell: Int64
+}
+struct Positions: Codable { var configVersion: UInt64; var instruments: [PositionBody] }
+
+struct Orders: Codable {
+    var openOrders: UInt64
+    var requests: UInt64
+    var refusedByRisk: UInt64
+    var notSent: UInt64
+    var venueRejected: UInt64
+    var fills: UInt64
+    /// Risk's refusals by check, every check named.
+    var rejectsByReason: [String: UInt64]
+}
+
+struct PnLBody: Codable { var symbol: String; var realised: Double; var unrealised: Double; var fees: Double; var net: Double }
+struct PnLTotal: Codable { var realised: Double; var unrealised: Double; var fees: Double; var net: Double }
+struct PnL: Codable { var instruments: [PnLBody]; var total: PnLTotal }
+
+struct Feed: Codable {
+    var lastPacketAgeMs: Double?
+    var stale: Bool
+    var gatewayUp: Bool
+    var packets: UInt64
+    var delivered: UInt64
+    var messagesPerSecond: Double
+    var gapsOpened: UInt64
+    var gapsFilled: UInt64
+    var gapsLost: UInt64
+}
+
+struct Percentiles: Codable { var p50Ns: UInt64; var p99Ns: UInt64; var count: UInt64 }
+struct Latency: Codable { var tickToTrade: Percentiles; var commandApplied: Percentiles }
+
+struct Status: Codable {
+    var configVersion: UInt64
+    var killed: Bool
+    var killReason: String?
+    var openOrders: UInt64
+    var fills: UInt64
+    var netPnl: Double
+    var tickToTradeP50Ns: UInt64
+    var tickToTradeP99Ns: UInt64
+    var feedStale: Bool
+    var gatewayUp: Bool
+}
+
+extension KillReason {
+    var name: String {
+        switch self {
+        case .command: "command"
+        case .dailyLoss: "daily_loss"
+        case .signal: "signal"
+        case .disconnect: "disconnect"
+        case .staleFeed: "stale_feed"
+        }
+    }
+}
+
+extension RiskCheck {
+    /// The check's name as an API key ("order quantity" -> "order_quantity").
+    var key: String { String(description.map { $0 == " " ? "_" : $0 }) }
+}
+
+/// ITCH units × shares -> dollars, for reading.
+func dollars(_ v: Int64) -> Double { Double(v) / 10_000 }

@@ -1,0 +1,86 @@
+import CSys
+import Dispatch
+import Glibc
+import HummingbirdBcrypt
+import OmniConfig
+import OmniTrading
+import Synchronization
+
+/// Why the control plane did not start.
+public struct ControlPlaneError: Error, CustomStringConvertible, Sendable {
+    public let problem: String
+    public var description: String { "control plane: \(problem)" }
+}
+
+/// `omni run`'s control plane: the loop's `ControlPort` and the HTTP server over it, started
+/// before the loop pins itself, with the server's threads kept off the loop's core.
+public final class ControlPlane {
+    public let port: ControlPort
+    public let server: ControlServer
+    /// HOST:PORT it listens on.
+    public let endpoint: String
+
+    /// Where `omni run` writes the admin token it makes when no tokens file is given, and where
+    /// `omni ctl` looks for one by default: the run's data folder ($TMPDIR/omni-run, or /tmp/omni-run).
+    public static var defaultTokenFile: String {
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        return "\(tmp)/omni-run/control-token"
+    }
+
+    init(port: ControlPort, server: ControlServer, endpoint: String) { self.port = port; self.server = server; self.endpoint = endpoint }
+
+    /// Starts the control plane of `cfg` (nil when `control` is off). `hotCores`: the cores the loop
+    /// (and a feed thread of its own) will pin themselves to; the calling thread leaves them first
+    /// (csys_avoid_core), so the server's threads, which inherit the calling thread's affinity,
+    /// never run there. `say` prints a line.
+    public static func start(_ cfg: RunConfig, hotCores: [Int], say: (String) -> Void) throws(ControlPlaneError) -> ControlPlane? {
+        guard let listen = cfg.control.listen else { return nil }
+        let tokens: [AccessToken]
+        if let path = cfg.control.tokens {
+            do { tokens = try TokenFile.read(path) } catch { throw ControlPlaneError(problem: "control.tokens \(path): \(error)") }
+        } else {
+            let token = TokenFile.newToken()
+            let path = defaultTokenFile
+            do { try TokenFile.writePrivate(token + "\n", to: path) } catch { throw ControlPlaneError(problem: "\(error)") }
+            tokens = [AccessToken(name: "admin", role: .admin, bcrypt: Bcrypt.hash(token, cost: 10))]
+            say("control     no tokens file: one admin token generated, written to \(path) (mode 0600)")
+        }
+        var affinity = "not pinned: the scheduler places its threads"
+        if !hotCores.isEmpty {
+            let refused = hotCores.filter { csys_avoid_core(Int32($0)) != 0 } // EINVAL: the last core left, or not one of ours
+            affinity = refused.isEmpty ? "its threads off core \(hotCores.map(String.init).joined(separator: " and "))"
+                : "its threads NOT kept off core \(refused.map(String.init).joined(separator: " and ")) (no other core left to them)"
+        }
+        let port: ControlPort
+        do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
+        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens)
+        let bound: UInt16
+        do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port) } } catch {
+            try? runBlocking { await server.stop() }
+            throw ControlPlaneError(problem: "\(listen): \(error)")
+        }
+        let endpoint = "\(listen.host):\(bound)"
+        say("control     http://\(endpoint) (GET /openapi.json; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
+        return ControlPlane(port: port, server: server, endpoint: endpoint)
+    }
+
+    /// Stops the server; the calling thread waits (omni run's main thread, never one of Swift
+    /// concurrency's, which the server needs).
+    public func stop() {
+        let server = server
+        try? runBlocking { await server.stop() }
+    }
+}
+
+/// Runs `body` on Swift concurrency's threads and waits for it on the calling thread, which must
+/// not be one of those (a command's main thread): the server's own work needs them.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<Result<T, any Error>?>(nil)
+    Task.detached {
+        do { let v = try await body(); result.withLock { $0 = .success(v) } } catch { result.withLock { $0 = .failure(error) } }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
+}

@@ -1,0 +1,408 @@
+import CEvent
+import CSys
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import OmniRisk
+import OmniStrategy
+import OmniTrading
+import ServiceLifecycle
+import Synchronization
+
+/// 405 (with `Allow`) for a method the API does not have on a path it has; the router alone would say 404.
+struct MethodNotAllowed: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    /// Path templates (":symbol" matches one segment) and their methods.
+    let paths: [(segments: [Substring], methods: [String])]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let e as HTTPError where e.status == .notFound {
+            let segments = request.uri.path.split(separator: "/")
+            guard let known = paths.first(where: { p in
+                p.segments.count == segments.count && zip(p.segments, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            }) else { throw e }
+            var r = ControlServer.json(ErrorBody(error: "\(request.method) is not a method of \(request.uri.path) (it has \(known.methods.joined(separator: ", ")))"),
+                                       status: .methodNotAllowed)
+            r.headers[.allow] = known.methods.joined(separator: ", ")
+            return r
+        }
+    }
+}
+
+/// A refused request: the status and a message naming the input, as `{"error": "..."}`.
+struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    var status: HTTPResponse.Status
+    var message: String
+    init(_ status: HTTPResponse.Status, _ message: String) { self.status = status; self.message = message }
+    var description: String { message }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var r = ControlServer.json(ErrorBody(error: message), status: status)
+        if status == .unauthorized { r.headers[.wwwAuthenticate] = "Bearer" }
+        return r
+    }
+}
+
+/// The control plane's HTTP server (Hummingbird 2): the REST API of /openapi.json over a
+/// `ControlPort`. Reads come from the loop's published snapshot; changes go to the loop as
+/// commands (`CommandLink`) and answer with the configuration version the loop applied.
+/// Its threads are started by whoever calls `start`: `omni run` keeps them off the loop's core.
+public final class ControlServer: Sendable {
+    public let port: ControlPort
+    public let link: CommandLink
+    /// The traded instruments, in the configuration's order (the snapshot's order).
+    public let symbols: [String]
+    public let strategy: String
+    public let auth: Authenticator
+    let clock: csys_clock
+    let group: MultiThreadedEventLoopGroup
+    /// The thread the server's tasks run on.
+    let executor = ControlExecutor()
+    /// The running service group and the task running it.
+    let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
+
+    public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken]) {
+        self.port = port
+        link = CommandLink(port: port)
+        self.symbols = symbols
+        self.strategy = strategy
+        auth = Authenticator(tokens)
+        var c = csys_clock()
+        _ = csys_clock_init(&c, CSYS_CLOCK_TSC, 20)
+        clock = c
+        // NIO's process-wide group, never shut down (the last of a server's channels may still close
+        // on it after the server has stopped). Its threads start at its first use, here in omni
+        // run, with the calling thread's affinity.
+        group = MultiThreadedEventLoopGroup.singleton
+    }
+
+    /// Starts listening on `host:port` (0: any free port); returns the port bound. Throws when the
+    /// address cannot be bound. Waits without blocking a thread (Swift concurrency's threads
+    /// answer the requests).
+    public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
+        let router = Router(context: BasicRequestContext.self)
+        routes(router)
+        var logger = Logger(label: "omni.control")
+        logger.logLevel = .warning
+        let bound = Mutex<Int?>(nil)
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
+                              onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
+                              eventLoopGroupProvider: .shared(group), logger: logger)
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let failure = Mutex<String?>(nil)
+        let task = Task.detached(executorPreference: executor) {
+            do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
+        }
+        running.withLock { $0 = (services, task) }
+        // Listening or failed is looked at before the clock: this task may wake late on a busy host.
+        let end = csys_monotonic_ns() + 30_000_000_000
+        while true {
+            if let p = bound.withLock({ $0 }) { return UInt16(p) }
+            if let f = failure.withLock({ $0 }) { throw APIError(.internalServerError, f) }
+            if csys_monotonic_ns() > end { throw APIError(.internalServerError, "not listening after 30 s") }
+            try await Task.sleep(nanoseconds: 1_000_000)
+        }
+    }
+
+    /// Stops the server (gracefully: requests in flight are answered).
+    public func stop() async {
+        if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
+            await services.triggerGracefulShutdown()
+            await task.value
+        }
+        executor.shutdown()
+    }
+
+    // MARK: - JSON
+
+    static func json<T: Encodable>(_ v: T, status: HTTPResponse.Status = .ok) -> Response {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys]
+        let data = (try? e.encode(v)) ?? Data("{\"error\":\"encoding\"}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The request's body as a JSON object of scalars: unknown keys and wrong types are refused by name.
+    static func object(_ request: Request, known: [String]) async throws -> [String: JSONScalar] {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let data = Data(buffer.readableBytesView)
+        let dict: [String: JSONScalar]
+        do { dict = try JSONDecoder().decode([String: JSONScalar].self, from: data) } catch {
+            let valid = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            throw APIError(.badRequest, valid ? "the body must be a JSON object" : "the body is not valid JSON")
+        }
+        var out: [String: JSONScalar] = [:]
+        for (k, v) in dict {
+            guard known.contains(k) else { throw APIError(.badRequest, "unknown field '\(k)' (known: \(known.joined(separator: ", ")))") }
+            out[k] = v
+        }
+        return out
+    }
+
+    // MARK: - Access
+
+    /// The caller's token entry, if its role may do `action`: 401 without a valid token, 403 without the role.
+    func require(_ request: Request, _ action: ControlAction) throws -> AccessToken {
+        guard let h = request.headers[.authorization], h.hasPrefix("Bearer "), !h.dropFirst(7).isEmpty else {
+            throw APIError(.unauthorized, "no bearer token (Authorization: Bearer TOKEN)")
+        }
+        guard let who = auth.identify(String(h.dropFirst(7))) else { throw APIError(.unauthorized, "the bearer token is not one of this run's tokens") }
+        guard who.role.may(action) else { throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not \(action.rawValue)") }
+        return who
+    }
+
+    /// The loop's latest snapshot; 503 until the loop has published one.
+    func snapshot() throws -> LoopSnapshot {
+        let s = port.snapshot.read()
+        guard s.summary.publishedNs != 0 else { throw APIError(.serviceUnavailable, "the trading loop has not started yet (waiting for the stock directory)") }
+        return s
+    }
+
+    /// The snapshot once it shows `version` (the loop republishes right after applying a command;
+    /// at most 1 s is waited, then the latest is taken).
+    func snapshot(atLeast version: UInt64) async -> LoopSnapshot {
+        let end = csys_monotonic_ns() + 1_000_000_000
+        var s = port.snapshot.read()
+        while s.summary.configVersion < version && csys_monotonic_ns() < end {
+            try? await Task.sleep(nanoseconds: 100_000)
+            s = port.snapshot.read()
+        }
+        return s
+    }
+
+    /// The snapshot's index of `symbol`; 400 naming it when the run does not trade it.
+    func instrument(_ context: BasicRequestContext) throws -> Int {
+        let symbol = context.parameters.get("symbol") ?? ""
+        guard let i = symbols.firstIndex(of: symbol) else {
+            throw APIError(.badRequest, "unknown symbol '\(symbol)' (this run trades \(symbols.joined(separator: ", ")))")
+        }
+        return i
+    }
+
+    /// Sends a command; a refusal by the loop is a 400 naming `what`.
+    func command(_ code: Int32, locate: UInt16 = 0, _ a0: UInt64 = 0, _ a1: UInt64 = 0, what: String) async throws -> CommandAck {
+        let ack: CommandAck
+        do { ack = try await link.send(code, locate: locate, a0, a1) } catch {
+            throw APIError(error == .busy ? .serviceUnavailable : .gatewayTimeout, "\(what): \(error)")
+        }
+        // A command the current state refuses (a reset while the switch is off) is a conflict, bad input a 400.
+        if let why = ack.refusal { throw APIError(ack.result == UInt64(OMNI_CMDR_NOT_KILLED) ? .conflict : .badRequest, "\(what): not applied: \(why)") }
+        return ack
+    }
+
+    func params(_ s: LoopSnapshot, _ i: Int) -> InstrumentParams {
+        let x = s.instruments[i]
+        return InstrumentParams(symbol: symbols[i], quoting: x.quoting, spreadTicks: x.parameters?.spreadTicks, size: x.parameters?.size,
+                                skewShares: x.parameters?.skewShares, maxPosition: x.ladderMaxPosition,
+                                configVersion: s.summary.configVersion)
+    }
+
+    func limits(_ s: LoopSnapshot) -> Limits {
+        Limits(configVersion: s.summary.configVersion, instruments: s.instruments.indices.compactMap { i in
+            s.instruments[i].limits.map { InstrumentLimitsBody(symbol: symbols[i], maxOrderQty: $0.maxOrderQuantity, maxPosition: max($0.maxLong, $0.maxShort)) }
+        })
+    }
+
+    func ns(_ ticks: UInt64) -> UInt64 { withUnsafePointer(to: clock) { csys_clock_ns($0, ticks) } }
+
+    // MARK: - Routes
+
+    func routes(_ router: Router<BasicRequestContext>) {
+        router.add(middleware: MethodNotAllowed(paths: [
+            ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
+            ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
+            ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]),
+        ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
+        let openAPI = OpenAPIDocument.json(symbols: symbols)
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPI)))
+        }
+        router.get("/v1/health") { _, _ in
+            let s = self.port.snapshot.read()
+            return Self.json(Health(status: "ok", loop: s.summary.publishedNs == 0 ? "starting" : "running", configVersion: s.summary.configVersion))
+        }
+        router.get("/v1/status") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let net = s.instruments.reduce(Int64(0)) { $0 + $1.realised + $1.unrealised - $1.fees }
+            return Self.json(Status(configVersion: s.summary.configVersion, killed: s.summary.killReason != 0,
+                                    killReason: KillReason(rawValue: s.summary.killReason)?.name, openOrders: s.summary.openOrders,
+                                    fills: s.summary.fills, netPnl: dollars(net), tickToTradeP50Ns: s.summary.tickToTradeP50Ns,
+                                    tickToTradeP99Ns: s.summary.tickToTradeP99Ns, feedStale: s.summary.feedStale, gatewayUp: s.summary.gatewayUp))
+        }
+        router.get("/v1/strategies") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let names = s.instruments.contains { $0.parameters != nil } ? QuoteParameter.allCases.map(\.name) : [QuoteParameter.maxPosition.name]
+            return Self.json(Strategies(configVersion: s.summary.configVersion, strategies: [
+                StrategyBody(name: self.strategy, parameters: names,
+                             instruments: s.instruments.indices.map { InstrumentQuoting(symbol: self.symbols[$0], quoting: s.instruments[$0].quoting) }),
+            ]))
+        }
+        router.get("/v1/instruments/:symbol/params") { req, ctx in
+            _ = try self.require(req, .read)
+            let i = try self.instrument(ctx)
+            return Self.json(self.params(try self.snapshot(), i))
+        }
+        router.put("/v1/instruments/:symbol/params") { req, ctx in
+            _ = try self.require(req, .trade)
+            let i = try self.instrument(ctx)
+            let body = try await Self.object(req, known: QuoteParameter.allCases.map(\.name))
+            guard !body.isEmpty else { throw APIError(.badRequest, "no parameter given (one or more of \(QuoteParameter.allCases.map(\.name).joined(separator: ", ")))") }
+            let s = try self.snapshot()
+            var changes: [(QuoteParameter, Int64)] = []
+            for p in QuoteParameter.allCases {
+                guard let v = body[p.name] else { continue }
+                guard case .integer(let n) = v else { throw APIError(.badRequest, "\(p.name): expected an integer, found \(v)") }
+                guard p.range.contains(n) else { throw APIError(.badRequest, "\(p.name): \(n) is out of range \(p.range.lowerBound)...\(p.range.upperBound)") }
+                guard p == .maxPosition || s.instruments[i].parameters != nil else {
+                    throw APIError(.badRequest, "\(p.name): the strategy \(self.strategy) has no such parameter")
+                }
+                if p == .size, let l = s.instruments[i].limits, n > Int64(l.maxOrderQuantity) {
+                    throw APIError(.conflict, "size: \(n) shares is above the risk limit max_order_qty \(l.maxOrderQuantity): risk would refuse every quote")
+                }
+                changes.append((p, n))
+            }
+            var version: UInt64 = 0
+            for (p, n) in changes {
+                version = try await self.command(Int32(OMNI_CMD_SET_PARAM), locate: s.instruments[i].locate, UInt64(p.rawValue), UInt64(bitPattern: n),
+                                                 what: "\(self.symbols[i]) \(p.name)").version
+            }
+            return Self.json(self.params(await self.snapshot(atLeast: version), i))
+        }
+        router.post("/v1/instruments/:symbol/quoting") { req, ctx in
+            _ = try self.require(req, .trade)
+            let i = try self.instrument(ctx)
+            let body = try await Self.object(req, known: ["quoting"])
+            guard case .bool(let on)? = body["quoting"] else { throw APIError(.badRequest, "quoting: expected true or false") }
+            let s = try self.snapshot()
+            let ack = try await self.command(Int32(OMNI_CMD_QUOTING), locate: s.instruments[i].locate, on ? 1 : 0, what: "\(self.symbols[i]) quoting")
+            return Self.json(self.params(await self.snapshot(atLeast: ack.version), i))
+        }
+        router.get("/v1/risk/limits") { req, _ in
+            _ = try self.require(req, .read)
+            return Self.json(self.limits(try self.snapshot()))
+        }
+        router.put("/v1/risk/limits") { req, _ in
+            let who = try self.require(req, .lowerLimits)
+            let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version"])
+            guard case .string(let symbol)? = body["symbol"] else { throw APIError(.badRequest, "symbol: expected the instrument's symbol (a string)") }
+            guard let i = self.symbols.firstIndex(of: symbol) else {
+                throw APIError(.badRequest, "unknown symbol '\(symbol)' (this run trades \(self.symbols.joined(separator: ", ")))")
+            }
+            func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
+                guard let v = body[key] else { return nil }
+                guard case .integer(let n) = v, range.contains(n) else { throw APIError(.badRequest, "\(key): expected an integer in \(range.lowerBound)...\(range.upperBound), found \(v)") }
+                return n
+            }
+            let qty = try integer("max_order_qty", 1...Int64(UInt32.max))
+            let position = try integer("max_position", 0...1_000_000_000)
+            let expected = try integer("config_version", 1...Int64.max)
+            guard qty != nil || position != nil else { throw APIError(.badRequest, "no limit given (max_order_qty, max_position)") }
+            let s = try self.snapshot()
+            if let e = expected, UInt64(e) != s.summary.configVersion {
+                throw APIError(.conflict, "config_version: the limits are at version \(s.summary.configVersion), not \(e): read them again")
+            }
+            guard let current = s.instruments[i].limits else { throw APIError(.conflict, "\(symbol): risk has no limits for it") }
+            let newQty = qty.map { UInt32($0) } ?? current.maxOrderQuantity
+            let newPosition = position ?? max(current.maxLong, current.maxShort)
+            if (newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)) && !who.role.may(.raiseLimits) {
+                throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not raise a limit: only a risk officer raises one")
+            }
+            let ack = try await self.command(Int32(OMNI_CMD_SET_LIMITS), locate: s.instruments[i].locate, UInt64(newQty), UInt64(newPosition),
+                                             what: "\(symbol) limits")
+            return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
+        }
+        router.post("/v1/kill") { req, _ in
+            _ = try self.require(req, .kill)
+            let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
+            let s = await self.snapshot(atLeast: ack.version)
+            return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
+                                       configVersion: s.summary.configVersion))
+        }
+        router.post("/v1/kill/reset") { req, _ in
+            _ = try self.require(req, .resetKill)
+            let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+            return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
+        }
+        router.get("/v1/positions") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            return Self.json(Positions(configVersion: s.summary.configVersion, instruments: s.instruments.indices.map { i in
+                let x = s.instruments[i]
+                return PositionBody(symbol: self.symbols[i], position: x.position, boughtShares: x.boughtShares, soldShares: x.soldShares,
+                                    fills: x.fills, workingBuy: x.workingBuy, workingSell: x.workingSell)
+            }))
+        }
+        router.get("/v1/orders") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            var reasons: [String: UInt64] = [:]
+            for c in RiskCheck.allCases { reasons[c.key] = s.refusals[Int(c.rawValue) - 1] }
+            let m = s.summary
+            return Self.json(Orders(openOrders: m.openOrders, requests: m.requests, refusedByRisk: m.refusedByRisk, notSent: m.notSent,
+                                    venueRejected: m.venueRejected, fills: m.fills, rejectsByReason: reasons))
+        }
+        router.get("/v1/pnl") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            var t: (Int64, Int64, Int64) = (0, 0, 0)
+            let rows = s.instruments.indices.map { i in
+                let x = s.instruments[i]
+                t.0 += x.realised; t.1 += x.unrealised; t.2 += x.fees
+                return PnLBody(symbol: self.symbols[i], realised: dollars(x.realised), unrealised: dollars(x.unrealised), fees: dollars(x.fees),
+                               net: dollars(x.realised + x.unrealised - x.fees))
+            }
+            return Self.json(PnL(instruments: rows, total: PnLTotal(realised: dollars(t.0), unrealised: dollars(t.1), fees: dollars(t.2),
+                                                                      net: dollars(t.0 + t.1 - t.2))))
+        }
+        router.get("/v1/feed") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let f = s.summary.feed
+            let now = csys_monotonic_ns()
+            return Self.json(Feed(lastPacketAgeMs: f.lastPacketNs == 0 ? nil : Double(now > f.lastPacketNs ? now - f.lastPacketNs : 0) / 1e6,
+                                  stale: s.summary.feedStale, gatewayUp: s.summary.gatewayUp, packets: f.packets, delivered: f.delivered,
+                                  messagesPerSecond: f.messagesPerSecond, gapsOpened: f.gapsOpened, gapsFilled: f.gapsFilled, gapsLost: f.gapsLost))
+        }
+        router.get("/v1/latency") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let h = await self.link.appliedTicks
+            let applied = h.totalCount == 0 ? Percentiles(p50Ns: 0, p99Ns: 0, count: 0)
+                : Percentiles(p50Ns: self.ns(h.valueAtPercentile(50)), p99Ns: self.ns(h.valueAtPercentile(99)), count: h.totalCount)
+            return Self.json(Latency(tickToTrade: Percentiles(p50Ns: s.summary.tickToTradeP50Ns, p99Ns: s.summary.tickToTradeP99Ns,
+                                                              count: s.summary.tickToTradeCount),
+                                     commandApplied: applied))
+        }
+    }
+}
+
+/// One value of a request's JSON object, typed for a clear refusal.
+enum JSONScalar: Decodable, Equatable, CustomStringConvertible {
+    case integer(Int64), number(Double), bool(Bool), string(String), other
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .other }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Int64.self) { self = .integer(n) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else { self = .other }
+    }
+
+    var description: String {
+        switch self {
+        case .integer(let n): "\(n)"
+        case .number(let d): "\(d)"
+        case .bool(let b): "\(b)"
+        case .string(let s): "\"\(s)\""
+        case .other: "a list, an object or null"
+        }
+    }
+}

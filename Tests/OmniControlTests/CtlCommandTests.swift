@@ -1,0 +1,95 @@
+import Foundation
+import SharedTestData
+import Testing
+
+/// `omni ctl` against a running `omni run` (subprocesses, against `omni sim`, on ports and groups of
+/// their own): a parameter change, quoting off, the kill and the reset, each answered with the
+/// version the loop applied, and seen in the run's own log.
+@Suite(.serialized) struct CtlCommandTests {
+    static let omni = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/.build/debug/omni"
+    static let present = FileManager.default.isExecutableFile(atPath: omni)
+
+    func launch(_ args: [String], out: String, tmp: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.omni)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": tmp]) { $1 }
+        FileManager.default.createFile(atPath: out, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = p.standardOutput
+        try p.run()
+        return p
+    }
+
+    func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
+    func omniCtlChangesKillsAndResetsARunningLoop() async throws {
+        let dir = TestScratch.directory("ctl")
+        let base = 61_000 + Int(getpid() % 1_400) * 3 // above the other tests' ports and the kernel's ephemeral range
+        let (ouch, fix, mold) = (base, base + 1, base + 2)
+        try """
+        mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
+        ouch: {port: \(ouch)}
+        fix: {port: \(fix), store: \(dir)/fix}
+        """.write(toFile: dir + "/sim.yaml", atomically: false, encoding: .utf8)
+        try """
+        venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
+        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)"}
+        instruments: [{symbol: AAPL}, {symbol: MSFT}]
+        control: {listen: "127.0.0.1:0"}
+        """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
+        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "90"], out: dir + "/sim.log", tmp: dir)
+        defer { if sim.isRunning { sim.terminate() }; sim.waitUntilExit() } // SIGTERM: a test process may block SIGINT in its children
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        // 30 s: room for a loaded test host to get through the commands (SIGINT from a test process
+        // may find the signal blocked, so the run ends at --seconds).
+        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "30", "--status-every", "60"], out: dir + "/run.log", tmp: dir)
+        defer { if run.isRunning { run.interrupt() }; run.waitUntilExit() }
+
+        // The control plane's port from the run's first lines.
+        var endpoint: String?
+        for _ in 0..<300 where endpoint == nil {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            endpoint = log(dir + "/run.log").split(separator: "\n").first { $0.hasPrefix("control     http://") }
+                .map { String($0.dropFirst("control     http://".count).prefix { $0 != " " }) }
+        }
+        let control = try #require(endpoint, "no control line:\n\(log(dir + "/run.log"))")
+        let token = dir + "/omni-run/control-token"
+        let attributes = try FileManager.default.attributesOfItem(atPath: token)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "the generated token is its owner's only")
+        func ctl(_ args: String...) async throws -> (status: Int32, out: String) {
+            try await runToEnd(Self.omni, ["ctl"] + args + ["--control", control, "--token-file", token])
+        }
+        // Until the loop has found the stock directory the API answers 503.
+        var status = try await ctl("status")
+        for _ in 0..<300 where status.status != 0 { try await Task.sleep(nanoseconds: 50_000_000); status = try await ctl("status") }
+        #expect(status.status == 0 && status.out.contains("kill switch off"), "\(status.out)")
+
+        let set = try await ctl("set", "AAPL", "spread_ticks=6", "size=150")
+        #expect(set.status == 0 && set.out.contains("spread_ticks 6, size 150") && set.out.contains("config version 3"), "\(set.out)")
+        let bad = try await ctl("set", "AAPL", "size=0")
+        #expect(bad.status == 1 && bad.out.contains("400 size: 0 is out of range"), "\(bad.out)")
+        let off = try await ctl("quote", "MSFT", "off")
+        #expect(off.status == 0 && off.out.contains("MSFT: quoting off") && off.out.contains("config version 4"), "\(off.out)")
+        let kill = try await ctl("kill")
+        #expect(kill.status == 0 && kill.out.contains("kill switch ON (command), config version 5"), "\(kill.out)")
+        var json = try await ctl("status", "--json")
+        for _ in 0..<100 where !json.out.contains(#""open_orders":0"#) { try await Task.sleep(nanoseconds: 20_000_000); json = try await ctl("status", "--json") }
+        #expect(json.out.contains(#""killed":true"#) && json.out.contains(#""open_orders":0"#), "\(json.out)")
+        let reset = try await ctl("reset")
+        #expect(reset.status == 0 && reset.out.contains("kill switch off, config version 6"), "\(reset.out)")
+        let denied = try await runToEnd(Self.omni, ["ctl", "status", "--control", control], environment: ["OMNI_CTL_TOKEN": "wrong"])
+        #expect(denied.status == 1 && denied.out.contains("401"), "\(denied.out)")
+
+        let end = Date().addingTimeInterval(60)
+        while run.isRunning && Date() < end { try await Task.sleep(nanoseconds: 50_000_000) }
+        if run.isRunning { Issue.record("omni run did not end at --seconds"); run.terminate() }
+        run.waitUntilExit() // the exit status recorded
+        let text = log(dir + "/run.log")
+        #expect(run.terminationStatus == 0, "\(text)")
+        #expect(text.contains("KILL SWITCH ON: command") && text.contains("kill switch reset by the control plane"), "\(text)")
+        #expect(text.contains("open orders 0 left at the end"), "\(text)")
+    }
+}
