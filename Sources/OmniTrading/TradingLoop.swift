@@ -72,7 +72,7 @@ public final class QuoteBoard {
     public func requote(_ locate: UInt16) {
         let l = Int(locate)
         guard l < locates, bids[l] != 0 || asks[l] != 0 else { return }
-        if !dirty[l] { dirty[l] = true; changed[changedCount] = locate; changedCount += 1 }
+        mark(locate, bid: bids[l], ask: asks[l])
     }
 
     /// Changes still waiting for a pass.
