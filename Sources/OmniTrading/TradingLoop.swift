@@ -166,6 +166,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     @exclusivity(unchecked) var stampedThisPass: UInt64 = 0
     /// Per-stage stamps of every request a requote sends (nil: off, the default).
     @exclusivity(unchecked) public var stages: StageStamps?
+    /// The venue's refusals (order rejected, cancel or replace rejected) by reason code
+    /// (OMNI_REASON_OUCH | the character, OMNI_REASON_FIX | the code; index = reason & 0xFFF).
+    let venueRefusals: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) var requoting = false
     @exclusivity(unchecked) var lastCancelRetry: UInt64 = 0
     /// Once stopping (the kill switch, or the end of the run), open orders are canceled again every
@@ -181,6 +184,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         self.entry = entry; self.ledger = ledger; self.risk = risk; self.board = board; self.strategy = strategy
         self.strategyID = strategyID; self.tick = tick; self.rule = rule
         let n = board.locates * rule.levels
+        venueRefusals = .allocate(capacity: 0x1000); venueRefusals.initialize(repeating: 0, count: 0x1000)
         quoting = .allocate(capacity: board.locates); quoting.initialize(repeating: false, count: board.locates)
         withdrawing = .allocate(capacity: board.locates); withdrawing.initialize(repeating: false, count: board.locates)
         bidOrder = .allocate(capacity: n); bidOrder.initialize(repeating: nil, count: n)
@@ -194,7 +198,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     }
 
     deinit {
-        quoting.deallocate(); withdrawing.deallocate(); bidOrder.deallocate(); askOrder.deallocate(); bidSent.deallocate(); askSent.deallocate()
+        venueRefusals.deallocate(); quoting.deallocate(); withdrawing.deallocate(); bidOrder.deallocate(); askOrder.deallocate(); bidSent.deallocate(); askSent.deallocate()
         maxPosition.deallocate()
     }
 
@@ -304,6 +308,11 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         cancelAll(now: now)
     }
 
+    /// The venue's refusals so far by reason code, the most frequent first (off the hot path).
+    public func venueRefusalsByReason() -> [(reason: UInt16, count: UInt64)] {
+        (0..<0x1000).compactMap { venueRefusals[$0] > 0 ? (UInt16($0), venueRefusals[$0]) : nil }.sorted { $0.count > $1.count }
+    }
+
     /// The per-stage figures in ns (off the hot path): per stage its p50, p99 and exact mean, and
     /// the exact mean of the totals (the stages' means add up to it); nil when stamps are off.
     public func stageFiguresNs() -> (stages: [(name: String, p50: UInt64, p99: UInt64, mean: Double)], totalMean: Double, requests: UInt64)? {
@@ -352,6 +361,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             guard ledger.apply(e) != .duplicateFill else { return }
             if e.type == UInt8(OMNI_EV_FILL.rawValue) {
                 strategy.onFill(locate: e.locate, side: e.fill.side, price: e.fill.last_px, quantity: e.fill.last_qty)
+            } else if e.type == UInt8(OMNI_EV_ORDER_REJECTED.rawValue) || e.type == UInt8(OMNI_EV_CANCEL_REJECTED.rawValue) {
+                venueRefusals[Int(e.order.reason & 0xFFF)] &+= 1
             }
             _ = risk.onEvent(e, now: now)
             forget(e)

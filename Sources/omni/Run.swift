@@ -546,6 +546,23 @@ struct Run: ParsableCommand {
         }
     }
 
+    /// A venue's reason code as a person reads it: OUCH 4.2's reject / cancel-reject characters,
+    /// FIX's OrdRejReason (103) / CxlRejReason (102) codes.
+    func reasonName(_ r: UInt16) -> String {
+        let detail = r & 0xFF
+        switch r & 0xF00 {
+        case UInt16(OMNI_REASON_OUCH):
+            let c = Character(Unicode.Scalar(UInt8(detail)))
+            let known: [Character: String] = ["X": "invalid price", "Z": "invalid shares", "S": "invalid stock", "C": "exchange closed",
+                                              "H": "halted", "O": "other", "I": "cancel rejected", "D": "invalid display", "T": "test mode"]
+            return "OUCH '\(c)'\(known[c].map { " (\($0))" } ?? "")"
+        case UInt16(OMNI_REASON_FIX):
+            return "FIX \(detail)"
+        default:
+            return "reason 0x\(String(r, radix: 16))"
+        }
+    }
+
     func dollars(_ v: Int128) -> String {
         let cents = v / 100 // ITCH units × shares / 100 = cents
         let sign = cents < 0 ? "-" : ""
@@ -586,6 +603,8 @@ struct Run: ParsableCommand {
         lines.append("  total PnL   realised \(dollars(total.0)), unrealised \(dollars(total.1)), fees \(dollars(total.2)), net \(dollars(total.0 + total.1 - total.2))")
         let c = loop.ledger.counters
         lines.append("  orders      \(c.entered) entered, \(c.accepted) accepted, \(c.rejected) rejected, \(c.replaced) replaced, \(c.canceled) canceled (\(c.unsolicitedCancels) by the venue), \(c.fills) fills (\(c.duplicateFills) duplicates)")
+        let venueRefusals = loop.venueRefusalsByReason().map { "\(reasonName($0.reason)) \($0.count)" }
+        lines.append("  venue       refused: \(venueRefusals.isEmpty ? "none" : venueRefusals.joined(separator: ", "))")
         let refusals = loop.risk.refusalsByReason.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
         lines.append("  risk        \(loop.risk.passed) passed, refused: \(refusals.isEmpty ? "none" : refusals.joined(separator: ", "))\(loop.risk.isKilled ? "; kill switch on (\(trigger.map { "\($0)" } ?? "\(loop.risk.killReason.map { "\($0)" } ?? "?")"))" : "")")
         lines.append("  latency     \(tickToTrade(loop)): packet batch received -> requests handed to the order entry's socket, in process")

@@ -130,6 +130,9 @@ import Testing
         let o = try #require(h.loop.ledger.order(id), "the order stands after its replace was refused")
         #expect(o.price == bid && o.leaves == 100 && !o.pendingReplace)
         #expect(h.loop.ledger.counters.cancelRejects == 1 && h.loop.ledger.counters.rejected == 0)
+        let byReason = h.loop.venueRefusalsByReason()
+        #expect(byReason.count == 1 && byReason.first?.count == 1, "the venue's one refusal, counted under its reason: \(byReason)")
+        if proto == .ouch { #expect(byReason.first?.reason == UInt16(OMNI_REASON_OUCH) | UInt16(UInt8(ascii: "X")), "OUCH's invalid price") }
         h.taker(h.a, side: "S", price: bid, shares: 40)
         #expect(h.loop.ledger.position(strategy: 1, locate: h.a.locate).shares == 40)
         h.cancel(id)
