@@ -52,7 +52,7 @@ for round in $(seq 1 "$rounds"); do
   for rate in "${rates[@]}"; do
     log="$work/run-$rate-$round.log"
     secs=$(( messages / rate + 6 ))
-    "$omni" run --config "$work/run.yaml" --seconds $secs > "$log" 2>&1 & run=$!
+    "$omni" run --config "$work/run.yaml" --seconds $secs --control off > "$log" 2>&1 & run=$! # no control plane: its threads would share the publisher's core
     sleep 1.5
     pub=$("$omni" publish "$work/flow.itch" --group 239.192.0.42:30042 --retransmit-port 30043 --rate "$rate" --linger 1 2>&1)
     wait $run || true

@@ -159,7 +159,7 @@ struct BenchTickToTrade: ParsableCommand {
                                      "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"],
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
-        let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1)] + (stageStamps ? ["--stage-stamps"] : []),
+        let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1), "--control", "off"] + (stageStamps ? ["--stage-stamps"] : []),
                                      output: "\(dir)/\(tag).trader.log")
         let traderStatus = trader.wait()
         let venueStatus = venue.wait()
