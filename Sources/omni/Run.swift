@@ -243,15 +243,14 @@ struct Run: ParsableCommand {
 
         // One pinned core, run to completion (DPDK: EAL pins the thread to feed.dpdk_core); or the
         // topology's: the feed on a core of its own, the trading loop here on the other.
-        var split: RunPlacement?
+        var topology: RunPlacement?
         if let path = cfg.topology {
-            let p: RunPlacement
-            do { p = try RunPlacement(Topology(contentsOf: path)) } catch { throw ValidationError("topology \(path): \(error)") }
-            guard !p.split || cfg.feed.via != .dpdk else {
+            do { topology = try RunPlacement(Topology(contentsOf: path)) } catch { throw ValidationError("topology \(path): \(error)") }
+            guard topology?.split != true || cfg.feed.via != .dpdk else {
                 throw ValidationError("topology \(path): the feed on a core of its own takes socket or io_uring; via dpdk, EAL pins the loop (feed.dpdk_core)")
             }
-            if p.split { split = p }
         }
+        let split = topology?.split == true ? topology : nil
         // The control plane before the loop pins itself, its threads kept off the hot path's cores
         // (they inherit this thread's affinity, which leaves those cores before they start).
         var tradingCore: Int?
@@ -262,8 +261,7 @@ struct Run: ParsableCommand {
         case (_, .automatic, nil), (_, .core, nil):
             var n = Int(csys_online_cores()) - 1
             if case .core(let c) = cfg.core { n = c }
-            if let path = cfg.topology { n = try RunPlacement(Topology(contentsOf: path)).tradingCore } // both stages on one core
-            tradingCore = n
+            tradingCore = topology?.tradingCore ?? n // a topology with both stages on one core picks it
         }
         let control: ControlPlane?
         do { control = try ControlPlane.start(cfg, hotCores: [tradingCore, split?.feedCore].compactMap { $0 }) { print($0) } } catch {
@@ -272,16 +270,12 @@ struct Run: ParsableCommand {
         defer { control?.stop() }
 
         let placement: String
-        switch (cfg.feed.via, cfg.core, split) {
-        case (.dpdk, _, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
-        case (_, .off, nil): placement = "not pinned"
-        case (_, _, let p?):
-            try pin(p.tradingCore)
-            placement = "core \(p.tradingCore), feed on core \(p.feedCore) (ring of \(p.ringCapacity))"
-        case (_, .automatic, nil), (_, .core, nil):
-            let n = tradingCore! // set above for these cases
+        switch (cfg.feed.via, tradingCore) {
+        case (.dpdk, _): placement = "core \(cfg.feed.dpdkCore) (EAL)"
+        case (_, nil): placement = "not pinned"
+        case (_, let n?):
             try pin(n)
-            placement = "core \(n)"
+            placement = "core \(n)" + (split.map { ", feed on core \($0.feedCore) (ring of \($0.ringCapacity))" } ?? "")
         }
 
         // The feed first, on the path asked for; then everything else, specialised over it.
