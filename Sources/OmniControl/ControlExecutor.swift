@@ -1,6 +1,5 @@
-import CSys
 import Dispatch
-import Glibc
+import OmniEngine
 import Synchronization
 
 /// The control plane's own thread, as the task executor its server's tasks prefer: requests,
@@ -12,16 +11,13 @@ final class ControlExecutor: TaskExecutor, @unchecked Sendable {
     let jobs = Mutex<[UnownedJob]>([])
     let waiting = DispatchSemaphore(value: 0)
     let running = Atomic<Bool>(true)
-    var thread = pthread_t()
+    private var thread: PinnedThread?
+    /// Why the thread could not start (nil: it runs); `ControlServer.start` reports it.
+    private(set) var startFailure: EngineError?
 
     init() {
-        let box = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { arg in
-            let me = Unmanaged<ControlExecutor>.fromOpaque(arg!).takeRetainedValue()
-            _ = csys_name_thread("omni-control")
-            me.work()
-            return nil
-        }, box.toOpaque())
+        // Not pinned: the thread keeps the affinity of the one that makes it.
+        do { thread = try PinnedThread(name: "omni-control") { _ in self.work() } } catch { startFailure = error }
     }
 
     func work() {

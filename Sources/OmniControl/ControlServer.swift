@@ -91,6 +91,7 @@ public final class ControlServer: Sendable {
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        if let e = executor.startFailure { throw APIError(.internalServerError, "the control plane's thread: \(e)") }
         let failure = Mutex<String?>(nil)
         let task = Task.detached(executorPreference: executor) {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }

@@ -8,6 +8,7 @@ import OmniBench
 import OmniBook
 import OmniControl
 import OmniCore
+import OmniEngine
 import OmniOrders
 import OmniRisk
 import OmniStrategy
@@ -70,17 +71,16 @@ struct BenchControl: ParsableCommand {
                                    tokens: [AccessToken(name: "bench", role: .admin, bcrypt: Bcrypt.hash(token, cost: 4))])
         let httpPort = try runBlocking { try await server.start(host: "127.0.0.1", port: 0) }
 
-        // The loop, on its core.
-        final class LoopThread: @unchecked Sendable {
+        // The loop, on its core (PinnedThread pins it and names it).
+        final class LoopState: @unchecked Sendable {
             let run = Atomic<Bool>(true)
             let pinned = Atomic<Int32>(-1)
-            var body: () -> Void = {}
         }
-        let lt = LoopThread()
+        let lt = LoopState()
         var sink = BoardSink(board: board)
         let idle = UInt64(idleNs)
-        lt.body = {
-            lt.pinned.store(csys_pin_to_core(Int32(loopCore)), ordering: .releasing)
+        let thread = try PinnedThread(name: "bench-loop", core: loopCore) { pinError in
+            lt.pinned.store(pinError, ordering: .releasing)
             var nextTouch: UInt64 = 0, idleRuns = 0
             while lt.run.load(ordering: .relaxed) {
                 let now = csys_monotonic_ns()
@@ -97,13 +97,6 @@ struct BenchControl: ParsableCommand {
                 if n == 0 && idle > 0 { idleRuns += 1; if idleRuns & 63 == 0 { usleep(UInt32(idle / 1_000)) } } else { idleRuns = 0 }
             }
         }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(lt)
-        pthread_create(&thread, nil, { arg in
-            let lt = Unmanaged<LoopThread>.fromOpaque(arg!).takeRetainedValue()
-            lt.body()
-            return nil
-        }, box.toOpaque())
         while lt.pinned.load(ordering: .acquiring) == -1 { usleep(1_000) }
 
         var clock = csys_clock()
@@ -139,7 +132,7 @@ struct BenchControl: ParsableCommand {
             usleep(UInt32(intervalUs))
         }
         lt.run.store(false, ordering: .relaxed)
-        pthread_join(thread, nil)
+        thread.join()
         _ = try? runBlocking { await server.stop() }
 
         func line(_ name: String, _ h: Histogram<UInt64>, tsc: Bool) -> String {
