@@ -36,11 +36,8 @@ import Testing
         let entry = OuchOrderEntry(SoupClientConfig(port: sim.ouchPort, username: "MMK", password: "x"), symbols: symbols, orderSlots: 1 << 10)
         try entry.connect()
         let rc = LoopHarness<OuchOrderEntry>.risk(instruments: specs)
-        let board = QuoteBoard(locates: 16)
-        let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
-                               risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
-        var sink = BoardSink(board: board)
+        let loop = try testLoop(entry, risk: rc)
+        var sink = BoardSink(board: loop.board)
         func touch(_ shift: Int64) {
             for s in specs {
                 let r = Int64(s.referencePrice) + shift

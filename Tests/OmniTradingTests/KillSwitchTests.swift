@@ -55,12 +55,9 @@ import Testing
         var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: maxDailyLoss)
         rc.instrumentLimits[1] = InstrumentLimits(maxOrderQuantity: 1_000, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
         rc.strategyLimits[1] = StrategyLimits(maxLong: 1_000, maxShort: 1_000)
-        let board = QuoteBoard(locates: 16)
-        let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
-                               risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+        let loop = try testLoop(entry, risk: rc)
         loop.quote(1)
-        var s = Setup(entry: entry, loop: loop, sink: BoardSink(board: board))
+        var s = Setup(entry: entry, loop: loop, sink: BoardSink(board: loop.board))
         s.book(bid: 1_990_000, ask: 1_990_200)
         #expect(entry.venue.liveOrders == 2)
         return s

@@ -16,6 +16,15 @@ import Testing
 
 let buy = UInt8(OMNI_SIDE_BUY), sell = UInt8(OMNI_SIDE_SELL)
 
+/// The tests' trading loop over `entry`: 16 locates, 1,024 orders, an inventory-skew quoter
+/// (tick 0.01, two ticks from the mid, 100 shares, a tick of skew per `skewShares`, 500 at most).
+func testLoop<E: OrderEntry>(_ entry: E, risk: RiskConfig, skewShares: Int64 = 100, rule: QuotingRule = QuotingRule(),
+                             firstGeneration: UInt32 = 1) throws -> TradingLoop<E, InventorySkewQuoter> {
+    TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16, firstGeneration: firstGeneration)),
+                risk: try PreTradeCheck(risk), board: QuoteBoard(locates: 16),
+                strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: skewShares, maxPosition: 500), rule: rule)
+}
+
 /// A running `omni sim` (in this process, loopback, no generator), our session to it over OUCH
 /// or FIX, and a trading loop over that session that quotes nothing by itself: the end-to-end
 /// tests send orders through it by hand (risk, then the order entry, as the loop sends its own),
@@ -65,11 +74,8 @@ final class LoopHarness<E: GatewaySession> {
 
     init(sim: SimVenue, entry: E, user: String, risk: RiskConfig, firstGeneration: UInt32 = 1) throws {
         self.sim = sim; self.entry = entry; self.user = user
-        let board = QuoteBoard(locates: 16)
-        sink = BoardSink(board: board)
-        loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16, firstGeneration: firstGeneration)),
-                           risk: try PreTradeCheck(risk), board: board,
-                           strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+        loop = try testLoop(entry, risk: risk, firstGeneration: firstGeneration)
+        sink = BoardSink(board: loop.board)
         touch(Self.a)
     }
 

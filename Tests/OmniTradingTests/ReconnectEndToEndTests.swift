@@ -90,11 +90,8 @@ import Testing
     /// recover, cancel what is left, and compare with the venue.
     static func scenario<E: GatewaySession>(_ entry: E, sim: SimVenue, client: String, dropWith: (() -> Void) -> Void) throws {
         let rc = LoopHarness<OuchOrderEntry>.risk(instruments: specs)
-        let board = QuoteBoard(locates: 16)
-        let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
-                               risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 1_000, maxPosition: 500))
-        var sink = BoardSink(board: board)
+        let loop = try testLoop(entry, risk: rc, skewShares: 1_000)
+        var sink = BoardSink(board: loop.board)
         for s in specs {
             let r = Int64(s.referencePrice)
             sink.bboChanged(s.locate, BBO(bidPrice: Price(raw: r - 100), bidSize: 100, askPrice: Price(raw: r + 100), askSize: 100))

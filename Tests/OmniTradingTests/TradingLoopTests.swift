@@ -44,13 +44,9 @@ import Testing
         var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: 100_000_000)
         rc.instrumentLimits[1] = InstrumentLimits(maxOrderQuantity: maxOrderQuantity, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
         rc.strategyLimits[1] = StrategyLimits(maxLong: 1_000, maxShort: 1_000)
-        let board = QuoteBoard(locates: 16)
-        let loop = TradingLoop(entry: entry, ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
-                               risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500),
-                               rule: rule)
+        let loop = try testLoop(entry, risk: rc, rule: rule)
         loop.quote(1)
-        return Setup(entry: entry, loop: loop, sink: BoardSink(board: board))
+        return Setup(entry: entry, loop: loop, sink: BoardSink(board: loop.board))
     }
 
     /// Our open orders' prices on one side, best first.
@@ -152,12 +148,9 @@ import Testing
         var rc = RiskConfig(instruments: 16, strategies: 2, orders: 1 << 10, maxDailyLoss: 100_000_000)
         rc.instrumentLimits[1] = InstrumentLimits(maxOrderQuantity: 1_000, maxOrderValue: 10_000_000_000, maxLong: 1_000, maxShort: 1_000)
         rc.strategyLimits[1] = StrategyLimits(maxLong: 1_000, maxShort: 1_000)
-        let board = QuoteBoard(locates: 16)
-        let loop = TradingLoop(entry: ResendingFills(venue), ledger: OrderLedger(OrderLedgerConfig(orders: 1 << 10, strategies: 2, locates: 16)),
-                               risk: try PreTradeCheck(rc), board: board,
-                               strategy: InventorySkewQuoter(tick: 100, halfSpreadTicks: 2, size: 100, sharesPerSkewTick: 100, maxPosition: 500))
+        let loop = try testLoop(ResendingFills(venue), risk: rc)
         loop.quote(1)
-        var sink = BoardSink(board: board)
+        var sink = BoardSink(board: loop.board)
         sink.bboChanged(1, BBO(bidPrice: Price(raw: 1_990_000), bidSize: 100, askPrice: Price(raw: 1_990_200), askSize: 100))
         loop.pass(now: 1_000_000_000)
         _ = venue.venue.submit(session: 2, order: NewOrder(locate: 1, side: .ask, kind: .immediateOrCancel, price: 1_989_900, quantity: 100))
