@@ -344,19 +344,15 @@ int feed_ring(const Options &o) {
 int main(int argc, char **argv) {
     Verilated::commandArgs(argc, argv);
     Options o;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        auto val = [&](const char *name) {
-            if (i + 1 >= argc) { fprintf(stderr, "hw-harness: %s needs a value\n", name); exit(2); }
-            return std::string(argv[++i]);
-        };
-        if (a == "--seed") o.seed = std::stoull(val("--seed"));
-        else if (a == "--max-count") o.max_count = (unsigned)std::stoul(val("--max-count"));
-        else if (a == "--idle") o.idle = std::stod(val("--idle"));
-        else if (a == "--stall") o.stall = std::stod(val("--stall"));
-        else if (a == "--faults") o.faults = std::stod(val("--faults"));
-        else if (a == "--ring") o.ring = val("--ring");
-        else if (a == "--payload") o.payload = val("--payload");
+    for (OptionReader r{argc, argv, 1, "hw-harness"}; r.i < argc; r.i++) {
+        std::string a = argv[r.i];
+        if (a == "--seed") o.seed = r.count();
+        else if (a == "--max-count") o.max_count = (unsigned)r.count();
+        else if (a == "--idle") o.idle = r.share();
+        else if (a == "--stall") o.stall = r.share();
+        else if (a == "--faults") o.faults = r.share();
+        else if (a == "--ring") o.ring = r.text();
+        else if (a == "--payload") o.payload = r.text();
         else if (a[0] == '-' && a[1] == '-') { fprintf(stderr, "hw-harness: unknown option %s\n", a.c_str()); return 2; }
         else o.files.push_back(a);
     }

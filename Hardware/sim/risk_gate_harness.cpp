@@ -610,16 +610,12 @@ PassResult run_pass(bool stalled, const Options &o, uint64_t seed) {
 int main(int argc, char **argv) {
     Verilated::commandArgs(argc, argv);
     Options o;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        auto val = [&](const char *name) {
-            if (i + 1 >= argc) { fprintf(stderr, "risk-harness: %s needs a value\n", name); exit(2); }
-            return std::string(argv[++i]);
-        };
-        if (a == "--seed") o.seed = std::stoull(val("--seed"));
-        else if (a == "--records") o.records = std::stoull(val("--records"));
-        else if (a == "--idle") o.idle = std::stod(val("--idle"));
-        else if (a == "--stall") o.stall = std::stod(val("--stall"));
+    for (OptionReader r{argc, argv, 1, "risk-harness"}; r.i < argc; r.i++) {
+        std::string a = argv[r.i];
+        if (a == "--seed") o.seed = r.count();
+        else if (a == "--records") o.records = r.count();
+        else if (a == "--idle") o.idle = r.share();
+        else if (a == "--stall") o.stall = r.share();
         else {
             fprintf(stderr, "usage: %s [--seed N] [--records N] [--idle P] [--stall P]\n", argv[0]);
             return 2;
