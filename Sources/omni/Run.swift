@@ -372,7 +372,7 @@ struct Run: ParsableCommand {
         do { risk = try PreTradeCheck(riskConfig) } catch { throw ValidationError("risk limits: \(error)") }
         // Client order ids new to the venue for the day, whatever runs logged in under this name before.
         let ledger = OrderLedger(OrderLedgerConfig(orders: 1 << 16, strategies: 2, locates: 1 << 16,
-                                                   firstGeneration: OrderLedgerConfig.dayUniqueGeneration(secondsSinceMidnight: UInt32(time(nil) % 86_400))))
+                                                   firstGeneration: OrderLedgerConfig.dayUniqueGeneration(secondsSinceMidnight: UInt32(csys_ns_since_midnight_utc() / 1_000_000_000))))
         let symbolsByLocate = locates.mapValues(\.description)
 
         // The order entry: one instantiation of the loop per protocol (no existential on the hot path).
