@@ -5,8 +5,9 @@ import Histogram
 /// requote sends, TSC stamps at: the packet batch's receive (rx, the board's stamp), the pass's
 /// start (the receive step done: MoldUDP64, ITCH decode, books), the strategy's decision for its
 /// instrument, risk passed, the request encoded (the order entry's submit returned) and the
-/// pass's send (its flush). The five deltas of one request add up to its tick-to-trade, so the
-/// stages' means add up to the mean in-process total (`sums` are exact, in ticks).
+/// pass's send (its flush, the same TSC the loop's tick-to-trade histogram takes). The five
+/// deltas of one request add up to its tick-to-trade, so the stages' means (`sums` are exact, in
+/// ticks) add up to that histogram's mean, which the report shows beside them.
 ///
 /// Off by default: it costs four TSC reads per request and one per pass, and five histogram
 /// records per request (`omni bench decision-path --stage-stamps` measures it). Preallocated:
@@ -15,9 +16,8 @@ public final class StageStamps {
     public static let names = ["rx -> books", "books -> strategy", "strategy -> risk", "risk -> encoded", "encoded -> sent"]
     /// Per stage, its ticks per request.
     public private(set) var histograms: [Histogram<UInt64>]
-    /// Per stage, the exact sum of its ticks; and of the totals (tx - rx), and the requests.
+    /// Per stage, the exact sum of its ticks, and the requests stamped.
     public private(set) var sums = [UInt64](repeating: 0, count: 5)
-    public private(set) var totalSum: UInt64 = 0
     public private(set) var requests: UInt64 = 0
     /// Requests beyond `capacity` in one pass: not stamped.
     public private(set) var unstamped: UInt64 = 0
@@ -59,7 +59,6 @@ public final class StageStamps {
             record(2, risk &- strategy)
             record(3, encoded &- risk)
             record(4, tx &- encoded)
-            totalSum &+= tx &- rx
         }
         requests &+= UInt64(count)
     }

@@ -314,7 +314,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     }
 
     /// The per-stage figures in ns (off the hot path): per stage its p50, p99 and exact mean, and
-    /// the exact mean of the totals (the stages' means add up to it); nil when stamps are off.
+    /// the tick-to-trade histogram's mean (the stages' means add up to it, within the histogram's
+    /// three significant digits); nil when stamps are off.
     public func stageFiguresNs() -> (stages: [(name: String, p50: UInt64, p99: UInt64, mean: Double)], totalMean: Double, requests: UInt64)? {
         guard let s = stages, s.requests > 0 else { return nil }
         return withUnsafePointer(to: clock) { c in
@@ -323,7 +324,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
                 (StageStamps.names[i], csys_clock_ns(c, s.histograms[i].valueAtPercentile(50)), csys_clock_ns(c, s.histograms[i].valueAtPercentile(99)),
                  Double(s.sums[i]) / Double(s.requests) * perTick)
             }
-            return (rows, Double(s.totalSum) / Double(s.requests) * perTick, s.requests)
+            return (rows, tickToTrade.mean * perTick, s.requests)
         }
     }
 

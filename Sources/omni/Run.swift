@@ -96,7 +96,7 @@ struct Run: ParsableCommand {
         request a requote sent. It is not the wire: neither the NIC nor the kernel's path is in it. \
         --stage-stamps splits it per request: rx -> books (the receive step: MoldUDP64, ITCH, \
         books), books -> strategy, strategy -> risk, risk -> encoded, encoded -> sent; the summary \
-        shows each stage's mean, p50 and p99, and the means adding up to the mean total.
+        shows each stage's mean, p50 and p99, and the means adding up to the tick-to-trade histogram's mean.
 
         A status line every status_every seconds; SIGINT or --seconds cancels every open order, waits \
         (at most 2 s) for the venue to confirm, logs out and prints the summary per instrument. The \
@@ -604,7 +604,7 @@ struct Run: ParsableCommand {
         lines.append("  latency     \(tickToTrade(loop)): packet batch received -> requests handed to the order entry's socket, in process")
         if let f = loop.stageFiguresNs() {
             lines.append("  stages      per request (\(f.requests)), mean / p50 / p99 ns: " + f.stages.map { "\($0.name) \(fixed($0.mean, 0)) / \($0.p50) / \($0.p99)" }.joined(separator: "; "))
-            lines.append("              the stages' means add up to \(fixed(f.stages.reduce(0) { $0 + $1.mean }, 0)) ns, the mean tick-to-trade \(fixed(f.totalMean, 0)) ns")
+            lines.append("              the stages' means add up to \(fixed(f.stages.reduce(0) { $0 + $1.mean }, 0)) ns, the tick-to-trade histogram's mean \(fixed(f.totalMean, 0)) ns")
         }
         lines.append("  feed        \(grouped(h.delivered)) messages in \(grouped(h.packets)) packets (\(grouped(UInt64(h.messagesPerSecond))) msgs/s first to last packet); gaps \(h.gapsOpened) seen, \(h.gapsFilled) filled, \(h.gapsLost) lost; \(grouped(h.fullBatches)) of \(grouped(h.batches)) receive batches full (the loop behind the feed)")
         lines.append("  open orders \(leftOpen) left at the end\(leftOpen > 0 ? " (NOT CONFIRMED CANCELED)" : "")")

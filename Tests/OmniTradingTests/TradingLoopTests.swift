@@ -118,7 +118,8 @@ import Testing
     }
 
     /// Stage stamps: every request a requote sent with a batch stamp is stamped once, and the
-    /// stages' means add up to the mean tick-to-trade (the deltas of one request telescope).
+    /// stages' means add up to the tick-to-trade histogram's mean (recorded apart, to three
+    /// significant digits).
     @Test func stageStampsAddUpToTheTickToTrade() throws {
         var s = try setUp()
         defer { s.entry.venue.feed.deallocate() }
@@ -133,7 +134,7 @@ import Testing
         let f = try #require(s.loop.stageFiguresNs())
         #expect(f.requests == s.loop.counters.stamped && f.requests >= 18, "new orders, then replaces both sides")
         let sum = f.stages.reduce(0) { $0 + $1.mean }
-        #expect(abs(sum - f.totalMean) <= f.totalMean * 1e-9 + 1e-6, "\(f.stages) add up to \(sum), total \(f.totalMean)")
+        #expect(abs(sum - f.totalMean) <= f.totalMean * 2e-3, "\(f.stages) add up to \(sum), the histogram's mean \(f.totalMean)")
         #expect(f.stages.allSatisfy { $0.mean >= 0 } && f.stages.count == StageStamps.names.count)
     }
 
