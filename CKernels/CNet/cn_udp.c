@@ -243,8 +243,8 @@ static inline uint64_t ts_ns(const struct timespec *t) {
 }
 
 int cn_cmsg_timestamp(const struct cmsghdr *c, uint64_t *out) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) return -1;
-    if (c->cmsg_len < CMSG_LEN(sizeof(struct scm_timestamping))) return -1;
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) return -ENOMSG;
+    if (c->cmsg_len < CMSG_LEN(sizeof(struct scm_timestamping))) return -EMSGSIZE;
     // ts[0] software, ts[2] raw hardware (ts[1] is unused). CMSG_DATA may be unaligned for timespec.
     struct scm_timestamping t;
     memcpy(&t, CMSG_DATA(c), sizeof t);

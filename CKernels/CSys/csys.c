@@ -17,39 +17,39 @@
 // ---- Threads
 
 int csys_pin_to_core(int core) {
-    if (core < 0 || core >= CPU_SETSIZE) return EINVAL; // CPU_SET beyond the set is undefined behaviour
+    if (core < 0 || core >= CPU_SETSIZE) return -EINVAL; // CPU_SET beyond the set is undefined behaviour
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(core, &set);
-    return pthread_setaffinity_np(pthread_self(), sizeof set, &set); // EINVAL for an offline or forbidden core
+    return -pthread_setaffinity_np(pthread_self(), sizeof set, &set); // EINVAL for an offline or forbidden core
 }
 
 int csys_avoid_core(int core) {
-    if (core < 0 || core >= CPU_SETSIZE) return EINVAL;
+    if (core < 0 || core >= CPU_SETSIZE) return -EINVAL;
     cpu_set_t set;
     int rc = pthread_getaffinity_np(pthread_self(), sizeof set, &set);
-    if (rc != 0) return rc;
+    if (rc != 0) return -rc;
     CPU_CLR(core, &set);
-    if (CPU_COUNT(&set) == 0) return EINVAL; // nowhere else to run
-    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (CPU_COUNT(&set) == 0) return -EINVAL; // nowhere else to run
+    return -pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 int csys_current_core(void) { return sched_getcpu(); }
 
 int csys_set_fifo(int priority) {
     struct sched_param p = { .sched_priority = priority };
-    if (priority == 0) return pthread_setschedparam(pthread_self(), SCHED_OTHER, &p);
-    if (priority < sched_get_priority_min(SCHED_FIFO) || priority > sched_get_priority_max(SCHED_FIFO)) return EINVAL;
-    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
+    if (priority == 0) return -pthread_setschedparam(pthread_self(), SCHED_OTHER, &p);
+    if (priority < sched_get_priority_min(SCHED_FIFO) || priority > sched_get_priority_max(SCHED_FIFO)) return -EINVAL;
+    return -pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
 }
 
-int csys_lock_memory(void) { return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno; }
+int csys_lock_memory(void) { return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : -errno; }
 
 int csys_name_thread(const char *name) {
     char cut[16]; // the kernel's TASK_COMM_LEN, terminator included; longer names are ERANGE otherwise
     strncpy(cut, name, sizeof cut - 1);
     cut[sizeof cut - 1] = 0;
-    return pthread_setname_np(pthread_self(), cut);
+    return -pthread_setname_np(pthread_self(), cut);
 }
 
 int csys_online_cores(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }
@@ -80,13 +80,13 @@ static void *map_thp(size_t len) {
 int csys_alloc_hugepages(csys_region *r, size_t size, int node) {
     *r = (csys_region){ .node = -1 };
     int numa = numa_available() >= 0;
-    if (size == 0 || (numa && node > numa_max_node())) return EINVAL;
+    if (size == 0 || (numa && node > numa_max_node())) return -EINVAL;
     size_t len = round_up(size, CSYS_HUGEPAGE_SIZE);
     csys_mem_kind kind = CSYS_MEM_HUGETLB;
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     if (p == MAP_FAILED) { // the pool is empty or absent
         kind = CSYS_MEM_THP;
-        if (!(p = map_thp(len))) return ENOMEM;
+        if (!(p = map_thp(len))) return -ENOMEM;
     }
     if (node >= 0 && numa) {
         numa_tonode_memory(p, len, node); // binds before the first touch below, so the pages land there
@@ -99,19 +99,19 @@ int csys_alloc_hugepages(csys_region *r, size_t size, int node) {
 
 int csys_alloc_on_node(csys_region *r, size_t size, int node) {
     *r = (csys_region){ .node = -1 };
-    if (size == 0) return EINVAL;
+    if (size == 0) return -EINVAL;
     size_t len = round_up(size, (size_t)sysconf(_SC_PAGESIZE));
     void *p;
     if (numa_available() >= 0) {
-        if (node > numa_max_node()) return EINVAL;
+        if (node > numa_max_node()) return -EINVAL;
         int at = node >= 0 ? node : numa_node_of_cpu(sched_getcpu());
         p = node >= 0 ? numa_alloc_onnode(len, node) : numa_alloc_local(len);
-        if (!p) return ENOMEM;
+        if (!p) return -ENOMEM;
         r->kind = CSYS_MEM_NUMA;
         r->node = at;
     } else {
         p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return ENOMEM;
+        if (p == MAP_FAILED) return -ENOMEM;
         r->kind = CSYS_MEM_PAGES;
     }
     prefault(p, len);

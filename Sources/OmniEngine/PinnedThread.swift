@@ -24,7 +24,7 @@ public final class PinnedThread: @unchecked Sendable {
         var t = pthread_t()
         let rc = pthread_create(&t, nil, { arg in
             let start = Unmanaged<Start>.fromOpaque(arg!).takeRetainedValue()
-            let pinError = start.core.map { csys_pin_to_core(Int32($0)) } ?? 0
+            let pinError = start.core.map { -csys_pin_to_core(Int32($0)) } ?? 0 // CSys gives -errno
             _ = start.name.withCString { csys_name_thread($0) } // Linux keeps the first 15 bytes
             start.body(pinError)
             return nil

@@ -72,7 +72,7 @@ public final class EventRing: @unchecked Sendable {
         var r = csys_region()
         var rc = bytes >= EventRing.hugepageThreshold ? csys_alloc_hugepages(&r, bytes, Int32(node)) : csys_alloc_on_node(&r, bytes, Int32(node))
         if rc != 0 && node >= 0 { rc = csys_alloc_on_node(&r, bytes, -1) } // a node that does not exist here: the local one
-        guard rc == 0, let mem = r.base else { throw .ring(capacity: capacity, status: String(cString: strerror(rc))) }
+        guard rc == 0, let mem = r.base else { throw .ring(capacity: capacity, status: String(cString: strerror(-rc))) }
         // Page-aligned, so CRING_ALIGN-aligned; CSys zeroed and faulted the pages in.
         let st = kind == .spsc
             ? cring_spsc_init(mem.assumingMemoryBound(to: cring_spsc.self), UInt32(capacity), slot, 0)

@@ -97,7 +97,7 @@ public struct OuchOutbox {
 /// reply for a message whose token cannot be trusted.
 public final class OuchServer<Handler: OrderEntryHandler>: SoupServerApplication {
     public let handler: Handler
-    /// Counts per cw_ouch_status, index = status value.
+    /// Counts per cw_ouch_status, index = minus the status (0 = OK).
     public private(set) var decodeResults = [Int](repeating: 0, count: 8)
     public var malformed: Int { decodeResults.dropFirst().reduce(0, +) }
 
@@ -106,7 +106,7 @@ public final class OuchServer<Handler: OrderEntryHandler>: SoupServerApplication
     public func received(_ payload: UnsafeRawBufferPointer, from user: SoupUser, server: SoupServer) {
         var msg = cw_ouch_in()
         let st = cw_ouch_decode_in(payload.baseAddress?.assumingMemoryBound(to: UInt8.self), payload.count, &msg)
-        decodeResults[Int(st.rawValue)] += 1
+        decodeResults[Int(-st.rawValue)] += 1
         guard st == CW_OUCH_OK else { return }
         let out = OuchOutbox(server: server, user: user)
         switch msg.type {

@@ -2,6 +2,7 @@ import CEvent
 import CRing
 import CSys
 import Glibc
+import SharedTestData
 import Testing
 
 /// What the MPSC consumer saw: per producer, the next index it expects (each
@@ -175,7 +176,7 @@ extension Kernels {
             for i: UInt64 in 0..<8192 { var x = i; guard ring_baseline_push(r, &x, 8) == 1 else { Issue.record("push \(i) refused"); break } }
             #expect(ring_baseline_push(r, &v, 8) == 0)
             #expect(ring_baseline_pop(r, &v, 8) == 1 && v == 0)
-            #expect(ring_baseline_bytes(3, 8) == 0 && ring_baseline_init(r, 8, 4) == -1)
+            #expect(ring_baseline_bytes(3, 8) == 0 && ring_baseline_init(r, 8, 4) == -EINVAL)
         }
     }
 }

@@ -2,6 +2,7 @@ import CEvent
 import CRing
 import CSys
 import Glibc
+import SharedTestData
 import Testing
 
 /// The ring's sequence counters start this far below 2^64, so that every
@@ -89,6 +90,17 @@ extension Kernels {
             let n: UInt64 = 1_500_000
             let got = spscRun(omni_event.self, count: n, capacity: 256, batch: batch, firstSeq: nearWrap(n))
             #expect(!got.timedOut && got.count == n && got.wrong == 0, "\(got)")
+        }
+
+        @Test("a ring in CSys hugepage memory works like one in any memory")
+        func inHugepageMemory() throws {
+            var r = csys_region()
+            #expect(csys_alloc_hugepages(&r, 3 << 20, -1) == 0)
+            defer { csys_region_free(&r) }
+            let ring = try #require(r.base).assumingMemoryBound(to: cring_spsc.self)
+            #expect(cring_spsc_init(ring, 4096, 64, 0) == CRING_OK.rawValue)
+            var e = omni_event(encoding: 5), back = omni_event()
+            #expect(cring_spsc_try_push(ring, &e, 64) == 1 && cring_spsc_try_pop(ring, &back, 64) == 1 && back.decoded == 5)
         }
 
         @Test("a tiny ring laps itself every few events: the two sides meet at every slot")

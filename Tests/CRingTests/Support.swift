@@ -2,19 +2,13 @@ import CEvent
 import CRing
 import CSys
 import Glibc
+import SharedTestData
 import Testing
 
 /// Every test of this target runs alone: the concurrent ring tests spin two to
-/// four threads on a machine that may have two cores, and the clock tests time
-/// sleeps. Each file adds its suite to this one.
-@Suite("CRing rings and CSys system calls", .serialized)
+/// four threads on a machine that may have two cores. Each file adds its suite to this one.
+@Suite("CRing rings", .serialized)
 enum Kernels {}
-
-/// A pointer handed to another thread. The tests order every access by hand
-/// (thread start and join), which the compiler cannot see.
-struct Shared<T>: @unchecked Sendable {
-    let p: UnsafeMutablePointer<T>
-}
 
 /// Memory for a ring: `bytes` aligned to CRING_ALIGN, released when the value is dropped.
 final class RingMemory<Ring> {
@@ -26,28 +20,6 @@ final class RingMemory<Ring> {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
     }
     deinit { raw.deallocate() }
-}
-
-private final class ThreadBody {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-}
-
-/// Runs each body on a thread of its own (so a test may pin it or spin in it)
-/// and returns when all have finished.
-func runThreads(_ bodies: [@Sendable () -> Void]) {
-    var threads: [pthread_t] = []
-    for body in bodies {
-        var t = pthread_t()
-        let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        let rc = pthread_create(&t, nil, { arg in
-            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, arg)
-        precondition(rc == 0, "pthread_create: \(rc)")
-        threads.append(t)
-    }
-    for t in threads { pthread_join(t, nil) }
 }
 
 /// How a test side waits on a full or empty ring: spin a little, then sleep.

@@ -168,11 +168,11 @@ struct FramingTests {
             let c = d2.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, 19) }
             return (a, c)
         }
-        #expect(first == 0 && second == -1 && b.count == 1 && b.len == 41)
+        #expect(first == 0 && second == -ENOSPC && b.count == 1 && b.len == 41)
         var tiny = [UInt8](repeating: 0, count: 10)
         let begun = tiny.withUnsafeMutableBufferPointer { cw_mold_begin(&b, $0.baseAddress, $0.count, name, 1) }
         let appended = d1.withUnsafeBufferPointer { cw_mold_append(&b, $0.baseAddress, 19) }
-        #expect(begun == -1 && appended == -1 && tiny.allSatisfy { $0 == 0 })
+        #expect(begun == -ENOSPC && appended == -ENOSPC && tiny.allSatisfy { $0 == 0 })
     }
 
     @Test func moldCursorOnAPacketShorterThanTheHeaderYieldsNothing() {

@@ -73,13 +73,13 @@ struct SoupCodecTests {
         #expect(short.withUnsafeMutableBufferPointer { p in
             var pkt = cw_soup_packet(type: pk[0].0, payload_len: UInt16(p.count), payload: p.baseAddress)
             return cw_soup_parse_login_request(&pkt, &req)
-        } == -1)
+        } == -EMSGSIZE)
         short = pk[0].1
         short[45] = UInt8(ascii: "x")
         #expect(short.withUnsafeMutableBufferPointer { p in
             var pkt = cw_soup_packet(type: pk[0].0, payload_len: UInt16(p.count), payload: p.baseAddress)
             return cw_soup_parse_login_request(&pkt, &req)
-        } == -1)
+        } == -EINVAL)
     }
 
     @Test func loginAcceptedRejectedAndEmptyPackets() {
@@ -167,7 +167,7 @@ struct SoupCodecTests {
         // storage smaller than two largest packets is refused
         var rx = cw_soup_rx()
         var tiny = [UInt8](repeating: 0, count: 100)
-        #expect(tiny.withUnsafeMutableBufferPointer { cw_soup_rx_init(&rx, $0.baseAddress, 100, 1024) } == -1)
+        #expect(tiny.withUnsafeMutableBufferPointer { cw_soup_rx_init(&rx, $0.baseAddress, 100, 1024) } == -ENOSPC)
     }
 }
 

@@ -180,7 +180,7 @@ struct OuchSessionTests {
         #expect(got.map { $0.1.type } == [UInt8(ascii: "A"), UInt8(ascii: "E")])
         server.stop()
         #expect(app.malformed == 2 && app.handler.entered == 1)
-        #expect(app.decodeResults[Int(CW_OUCH_BAD_SIDE.rawValue)] == 1 && app.decodeResults[Int(CW_OUCH_BAD_LENGTH.rawValue)] == 1)
+        #expect(app.decodeResults[Int(-CW_OUCH_BAD_SIDE.rawValue)] == 1 && app.decodeResults[Int(-CW_OUCH_BAD_LENGTH.rawValue)] == 1)
     }
 
     /// Alice rests an order and drops her connection; Bob trades against it while she is away.

@@ -160,7 +160,8 @@ int cn_udp_send_to(int fd, const void *data, size_t len, const struct sockaddr_i
 
 struct cmsghdr;
 // If c is an SCM_TIMESTAMPING message, stores its stamp in *ts_ns (the raw hardware stamp when
-// the NIC gave one, else the software one) and returns CN_RX_HW_TS or 0; -1 for any other cmsg.
+// the NIC gave one, else the software one) and returns CN_RX_HW_TS or 0; -ENOMSG for any other
+// cmsg, -EMSGSIZE for one too short to hold the stamps.
 // Shared by the recvmmsg and io_uring paths.
 int cn_cmsg_timestamp(const struct cmsghdr *c, uint64_t *ts_ns);
 

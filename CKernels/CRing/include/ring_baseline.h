@@ -8,6 +8,7 @@
 #ifndef RING_BASELINE_H
 #define RING_BASELINE_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,9 +30,9 @@ static inline size_t ring_baseline_bytes(uint32_t capacity, uint32_t slot_size) 
     return sizeof(ring_baseline) + (size_t)capacity * slot_size;
 }
 
-// 0, or -1 for a geometry ring_baseline_bytes rejects.
+// 0, or -EINVAL for a geometry ring_baseline_bytes rejects.
 static inline int ring_baseline_init(ring_baseline *r, uint32_t capacity, uint32_t slot_size) {
-    if (!ring_baseline_bytes(capacity, slot_size)) return -1;
+    if (!ring_baseline_bytes(capacity, slot_size)) return -EINVAL;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
     r->mask = capacity - 1;

@@ -28,14 +28,14 @@ typedef struct {
 // when the hugepage pool (vm.nr_hugepages) has room, else a normal mapping with
 // MADV_HUGEPAGE (CSYS_MEM_THP). `node` >= 0 binds the pages to that NUMA node
 // (ignored where libnuma does not work); -1 leaves them to first touch. The
-// memory is zeroed and already faulted in. 0, ENOMEM, or EINVAL (size 0, node
+// memory is zeroed and already faulted in. 0, -ENOMEM, or -EINVAL (size 0, node
 // beyond numa_max_node()); on an error the region's kind is CSYS_MEM_NONE.
 int csys_alloc_hugepages(csys_region *r, size_t size, int node);
 
 // `size` bytes on NUMA node `node`, or on the calling thread's node when `node`
 // is -1 (numa_alloc_onnode / numa_alloc_local). Where libnuma does not work
 // (numa_available() < 0) a plain mmap, kind CSYS_MEM_PAGES, and `node` is ignored.
-// Zeroed and faulted in. 0, ENOMEM, or EINVAL (size 0, node beyond numa_max_node()).
+// Zeroed and faulted in. 0, -ENOMEM, or -EINVAL (size 0, node beyond numa_max_node()).
 int csys_alloc_on_node(csys_region *r, size_t size, int node);
 
 // Returns a region from either allocator; leaves it empty (kind CSYS_MEM_NONE).

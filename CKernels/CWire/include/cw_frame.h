@@ -4,6 +4,7 @@
 #ifndef CW_FRAME_H
 #define CW_FRAME_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "cw_endian.h"
@@ -41,9 +42,9 @@ typedef struct {
     uint16_t count;                       // message blocks that follow (or a marker above)
 } cw_mold_header;
 
-// 0 on success, -1 when the packet is shorter than the header.
+// 0 on success, -EMSGSIZE when the packet is shorter than the header.
 static inline int cw_mold_parse_header(const uint8_t *pkt, size_t size, cw_mold_header *h) {
-    if (size < CW_MOLD_HEADER_LEN) return -1;
+    if (size < CW_MOLD_HEADER_LEN) return -EMSGSIZE;
     memcpy(h->session, pkt, CW_MOLD_SESSION_LEN);
     h->sequence = cw_be64(pkt + 10);
     h->count = cw_be16(pkt + 18);
@@ -82,19 +83,19 @@ typedef struct {
     uint16_t count;
 } cw_mold_builder;
 
-// Returns 0, or -1 (nothing written) when `cap` cannot hold the header.
+// Returns 0, or -ENOSPC (nothing written) when `cap` cannot hold the header.
 static inline int cw_mold_begin(cw_mold_builder *b, uint8_t *buf, size_t cap, const uint8_t session[CW_MOLD_SESSION_LEN], uint64_t seq) {
     b->buf = buf; b->cap = cap; b->len = CW_MOLD_HEADER_LEN; b->count = 0;
-    if (cap < CW_MOLD_HEADER_LEN) { b->cap = b->len = 0; return -1; }
+    if (cap < CW_MOLD_HEADER_LEN) { b->cap = b->len = 0; return -ENOSPC; }
     memcpy(buf, session, CW_MOLD_SESSION_LEN);
     cw_put64(buf + 10, seq);
     cw_put16(buf + 18, 0);
     return 0;
 }
 
-// Appends one message; 0 on success, -1 when it does not fit (the packet is unchanged).
+// Appends one message; 0 on success, -ENOSPC when it does not fit (the packet is unchanged).
 static inline int cw_mold_append(cw_mold_builder *b, const uint8_t *msg, uint16_t len) {
-    if (b->cap < CW_MOLD_HEADER_LEN || b->cap - b->len < (size_t)len + 2 || b->count == CW_MOLD_END_OF_SESSION - 1) return -1;
+    if (b->cap < CW_MOLD_HEADER_LEN || b->cap - b->len < (size_t)len + 2 || b->count == CW_MOLD_END_OF_SESSION - 1) return -ENOSPC;
     cw_put16(b->buf + b->len, len);
     memcpy(b->buf + b->len + 2, msg, len);
     b->len += (size_t)len + 2;
@@ -147,9 +148,9 @@ static inline size_t cw_mold_put_request(uint8_t *buf, size_t cap, const uint8_t
     return CW_MOLD_REQUEST_LEN;
 }
 
-// 0 on success; -1 unless the datagram is exactly one request long.
+// 0 on success; -EMSGSIZE unless the datagram is exactly one request long.
 static inline int cw_mold_parse_request(const uint8_t *buf, size_t size, cw_mold_header *r) {
-    if (size != CW_MOLD_REQUEST_LEN) return -1;
+    if (size != CW_MOLD_REQUEST_LEN) return -EMSGSIZE;
     return cw_mold_parse_header(buf, size, r);
 }
 

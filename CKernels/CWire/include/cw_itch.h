@@ -115,9 +115,9 @@ typedef struct {
 
 typedef enum {
     CW_ITCH_OK = 0,
-    CW_ITCH_EMPTY = 1,        // zero-length message
-    CW_ITCH_UNKNOWN_TYPE = 2, // first byte is no ITCH 5.0 type
-    CW_ITCH_BAD_LENGTH = 3,   // length differs from the type's fixed length
+    CW_ITCH_EMPTY = -1,       // zero-length message
+    CW_ITCH_UNKNOWN_TYPE = -2, // first byte is no ITCH 5.0 type
+    CW_ITCH_BAD_LENGTH = -3,  // length differs from the type's fixed length
 } cw_itch_status;
 
 static inline void cw_copy8(char *dst, const uint8_t *src) { memcpy(dst, src, 8); }

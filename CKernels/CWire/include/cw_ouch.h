@@ -93,13 +93,13 @@ typedef struct {
 
 typedef enum {
     CW_OUCH_OK = 0,
-    CW_OUCH_EMPTY = 1,        // zero-length message
-    CW_OUCH_UNKNOWN_TYPE = 2, // no such message in this direction
-    CW_OUCH_BAD_LENGTH = 3,   // length differs from the type's fixed length
-    CW_OUCH_BAD_SIDE = 4,     // buy/sell indicator not B, S, T or E
-    CW_OUCH_BAD_TIF = 5,      // time in force not 0..86399, 99998 or 99999
-    CW_OUCH_BAD_TOKEN = 6,    // a token byte outside printable ASCII
-    CW_OUCH_BAD_VALUE = 7,    // another enumerated field out of range (ISE, order state, shares)
+    CW_OUCH_EMPTY = -1,       // zero-length message
+    CW_OUCH_UNKNOWN_TYPE = -2, // no such message in this direction
+    CW_OUCH_BAD_LENGTH = -3,  // length differs from the type's fixed length
+    CW_OUCH_BAD_SIDE = -4,    // buy/sell indicator not B, S, T or E
+    CW_OUCH_BAD_TIF = -5,     // time in force not 0..86399, 99998 or 99999
+    CW_OUCH_BAD_TOKEN = -6,   // a token byte outside printable ASCII
+    CW_OUCH_BAD_VALUE = -7,   // another enumerated field out of range (ISE, order state, shares)
 } cw_ouch_status;
 
 static inline uint8_t cw_ouch_in_len(uint8_t t) {

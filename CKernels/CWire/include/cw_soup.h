@@ -5,6 +5,7 @@
 #ifndef CW_SOUP_H
 #define CW_SOUP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -52,18 +53,18 @@ static inline void cw_soup_put_numeric(uint8_t *p, size_t n, uint64_t v) {
 }
 
 // Parses a numeric field: optional spaces, digits, optional spaces (an all-blank
-// field reads as 0). Returns 0, or -1 on any other byte or a value past u64.
+// field reads as 0). Returns 0, or -EINVAL on any other byte, -ERANGE for a value past u64.
 static inline int cw_soup_parse_numeric(const uint8_t *p, size_t n, uint64_t *out) {
     size_t i = 0;
     uint64_t v = 0;
     while (i < n && p[i] == ' ') i++;
     for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
         uint64_t d = (uint64_t)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
+        if (v > (UINT64_MAX - d) / 10) return -ERANGE;
         v = v * 10 + d;
     }
     while (i < n && p[i] == ' ') i++;
-    if (i != n) return -1;
+    if (i != n) return -EINVAL;
     *out = v;
     return 0;
 }
@@ -165,16 +166,18 @@ static inline cw_soup_status cw_soup_next(const uint8_t *buf, size_t size, size_
     return CW_SOUP_OK;
 }
 
-// Typed views of the login packets. Return 0, or -1 when the payload length or a field is wrong.
+// Typed views of the login packets. Return 0, -EMSGSIZE for another type or payload length, or
+// the numeric field's error.
 typedef struct {
     char username[CW_SOUP_USERNAME_LEN], password[CW_SOUP_PASSWORD_LEN], session[CW_SOUP_SESSION_LEN];
     uint64_t sequence;
 } cw_soup_login_request;
 
 static inline int cw_soup_parse_login_request(const cw_soup_packet *pkt, cw_soup_login_request *out) {
-    if (pkt->type != CW_SOUP_LOGIN_REQUEST || pkt->payload_len != CW_SOUP_LOGIN_REQUEST_PAYLOAD) return -1;
+    if (pkt->type != CW_SOUP_LOGIN_REQUEST || pkt->payload_len != CW_SOUP_LOGIN_REQUEST_PAYLOAD) return -EMSGSIZE;
     const uint8_t *p = pkt->payload;
-    if (cw_soup_parse_numeric(p + 26, 20, &out->sequence) != 0) return -1;
+    int rc = cw_soup_parse_numeric(p + 26, 20, &out->sequence);
+    if (rc != 0) return rc;
     memcpy(out->username, p, 6);
     memcpy(out->password, p + 6, 10);
     memcpy(out->session, p + 16, 10);
@@ -184,8 +187,9 @@ static inline int cw_soup_parse_login_request(const cw_soup_packet *pkt, cw_soup
 typedef struct { char session[CW_SOUP_SESSION_LEN]; uint64_t sequence; } cw_soup_login_accepted;
 
 static inline int cw_soup_parse_login_accepted(const cw_soup_packet *pkt, cw_soup_login_accepted *out) {
-    if (pkt->type != CW_SOUP_LOGIN_ACCEPTED || pkt->payload_len != CW_SOUP_LOGIN_ACCEPTED_PAYLOAD) return -1;
-    if (cw_soup_parse_numeric(pkt->payload + 10, 20, &out->sequence) != 0) return -1;
+    if (pkt->type != CW_SOUP_LOGIN_ACCEPTED || pkt->payload_len != CW_SOUP_LOGIN_ACCEPTED_PAYLOAD) return -EMSGSIZE;
+    int rc = cw_soup_parse_numeric(pkt->payload + 10, 20, &out->sequence);
+    if (rc != 0) return rc;
     memcpy(out->session, pkt->payload, 10);
     return 0;
 }
@@ -216,10 +220,10 @@ typedef struct {
 // largest packet after compaction, plus as much again so one read can bring several.
 static inline size_t cw_soup_rx_storage(uint16_t max_len) { return 2 * ((size_t)max_len + 2); }
 
-// Returns 0, or -1 when `cap` is below cw_soup_rx_storage(max_len) (max_len 0 means 65535).
+// Returns 0, or -ENOSPC when `cap` is below cw_soup_rx_storage(max_len) (max_len 0 means 65535).
 static inline int cw_soup_rx_init(cw_soup_rx *rx, uint8_t *storage, size_t cap, uint16_t max_len) {
     rx->max_len = max_len ? max_len : 0xFFFF;
-    if (cap < cw_soup_rx_storage(rx->max_len)) return -1;
+    if (cap < cw_soup_rx_storage(rx->max_len)) return -ENOSPC;
     rx->buf = storage;
     rx->cap = cap;
     rx->head = rx->tail = 0;

@@ -1,7 +1,6 @@
-import CEvent
-import CRing
 import CSys
 import Glibc
+import SharedTestData
 import Testing
 
 /// Runs `body` on a thread of its own and returns its result: pinning, priorities
@@ -30,16 +29,20 @@ extension String {
     func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
 }
 
-extension Kernels {
+/// Run alone: the clock tests time sleeps and the thread tests pin and reprioritise.
+@Suite("CSys system calls", .serialized)
+enum SystemCalls {}
+
+extension SystemCalls {
     @Suite("CSys threads")
     struct Threads {
-        @Test("pinning to core 0 takes effect; a core out of range is EINVAL")
+        @Test("pinning to core 0 takes effect; a core out of range is -EINVAL")
         func pin() {
             let (rc, core) = onThread { (csys_pin_to_core(0), csys_current_core()) }
             #expect(rc == 0 && core == 0)
-            #expect(onThread { csys_pin_to_core(10_000) } == EINVAL)
-            #expect(onThread { csys_pin_to_core(-1) } == EINVAL)
-            #expect(onThread { csys_pin_to_core(csys_online_cores()) } == EINVAL, "one past the last online core")
+            #expect(onThread { csys_pin_to_core(10_000) } == -EINVAL)
+            #expect(onThread { csys_pin_to_core(-1) } == -EINVAL)
+            #expect(onThread { csys_pin_to_core(csys_online_cores()) } == -EINVAL, "one past the last online core")
         }
 
         @Test("online cores match sysconf; names are cut to 15 characters")
@@ -56,23 +59,23 @@ extension Kernels {
             #expect(name == "omni-journal-wr")
         }
 
-        @Test("SCHED_FIFO: granted or refused with EPERM, range checked, undone with priority 0")
+        @Test("SCHED_FIFO: granted or refused with -EPERM, range checked, undone with priority 0")
         func fifo() {
             let (set, policy, reset) = onThread { () -> (Int32, Int32, Int32) in
                 let set = csys_set_fifo(10)
                 let policy = sched_getscheduler(0)
                 return (set, policy, csys_set_fifo(0))
             }
-            #expect(set == 0 || set == EPERM)
+            #expect(set == 0 || set == -EPERM)
             if set == 0 { #expect(policy == SCHED_FIFO) }
             #expect(reset == 0)
-            #expect(onThread { csys_set_fifo(100) } == EINVAL)
+            #expect(onThread { csys_set_fifo(100) } == -EINVAL)
         }
 
         @Test("mlockall: locked, or refused with a reason")
         func lockMemory() {
             let rc = csys_lock_memory()
-            #expect(rc == 0 || rc == EPERM || rc == ENOMEM)
+            #expect(rc == 0 || rc == -EPERM || rc == -ENOMEM)
             munlockall() // the rest of the test process need not stay resident
         }
     }
@@ -93,15 +96,9 @@ extension Kernels {
             bytes[r.size - 1] = 7
             print("hugepage allocation: \(String(cString: csys_mem_kind_name(r.kind))), \(r.size) bytes")
 
-            // A ring lives in it like in any memory.
-            let ring = try #require(r.base).assumingMemoryBound(to: cring_spsc.self)
-            #expect(cring_spsc_init(ring, 4096, 64, 0) == CRING_OK.rawValue)
-            var e = omni_event(encoding: 5), back = omni_event()
-            #expect(cring_spsc_try_push(ring, &e, 64) == 1 && cring_spsc_try_pop(ring, &back, 64) == 1 && back.decoded == 5)
-
             csys_region_free(&r)
             #expect(r.kind == CSYS_MEM_NONE && r.base == nil)
-            #expect(csys_alloc_hugepages(&r, 0, -1) == EINVAL)
+            #expect(csys_alloc_hugepages(&r, 0, -1) == -EINVAL)
         }
 
         @Test("NUMA-local allocation through libnuma, or plain pages where libnuma is unavailable")
@@ -120,10 +117,10 @@ extension Kernels {
             if numa {
                 #expect(csys_alloc_on_node(&r, 4096, 0) == 0 && r.node == 0)
                 csys_region_free(&r)
-                #expect(csys_alloc_on_node(&r, 4096, 4096) == EINVAL, "no such node")
+                #expect(csys_alloc_on_node(&r, 4096, 4096) == -EINVAL, "no such node")
                 #expect(csys_alloc_hugepages(&r, 4096, 0) == 0 && r.node == 0)
                 csys_region_free(&r)
-                #expect(csys_alloc_hugepages(&r, 4096, 4096) == EINVAL && r.kind == CSYS_MEM_NONE)
+                #expect(csys_alloc_hugepages(&r, 4096, 4096) == -EINVAL && r.kind == CSYS_MEM_NONE)
             }
         }
     }
