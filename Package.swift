@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "CWire", dependencies: ["CEvent"], path: "CKernels/CWire", cSettings: kernelFlags),
         // The 64-byte event ABI (omni_event.h): market data, order lifecycle, commands.
         .target(name: "CEvent", path: "CKernels/CEvent", cSettings: kernelFlags),
-        .target(name: "CBook", dependencies: ["CWire", "CEvent"], path: "CKernels/CBook", cSettings: kernelFlags),
+        .target(name: "CBook", dependencies: ["CWire", "CEvent", "CSys"], path: "CKernels/CBook", cSettings: kernelFlags),
         .systemLibrary(name: "CZlib", path: "CKernels/CZlib"),
         .target(name: "CSys", path: "CKernels/CSys", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("pthread")]),
         .target(name: "CRing", dependencies: ["CSys", "CEvent"], path: "CKernels/CRing", cSettings: kernelFlags, linkerSettings: [.linkedLibrary("rt")]),
@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "OmniDpdk", dependencies: ["CDpdk"]),
 
         // Our side: market data in, orders out. Never imports OmniVenue.
-        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire"]),
+        .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire", "CSys"]),
         .target(name: "OmniFeed", dependencies: [
             "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -157,12 +157,13 @@ let package = Package(
         .testTarget(name: "CEventTests", dependencies: ["CEvent"]),
         .testTarget(name: "CSysTests", dependencies: ["CSys", "SharedTestData"]),
         .testTarget(name: "CRingTests", dependencies: ["SharedTestData", "CEvent", "CRing", "CSys"]),
+        .testTarget(name: "CBookTests", dependencies: ["CBook", "CWire", "OmniBook", "OmniCore"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
         .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),
-        .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniFeed", "CWire"]),
+        .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniCore", "CBook", "CWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
         ]),

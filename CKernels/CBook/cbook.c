@@ -84,7 +84,18 @@ void cbook_set_simd(cbook_set *s, cbook_simd level) {
 
 // ---- Set lifetime.
 
-cbook_set *cbook_set_create(void) {
+cbook_memory cbook_memory_default(void) {
+    return (cbook_memory){.order_pages = 64, .level_bytes = 4u << 20, .node = -1, .hugepages = 1};
+}
+
+static int region_take(csys_region *r, size_t bytes, const cbook_memory *m) {
+    int rc = m->hugepages ? csys_alloc_hugepages(r, bytes, m->node) : csys_alloc_on_node(r, bytes, m->node);
+    if (rc != 0 && m->node >= 0) rc = m->hugepages ? csys_alloc_hugepages(r, bytes, -1) : csys_alloc_on_node(r, bytes, -1);
+    return rc;
+}
+
+cbook_set *cbook_set_create(const cbook_memory *mem) {
+    cbook_memory m = mem ? *mem : cbook_memory_default();
     cbook_set *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     // Reserved, not committed: the kernel backs only the table pages that refs touch.
@@ -92,12 +103,16 @@ cbook_set *cbook_set_create(void) {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (table == MAP_FAILED) { free(s); return NULL; }
     s->pages = table;
-    if (!(s->books = calloc(CBOOK_MAX_LOCATES, sizeof *s->books))) {
-        munmap(table, PAGE_TABLE_SLOTS * sizeof(cbook_page *));
-        free(s);
-        return NULL;
-    }
     s->page_slots = PAGE_TABLE_SLOTS;
+    if (region_take(&s->books_mem, CBOOK_MAX_LOCATES * sizeof *s->books, &m) != 0) { cbook_set_destroy(s); return NULL; }
+    s->books = s->books_mem.base; // zeroed by CSys
+    if (m.order_pages) {
+        if (region_take(&s->page_pool, (size_t)m.order_pages * sizeof(cbook_page), &m) != 0) { cbook_set_destroy(s); return NULL; }
+        cbook_page *pool = s->page_pool.base; // zeroed: every slot dead, as a free page must be
+        for (uint32_t i = m.order_pages; i-- > 0;) { pool[i].next_free = s->free_pages; s->free_pages = &pool[i]; }
+        s->pages_allocated = m.order_pages;
+    }
+    if (m.level_bytes && region_take(&s->level_pool, m.level_bytes, &m) != 0) { cbook_set_destroy(s); return NULL; }
     s->simd = cbook_cpu_simd();
     const char *want = getenv("OMNI_SIMD");
     if (want) {
@@ -108,14 +123,21 @@ cbook_set *cbook_set_create(void) {
     return s;
 }
 
-static void side_free(cbook_side *sd) { free(sd->key); free(sd->level); }
+static int in_region(const csys_region *r, const void *p) {
+    return r->base && (const uint8_t *)p >= (const uint8_t *)r->base && (const uint8_t *)p < (const uint8_t *)r->base + r->size;
+}
 
 void cbook_set_destroy(cbook_set *s) {
     if (!s) return;
-    for (cbook_page *p = s->all_pages; p;) { cbook_page *next = p->next_allocated; free(p); p = next; }
+    for (cbook_page *p = s->all_pages; p;) { cbook_page *next = p->next_allocated; free(p); p = next; } // heap pages only
     munmap(s->pages, s->page_slots * sizeof(cbook_page *));
-    for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++) { side_free(&s->books[i].side[0]); side_free(&s->books[i].side[1]); }
-    free(s->books);
+    if (s->books)
+        for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++)
+            for (int side = 0; side < 2; side++)
+                if (!in_region(&s->level_pool, s->books[i].side[side].key)) free(s->books[i].side[side].key);
+    csys_region_free(&s->books_mem);
+    csys_region_free(&s->page_pool);
+    csys_region_free(&s->level_pool);
     free(s->filter);
     free(s);
 }
@@ -158,6 +180,7 @@ static inline cbook_order *order_claim(cbook_set *s, uint64_t ref) {
             p->next_allocated = s->all_pages;
             s->all_pages = p;
             s->pages_allocated++;
+            s->pages_from_heap++;
         }
         p->live = 0;
         s->pages[pi] = p;
@@ -185,13 +208,43 @@ static inline void order_release(cbook_set *s, uint64_t ref, cbook_order *o) {
 
 // ---- Levels.
 
-static int side_grow(cbook_side *sd) {
-    uint32_t cap = sd->cap ? sd->cap * 2 : LEVELS_INITIAL;
-    int32_t *key = realloc(sd->key, cap * sizeof *key);
-    if (!key) return -1;
+// One block per side holds both arrays: `cap` keys, then `cap` levels (cap >= 32, so the
+// levels start 16-byte aligned). Capacity class c holds 32 << c levels.
+static size_t level_block_bytes(uint32_t cap) { return (size_t)cap * (sizeof(int32_t) + sizeof(cbook_level)); }
+
+static void *level_block_take(cbook_set *s, uint32_t cls) {
+    size_t bytes = level_block_bytes(LEVELS_INITIAL << cls);
+    void *b = s->level_free[cls];
+    if (b) { s->level_free[cls] = *(void **)b; return b; }
+    if (s->level_pool.base && s->level_pool.size - s->level_pool_used >= bytes) {
+        b = (uint8_t *)s->level_pool.base + s->level_pool_used;
+        s->level_pool_used += bytes;
+        return b;
+    }
+    if ((b = malloc(bytes))) s->level_blocks_from_heap++;
+    return b;
+}
+
+static void level_block_give(cbook_set *s, void *b, uint32_t cls) {
+    if (!in_region(&s->level_pool, b)) { free(b); return; }
+    *(void **)b = s->level_free[cls];
+    s->level_free[cls] = b;
+}
+
+static int side_grow(cbook_set *s, cbook_side *sd) {
+    uint32_t cls = sd->cap ? (uint32_t)__builtin_ctz(sd->cap / LEVELS_INITIAL) + 1 : 0;
+    if (cls >= CBOOK_LEVEL_CLASSES) return -ENOMEM;
+    uint32_t cap = LEVELS_INITIAL << cls;
+    uint8_t *b = level_block_take(s, cls);
+    if (!b) return -ENOMEM;
+    int32_t *key = (int32_t *)b;
+    cbook_level *level = (cbook_level *)(b + (size_t)cap * sizeof(int32_t));
+    if (sd->cap) {
+        memcpy(key, sd->key, sd->n * sizeof *key);
+        memcpy(level, sd->level, sd->n * sizeof *level);
+        level_block_give(s, sd->key, cls - 1);
+    }
     sd->key = key;
-    cbook_level *level = realloc(sd->level, cap * sizeof *level);
-    if (!level) return -1;
     sd->level = level;
     sd->cap = cap;
     return 0;
@@ -199,14 +252,14 @@ static int side_grow(cbook_side *sd) {
 
 // Adds shares to the level at `key`, creating it if needed. Returns 1 when the
 // best level changed, 0 when not, -1 when out of memory.
-static inline int level_add(const cbook_set *s, cbook_side *sd, int32_t key, uint32_t shares) {
+static inline int level_add(cbook_set *s, cbook_side *sd, int32_t key, uint32_t shares) {
     int32_t j = side_find(s, sd, key);
     if (j >= 0 && sd->key[j] == key) {
         sd->level[j].qty += shares;
         sd->level[j].cnt++;
         return (uint32_t)j == sd->n - 1;
     }
-    if (sd->n == sd->cap && side_grow(sd) != 0) return -1;
+    if (sd->n == sd->cap && side_grow(s, sd) != 0) return -1;
     uint32_t at = (uint32_t)(j + 1), tail = sd->n - at;
     if (tail) {
         memmove(sd->key + at + 1, sd->key + at, tail * sizeof *sd->key);
@@ -396,10 +449,11 @@ int cbook_find_order(const cbook_set *s, uint64_t ref, cbook_order *out) {
 }
 
 uint64_t cbook_memory_bytes(const cbook_set *s) {
-    uint64_t bytes = s->pages_allocated * sizeof(cbook_page) + CBOOK_MAX_LOCATES * sizeof(cbook_book);
-    for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++) {
-        const cbook_book *b = &s->books[i];
-        bytes += (uint64_t)(b->side[0].cap + b->side[1].cap) * (sizeof(int32_t) + sizeof(cbook_level));
-    }
+    uint64_t bytes = s->books_mem.size + s->page_pool.size + s->level_pool.size + s->pages_from_heap * sizeof(cbook_page);
+    for (uint32_t i = 0; i < CBOOK_MAX_LOCATES; i++)
+        for (int side = 0; side < 2; side++) {
+            const cbook_side *sd = &s->books[i].side[side];
+            if (sd->cap && !in_region(&s->level_pool, sd->key)) bytes += level_block_bytes(sd->cap);
+        }
     return bytes;
 }

@@ -1,5 +1,6 @@
 import CBook
 import CEvent
+import CSys
 import OmniCore
 
 /// Best bid and offer of one instrument. An empty side reads price 0, size 0.
@@ -47,9 +48,11 @@ public final class Books {
     /// the books may be wrong and must not be quoted on until it clears.
     public var stale = false
 
-    /// Fails only when the order store's address space cannot be reserved.
-    public init() throws {
-        guard let s = cbook_set_create() else { throw BookError.outOfMemory }
+    /// Takes the books, the order-page pool and the level pool from CSys at once; fails only
+    /// when that memory (or the order store's address space) cannot be had.
+    public init(memory: BookMemory = BookMemory()) throws {
+        var m = memory.kernel
+        guard let s = cbook_set_create(&m) else { throw BookError.outOfMemory }
         kernel = s
     }
 
@@ -78,11 +81,55 @@ public final class Books {
     public var memoryBytes: UInt64 { cbook_memory_bytes(kernel) }
     public var simd: String { String(cString: cbook_simd_name(kernel.pointee.simd)) }
 
+    /// Where the memory came from, for a run's start line: each region's size and kind
+    /// (hugetlb, thp, numa, pages), and what the pools could not give (heap, counted).
+    public var memoryReport: String {
+        let k = kernel.pointee
+        func region(_ r: csys_region) -> String { "\(mib(r.size)) \(String(cString: csys_mem_kind_name(r.kind)))" }
+        var s = "books \(region(k.books_mem)), order pages \(region(k.page_pool)), levels \(region(k.level_pool))"
+        if k.pages_from_heap > 0 || k.level_blocks_from_heap > 0 {
+            s += "; beyond the pools, from the heap: \(k.pages_from_heap) order pages, \(k.level_blocks_from_heap) level arrays"
+        }
+        return s
+    }
+
     public func order(_ ref: UInt64) -> RestingOrder? {
         var o = cbook_order()
         guard cbook_find_order(kernel, ref, &o) != 0 else { return nil }
         return RestingOrder(locate: o.locate, side: o.side == 0 ? .bid : .ask, price: Price(itch: o.price), shares: Quantity(o.shares), arrival: o.arrival)
     }
+}
+
+/// What `Books` takes at start (CBook's cbook_memory): sized from the configuration, so that a
+/// day's orders and levels fit without the hot path asking the heap.
+public struct BookMemory: Sendable, Equatable {
+    /// Order-store pages in the pool, each 4,096 order slots (64 KiB).
+    public var orderPages: Int
+    /// Bytes for price-level arrays (20 bytes a level).
+    public var levelBytes: Int
+    /// NUMA node, -1 for the calling thread's.
+    public var node: Int
+    /// Hugepages (hugetlb where reserved, else THP) rather than NUMA-local 4 KiB pages.
+    public var hugepages: Bool
+
+    public init(orderPages: Int = 64, levelBytes: Int = 4 << 20, node: Int = -1, hugepages: Bool = true) {
+        self.orderPages = orderPages; self.levelBytes = levelBytes; self.node = node; self.hugepages = hugepages
+    }
+
+    /// Level room for `instruments` books of `levelsPerSide` levels a side (arrays come in powers
+    /// of two and a grown array leaves its old block for reuse: twice the bytes), and `orderPages`.
+    public static func sized(instruments: Int, levelsPerSide: Int = 256, orderPages: Int = 64) -> BookMemory {
+        BookMemory(orderPages: orderPages, levelBytes: max(1 << 20, instruments * 2 * levelsPerSide * 20 * 2))
+    }
+
+    var kernel: cbook_memory {
+        cbook_memory(order_pages: UInt32(clamping: orderPages), level_bytes: UInt64(max(0, levelBytes)), node: Int32(clamping: node), hugepages: hugepages ? 1 : 0)
+    }
+}
+
+func mib(_ bytes: Int) -> String {
+    let tenths = (bytes * 10 + (1 << 19)) >> 20
+    return "\(tenths / 10).\(tenths % 10) MiB"
 }
 
 public enum BookError: Error, CustomStringConvertible {

@@ -7,6 +7,12 @@
 // day file therefore touches a small, moving window of pages and reuses them,
 // with no allocation once the window's size has been reached.
 //
+// Memory is taken at start from CSys (NUMA-local; hugepages where reserved, else
+// transparent huge pages) as configured: the books of every locate, a pool of
+// order-store pages and a pool for price-level arrays. A day that outgrows a pool
+// goes on from the heap, counted (pages_from_heap, level_blocks_from_heap), so a
+// run can say its pools were too small without ever dropping an order.
+//
 // Levels: per side, price levels sorted so that the best level is the last one
 // (bids by price, asks by negated price: one ascending key order for both).
 // Almost all activity lands near the touch, so levels are found by scanning down
@@ -17,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "csys_mem.h"
 #include "cw_itch.h"
 #include "omni_event.h" // omni_bbo: each book's BBO is kept in the event ABI's own layout
 
@@ -84,6 +91,17 @@ typedef struct {
     uint64_t ignored;          // other message types (no book effect)
 } cbook_stats;
 
+// Level arrays come in capacities 32 << class; freed blocks of the pool wait per class.
+#define CBOOK_LEVEL_CLASSES 24
+
+// What a set takes at start. Zero pools are allowed: everything then comes from the heap.
+typedef struct {
+    uint32_t order_pages;  // order-store pages in the pool (CBOOK_PAGE_ORDERS orders, ~64 KiB each)
+    uint64_t level_bytes;  // bytes for price-level arrays (20 bytes a level: key and level)
+    int node;              // NUMA node, -1 for the calling thread's
+    int hugepages;         // 1: csys_alloc_hugepages, 0: csys_alloc_on_node
+} cbook_memory;
+
 typedef struct {
     cbook_page **pages;        // page table, reserved virtual memory, committed on touch
     uint64_t page_slots;       // entries in the table
@@ -97,11 +115,21 @@ typedef struct {
     uint8_t *filter;           // NULL: every locate; else 1 = keep
     cbook_simd simd;
     cbook_stats stats;
+    csys_region books_mem;     // the books array
+    csys_region page_pool;     // order pages handed out before any from the heap
+    csys_region level_pool;    // level arrays, bump-allocated, recycled per class
+    uint64_t level_pool_used;
+    void *level_free[CBOOK_LEVEL_CLASSES];
+    uint64_t pages_from_heap;        // order pages the pool could not give (still booked: counted)
+    uint64_t level_blocks_from_heap; // level arrays the pool could not give
 } cbook_set;
 
 // NULL when memory cannot be reserved. The SIMD level is the best the CPU has,
 // unless OMNI_SIMD=scalar|avx2|avx512 in the environment asks for another.
-cbook_set *cbook_set_create(void);
+// `mem` NULL: cbook_memory_default().
+cbook_set *cbook_set_create(const cbook_memory *mem);
+// 64 order pages (4 MiB), 4 MiB of levels, local node, hugepages.
+cbook_memory cbook_memory_default(void);
 void cbook_set_destroy(cbook_set *s);
 void cbook_set_simd(cbook_set *s, cbook_simd level); // clamps to what the CPU supports
 cbook_simd cbook_cpu_simd(void);

@@ -9,8 +9,8 @@ final class Feed {
     let books: Books
     var buf = [UInt8](repeating: 0, count: 64)
     let stock = Array("TEST    ".utf8).map { CChar($0) }
-    init(simd: cbook_simd? = nil) throws {
-        books = try Books()
+    init(simd: cbook_simd? = nil, memory: BookMemory = BookMemory()) throws {
+        books = try Books(memory: memory)
         if let simd { cbook_set_simd(books.kernel, simd) }
     }
 
