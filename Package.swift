@@ -164,6 +164,7 @@ let package = Package(
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniCore", "CBook", "CWire"]),
+        .testTarget(name: "OmniWireTests", dependencies: ["SharedTestData", "OmniWire"]),
         .testTarget(name: "OmniFeedTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
         ]),
@@ -192,8 +193,8 @@ let package = Package(
             "SharedTestData", "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
-        // End to end: the omni tool and the MoldUDP64 listener against publishers, on loopback and in namespaces.
-        .testTarget(name: "OmniListenTests", dependencies: [
+        // The omni tool's feed commands end to end: listen, publish, replay, against publishers on loopback and in namespaces.
+        .testTarget(name: "OmniCommandTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniLab", "OmniVenue", "OmniNet", "OmniBook", "OmniCore", "CWire", "CNet", "CSys",
         ]),
     ],
