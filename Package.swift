@@ -150,7 +150,7 @@ let package = Package(
         // Where the suites find ../shared/data (OMNI_DATA), how they skip without it, and their scratch folder.
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         // The BBO stream as rows and the reference day-file replay, for the feed-side test targets.
-        .target(name: "FeedTestSupport", dependencies: ["OmniFeed", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
+        .target(name: "FeedTestSupport", dependencies: ["SharedTestData", "OmniFeed", "OmniLab", "OmniBook", "OmniCore", "OmniWire", "CWire"], path: "Tests/FeedTestSupport"),
         .target(name: "ExecutionCheck", dependencies: ["OmniGateway", "OmniOrders", "OmniWire", "CEvent", "CWire"], path: "Tests/ExecutionCheck"),
         .testTarget(name: "ArchitectureTests", dependencies: ["SharedTestData"]),
         .testTarget(name: "CWireTests", dependencies: ["CWire", "CEvent", "OmniFeed", "OmniWire"]),
@@ -165,6 +165,7 @@ let package = Package(
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "OmniBookTests", dependencies: ["OmniBook", "OmniCore", "CBook", "CWire"]),
         .testTarget(name: "OmniWireTests", dependencies: ["SharedTestData", "OmniWire"]),
+        .testTarget(name: "OmniLabTests", dependencies: ["SharedTestData", "FeedTestSupport", "OmniLab", "OmniFeed", "OmniBook", "OmniCore"]),
         .testTarget(name: "OmniFeedTests", dependencies: [
             "SharedTestData", "FeedTestSupport", "OmniFeed", "OmniBook", "OmniLab", "OmniWire", "OmniVenue", "OmniNet", "OmniCore", "CWire", "CEvent", "CRing", "CSys",
         ]),

@@ -1,9 +1,11 @@
-import FeedTestSupport
 import CWire
+import Foundation
 import OmniBook
 import OmniCore
 import OmniFeed
+import OmniLab
 import OmniWire
+import SharedTestData
 
 // What the feed-side test targets share: the BBO stream as text rows, and a day file replayed
 // into fresh books (the reference every other path is compared with).
@@ -24,6 +26,25 @@ public func replay(_ path: String) throws -> (ITCHReplay, [String]) {
     var sink = RowSink()
     withExtendedLifetime(input) { r.runDayFile(input.bytes, into: &sink) }
     return (r, sink.rows)
+}
+
+/// Replays a day held in memory into fresh books and returns the replay and the BBO rows.
+public func replayDay(_ day: [UInt8]) throws -> (ITCHReplay, [String]) {
+    let r = ITCHReplay(books: try Books())
+    var sink = RowSink()
+    day.withUnsafeBytes { r.runDayFile($0, into: &sink) }
+    return (r, sink.rows)
+}
+
+/// A synthetic day of 20 symbols (OmniLab's SyntheticDay), as bytes.
+public func syntheticDay(messages: Int = 50_000, seed: UInt64 = 3) throws -> [UInt8] {
+    let path = TestScratch.path("syn-\(seed)-\(messages).itch")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    do {
+        let w = try FileWriter(path: path)
+        try SyntheticDay(symbols: 20, messages: messages, seed: seed).write(to: w)
+    }
+    return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
 /// One MoldUDP64 downstream packet (count 0 makes a heartbeat).

@@ -23,43 +23,11 @@ func readPackets(_ packets: [[UInt8]], into r: ITCHReplay, reader: inout MoldPac
     return sink.rows
 }
 
-@Suite("MoldUDP64 packets and the synthetic day")
+@Suite("MoldUDP64 packets of the synthetic day")
 struct MoldAndSyntheticTests {
-    func synthetic(messages: Int = 50_000, seed: UInt64 = 3) throws -> [UInt8] {
-        let path = TestScratch.path("syn-\(seed)-\(messages).itch")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            let w = try FileWriter(path: path)
-            try SyntheticDay(symbols: 20, messages: messages, seed: seed).write(to: w)
-        }
-        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    func dayReplay(_ day: [UInt8]) throws -> (ITCHReplay, [String]) {
-        let r = ITCHReplay(books: try Books())
-        var sink = RowSink()
-        day.withUnsafeBytes { r.runDayFile($0, into: &sink) }
-        return (r, sink.rows)
-    }
-
-    @Test func syntheticDayIsValidUncrossedAndRepeatable() throws {
-        let day = try synthetic()
-        #expect(day == (try synthetic()))
-        #expect(day != (try synthetic(seed: 4)))
-        let (r, rows) = try dayReplay(day)
-        #expect(r.counts.messages == 50_000 && r.counts.malformed == 0 && r.counts.truncatedAt == nil)
-        let s = r.books.stats
-        #expect(s.unknown_ref == 0 && s.duplicate_ref == 0 && s.over_execution == 0 && s.bad_price == 0)
-        for t in "SRHAFECXDUP" { #expect(r.counts.byType[Int(t.asciiValue!)] > 0, "no \(t) messages") }
-        #expect(r.books.locates.allSatisfy { !r.books.book($0).bbo.isCrossed })
-        #expect(r.directory.count == 20 && r.directory[1]?.description == "SYN00001")
-        #expect(r.systemEvents.map { Character(Unicode.Scalar($0.1)) } == ["O", "S", "Q", "M", "E", "C"])
-        #expect(rows.count > 1000)
-    }
-
     @Test func moldPacketsGiveTheSameBooksAsTheDayFile() throws {
-        let day = try synthetic(messages: 20_000)
-        let (_, expected) = try dayReplay(day)
+        let day = try syntheticDay(messages: 20_000)
+        let (_, expected) = try replayDay(day)
         let r = ITCHReplay(books: try Books())
         var reader = MoldPacketReader()
         #expect(readPackets(moldPackets(day), into: r, reader: &reader) == expected)
@@ -67,7 +35,7 @@ struct MoldAndSyntheticTests {
     }
 
     @Test func duplicatesDroppedGapsCountedWrongSessionRefused() throws {
-        let day = try synthetic(messages: 2_000)
+        let day = try syntheticDay(messages: 2_000)
         let packets = moldPackets(day, perPacket: 10)
         var shuffled = packets
         shuffled.insert(packets[3], at: 5)              // a retransmitted packet arriving late
@@ -81,7 +49,7 @@ struct MoldAndSyntheticTests {
     }
 
     @Test func malformedPacketsAreCounted() throws {
-        let packets = moldPackets(try synthetic(messages: 100), perPacket: 10)
+        let packets = moldPackets(try syntheticDay(messages: 100), perPacket: 10)
         var lying = packets[0]
         lying[19] = 11                                  // promises one block more than it carries
         let r = ITCHReplay(books: try Books())
@@ -107,7 +75,7 @@ struct MoldAndSyntheticTests {
 /// `omni replay` in the gap count. A packet whose messages would pass 2^64 - 1 is malformed.
 extension MoldAndSyntheticTests {
     @Test func aSequencePastTwoToTheSixtyFourIsMalformedNotATrap() throws {
-        let msgs = dayMessages(try synthetic(messages: 100))
+        let msgs = dayMessages(try syntheticDay(messages: 100))
         let r = ITCHReplay(books: try Books())
         var reader = MoldPacketReader()
         let packets = [moldPacket("OMNITEST01", seq: 1, msgs[0..<2]),

@@ -90,24 +90,4 @@ struct RealDataTests {
         #expect(sink.rows.allSatisfy { $0.hasPrefix("\(locate),") })
         #expect(r.missingSymbols == [Symbol("NOSUCH")!])
     }
-
-    /// `omni gen replicate --symbols 1000`: the file opens with a stock directory of exactly 1,000
-    /// locates, one unique symbol each (copy 0 keeps the real name, copies add their number), and a
-    /// replay of it knows every one and finds every order message's order.
-    @Test func replicatedFlowOpensWithAStockDirectoryOfTheAskedSymbols() throws {
-        let inputs = try ["12302019_first1000.NASDAQ_ITCH50", "12302019_0400_first500_orderflow.NASDAQ_ITCH50",
-                          "12302019_open0930_1000msgs.NASDAQ_ITCH50"].map { try MappedInput(path: RealData.path($0)) }
-        let path = TestScratch.directory("replicated") + "/flow.itch"
-        let writer = try FileWriter(path: path)
-        let summary = try withExtendedLifetime(inputs) {
-            try FixtureFlow(sources: inputs.map(\.bytes), messages: 200_000, symbols: 1_000).write(to: writer)
-        }
-        #expect(summary.instruments.count == 1_000 && summary.instruments.map(\.locate) == Array(1...1_000))
-        #expect(Set(summary.instruments.map(\.symbol)).count == 1_000, "one symbol per locate")
-        let aapl = try #require(summary.instruments.first { $0.symbol == Symbol("AAPL")! })
-        #expect(summary.instruments.contains { $0.symbol == Symbol("AAPL1")! && $0.firstPrice == aapl.firstPrice }, "copy 1 of AAPL")
-        let (r, _) = try replay(path)
-        #expect(r.counts.messages == 200_000 && r.counts.malformed == 0 && r.books.stats.unknown_ref == 0)
-        for i in summary.instruments { #expect(r.directory.locate(of: i.symbol) == i.locate) }
-    }
 }
