@@ -109,20 +109,4 @@ public struct ConfigReader: Sendable {
         guard UInt32(bigEndian: a.s_addr) >> 28 == 0xE else { throw fail(key, "\(parts[0]) is not a multicast group (224.0.0.0/4)", n) }
         return (String(parts[0]), port)
     }
-
-    /// "200", "200.5", "0.0001" -> value × 10^decimals; nil if not a plain decimal with at most
-    /// `decimals` places or beyond 12 whole digits (the one decimal parser of configuration files).
-    public static func fixedPoint(_ s: String, decimals: Int) -> UInt64? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        let frac = parts.count == 2 ? parts[1] : ""
-        guard frac.count <= decimals, decimals <= 6, frac.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !frac.isEmpty else { return nil }
-        guard whole.count <= 12, let w = UInt64(whole) else { return nil }
-        var scale: UInt64 = 1
-        for _ in 0..<decimals { scale *= 10 }
-        var f: UInt64 = 0
-        for c in frac { f = f * 10 + UInt64(c.asciiValue! - 48) }
-        for _ in frac.count..<decimals { f *= 10 }
-        return w * scale + f
-    }
 }

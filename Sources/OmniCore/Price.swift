@@ -7,40 +7,45 @@ public struct Price: Hashable, Comparable, Sendable, CustomStringConvertible {
     @inlinable public init(raw: Int64) { self.raw = raw }
     @inlinable public init(itch: UInt32) { self.raw = Int64(itch) }
 
-    /// Parses "123.45" (up to 4 decimals); nil when the text is not a price.
-    public init?(_ text: Substring) {
-        var whole: Int64 = 0, frac: Int64 = 0, fracDigits = 0, seenDot = false, digits = 0
-        for ch in text.utf8 {
-            if ch == UInt8(ascii: ".") {
-                if seenDot { return nil }
-                seenDot = true
-            } else if ch >= 48 && ch <= 57 {
-                let d = Int64(ch - 48)
-                digits += 1
-                if seenDot {
-                    guard fracDigits < 4 else { return nil }
-                    frac = frac * 10 + d
-                    fracDigits += 1
-                } else {
-                    guard whole < Int64.max / 100_000 else { return nil }
-                    whole = whole * 10 + d
-                }
-            } else {
-                return nil
-            }
-        }
-        guard digits > 0 else { return nil }
-        for _ in fracDigits..<4 { frac *= 10 }
-        raw = whole * Price.scale + frac
+    /// Parses "123.45" (up to 4 decimals, FixedPoint's rules); nil when the text is not a price.
+    public init?(_ text: some StringProtocol) {
+        guard let v = FixedPoint.parse(text, decimals: 4) else { return nil }
+        raw = Int64(v) // at most 12 whole digits: far inside Int64
     }
 
     @inlinable public static func < (a: Price, b: Price) -> Bool { a.raw < b.raw }
 
-    public var description: String {
-        let sign = raw < 0 ? "-" : ""
+    /// "123.4500": always 4 decimals.
+    public var description: String { text(minimumDecimals: 4) }
+
+    /// The price with its trailing zeros dropped down to `minimumDecimals` (0...4): "200.00",
+    /// "200.05", "0.0001" at 2. The one price formatter.
+    public func text(minimumDecimals: Int) -> String {
         let m = raw.magnitude
-        let frac = String(m % 10_000)
-        return "\(sign)\(m / 10_000).\(String(repeating: "0", count: 4 - frac.count))\(frac)"
+        var frac = String(m % 10_000)
+        frac = String(repeating: "0", count: 4 - frac.count) + frac
+        while frac.count > max(0, minimumDecimals) && frac.hasSuffix("0") { frac.removeLast() }
+        return "\(raw < 0 ? "-" : "")\(m / 10_000)" + (frac.isEmpty ? "" : ".\(frac)")
+    }
+}
+
+/// Non-negative decimals as integers: "200", "200.5", "0.0001" read as a count of
+/// 10^-decimals. The one decimal parser of prices, amounts and durations that people type
+/// (configuration files and the command line); wire formats have theirs in CWire.
+public enum FixedPoint {
+    /// nil unless plain ASCII digits, at most one dot with digits on both sides, at most
+    /// `decimals` (0...6) places and at most 12 whole digits (so the result never overflows).
+    public static func parse(_ s: some StringProtocol, decimals: Int) -> UInt64? {
+        guard (0...6).contains(decimals) else { return nil }
+        let parts = s.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first, (1...12).contains(whole.count) else { return nil }
+        let frac = parts.count == 2 ? parts[1] : whole[whole.endIndex...]
+        guard frac.count <= decimals, parts.count == 1 || !frac.isEmpty else { return nil }
+        var v: UInt64 = 0
+        for c in whole { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + UInt64(c - 48) }
+        for c in frac { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + UInt64(c - 48) }
+        for _ in frac.count..<decimals { v *= 10 }
+        return v
     }
 }
 

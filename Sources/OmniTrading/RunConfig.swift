@@ -263,7 +263,7 @@ extension ConfigReader {
     /// Seconds as a decimal (at most 3 places) → ns, within `range` seconds.
     func seconds(_ n: ConfigNode, _ key: String, _ range: ClosedRange<UInt64>) throws(ConfigError) -> UInt64 {
         let s = try scalar(n, key, "seconds")
-        guard let ms = Self.fixedPoint(s, decimals: 3), ms > 0, ms <= range.upperBound * 1_000 else {
+        guard let ms = FixedPoint.parse(s, decimals: 3), ms > 0, ms <= range.upperBound * 1_000 else {
             throw fail(key, "expected seconds above 0 and at most \(range.upperBound) (at most 3 decimals), found \"\(s)\"", n)
         }
         return ms * 1_000_000
@@ -272,7 +272,7 @@ extension ConfigReader {
     /// Dollars (at most 4 decimals) → ITCH units × shares.
     func dollars(_ n: ConfigNode, _ key: String, allowZero: Bool) throws(ConfigError) -> UInt64 {
         let s = try scalar(n, key, "a dollar amount")
-        guard let v = Self.fixedPoint(s, decimals: 4), allowZero || v > 0, v <= UInt64(Int64.max) else {
+        guard let v = FixedPoint.parse(s, decimals: 4), allowZero || v > 0, v <= UInt64(Int64.max) else {
             throw fail(key, "expected a\(allowZero ? "" : " positive") dollar amount with at most 4 decimals, found \"\(s)\"", n)
         }
         return v
@@ -280,7 +280,7 @@ extension ConfigReader {
 
     func tickPrice(_ n: ConfigNode, _ key: String) throws(ConfigError) -> UInt32 {
         let s = try scalar(n, key, "a price")
-        guard let v = Self.fixedPoint(s, decimals: 4), v > 0, v <= 10_000_000 else {
+        guard let v = FixedPoint.parse(s, decimals: 4), v > 0, v <= 10_000_000 else {
             throw fail(key, "expected a positive price with at most 4 decimals, at most 1000, found \"\(s)\"", n)
         }
         return UInt32(v)
@@ -391,7 +391,7 @@ extension ConfigReader {
     /// A positive decimal (at most 6 places, at most 1,000,000), read from the text, not through a Double.
     func positive(_ n: ConfigNode, _ key: String) throws(ConfigError) -> Double {
         let s = try scalar(n, key, "a positive number")
-        guard let v = Self.fixedPoint(s, decimals: 6), v > 0, v <= 1_000_000_000_000 else {
+        guard let v = FixedPoint.parse(s, decimals: 6), v > 0, v <= 1_000_000_000_000 else {
             throw fail(key, "expected a positive number with at most 6 decimals, at most 1000000, found \"\(s)\"", n)
         }
         return Double(v) / 1e6

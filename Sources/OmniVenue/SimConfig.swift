@@ -123,7 +123,7 @@ public struct SimGroup: Sendable, Equatable, CustomStringConvertible {
 extension ConfigReader {
     func price(_ n: ConfigNode, _ key: String) throws(ConfigError) -> UInt32 {
         let s = try scalar(n, key, "a price")
-        guard let v = Self.fixedPoint(s, decimals: 4), v > 0, v <= UInt64(UInt32.max) else {
+        guard let v = FixedPoint.parse(s, decimals: 4), v > 0, v <= UInt64(UInt32.max) else {
             throw fail(key, "expected a positive price with at most 4 decimals below 429496.7295, found \"\(s)\"", n)
         }
         return UInt32(v)
@@ -247,7 +247,7 @@ extension ConfigReader {
             if let b = m["band"] {
                 var s = try scalar(b, "\(at).band", "a percentage")
                 if s.hasSuffix("%") { s.removeLast() }
-                guard let v = Self.fixedPoint(s.trimmingSpaces, decimals: 2), v > 0, v <= 10_000 else {
+                guard let v = FixedPoint.parse(s.trimmingSpaces, decimals: 2), v > 0, v <= 10_000 else {
                     throw fail("\(at).band", "expected a percentage above 0 and at most 100 (e.g. 10 or 10%), found \"\(b.scalar?.string ?? "")\"", b)
                 }
                 band = UInt32(v) // percent with 2 decimals = basis points
@@ -256,7 +256,7 @@ extension ConfigReader {
             if let v = m["max_shares"] { spec.maxOrderShares = try integer(v, "\(at).max_shares", 1...UInt32.max) }
             if let v = m["max_value"] {
                 let s = try scalar(v, "\(at).max_value", "an amount")
-                guard let value = Self.fixedPoint(s, decimals: 4), value > 0 else {
+                guard let value = FixedPoint.parse(s, decimals: 4), value > 0 else {
                     throw fail("\(at).max_value", "expected a positive amount with at most 4 decimals (e.g. 10000000), found \"\(s)\"", v)
                 }
                 spec.maxOrderValue = value
@@ -272,14 +272,8 @@ extension ConfigReader {
     }
 }
 
-/// ITCH units as a decimal price ("200.0000" style trimmed to 2+ decimals).
-func decimal(_ v: UInt32) -> String {
-    let whole = v / 10_000, frac = v % 10_000
-    var f = String(frac)
-    f = String(repeating: "0", count: 4 - f.count) + f
-    while f.count > 2 && f.hasSuffix("0") { f.removeLast() }
-    return "\(whole).\(f)"
-}
+/// ITCH units as a decimal price trimmed to 2+ decimals ("200.00", "200.005").
+func decimal(_ v: UInt32) -> String { Price(itch: v).text(minimumDecimals: 2) }
 
 extension String {
     var trimmingSpaces: String {

@@ -41,15 +41,6 @@ struct ConfigReaderTests {
         #expect(throws: ConfigError.self) { _ = try r.integer(m["m"]!, "m", 1...11) }
     }
 
-    @Test func fixedPointReadsDecimalsWithoutADouble() {
-        #expect(ConfigReader.fixedPoint("429496.7295", decimals: 4) == 4_294_967_295)
-        #expect(ConfigReader.fixedPoint("0.0001", decimals: 4) == 1)
-        #expect(ConfigReader.fixedPoint("1.00001", decimals: 4) == nil)
-        #expect(ConfigReader.fixedPoint("1.", decimals: 4) == nil)
-        #expect(ConfigReader.fixedPoint("-1", decimals: 4) == nil)
-        #expect(ConfigReader.fixedPoint("9999999999999", decimals: 4) == nil)
-    }
-
     @Test func badYAMLIsNamedAsTheFile() {
         #expect { _ = try ConfigReader.document("a: [\n") } throws: { ($0 as! ConfigError).key == "(file)" }
     }
