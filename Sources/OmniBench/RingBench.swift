@@ -2,6 +2,7 @@ import ArgumentParser
 import CRing
 import CSys
 import Histogram
+import OmniEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -134,7 +135,7 @@ public struct BenchRing: ParsableCommand {
         csys_clock_init(&clock, CSYS_CLOCK_TSC, 100)
         let tsc = clock.source == CSYS_CLOCK_TSC
         let pin = csys_pin_to_core(coreA)
-        guard pin == 0 else { throw ValidationError("--cores: cannot pin to core \(coreA): \(String(cString: strerror(pin)))") }
+        guard pin == 0 else { throw ValidationError("--cores: cannot pin to core \(coreA): \(String(cString: strerror(-pin)))") }
 
         let phaseSeconds = seconds / Double(rounds * 4)
         let conditions = BenchConditions(
@@ -344,28 +345,24 @@ final class RingBench {
         samples.deallocate()
     }
 
-    private func start(_ mode: PeerMode, _ pair: BenchRingPair) throws -> pthread_t {
+    private func start(_ mode: PeerMode, _ pair: BenchRingPair) throws -> PinnedThread {
         _ = ring_baseline_init(control, 16, 8)
         ctx.initialize(to: PeerContext(mode: mode, ops: pair.ops, size: size, core: coreB, input: pair.peerIn,
                                        output: mode == .echo ? pair.peerOut : nil, control: control, scratch: peerScratch))
-        let tid: pthread_t
-        switch startPeer(ctx) {
-        case .success(let t): tid = t
-        case .failure(let e): throw e
-        }
+        let peer = try startPeer(ctx)
         let pin = Int32(truncatingIfNeeded: controlReceive(control))
         if pin != 0 {
-            pthread_join(tid, nil)
+            peer.join()
             throw ValidationError("--cores: cannot pin to core \(coreB): \(String(cString: strerror(pin)))")
         }
-        return tid
+        return peer
     }
 
     func throughput(_ pair: BenchRingPair) throws -> ThroughputStats {
         pair.reset(pair.mainOut)
-        let tid = try start(.consume, pair)
+        let peer = try start(.consume, pair)
         let s = visitRingOps(pair.ops, size: size, ProduceVisitor(ring: pair.mainOut, ticks: phaseTicks, scratch: scratch, control: control))
-        pthread_join(tid, nil)
+        peer.join()
         var c = clock
         let ns = Double(csys_clock_ns(&c, s.ticks))
         return ThroughputStats(perSecond: ns > 0 ? Double(s.messages) / ns * 1e9 : 0, messages: s.messages, errors: s.errors)
@@ -374,11 +371,11 @@ final class RingBench {
     func roundTrip(_ pair: BenchRingPair, into merged: inout Histogram<UInt64>) throws -> RoundTripStats {
         pair.reset(pair.mainOut)
         pair.reset(pair.peerOut)
-        let tid = try start(.echo, pair)
+        let peer = try start(.echo, pair)
         let r = visitRingOps(pair.ops, size: size, PingVisitor(
             out: pair.mainOut, back: pair.mainBack, ticks: phaseTicks, warmup: 1000, samples: samples, tsc: tsc,
             scratch: scratch, reply: reply, control: control))
-        pthread_join(tid, nil)
+        peer.join()
         var h = newRoundTripHistogram()
         var c = clock
         var outOfRange = 0

@@ -5,6 +5,7 @@
 // allocated and touched before a phase starts.
 import CRing
 import CSys
+import OmniEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -84,7 +85,7 @@ func visitRingOps<V: RingOpsVisitor>(_ kind: RingOpsKind, size: UInt32, _ v: V) 
 
 enum PeerMode: UInt8 { case consume, echo }
 
-/// Everything the pinned peer thread needs, handed over by pointer at pthread_create
+/// Everything the pinned peer thread needs, handed over by pointer at the thread's start
 /// (thread start orders the writes before it). Results come back over `control`.
 struct PeerContext {
     var mode: PeerMode
@@ -109,28 +110,18 @@ struct PeerVisitor: RingOpsVisitor {
     }
 }
 
-/// Pins itself, says so (0 or the errno of the pin), then runs its loop.
-func peerMain(_ ctx: UnsafeMutablePointer<PeerContext>) {
-    let err = csys_pin_to_core(ctx.pointee.core)
-    controlSend(ctx.pointee.control, UInt64(UInt32(bitPattern: err)))
-    if err != 0 { return }
-    visitRingOps(ctx.pointee.ops, size: ctx.pointee.size, PeerVisitor(ctx: ctx))
-}
+/// The context's address, for the peer thread (the bench keeps it alive until the join).
+struct PeerHandle: @unchecked Sendable { let ctx: UnsafeMutablePointer<PeerContext> }
 
-/// Starts the peer thread; returns its handle or the pthread_create errno.
-func startPeer(_ ctx: UnsafeMutablePointer<PeerContext>) -> Result<pthread_t, PeerError> {
-    var tid = pthread_t()
-    let rc = pthread_create(&tid, nil, { raw in
-        peerMain(raw!.assumingMemoryBound(to: PeerContext.self))
-        return nil
-    }, ctx)
-    if rc != 0 { return .failure(PeerError(message: "pthread_create failed: \(String(cString: strerror(rc)))")) }
-    return .success(tid)
-}
-
-struct PeerError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// Starts the peer thread pinned to the context's core; it says whether the pin took (0 or
+/// the errno) over `control`, then runs its loop.
+func startPeer(_ ctx: UnsafeMutablePointer<PeerContext>) throws(EngineError) -> PinnedThread {
+    let handle = PeerHandle(ctx: ctx)
+    return try PinnedThread(name: "omni-bench-peer", core: Int(ctx.pointee.core)) { pinError in
+        controlSend(handle.ctx.pointee.control, UInt64(UInt32(bitPattern: pinError)))
+        if pinError != 0 { return }
+        visitRingOps(handle.ctx.pointee.ops, size: handle.ctx.pointee.size, PeerVisitor(ctx: handle.ctx))
+    }
 }
 
 /// Throughput consumer: pops until the sentinel (UInt64.max), checking that sequence

@@ -47,7 +47,7 @@ public final class ControlPlane {
         }
         var affinity = "not pinned: the scheduler places its threads"
         if !hotCores.isEmpty {
-            let refused = hotCores.filter { csys_avoid_core(Int32($0)) != 0 } // EINVAL: the last core left, or not one of ours
+            let refused = hotCores.filter { csys_avoid_core(Int32($0)) != 0 } // -EINVAL: the last core left, or not one of ours
             affinity = refused.isEmpty ? "its threads off core \(hotCores.map(String.init).joined(separator: " and "))"
                 : "its threads NOT kept off core \(refused.map(String.init).joined(separator: " and ")) (no other core left to them)"
         }

@@ -252,7 +252,7 @@ public final class StageControl: Sendable {
     @usableFromInline let finishedCell = Atomic<Bool>(false)
     /// Set by `Pipeline.stop` when the pipeline did not go quiescent in time: stop waiting on full rings.
     @usableFromInline let abandonCell = Atomic<Bool>(false)
-    /// errno of csys_pin_to_core, 0 when pinned (or not asked to pin).
+    /// The errno of the pin (PinnedThread's), 0 when pinned (or not asked to pin).
     let pinErrorCell = Atomic<Int32>(0)
 
     public init(name: String) { self.name = name }
