@@ -22,7 +22,7 @@ struct ScriptedFeed: TradingFeed {
     mutating func step() throws -> Int {
         guard taken < steps else { return 0 }
         taken += 1
-        if taken == failAt { throw FeedThreadFailure(reason: "line A: scripted failure") }
+        if taken == failAt { throw ScriptedFailure() }
         for l in 1...instruments {
             let bid = Self.bid(step: taken, locate: l)
             board.mark(UInt16(l), bid: bid, ask: bid + 100)
@@ -32,6 +32,10 @@ struct ScriptedFeed: TradingFeed {
     }
 
     mutating func idle(ns: UInt64) {}
+}
+
+struct ScriptedFailure: Error, CustomStringConvertible {
+    var description: String { "line A: scripted failure" }
 }
 
 /// The feed of a split placement as an engine source stage (`FeedStage`): its ring under
@@ -110,6 +114,6 @@ struct ScriptedFeed: TradingFeed {
         #expect(ring.count == 4) // steps 1 and 2, two instruments each
         var touches = RingFeed(board: QuoteBoard(locates: 16), ring: ring, watch: watch) {}
         let error = #expect(throws: FeedThreadFailure.self) { _ = try touches.step() }
-        #expect(error?.description.contains("scripted failure") == true)
+        #expect(error?.description == "the feed thread stopped: line A: scripted failure")
     }
 }
