@@ -320,8 +320,8 @@ struct Run: ParsableCommand {
     }
 
     /// The stock directory from the feed (retransmitted from the start of the day if we joined
-    /// late) says which locate each symbol trades under; then, with `split`, the feed moves to a
-    /// thread of its own and the loop reads its touches from the ring.
+    /// late) says which locate each symbol trades under; then, with `split`, the feed moves to an
+    /// engine source stage on a core of its own and the loop reads its touches from the ring.
     func trade<F: TradingFeed & ~Copyable>(_ feed: consuming F, replay: ITCHReplay, cfg: RunConfig, wanted: [Symbol: RunConfig.Instrument],
                                            start: UInt64, deadline: UInt64?, placement: String, split: RunPlacement?,
                                            control: ControlPort?) throws {
@@ -344,13 +344,13 @@ struct Run: ParsableCommand {
         let watch = FeedWatch()
         feed.board.forgetStamp() // the directory wait's changes go over unmeasured
         let board = QuoteBoard(locates: feed.board.locates)
-        let thread = FeedThread(feed, ring: ring, watch: watch)
-        defer { thread.stop() }
+        let stage = FeedStage(feed, ring: ring, watch: watch, core: p.feedCore, wait: p.feedWait)
+        defer { stage.stop() }
         var touches = RingFeed(board: board, ring: ring, watch: watch) {
-            do { try thread.start(core: p.feedCore) } catch { throw ValidationError("the feed thread: \(error)") }
+            do { try stage.start() } catch { throw ValidationError("the feed stage: \(error)") }
         }
         try trade(&touches, locates: locates, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, control: control)
-        if watch.ringFullSteps > 0 { print("  feed ring   \(watch.ringFullSteps) receive steps found it full (their changes went with the next step's)") }
+        if stage.control.fullWaits > 0 { print("  feed ring   \(stage.control.fullWaits) touches found it full and waited for room (full: block, none lost)") }
     }
 
     /// Risk, the ledger and the order entry, then the run.

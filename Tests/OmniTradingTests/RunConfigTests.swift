@@ -219,6 +219,13 @@ import Testing
         #expect(throws: TopologyError.self) {
             try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0}\n  - {name: trading, core: 1}\nrings:\n  - {from: trading, to: feed, capacity: 2048}\n", onlineCores: 2))
         }
+        // The feed stage's wait is the topology's; a ring that may drop would lose touches: refused.
+        let backoff = try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0, wait: backoff}\n  - {name: trading, core: 1}\n" + ring, onlineCores: 2))
+        #expect(backoff == RunPlacement(feedCore: 0, tradingCore: 1, ringCapacity: 2048, feedWait: .backoff))
+        let drop = #expect(throws: TopologyError.self) {
+            try RunPlacement(Topology(yaml: "stages:\n  - {name: feed, core: 0}\n  - {name: trading, core: 1}\nrings:\n  - {from: feed, to: trading, capacity: 2048, full: drop}\n", onlineCores: 2))
+        }
+        #expect(drop?.description.contains("rings[0].full: drop would lose touches") == true, "\(String(describing: drop))")
         #expect(try RunConfig(yaml: "topology: split.yaml\n").topology == "split.yaml")
     }
 }
