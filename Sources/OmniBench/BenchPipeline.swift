@@ -306,10 +306,9 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
     let tapRing = try EventRing(capacity: liveRecorder ? 1 << 16 : Int(max(messages, 2)).nextPowerOfTwo)
     // The chain as one static type; the topology decides at bind which links are fused
     // (a call on one core) and which are cut by a ring: one stage per group of fused links.
-    let chain = SourceLink("feed", DayFileFeed(input: input, limit: messages, ticksPerMessage: ticksPerMessage, counts: counts),
-        then: Link("decode", Stamped(ITCHDecode(input: input, counts: counts), hop: 0),
-        then: Link("book", Stamped(BookUpdate(input: input, replay: replay, counts: counts), hop: 1),
-        then: Link("sink", Fused(Stamped(PassThrough(), hop: 2), LatencyTap(ring: tapRing, counts: tapCounts))))))
+    let chain = itchChain(DayFileFeed(input: input, limit: messages, ticksPerMessage: ticksPerMessage, counts: counts),
+                          input: input, replay: replay, counts: counts,
+                          sink: Fused(Stamped(PassThrough(), hop: 2), LatencyTap(ring: tapRing, counts: tapCounts)))
     let wiring = try Wiring(run.topology)
     let pipeline = Pipeline()
     let last = try pipeline.add(chain, of: wiring).last

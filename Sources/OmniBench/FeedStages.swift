@@ -144,6 +144,17 @@ public struct BookUpdate: EventHandler, @unchecked Sendable {
     }
 }
 
+/// The ITCH chain of every staged feed measurement: `source` -> decode (hop 0) -> book (hop 1)
+/// -> `sink`, as one static type whose links the topology fuses or cuts by a ring at bind.
+public func itchChain<Source: EventSource, Sink: EventHandler>(
+    _ source: Source, input: UnsafeRawBufferPointer, replay: ITCHReplay, counts: FeedStageCounts, sink: Sink
+) -> SourceLink<Source, Link<Stamped<ITCHDecode>, Link<Stamped<BookUpdate>, Link<Sink, ChainEnd>>>> {
+    SourceLink("feed", source,
+        then: Link("decode", Stamped(ITCHDecode(input: input, counts: counts), hop: 0),
+        then: Link("book", Stamped(BookUpdate(input: input, replay: replay, counts: counts), hop: 1),
+        then: Link("sink", sink))))
+}
+
 /// Notes which instrument's BBO a message changed, if any.
 public struct BBOChange: BBOSink {
     public var locate: Locate?

@@ -46,10 +46,8 @@ func runFeedChain(_ path: String, cores: [Int]) throws -> (BBOEventLog, FeedStag
     let bytes = input.bytes
     let p = Pipeline()
     // One chain type for every placement: the topology fuses or cuts each link at bind.
-    let groups = try p.add(SourceLink("feed", DayFileFeed(input: bytes, counts: counts),
-        then: Link("decode", Stamped(ITCHDecode(input: bytes, counts: counts), hop: 0),
-        then: Link("book", Stamped(BookUpdate(input: bytes, replay: ITCHReplay(books: try Books()), counts: counts), hop: 1),
-        then: Link("sink", BBOEventSink(log: log))))), of: w)
+    let groups = try p.add(itchChain(DayFileFeed(input: bytes, counts: counts), input: bytes,
+                                     replay: ITCHReplay(books: try Books()), counts: counts, sink: BBOEventSink(log: log)), of: w)
     let expectedGroups = try t.chainGroups(names).map { $0.count > 1 ? "\($0.first!)..\($0.last!)" : $0[0] }
     #expect(groups.map(\.name) == expectedGroups)
     try p.start()

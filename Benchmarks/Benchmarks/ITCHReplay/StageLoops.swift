@@ -134,10 +134,8 @@ func stageBenchmarks() {
             let w = try Wiring(t)
             let p = Pipeline()
             // One chain type; the topology fuses feed+decode and book+sink and puts a ring between them.
-            let groups = try p.add(SourceLink("feed", GatedSource(source: DayFileFeed(input: window, counts: counts), gate: gate),
-                then: Link("decode", Stamped(ITCHDecode(input: window, counts: counts), hop: 0),
-                then: Link("book", Stamped(BookUpdate(input: window, replay: replay, counts: counts), hop: 1),
-                then: Link("sink", Stamped(PassThrough(), hop: 2))))), of: w)
+            let groups = try p.add(itchChain(GatedSource(source: DayFileFeed(input: window, counts: counts), gate: gate),
+                                             input: window, replay: replay, counts: counts, sink: Stamped(PassThrough(), hop: 2)), of: w)
             let feed = groups[0], book = groups[1]
             try p.start()
             while feed.heartbeat == 0 || book.heartbeat == 0 { usleep(100) } // both loops are running
