@@ -9,13 +9,8 @@ import OmniNet
 import SharedTestData
 import Testing
 
-/// Runs the `omni` tool built beside the test binary. EAL initialises once per process, so
-/// every `--via dpdk` run is its own child process.
-enum OmniTool {
-    static let binary: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("omni").path
-    }()
+/// EAL initialises once per process, so every `--via dpdk` run is its own child process.
+extension OmniTool {
     /// The core EAL pins `omni listen --via dpdk` to: OMNI_DPDK_CORE, else the last online one.
     static let core = ProcessInfo.processInfo.environment["OMNI_DPDK_CORE"].flatMap { Int($0) }
         ?? max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)

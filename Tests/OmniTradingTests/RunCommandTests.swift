@@ -7,9 +7,8 @@ import Testing
 /// cancels everything and exits 0 with no order left open. TCP ports and multicast groups of its
 /// own, on loopback.
 @Suite(.serialized) struct RunCommandTests {
-    static let omni = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path + "/.build/debug/omni"
-    static let present = FileManager.default.isExecutableFile(atPath: omni)
+    static let omni = OmniTool.binary
+    static let present = OmniTool.present
 
     func launch(_ args: [String], out: String) throws -> Process {
         let p = Process()
@@ -24,7 +23,7 @@ import Testing
 
     /// `omni bench tick-to-trade` end to end, short: the venue's triggers are answered by the
     /// trader's trigger strategy, and the venue's figures and the CSV row come out.
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
+    @Test(.enabled(if: present, OmniTool.absent))
     func benchTickToTradeMeasuresTheVenuesTriggers() throws {
         let dir = TestScratch.directory("t2t")
         let p = try launch(["bench", "tick-to-trade", "--rates", "1000", "--count", "2000", "--paths", "socket", "--out", dir,
@@ -43,7 +42,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/socket-1000.tick-to-trade.hgrm"), "\(log)")
     }
 
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"), arguments: ["socket", "io_uring", "dpdk"])
+    @Test(.enabled(if: present, OmniTool.absent), arguments: ["socket", "io_uring", "dpdk"])
     func quotesTheSimAndEndsWithNothingOpen(via: String) throws {
         try quoteTheSim(via: via, name: via, ports: 20_000 + Int(getpid() % 10_000) * 3)
     }

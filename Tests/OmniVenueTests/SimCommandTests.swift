@@ -9,9 +9,8 @@ import Testing
 /// `omni sim` as a subprocess: SIGINT ends the session cleanly; a bad config is refused.
 /// Ephemeral TCP ports, multicast on loopback (TTL 1) to groups of its own.
 @Suite(.serialized) struct SimCommandTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let omni = packageRoot + "/.build/debug/omni"
-    static let present = FileManager.default.isExecutableFile(atPath: omni)
+    static let omni = OmniTool.binary
+    static let present = OmniTool.present
 
     func config(_ dir: String) -> String {
         let port = 40_000 + Int(getpid() % 20_000)
@@ -49,7 +48,7 @@ import Testing
         return !p.isRunning
     }
 
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)")) func sigintEndsTheSession() throws {
+    @Test(.enabled(if: present, OmniTool.absent)) func sigintEndsTheSession() throws {
         let dir = simTempDir("cmd")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (p, out, err) = try launch(["sim", "--config", config(dir), "--record", dir + "/sim.pcap"], dir: dir)
@@ -73,7 +72,7 @@ import Testing
         #expect(pcap > 24, "the recording has packets")
     }
 
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)")) func badConfigIsRefusedByName() throws {
+    @Test(.enabled(if: present, OmniTool.absent)) func badConfigIsRefusedByName() throws {
         let dir = simTempDir("cmd")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/bad.yaml"
@@ -85,7 +84,7 @@ import Testing
         #expect(read(err).contains("not a multiple of the tick"), "\(read(err))")
     }
 
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)")) func unknownInterfaceIsRefused() throws {
+    @Test(.enabled(if: present, OmniTool.absent)) func unknownInterfaceIsRefused() throws {
         let dir = simTempDir("cmd")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (p, _, err) = try launch(["sim", "--config", config(dir), "--interface", "nosuchif0"], dir: dir)

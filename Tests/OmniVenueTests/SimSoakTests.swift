@@ -55,7 +55,7 @@ struct ProcessUsage {
         var live: [Int] = [] // order numbers that may rest
     }
 
-    @Test(.enabled(if: SimCommandTests.present, "omni not built at .build/debug/omni (swift build)"))
+    @Test(.enabled(if: SimCommandTests.present, OmniTool.absent))
     func manyClientsComeAndGoAndTheSimReturnsToItsBaseline() throws {
         let dir = TestScratch.directory("soak")
         let base = 20_000 + Int(getpid() % 10_000) * 4

@@ -26,6 +26,16 @@ public enum IEXData {
     public static let tops = dir + "/TOPS16.pcapng.gz"
 }
 
+/// The `omni` tool built beside the test binary (the same configuration, debug or release).
+public enum OmniTool {
+    public static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("omni").path
+    }()
+    public static let present = FileManager.default.isExecutableFile(atPath: binary)
+    public static let absent: Comment = "omni not built beside the tests (swift build)"
+}
+
 /// Every file and folder a test makes lives under one folder of this test process, removed
 /// when the process exits: `make test` leaves nothing behind in the temporary folder.
 public enum TestScratch {
