@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSys
 import Histogram
+import OmniCore
 import OmniBench
 
 /// `omni bench decision-path`: the trading loop's decision path on one pinned core, book update

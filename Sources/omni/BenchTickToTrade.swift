@@ -2,6 +2,7 @@ import ArgumentParser
 import CSys
 import OmniBench
 import OmniCore
+import OmniEngine
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import OmniBench
 import CSys
 import OmniCore
+import OmniEngine
 import OmniLab
 import ArgumentParser
 import OmniFeed

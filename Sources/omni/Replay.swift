@@ -4,6 +4,7 @@ import ArgumentParser
 import CWire
 import OmniBook
 import OmniCore
+import OmniEngine
 import OmniFeed
 
 #if canImport(Glibc)

@@ -5,6 +5,7 @@ import ArgumentParser
 import Histogram
 import OmniEngine
 import OmniConfig
+import OmniCore
 
 #if canImport(Glibc)
 import Glibc
