@@ -128,10 +128,11 @@ let package = Package(
         // Tools, which may use both sides.
         .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
         .target(name: "OmniBench", dependencies: [
-            "OmniCore", "OmniConfig", "OmniBook", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy",
-            "OmniTrading", "OmniWire", "CWire", "CBook", "CEvent", "CRing", "CSys",
+            "OmniCore", "OmniConfig", "OmniBook", "OmniControl", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk",
+            "OmniStrategy", "OmniTrading", "OmniVenue", "OmniWire", "CNet", "CWire", "CBook", "CEvent", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "omni", dependencies: [
             "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
