@@ -89,7 +89,7 @@ let package = Package(
         // Our side: market data in, orders out. Never imports OmniVenue.
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire"]),
         .target(name: "OmniFeed", dependencies: [
-            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
+            "OmniCore", "OmniBook", "OmniEngine", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),

@@ -50,11 +50,15 @@ struct Publish: ParsableCommand {
         guard maxPacket >= 64 && maxPacket <= 65_000 else { throw ValidationError("--max-packet must be 64...65000") }
         guard linger >= 0 else { throw ValidationError("--linger must not be negative") }
         if lineB == nil && lossB != 0 { throw ValidationError("--loss-b needs --line-b") }
-        _ = try parseGroup(group, interface: interface, option: "--group")
-        if let lineB { _ = try parseGroup(lineB, interface: interface, option: "--line-b") }
+        try running {
+            _ = try parseGroup(group, interface: interface, option: "--group")
+            if let lineB { _ = try parseGroup(lineB, interface: interface, option: "--line-b") }
+        }
     }
 
-    func run() throws {
+    func run() throws { try running { try publish() } }
+
+    private func publish() throws {
         _ = StopSignals.install()
         let input = try MappedInput(path: file)
         var config = MoldPublisherConfig(lineA: try parseGroup(group, interface: interface, option: "--group"))
@@ -140,41 +144,4 @@ struct Publish: ParsableCommand {
         lines.append("elapsed     \(fixed(secs * 1000, 3)) ms, \(fixed(secs > 0 ? Double(pub.nextSequence - 1) / secs / 1e6 : 0, 3)) M msgs/s, \(fixed(secs > 0 ? Double(total) / secs : 0, 0)) packets/s per line")
         print(lines.joined(separator: "\n"))
     }
-}
-
-/// "239.1.1.1:30001" on `interface` as a MulticastGroup; a ValidationError naming the option otherwise.
-func parseGroup(_ text: String, interface: String, option: String) throws -> MulticastGroup {
-    let e = try parseEndpoint(text, option: option)
-    guard e.address >> 28 == 0xE else { throw ValidationError("\(option): \(text) is not a multicast group (224.0.0.0/4)") }
-    let parts = text.split(separator: ":")
-    return MulticastGroup(String(parts[0]), port: e.port, interface: interface)
-}
-
-func parseEndpoint(_ text: String, option: String) throws -> IPv4Endpoint {
-    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-    guard parts.count == 2, let port = UInt16(parts[1]), port != 0,
-          let e = IPv4Endpoint(String(parts[0]), port: port) else {
-        throw ValidationError("\(option): '\(text)' is not ADDRESS:PORT (dotted IPv4, port 1...65535)")
-    }
-    return e
-}
-
-/// The IPv4 address of an interface given by name or address (loopback by default).
-func interfaceAddress(_ nameOrAddress: String) throws -> String {
-    var i = cn_interface()
-    let rc = cn_interface_resolve(nameOrAddress, &i)
-    guard rc == 0 else {
-        throw ValidationError("--interface \(nameOrAddress): \(String(cString: cn_strerror(rc)))")
-    }
-    let a = UInt32(bigEndian: i.address.s_addr)
-    return "\(a >> 24).\((a >> 16) & 0xff).\((a >> 8) & 0xff).\(a & 0xff)"
-}
-
-/// The kernel name of an interface given by name or address.
-func interfaceName(_ nameOrAddress: String) throws -> String {
-    var i = cn_interface()
-    let rc = cn_interface_resolve(nameOrAddress, &i)
-    guard rc == 0 else { throw ValidationError("--interface \(nameOrAddress): \(String(cString: cn_strerror(rc)))") }
-    var n = i.name
-    return withUnsafeBytes(of: &n) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
 }

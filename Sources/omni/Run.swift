@@ -137,7 +137,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
-        _ = try resolved()
+        _ = try running { try resolved() }
     }
 
     /// The file (or the default), then the command line's overrides.
@@ -231,7 +231,9 @@ struct Run: ParsableCommand {
         return c
     }
 
-    func run() throws {
+    func run() throws { try running { try trade() } }
+
+    private func trade() throws {
         let cfg = try resolved()
         _ = StopSignals.install()
         _ = KillSignals.install()
