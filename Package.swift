@@ -126,7 +126,7 @@ let package = Package(
         ]),
 
         // Tools, which may use both sides.
-        .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
+        .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "OmniFeed", "OmniNet", "OmniVenue", "CSys", "CWire"]),
         .target(name: "OmniBench", dependencies: [
             "OmniCore", "OmniConfig", "OmniBook", "OmniControl", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk",
             "OmniStrategy", "OmniTrading", "OmniVenue", "OmniWire", "CNet", "CWire", "CBook", "CEvent", "CRing", "CSys",
