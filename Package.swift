@@ -134,12 +134,11 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
+        // Thin commands: options and help here, each command's run in the module that does it.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
-            "OmniLab", "OmniBench", "OmniControl", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
-            "CRing", "CSys", "CWire", "CNet", "CEvent",
+            "OmniCore", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
+            "OmniLab", "OmniBench", "OmniControl", "OmniTrading", "CSys", "CWire", "CNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [

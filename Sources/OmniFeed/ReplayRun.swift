@@ -141,7 +141,7 @@ extension ReplayOptions {
 
 /// The books part of the replay summary (messages by type, malformed, symbols, live orders),
 /// shared by `omni replay` and `omni listen`.
-public func bookSummaryLines(_ replay: ITCHReplay) -> [String] {
+func bookSummaryLines(_ replay: ITCHReplay) -> [String] {
     let c = replay.counts
     let k = replay.books.stats
     var lines: [String] = []
@@ -159,7 +159,7 @@ public func bookSummaryLines(_ replay: ITCHReplay) -> [String] {
 }
 
 /// The --stats part of the replay summary: book-kernel counters, memory, system events.
-public func bookStatsLines(_ replay: ITCHReplay) -> [String] {
+func bookStatsLines(_ replay: ITCHReplay) -> [String] {
     let k = replay.books.stats
     var lines: [String] = []
     lines.append("book kernel adds=\(k.adds) executes=\(k.executes) cancels=\(k.cancels) deletes=\(k.deletes) replaces=\(k.replaces) trades=\(k.trades)")
