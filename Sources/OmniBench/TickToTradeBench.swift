@@ -189,7 +189,6 @@ extension TickToTradeOptions {
     }
 }
 
-/// A child process whose stdout and stderr go to a file.
 /// The two namespaces of the -veth paths and the veth pair joining them (`ip`, root).
 enum VethPair {
     static let venue = "omni-t2t-venue", trader = "omni-t2t-trader"
@@ -217,6 +216,7 @@ enum VethPair {
     }
 }
 
+/// A child process whose stdout and stderr go to a file.
 struct Child {
     let pid: pid_t
 
