@@ -89,7 +89,7 @@ let package = Package(
         // Our side: market data in, orders out. Never imports OmniVenue.
         .target(name: "OmniBook", dependencies: ["OmniCore", "CBook", "CEvent", "CWire", "CSys"]),
         .target(name: "OmniFeed", dependencies: [
-            "OmniCore", "OmniBook", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
+            "OmniCore", "OmniBook", "OmniEngine", "OmniNet", "OmniWire", "CWire", "CBook", "CEvent", "CNet", "CRing", "CSys", "CZlib",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "OmniFeedDpdk", dependencies: ["OmniFeed", "OmniDpdk", "OmniNet", "CNet", "CSys"]),
@@ -126,19 +126,19 @@ let package = Package(
         ]),
 
         // Tools, which may use both sides.
-        .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniFeed", "OmniVenue", "CWire"]),
+        .target(name: "OmniLab", dependencies: ["OmniCore", "OmniBook", "OmniEngine", "OmniFeed", "OmniNet", "OmniVenue", "CSys", "CWire"]),
         .target(name: "OmniBench", dependencies: [
-            "OmniCore", "OmniConfig", "OmniBook", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy",
-            "OmniTrading", "OmniWire", "CWire", "CBook", "CEvent", "CRing", "CSys",
+            "OmniCore", "OmniConfig", "OmniBook", "OmniControl", "OmniFeed", "OmniEngine", "OmniLab", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk",
+            "OmniStrategy", "OmniTrading", "OmniVenue", "OmniWire", "CNet", "CWire", "CBook", "CEvent", "CRing", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
+        // Thin commands: options and help here, each command's run in the module that does it.
         .executableTarget(name: "omni", dependencies: [
-            "OmniCore", "OmniConfig", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
-            "OmniLab", "OmniBench", "OmniControl", "OmniGateway", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniTrading", "OmniWire",
-            "CRing", "CSys", "CWire", "CNet", "CEvent",
+            "OmniCore", "OmniFeed", "OmniFeedDpdk", "OmniBook", "OmniEngine", "OmniNet", "OmniDpdk", "OmniVenue",
+            "OmniLab", "OmniBench", "OmniControl", "OmniTrading", "CSys", "CWire", "CNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRing
 import CSys
 import Histogram
+import OmniCore
 import OmniEngine
 
 #if canImport(Glibc)

@@ -1,17 +1,12 @@
-import OmniBench
-import OmniCore
-import OmniFeedDpdk
 import ArgumentParser
 import CSys
 import OmniBook
+import OmniCore
 import OmniDpdk
 import OmniEngine
 import OmniFeed
+import OmniFeedDpdk
 import OmniNet
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,13 +50,17 @@ struct Listen: ParsableCommand {
     @Option(name: .customLong("huge-pages"), help: ArgumentHelp("--via dpdk: " + HugePageChoice.text)) var hugePages: HugePageChoice = .auto
 
     func validate() throws {
-        _ = try parseGroup(group, interface: interface, option: "--group")
-        if let lineB { _ = try parseGroup(lineB, interface: interface, option: "--line-b") }
-        if let retransmit { _ = try parseEndpoint(retransmit, option: "--retransmit") }
+        try running {
+            _ = try parseGroup(group, interface: interface, option: "--group")
+            if let lineB { _ = try parseGroup(lineB, interface: interface, option: "--line-b") }
+            if let retransmit { _ = try parseEndpoint(retransmit, option: "--retransmit") }
+        }
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
     }
 
-    func run() throws {
+    func run() throws { try running { try listen() } }
+
+    private func listen() throws {
         _ = StopSignals.install()
         let books = try Books()
         let replay = ITCHReplay(books: books)
@@ -76,11 +75,7 @@ struct Listen: ParsableCommand {
     }
 
     private func listen<Sink: BBOSink>(_ replay: ITCHReplay, sink: Sink, done: (Sink) -> Void) throws {
-        var config = MoldListenerConfig()
-        config.localAddress = try interfaceAddress(interface)
-        config.retransmit = try retransmit.map { try parseEndpoint($0, option: "--retransmit") }
-        if let session { config.session = MoldSessionConfig(session: session) }
-        config.session.requestDelay = (requestDelayUs ?? (lineB == nil ? 0 : 1000)) * 1000
+        let config = try listenerConfig()
         let a = try parseGroup(group, interface: interface, option: "--group")
         let b = try lineB.map { try parseGroup($0, interface: interface, option: "--line-b") }
         var listener = try MoldListener(config, replay: replay, sink: sink)
@@ -89,11 +84,11 @@ struct Listen: ParsableCommand {
         let stop = { StopSignals.received != 0 }
         var dpdkNote: String?
         switch via {
-        case .socket: try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<SocketBackend>(g) }
+        case .socket: try receive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<SocketBackend>(g) }
         case .io_uring:
             var options = ReceiveOptions()
             options.deferTaskRun = ioUringDefer
-            try drive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g, options: options) }
+            try receive(&listener, a, b, deadline, stop) { g throws(NetError) in try MulticastReceiver<IoUringBackend>(g, options: options) }
         case .dpdk:
             let vdev = try dpdkVdev ?? "net_pcap0,iface=\(interfaceName(interface))"
             var eal = EALOptions(cores: String(dpdkCore), memoryMB: 256, vdevs: [vdev])
@@ -107,60 +102,9 @@ struct Listen: ParsableCommand {
         }
         let elapsed = csys_monotonic_ns() - start
         done(listener.consumer.itch.sink)
-        printListenSummary(listener, elapsed: elapsed)
+        print(listenSummary(listener, via: via.rawValue, elapsed: elapsed))
         if let dpdkNote { print(dpdkNote) }
     }
-
-    private func drive<Sink: BBOSink, B: ReceiveBackend & ~Copyable>(
-        _ listener: inout MoldListener<Sink>, _ a: MulticastGroup, _ b: MulticastGroup?, _ deadline: UInt64?, _ stop: () -> Bool,
-        open: (MulticastGroup) throws(NetError) -> MulticastReceiver<B>) throws {
-        var ra = try open(a)
-        if let b {
-            var rb = try open(b)
-            try listener.run(&ra.backend, &rb.backend, untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
-        } else {
-            var none = NoReceive(label: a)
-            try listener.run(&ra.backend, &none, untilEnd: untilEnd, deadlineNs: deadline, stop: stop)
-        }
-    }
-
-    private func printListenSummary<Sink: BBOSink>(_ l: borrowing MoldListener<Sink>, elapsed: UInt64) {
-        let s = l.session
-        let c = s.counters
-        let replay = l.replay
-        var lines: [String] = []
-        lines.append("feed        \(group)\(lineB.map { " + \($0)" } ?? "") via \(via.rawValue) on \(interface)\(retransmit.map { ", retransmission \($0)" } ?? ", no retransmission")")
-        lines += bookSummaryLines(replay)
-        if let sink = l.consumer.itch.sink as? BBOCSVSink { lines.append("bbo rows    \(grouped(sink.rows)) -> \(bboCSV ?? "")") }
-        for (name, line) in [("line A", MoldLine.a), ("line B", MoldLine.b), ("retransmit", MoldLine.retransmission)] {
-            if line == .b && lineB == nil { continue }
-            let k = s.line(line)
-            lines.append("\(name.padding(12))\(grouped(k.packets)) packets, \(grouped(k.messages)) messages, \(grouped(k.duplicates)) duplicates, \(grouped(k.heartbeats)) heartbeats, \(grouped(k.malformed)) malformed, \(grouped(k.wrongSession)) wrong session\(line == .retransmission ? "" : ", \(grouped(k.lineGaps)) jumps in its sequence")")
-        }
-        lines.append("delivered   \(grouped(c.delivered)) messages; \(grouped(c.duplicates)) duplicates (\(grouped(c.duplicatePackets)) whole packets)")
-        lines.append("gaps        \(grouped(c.gapsOpened)) seen: \(grouped(c.gapsFilledByOtherLine)) filled by the other line, \(grouped(c.gapsFilledLate)) filled late, \(grouped(c.gapsFilledByRetransmission)) filled by retransmission, \(grouped(c.gapsLost)) lost (\(grouped(c.gapsRecovered)) recovered later), \(s.openGaps) open at end")
-        lines.append("requests    \(grouped(c.requestsSent)) sent (\(grouped(c.retries)) retries)\(l.counters.requestSendErrors > 0 ? ", \(l.counters.requestSendErrors) failed to send" : "")")
-        lines.append("malformed   \(grouped(c.malformed)) packets, \(grouped(c.wrongSession)) wrong session, \(grouped(c.implausibleSequence)) implausible sequence, \(grouped(l.counters.truncated)) truncated")
-        lines.append("dropped     \(grouped(c.beyondEnd)) messages past the announced end, \(grouped(c.wrongSessionMessages)) of another session (either makes the books stale), \(grouped(c.unconfirmedJumps)) far packets awaiting a second near them")
-        let state: String = switch s.state {
-        case .live: "live"
-        case .gapOpen: "live, gap open (recovering)"
-        case .stale: "stale"
-        case .finished: "finished"
-        }
-        lines.append("state       \(state) at end; expected \(s.expected), high water \(s.highWater)\(s.endSequence.map { ", end of session at \($0)" } ?? "")")
-        lines.append("books stale \(replay.books.stale ? "yes" : "no")")
-        let (v, mx, n) = l.latencyNs(percentiles: [50, 99, 99.9])
-        lines.append("latency     receive to book update, \(grouped(n)) messages: p50 \(grouped(v[0])) ns, p99 \(grouped(v[1])) ns, p99.9 \(grouped(v[2])) ns, max \(grouped(mx)) ns")
-        let secs = Double(elapsed) / 1e9
-        let packets = s.line(.a).packets + s.line(.b).packets + s.line(.retransmission).packets
-        let span = Double(l.counters.lastBatchNs - l.counters.firstBatchNs) / 1e9
-        lines.append("elapsed     \(fixed(secs * 1000, 3)) ms in all; first to last packet \(fixed(span * 1000, 3)) ms: \(fixed(span > 0 ? Double(packets) / span : 0, 0)) packets/s, \(fixed(span > 0 ? Double(c.delivered) / span / 1e6 : 0, 3)) M msgs/s")
-        if stats { lines += bookStatsLines(replay) }
-        print(lines.joined(separator: "\n"))
-    }
 }
 
-private extension String {
-    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-}
+extension Listen: ListenOptions {}

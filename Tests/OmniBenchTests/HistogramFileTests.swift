@@ -1,5 +1,5 @@
 import Histogram
-import OmniBench
+import OmniEngine
 import SharedTestData
 import Testing
 
