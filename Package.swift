@@ -145,7 +145,6 @@ let package = Package(
             "OmniDpdk", "CDpdk", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "omni-netbench", dependencies: ["OmniNet", "CNet", "CSys"]),
 
         // Where the suites find ../shared/data (OMNI_DATA), how they skip without it, and their scratch folder.
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),

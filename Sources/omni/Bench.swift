@@ -4,6 +4,6 @@ import OmniBench
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure hot-path components on pinned cores.",
-        subcommands: [BenchRing.self, BenchPipeline.self, BenchFeed.self, BenchDecision.self, BenchTickToTrade.self, BenchControl.self]
+        subcommands: [BenchRing.self, BenchPipeline.self, BenchFeed.self, BenchDecision.self, BenchTickToTrade.self, BenchControl.self, BenchNetReceive.self]
     )
 }

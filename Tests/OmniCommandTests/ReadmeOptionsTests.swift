@@ -42,7 +42,7 @@ struct ReadmeOptionsTests {
     }
 
     func options(in text: some StringProtocol) -> Set<String> {
-        Set(text.split(whereSeparator: { " []\n,|".contains($0) }).filter { $0.hasPrefix("--") && $0.count > 2 }
+        Set(text.split(whereSeparator: { " []\n,|/".contains($0) }).filter { $0.hasPrefix("--") && $0.count > 2 }
             .map { String($0.prefix { $0 == "-" || $0.isLetter || $0.isNumber }) })
     }
 
