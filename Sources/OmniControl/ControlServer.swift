@@ -74,6 +74,8 @@ public final class ControlServer: Sendable {
     let recordEveryNs: UInt64
     /// Where the server's few lines go (omni run: standard output).
     let log: @Sendable (String) -> Void
+    /// /metrics: the loop's snapshot as Prometheus series.
+    let metrics = LoopMetrics()
 
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken], store: (any ControlStore)? = nil,
                 recordEveryNs: UInt64 = 1_000_000_000, log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -258,11 +260,19 @@ public final class ControlServer: Sendable {
             ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
             ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
             ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
-            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/metrics", ["GET"]),
         ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
         let openAPI = OpenAPIDocument.json(symbols: symbols)
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPI)))
+        }
+        // Prometheus' text format; every token may read it (viewer and up), none: 401.
+        router.get("/metrics") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let a = await self.commandApplied()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.text(s, symbols: self.symbols, commandApplied: (a.p50Ns, a.p99Ns, a.count)))))
         }
         router.get("/v1/health") { _, _ in
             let s = self.port.snapshot.read()

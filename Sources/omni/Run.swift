@@ -81,6 +81,7 @@ struct Run: ParsableCommand {
         limits and the kill switch while the loop runs; each change is a command the loop applies \
         between passes and answers with the configuration version. Tokens by role from \
         --control-tokens; without it one admin token is written (mode 0600) where `omni ctl` finds it. \
+        GET /metrics: the loop's counters, positions, PnL and latency for Prometheus (any token). \
         --control-store (default $TMPDIR/omni-run/control.sqlite, or off) keeps the configuration \
         versions the loop applied, a hash-chained audit of every change asked for, the fills and \
         the day's PnL as the snapshot shows them; a run started on the same store re-applies its \
