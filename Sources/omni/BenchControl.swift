@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CEvent
 import CSys
 import Glibc
@@ -32,6 +33,10 @@ struct BenchControl: ParsableCommand {
         Each command changes AAPL's spread_ticks (2, 3, 2, ...), so the loop requotes at the venue. \
         --idle-ns: the loop sleeps this long every 64 idle iterations, as omni run's socket feed \
         does (200000); 0 busy-polls.
+
+        --store-fills N: instead, the control store's write rate for fills (SQLite through GRDB, \
+        WAL, synchronous=NORMAL, a new file under $TMPDIR): N fill rows one transaction each, \
+        then N rows in transactions of --store-batch; rows per second of each.
         """
     )
 
@@ -40,8 +45,11 @@ struct BenchControl: ParsableCommand {
     @Option(help: "HTTP requests after the ring's commands.") var http = 1_000
     @Option(name: .customLong("idle-ns"), help: "The loop's sleep every 64 idle iterations (omni run's socket feed: 200000).") var idleNs = 0
     @Option(help: "The loop's core (default: the last online core).") var core: Int?
+    @Option(name: .customLong("store-fills"), help: "Measure the control store's fill writes instead: this many rows per mode.") var storeFills = 0
+    @Option(name: .customLong("store-batch"), help: "Fill rows per transaction in --store-fills' batched mode.") var storeBatch = 100
 
     func run() throws {
+        if storeFills > 0 { return try benchStore() }
         let loopCore = core ?? Int(csys_online_cores()) - 1
         // The control plane's threads start from this thread: off the loop's core, as in omni run.
         let avoid = csys_avoid_core(Int32(loopCore))
@@ -146,5 +154,34 @@ struct BenchControl: ParsableCommand {
         print(line("HTTP PUT -> 200 (omni ctl's client)", httpNs, tsc: false))
         print("  refused \(refused) commands, \(httpFailed) HTTP requests not 200; the loop applied \(port.version - 1) changes, sent \(loop.counters.requests) requests (\(loop.ledger.counters.replaced) replaced at the venue)")
         print("  note: hop[0] is a 16-bit code: exact below 4096 ticks, 12 significant bits above, saturating at about 45 ms")
+    }
+
+    /// --store-fills: rows per second into a new SQLite control store, a transaction per fill and in batches.
+    func benchStore() throws {
+        guard storeBatch > 0 else { throw ValidationError("--store-batch must be positive") }
+        let path = RunConfig.dataFolder + "/bench-store-\(getpid()).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+        let store = try SQLiteControlStore(path: path)
+        let n = storeFills, batch = storeBatch
+        let rates = try runBlocking { () async throws -> (single: Double, batched: Double) in
+            func fill(_ i: Int) -> FillSample {
+                FillSample(run: "bench", at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", fills: 1, boughtShares: i & 1 == 0 ? 100 : 0,
+                           soldShares: i & 1 == 0 ? 0 : 100, position: Int64(i % 7) * 100, realised: Int64(i) * 10, fees: 3)
+            }
+            var t0 = csys_monotonic_ns()
+            for i in 0..<n { try await store.recordFills([fill(i)]) }
+            let single = Double(n) * 1e9 / Double(csys_monotonic_ns() - t0)
+            t0 = csys_monotonic_ns()
+            var i = 0
+            while i < n {
+                let rows = (i..<min(i + batch, n)).map(fill)
+                try await store.recordFills(rows)
+                i += rows.count
+            }
+            return (single, Double(n) * 1e9 / Double(csys_monotonic_ns() - t0))
+        }
+        print("omni bench control --store-fills: \(store.location) (WAL, synchronous=NORMAL), \(n) fill rows per mode, one writer")
+        print("  one transaction per fill:   \(Int(rates.single)) rows/s")
+        print("  \(batch) fills per transaction: \(Int(rates.batched)) rows/s")
     }
 }
