@@ -50,13 +50,10 @@ public struct AppliedConfig: Codable, Sendable, Equatable {
 /// the action), the state before and after as JSON, and the outcome (status and message).
 public struct AuditEntry: Sendable, Equatable {
     public var at: Date
-    public var who: String
-    public var role: String
-    public var action: String
-    public var endpoint: String
-    public var before: String
-    public var after: String
-    public var outcome: String
+    /// The token's name and role; the action (ControlAction) and "METHOD /path".
+    public var who, role, action, endpoint: String
+    /// The loop's state before and after, JSON; "STATUS message".
+    public var before, after, outcome: String
 
     public init(at: Date, who: String, role: String, action: String, endpoint: String, before: String, after: String, outcome: String) {
         self.at = at; self.who = who; self.role = role; self.action = action; self.endpoint = endpoint
