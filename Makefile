@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build needs; installed by `make setup` only when missing.
-DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev g++ valgrind verilator
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev libsqlite3-dev g++ valgrind verilator
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA

@@ -57,6 +57,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The control plane's store (SQLite through GRDB; Debian's libsqlite3-dev), its audit chain's
+        // SHA-256, and its /metrics (swift-metrics, exported in Prometheus' text format).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C kernels: C11, one folder each under CKernels/.
@@ -115,6 +121,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The Swift face of CRisk: limits by instrument and strategy, PreTradeCheck, verdicts, counters by reason.
         .target(name: "OmniRisk", dependencies: ["CRisk", "CEvent", "OmniCore"]),
@@ -192,6 +202,7 @@ let package = Package(
         .testTarget(name: "OmniControlTests", dependencies: [
             "SharedTestData", "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The omni tool's feed commands end to end: listen, publish, replay, against publishers on loopback and in namespaces.
         .testTarget(name: "OmniCommandTests", dependencies: [

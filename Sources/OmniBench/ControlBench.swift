@@ -1,4 +1,5 @@
 import CEvent
+import Foundation
 import CSys
 import Glibc
 import Histogram
@@ -134,4 +135,32 @@ extension ControlBenchOptions {
         print("  refused \(refused) commands, \(httpFailed) HTTP requests not 200; the loop applied \(port.version - 1) changes, sent \(loop.counters.requests) requests (\(loop.ledger.counters.replaced) replaced at the venue)")
         print("  note: hop[0] is a 16-bit code: exact below 4096 ticks, 12 significant bits above, saturating at about 45 ms")
     }
+}
+
+/// `omni bench control --store-fills`: rows per second into a new SQLite control store, a
+/// transaction per fill and in batches of `batch`.
+public func measureStoreWrites(fills n: Int, batch: Int) throws {
+    let path = RunConfig.dataFolder + "/bench-store-\(getpid()).sqlite"
+    defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+    let store = try SQLiteControlStore(path: path)
+    let rates = try runBlocking { () async throws -> (single: Double, batched: Double) in
+        func fill(_ i: Int) -> FillSample {
+            FillSample(run: "bench", at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", fills: 1, boughtShares: i & 1 == 0 ? 100 : 0,
+                       soldShares: i & 1 == 0 ? 0 : 100, position: Int64(i % 7) * 100, realised: Int64(i) * 10, fees: 3)
+        }
+        var t0 = csys_monotonic_ns()
+        for i in 0..<n { try await store.recordFills([fill(i)]) }
+        let single = Double(n) * 1e9 / Double(csys_monotonic_ns() - t0)
+        t0 = csys_monotonic_ns()
+        var i = 0
+        while i < n {
+            let rows = (i..<min(i + batch, n)).map(fill)
+            try await store.recordFills(rows)
+            i += rows.count
+        }
+        return (single, Double(n) * 1e9 / Double(csys_monotonic_ns() - t0))
+    }
+    print("omni bench control --store-fills: \(store.location) (WAL, synchronous=NORMAL), \(n) fill rows per mode, one writer")
+    print("  one transaction per fill:   \(Int(rates.single)) rows/s")
+    print("  \(batch) fills per transaction: \(Int(rates.batched)) rows/s")
 }

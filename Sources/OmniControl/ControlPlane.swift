@@ -22,10 +22,7 @@ public final class ControlPlane {
 
     /// Where `omni run` writes the admin token it makes when no tokens file is given, and where
     /// `omni ctl` looks for one by default: the run's data folder ($TMPDIR/omni-run, or /tmp/omni-run).
-    public static var defaultTokenFile: String {
-        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        return "\(tmp)/omni-run/control-token"
-    }
+    public static var defaultTokenFile: String { RunConfig.dataFolder + "/control-token" }
 
     init(port: ControlPort, server: ControlServer, endpoint: String) { self.port = port; self.server = server; self.endpoint = endpoint }
 
@@ -53,14 +50,22 @@ public final class ControlPlane {
         }
         let port: ControlPort
         do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
-        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens)
+        var store: (any ControlStore)?
+        if let path = cfg.control.store {
+            do { store = try SQLiteControlStore(path: path) } catch { throw ControlPlaneError(problem: "control.store: \(error)") }
+        }
+        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens, store: store) {
+            print($0)
+            fflush(nil)
+        }
         let bound: UInt16
         do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port) } } catch {
             try? runBlocking { await server.stop() }
             throw ControlPlaneError(problem: "\(listen): \(error)")
         }
         let endpoint = "\(listen.host):\(bound)"
-        say("control     http://\(endpoint) (GET /openapi.json; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
+        say("control     store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
+        say("control     http://\(endpoint) (GET /openapi.json, GET /metrics; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
         return ControlPlane(port: port, server: server, endpoint: endpoint)
     }
 

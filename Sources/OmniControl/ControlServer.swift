@@ -62,8 +62,27 @@ public final class ControlServer: Sendable {
     let executor = ControlExecutor()
     /// The running service group and the task running it.
     let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
+    /// Where configuration versions, the audit, fills and the day's PnL are kept (nil: nowhere).
+    public let store: (any ControlStore)?
+    /// This run's name in the store (its start, UTC, and the process).
+    public let run: String
+    /// The task keeping the store's records (`keepRecords`) while the server runs.
+    let records = Mutex<Task<Void, Never>?>(nil)
+    /// What the resume at start did, once it is done (nil before, or without a store).
+    public let resumed = Mutex<String?>(nil)
+    /// Seconds between two readings of the snapshot into the fills tape and the day's PnL.
+    let recordEveryNs: UInt64
+    /// Where the server's few lines go (omni run: standard output).
+    let log: @Sendable (String) -> Void
+    /// /metrics: the loop's snapshot as Prometheus series.
+    let metrics = LoopMetrics()
 
-    public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken]) {
+    public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken], store: (any ControlStore)? = nil,
+                recordEveryNs: UInt64 = 1_000_000_000, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.store = store
+        self.recordEveryNs = recordEveryNs
+        self.log = log
+        run = "\(ISO8601DateFormatter().string(from: Date())) pid \(getpid())"
         self.port = port
         link = CommandLink(port: port)
         self.symbols = symbols
@@ -97,6 +116,10 @@ public final class ControlServer: Sendable {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
         }
         running.withLock { $0 = (services, task) }
+        if store != nil {
+            let every = recordEveryNs
+            records.withLock { $0 = Task.detached(executorPreference: executor) { await self.keepRecords(everyNs: every) } }
+        }
         // Listening or failed is looked at before the clock: this task may wake late on a busy host.
         let end = csys_monotonic_ns() + 30_000_000_000
         while true {
@@ -109,6 +132,10 @@ public final class ControlServer: Sendable {
 
     /// Stops the server (gracefully: requests in flight are answered).
     public func stop() async {
+        if let r = records.withLock({ r in defer { r = nil }; return r }) {
+            r.cancel()
+            await r.value // the last reading of fills and PnL written
+        }
         if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
             await services.triggerGracefulShutdown()
             await task.value
@@ -119,11 +146,15 @@ public final class ControlServer: Sendable {
     // MARK: - JSON
 
     static func json<T: Encodable>(_ v: T, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: jsonText(v))))
+    }
+
+    /// `v` as the API writes JSON: keys in snake_case, sorted.
+    static func jsonText<T: Encodable>(_ v: T) -> String {
         let e = JSONEncoder()
         e.keyEncodingStrategy = .convertToSnakeCase
         e.outputFormatting = [.sortedKeys]
-        let data = (try? e.encode(v)) ?? Data("{\"error\":\"encoding\"}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "{\"error\":\"encoding\"}"
     }
 
     /// The request's body as a JSON object of scalars: unknown keys and wrong types are refused by name.
@@ -147,11 +178,17 @@ public final class ControlServer: Sendable {
 
     /// The caller's token entry, if its role may do `action`: 401 without a valid token, 403 without the role.
     func require(_ request: Request, _ action: ControlAction) throws -> AccessToken {
+        let who = try identify(request)
+        guard who.role.may(action) else { throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not \(action.rawValue)") }
+        return who
+    }
+
+    /// The caller's token entry: 401 without a valid token.
+    func identify(_ request: Request) throws -> AccessToken {
         guard let h = request.headers[.authorization], h.hasPrefix("Bearer "), !h.dropFirst(7).isEmpty else {
             throw APIError(.unauthorized, "no bearer token (Authorization: Bearer TOKEN)")
         }
         guard let who = auth.identify(String(h.dropFirst(7))) else { throw APIError(.unauthorized, "the bearer token is not one of this run's tokens") }
-        guard who.role.may(action) else { throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not \(action.rawValue)") }
         return who
     }
 
@@ -209,6 +246,13 @@ public final class ControlServer: Sendable {
 
     func ns(_ ticks: UInt64) -> UInt64 { withUnsafePointer(to: clock) { csys_clock_ns($0, ticks) } }
 
+    /// Push -> applied of every command acknowledged so far, in ns.
+    func commandApplied() async -> Percentiles {
+        let h = await link.appliedTicks
+        return h.totalCount == 0 ? Percentiles(p50Ns: 0, p99Ns: 0, count: 0)
+            : Percentiles(p50Ns: ns(h.valueAtPercentile(50)), p99Ns: ns(h.valueAtPercentile(99)), count: h.totalCount)
+    }
+
     // MARK: - Routes
 
     func routes(_ router: Router<BasicRequestContext>) {
@@ -216,11 +260,19 @@ public final class ControlServer: Sendable {
             ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
             ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
             ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
-            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/metrics", ["GET"]),
         ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
         let openAPI = OpenAPIDocument.json(symbols: symbols)
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPI)))
+        }
+        // Prometheus' text format; every token may read it (viewer and up), none: 401.
+        router.get("/metrics") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            let a = await self.commandApplied()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.text(s, symbols: self.symbols, commandApplied: (a.p50Ns, a.p99Ns, a.count)))))
         }
         router.get("/v1/health") { _, _ in
             let s = self.port.snapshot.read()
@@ -250,85 +302,93 @@ public final class ControlServer: Sendable {
             return Self.json(self.params(try self.snapshot(), i))
         }
         router.put("/v1/instruments/:symbol/params") { req, ctx in
-            _ = try self.require(req, .trade)
-            let i = try self.instrument(ctx)
-            let body = try await Self.object(req, known: QuoteParameter.allCases.map(\.name))
-            guard !body.isEmpty else { throw APIError(.badRequest, "no parameter given (one or more of \(QuoteParameter.allCases.map(\.name).joined(separator: ", ")))") }
-            let s = try self.snapshot()
-            var changes: [(QuoteParameter, Int64)] = []
-            for p in QuoteParameter.allCases {
-                guard let v = body[p.name] else { continue }
-                guard case .integer(let n) = v else { throw APIError(.badRequest, "\(p.name): expected an integer, found \(v)") }
-                guard p.range.contains(n) else { throw APIError(.badRequest, "\(p.name): \(n) is out of range \(p.range.lowerBound)...\(p.range.upperBound)") }
-                guard p == .maxPosition || s.instruments[i].parameters != nil else {
-                    throw APIError(.badRequest, "\(p.name): the strategy \(self.strategy) has no such parameter")
+            try await self.mutation(req, .trade) { _, symbol in
+                symbol = ctx.parameters.get("symbol")
+                let i = try self.instrument(ctx)
+                let body = try await Self.object(req, known: QuoteParameter.allCases.map(\.name))
+                guard !body.isEmpty else { throw APIError(.badRequest, "no parameter given (one or more of \(QuoteParameter.allCases.map(\.name).joined(separator: ", ")))") }
+                let s = try self.snapshot()
+                var changes: [(QuoteParameter, Int64)] = []
+                for p in QuoteParameter.allCases {
+                    guard let v = body[p.name] else { continue }
+                    guard case .integer(let n) = v else { throw APIError(.badRequest, "\(p.name): expected an integer, found \(v)") }
+                    guard p.range.contains(n) else { throw APIError(.badRequest, "\(p.name): \(n) is out of range \(p.range.lowerBound)...\(p.range.upperBound)") }
+                    guard p == .maxPosition || s.instruments[i].parameters != nil else {
+                        throw APIError(.badRequest, "\(p.name): the strategy \(self.strategy) has no such parameter")
+                    }
+                    if p == .size, let l = s.instruments[i].limits, n > Int64(l.maxOrderQuantity) {
+                        throw APIError(.conflict, "size: \(n) shares is above the risk limit max_order_qty \(l.maxOrderQuantity): risk would refuse every quote")
+                    }
+                    changes.append((p, n))
                 }
-                if p == .size, let l = s.instruments[i].limits, n > Int64(l.maxOrderQuantity) {
-                    throw APIError(.conflict, "size: \(n) shares is above the risk limit max_order_qty \(l.maxOrderQuantity): risk would refuse every quote")
+                var version: UInt64 = 0
+                for (p, n) in changes {
+                    version = try await self.command(Int32(OMNI_CMD_SET_PARAM), locate: s.instruments[i].locate, UInt64(p.rawValue), UInt64(bitPattern: n),
+                                                     what: "\(self.symbols[i]) \(p.name)").version
                 }
-                changes.append((p, n))
+                return Self.json(self.params(await self.snapshot(atLeast: version), i))
             }
-            var version: UInt64 = 0
-            for (p, n) in changes {
-                version = try await self.command(Int32(OMNI_CMD_SET_PARAM), locate: s.instruments[i].locate, UInt64(p.rawValue), UInt64(bitPattern: n),
-                                                 what: "\(self.symbols[i]) \(p.name)").version
-            }
-            return Self.json(self.params(await self.snapshot(atLeast: version), i))
         }
         router.post("/v1/instruments/:symbol/quoting") { req, ctx in
-            _ = try self.require(req, .trade)
-            let i = try self.instrument(ctx)
-            let body = try await Self.object(req, known: ["quoting"])
-            guard case .bool(let on)? = body["quoting"] else { throw APIError(.badRequest, "quoting: expected true or false") }
-            let s = try self.snapshot()
-            let ack = try await self.command(Int32(OMNI_CMD_QUOTING), locate: s.instruments[i].locate, on ? 1 : 0, what: "\(self.symbols[i]) quoting")
-            return Self.json(self.params(await self.snapshot(atLeast: ack.version), i))
+            try await self.mutation(req, .trade) { _, symbol in
+                symbol = ctx.parameters.get("symbol")
+                let i = try self.instrument(ctx)
+                let body = try await Self.object(req, known: ["quoting"])
+                guard case .bool(let on)? = body["quoting"] else { throw APIError(.badRequest, "quoting: expected true or false") }
+                let s = try self.snapshot()
+                let ack = try await self.command(Int32(OMNI_CMD_QUOTING), locate: s.instruments[i].locate, on ? 1 : 0, what: "\(self.symbols[i]) quoting")
+                return Self.json(self.params(await self.snapshot(atLeast: ack.version), i))
+            }
         }
         router.get("/v1/risk/limits") { req, _ in
             _ = try self.require(req, .read)
             return Self.json(self.limits(try self.snapshot()))
         }
         router.put("/v1/risk/limits") { req, _ in
-            let who = try self.require(req, .lowerLimits)
-            let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version"])
-            guard case .string(let symbol)? = body["symbol"] else { throw APIError(.badRequest, "symbol: expected the instrument's symbol (a string)") }
-            guard let i = self.symbols.firstIndex(of: symbol) else {
-                throw APIError(.badRequest, "unknown symbol '\(symbol)' (this run trades \(self.symbols.joined(separator: ", ")))")
+            try await self.mutation(req, .lowerLimits) { who, symbol in
+                let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version"])
+                guard case .string(let name)? = body["symbol"] else { throw APIError(.badRequest, "symbol: expected the instrument's symbol (a string)") }
+                symbol = name
+                guard let i = self.symbols.firstIndex(of: name) else {
+                    throw APIError(.badRequest, "unknown symbol '\(name)' (this run trades \(self.symbols.joined(separator: ", ")))")
+                }
+                func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
+                    guard let v = body[key] else { return nil }
+                    guard case .integer(let n) = v, range.contains(n) else { throw APIError(.badRequest, "\(key): expected an integer in \(range.lowerBound)...\(range.upperBound), found \(v)") }
+                    return n
+                }
+                let qty = try integer("max_order_qty", 1...Int64(UInt32.max))
+                let position = try integer("max_position", 0...1_000_000_000)
+                let expected = try integer("config_version", 1...Int64.max)
+                guard qty != nil || position != nil else { throw APIError(.badRequest, "no limit given (max_order_qty, max_position)") }
+                let s = try self.snapshot()
+                if let e = expected, UInt64(e) != s.summary.configVersion {
+                    throw APIError(.conflict, "config_version: the limits are at version \(s.summary.configVersion), not \(e): read them again")
+                }
+                guard let current = s.instruments[i].limits else { throw APIError(.conflict, "\(name): risk has no limits for it") }
+                let newQty = qty.map { UInt32($0) } ?? current.maxOrderQuantity
+                let newPosition = position ?? max(current.maxLong, current.maxShort)
+                if (newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)) && !who.role.may(.raiseLimits) {
+                    throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not raise a limit: only a risk officer raises one")
+                }
+                let ack = try await self.command(Int32(OMNI_CMD_SET_LIMITS), locate: s.instruments[i].locate, UInt64(newQty), UInt64(newPosition),
+                                                 what: "\(name) limits")
+                return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
             }
-            func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
-                guard let v = body[key] else { return nil }
-                guard case .integer(let n) = v, range.contains(n) else { throw APIError(.badRequest, "\(key): expected an integer in \(range.lowerBound)...\(range.upperBound), found \(v)") }
-                return n
-            }
-            let qty = try integer("max_order_qty", 1...Int64(UInt32.max))
-            let position = try integer("max_position", 0...1_000_000_000)
-            let expected = try integer("config_version", 1...Int64.max)
-            guard qty != nil || position != nil else { throw APIError(.badRequest, "no limit given (max_order_qty, max_position)") }
-            let s = try self.snapshot()
-            if let e = expected, UInt64(e) != s.summary.configVersion {
-                throw APIError(.conflict, "config_version: the limits are at version \(s.summary.configVersion), not \(e): read them again")
-            }
-            guard let current = s.instruments[i].limits else { throw APIError(.conflict, "\(symbol): risk has no limits for it") }
-            let newQty = qty.map { UInt32($0) } ?? current.maxOrderQuantity
-            let newPosition = position ?? max(current.maxLong, current.maxShort)
-            if (newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)) && !who.role.may(.raiseLimits) {
-                throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not raise a limit: only a risk officer raises one")
-            }
-            let ack = try await self.command(Int32(OMNI_CMD_SET_LIMITS), locate: s.instruments[i].locate, UInt64(newQty), UInt64(newPosition),
-                                             what: "\(symbol) limits")
-            return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
         }
         router.post("/v1/kill") { req, _ in
-            _ = try self.require(req, .kill)
-            let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
-            let s = await self.snapshot(atLeast: ack.version)
-            return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
-                                       configVersion: s.summary.configVersion))
+            try await self.mutation(req, .kill) { _, _ in
+                let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
+                let s = await self.snapshot(atLeast: ack.version)
+                return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
+                                           configVersion: s.summary.configVersion))
+            }
         }
         router.post("/v1/kill/reset") { req, _ in
-            _ = try self.require(req, .resetKill)
-            let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
-            return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
+            try await self.mutation(req, .resetKill) { _, _ in
+                let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+                return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
+            }
         }
         router.get("/v1/positions") { req, _ in
             _ = try self.require(req, .read)
@@ -373,9 +433,7 @@ public final class ControlServer: Sendable {
         router.get("/v1/latency") { req, _ in
             _ = try self.require(req, .read)
             let s = try self.snapshot()
-            let h = await self.link.appliedTicks
-            let applied = h.totalCount == 0 ? Percentiles(p50Ns: 0, p99Ns: 0, count: 0)
-                : Percentiles(p50Ns: self.ns(h.valueAtPercentile(50)), p99Ns: self.ns(h.valueAtPercentile(99)), count: h.totalCount)
+            let applied = await self.commandApplied()
             return Self.json(Latency(tickToTrade: Percentiles(p50Ns: s.summary.tickToTradeP50Ns, p99Ns: s.summary.tickToTradeP99Ns,
                                                               count: s.summary.tickToTradeCount),
                                      commandApplied: applied))

@@ -66,7 +66,12 @@ public enum OpenAPIDocument {
             "/v1/orders": {\(read("Open orders and rejects by reason", "Orders"))},
             "/v1/pnl": {\(read("Realised and unrealised PnL per instrument", "PnL"))},
             "/v1/feed": {\(read("Feed and gateway health", "Feed"))},
-            "/v1/latency": {\(read("Tick-to-trade and command-to-applied percentiles", "Latency"))}
+            "/v1/latency": {\(read("Tick-to-trade and command-to-applied percentiles", "Latency"))},
+            "/metrics": {"get": {"summary": "The loop's snapshot as Prometheus series (text format 0.0.4); any token (viewer and up)", "responses": {
+              "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}}
           },
           "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

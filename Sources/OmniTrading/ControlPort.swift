@@ -21,6 +21,8 @@ public struct LoopSummary: Sendable, Equatable {
     public var publishedNs: UInt64 = 0
     public var passes: UInt64 = 0, requests: UInt64 = 0, refusedByRisk: UInt64 = 0, notSent: UInt64 = 0
     public var venueRejected: UInt64 = 0, fills: UInt64 = 0, openOrders: UInt64 = 0, riskPassed: UInt64 = 0
+    /// Orders the venue accepted; book updates the loop took (TradingCounters.bookChanges).
+    public var venueAccepted: UInt64 = 0, bookChanges: UInt64 = 0
     public var tickToTradeP50Ns: UInt64 = 0, tickToTradeP99Ns: UInt64 = 0, tickToTradeCount: UInt64 = 0
     /// KillReason's raw value, 0 while the switch is off.
     public var killReason: UInt32 = 0
@@ -59,6 +61,10 @@ public struct LoopSnapshot: Sendable, Equatable {
     public var instruments: [InstrumentSummary]
     /// Refusals by risk check (index = RiskCheck.rawValue − 1).
     public var refusals: [UInt64]
+
+    public init(summary: LoopSummary, instruments: [InstrumentSummary], refusals: [UInt64]) {
+        self.summary = summary; self.instruments = instruments; self.refusals = refusals
+    }
 }
 
 /// The snapshot's memory behind a seqlock: one writer (the loop), any number of readers, no lock.
@@ -237,6 +243,7 @@ public final class ControlPort: @unchecked Sendable {
         s.passes = loop.counters.passes; s.requests = loop.counters.requests; s.refusedByRisk = loop.counters.refusedByRisk
         s.notSent = loop.counters.notSent; s.venueRejected = c.rejected; s.fills = c.fills
         s.openOrders = UInt64(loop.ledger.table.open); s.riskPassed = loop.risk.passed
+        s.venueAccepted = c.accepted; s.bookChanges = loop.counters.bookChanges
         if now >= nextPercentilesNs {
             nextPercentilesNs = now &+ 1_000_000_000
             tickToTrade = (loop.tickToTradeNs(percentile: 50), loop.tickToTradeNs(percentile: 99), loop.tickToTrade.totalCount)

@@ -55,6 +55,7 @@ import OmniStrategy
 /// control:                     # the control plane's HTTP API (or `control: off`)
 ///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
 ///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
+///   store: /var/lib/omni/control.sqlite   # config versions, audit, fills, daily PnL (default $TMPDIR/omni-run/control.sqlite), or off
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -187,7 +188,16 @@ public struct RunConfig: Sendable, Equatable {
     public struct Control: Sendable, Equatable {
         public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8470)
         public var tokens: String?
+        /// The store's SQLite file (nil: none, `off`); by default in the run's data folder.
+        public var store: String? = RunConfig.dataFolder + "/control.sqlite"
         public init() {}
+    }
+
+    /// The run's data folder, `$TMPDIR/omni-run` (or /tmp/omni-run): the control plane's generated
+    /// token and its store, found again by the next run and by `omni ctl`.
+    public static var dataFolder: String {
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        return "\(tmp)/omni-run"
     }
 
     public var control = Control()
@@ -294,7 +304,7 @@ extension ConfigReader {
             if isOff(n) {
                 c.control.listen = nil
             } else {
-                let m = try mapping(n, "control", known: ["listen", "tokens"])
+                let m = try mapping(n, "control", known: ["listen", "tokens", "store"])
                 if let x = m["listen"] {
                     if isOff(x) { c.control.listen = nil } else {
                         let v = try scalar(x, "control.listen", "HOST:PORT or off")
@@ -305,6 +315,7 @@ extension ConfigReader {
                     }
                 }
                 if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
+                if let x = m["store"] { c.control.store = isOff(x) ? nil : try name(x, "control.store", max: 4096) }
             }
         }
         if let n = top["core"] {

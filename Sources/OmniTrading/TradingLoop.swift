@@ -114,6 +114,8 @@ public struct TradingCounters: Sendable {
     public var answers: UInt64 = 0, passes: UInt64 = 0, requotes: UInt64 = 0
     /// Requests sent by a requote with a batch stamp (each recorded in `tickToTrade`).
     public var stamped: UInt64 = 0
+    /// Book updates as the loop takes them: an instrument whose touch changed, once per pass.
+    public var bookChanges: UInt64 = 0
     public init() {}
 }
 
@@ -250,6 +252,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         counters.passes += 1
         strategy.onClock(nowNs: now)
         requoting = true
+        counters.bookChanges &+= UInt64(board.changedCount)
         for i in 0..<board.changedCount {
             let locate = board.changed[i]
             board.dirty[Int(locate)] = false

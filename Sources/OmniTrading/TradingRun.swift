@@ -51,6 +51,7 @@ public protocol RunOptions {
     var strategy: String? { get }
     var control: String? { get }
     var controlTokens: String? { get }
+    var controlStore: String? { get }
     var stageStamps: Bool { get }
     var hdrOut: String? { get }
     var plot: String? { get }
@@ -137,6 +138,10 @@ extension RunOptions {
             }
         }
         if let v = controlTokens { c.control.tokens = v }
+        if let v = controlStore {
+            guard !v.isEmpty else { throw CommandError.refused("--control-store: a file, or off") }
+            c.control.store = v == "off" ? nil : v
+        }
         if let v = maxDailyLoss {
             guard let p = Price(Substring(v)), p.raw >= 0 else { throw CommandError.refused("--max-daily-loss: '\(v)' is not a dollar amount") }
             c.risk.maxDailyLoss = p.raw

@@ -17,6 +17,10 @@ struct BenchControl: ParsableCommand {
         Each command changes AAPL's spread_ticks (2, 3, 2, ...), so the loop requotes at the venue. \
         --idle-ns: the loop sleeps this long every 64 idle iterations, as omni run's socket feed \
         does (200000); 0 busy-polls.
+
+        --store-fills N: instead, the control store's write rate for fills (SQLite through GRDB, \
+        WAL, synchronous=NORMAL, a new file under $TMPDIR): N fill rows one transaction each, \
+        then N rows in transactions of --store-batch; rows per second of each.
         """
     )
 
@@ -25,8 +29,13 @@ struct BenchControl: ParsableCommand {
     @Option(help: "HTTP requests after the ring's commands.") var http = 1_000
     @Option(name: .customLong("idle-ns"), help: "The loop's sleep every 64 idle iterations (omni run's socket feed: 200000).") var idleNs = 0
     @Option(help: "The loop's core (default: the last online core).") var core: Int?
+    @Option(name: .customLong("store-fills"), help: "Measure the control store's fill writes instead: this many rows per mode.") var storeFills = 0
+    @Option(name: .customLong("store-batch"), help: "Fill rows per transaction in --store-fills' batched mode.") var storeBatch = 100
 
-    func run() throws { try measureControl() }
+    func run() throws {
+        guard storeBatch > 0 else { throw ValidationError("--store-batch must be positive") }
+        if storeFills > 0 { try measureStoreWrites(fills: storeFills, batch: storeBatch) } else { try measureControl() }
+    }
 }
 
 extension BenchControl: ControlBenchOptions {}

@@ -32,7 +32,8 @@ final class ControlledLoop: @unchecked Sendable {
     let running = Atomic<Bool>(false)
     var thread: pthread_t?
 
-    init(strategy: String = "inventory_skew") throws {
+    /// `store`: the server's store (its fills and PnL read every 50 ms), nil for none.
+    init(strategy: String = "inventory_skew", store: (any ControlStore)? = nil) throws {
         entry = VenueOrderEntry(instruments: Self.specs, feed: DayFileBuffer(capacity: 1 << 20), session: 1, orderSlots: 1 << 10)
         entry.advance(to: 34_200_000_000_000)
         entry.venue.open()
@@ -51,7 +52,8 @@ final class ControlledLoop: @unchecked Sendable {
         port = try ControlPort(instruments: Self.specs.count)
         port.bind(locates: Self.specs.map(\.locate))
         let tokens = Self.roles.map { AccessToken(name: $0.key.rawValue, role: $0.key, bcrypt: Bcrypt.hash($0.value, cost: 4)) }
-        server = ControlServer(port: port, symbols: Self.specs.map(\.symbol.description), strategy: strategy, tokens: tokens)
+        server = ControlServer(port: port, symbols: Self.specs.map(\.symbol.description), strategy: strategy, tokens: tokens, store: store,
+                               recordEveryNs: 50_000_000)
         for s in Self.specs { loop.quote(s.locate) }
     }
 

@@ -91,5 +91,18 @@ import Testing
         #expect(run.terminationStatus == 0, "\(text)")
         #expect(text.contains("KILL SWITCH ON: command") && text.contains("kill switch reset by the control plane"), "\(text)")
         #expect(text.contains("open orders 0 left at the end"), "\(text)")
+        #expect(text.contains("control     store sqlite \(dir)/omni-run/control.sqlite: nothing to resume"), "\(text)")
+
+        // A second run on the same store (the default, in the run's data folder) starts with the
+        // first one's last configuration, re-applied through the command ring.
+        let again = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "4", "--status-every", "60"], out: dir + "/run2.log", tmp: dir)
+        let end2 = Date().addingTimeInterval(40)
+        while again.isRunning && Date() < end2 { try await Task.sleep(nanoseconds: 50_000_000) }
+        if again.isRunning { Issue.record("the second omni run did not end at --seconds"); again.terminate() }
+        again.waitUntilExit()
+        let second = log(dir + "/run2.log")
+        #expect(again.terminationStatus == 0, "\(second)")
+        let resumed = second.split(separator: "\n").first { $0.hasPrefix("control     store sqlite") } ?? ""
+        #expect(resumed.contains("resumed: AAPL spread_ticks=6, AAPL size=150, MSFT quoting off") && !resumed.contains("NOT"), "\(second)")
     }
 }

@@ -1,0 +1,198 @@
+import CEvent
+import Foundation
+import Hummingbird
+import OmniStrategy
+import OmniTrading
+import Synchronization
+
+// What the control server writes to its store: the configuration the loop applied (after every
+// change, and at start), an audit row for every mutating request, the fills tape and the day's PnL
+// as the snapshot shows them; and the resume of the last configuration when a run starts.
+
+extension InstrumentConfig {
+    /// The stored value of a quoting parameter (nil: the strategy has none).
+    func value(_ p: QuoteParameter) -> Int64? {
+        switch p {
+        case .spreadTicks: spreadTicks.map(Int64.init)
+        case .size: size.map(Int64.init)
+        case .skewShares: skewShares
+        case .maxPosition: maxPosition
+        }
+    }
+}
+
+/// The fills tape as the control plane can see it: each reading of the snapshot is compared with
+/// the one before, instrument by instrument; an instrument with new fills gives one `FillSample`
+/// (how many, the shares, the position and realised PnL after them). Every reading gives the day's
+/// PnL rows.
+public struct FillTape: Sendable {
+    public let run: String
+    var last: [String: (fills: UInt64, bought: UInt64, sold: UInt64)] = [:]
+
+    public init(run: String) { self.run = run }
+
+    public mutating func read(_ s: LoopSnapshot, symbols: [String], at: Date) -> (fills: [FillSample], pnl: [DailyPnL]) {
+        guard s.summary.publishedNs != 0 else { return ([], []) }
+        var fills: [FillSample] = [], pnl: [DailyPnL] = []
+        let day = DailyPnL.day(at)
+        for (i, x) in s.instruments.enumerated() where i < symbols.count {
+            let symbol = symbols[i]
+            let was = last[symbol] ?? (0, 0, 0)
+            // A count below the last (a new loop behind the same server) starts the differences over.
+            let base = x.fills < was.fills ? (fills: UInt64(0), bought: UInt64(0), sold: UInt64(0)) : was
+            if x.fills > base.fills {
+                fills.append(FillSample(run: run, at: at, symbol: symbol, fills: x.fills - base.fills, boughtShares: x.boughtShares &- base.bought,
+                                        soldShares: x.soldShares &- base.sold, position: x.position, realised: x.realised, fees: x.fees))
+            }
+            last[symbol] = (x.fills, x.boughtShares, x.soldShares)
+            pnl.append(DailyPnL(day: day, run: run, symbol: symbol, realised: x.realised, unrealised: x.unrealised, fees: x.fees,
+                                position: x.position, fills: x.fills, at: at))
+        }
+        return (fills, pnl)
+    }
+}
+
+/// The loop's state around an audited change: its configuration version, the kill switch and the
+/// instrument the change was about (none for the kill switch).
+struct AuditedState: Encodable {
+    var configVersion: UInt64
+    var killed: Bool
+    var instruments: [InstrumentConfig]
+}
+
+extension ControlServer {
+    /// Every traded instrument's configuration in `s`.
+    public func configuration(_ s: LoopSnapshot) -> [InstrumentConfig] {
+        s.instruments.indices.map { i in
+            let x = s.instruments[i]
+            return InstrumentConfig(symbol: symbols[i], quoting: x.quoting, spreadTicks: x.parameters?.spreadTicks, size: x.parameters?.size,
+                                    skewShares: x.parameters?.skewShares, maxPosition: x.ladderMaxPosition, maxOrderQty: x.limits?.maxOrderQuantity,
+                                    limitPosition: x.limits.map { max($0.maxLong, $0.maxShort) })
+        }
+    }
+
+    func auditedState(_ s: LoopSnapshot, symbol: String?) -> String {
+        Self.jsonText(AuditedState(configVersion: s.summary.configVersion, killed: s.summary.killReason != 0,
+                                   instruments: symbol.map { sym in configuration(s).filter { $0.symbol == sym } } ?? []))
+    }
+
+    /// A mutating request: the caller identified (401 is not audited: there is no one to name),
+    /// the role checked, `body` run; then, whatever the outcome (403 and every refusal included),
+    /// one audit row: who, the action, the endpoint, the loop's state before and after (the
+    /// instrument `body` names through its argument), the status and message. A change the loop
+    /// applied is recorded as a configuration version too.
+    func mutation(_ request: Request, _ action: ControlAction, _ body: (AccessToken, inout String?) async throws -> Response) async throws -> Response {
+        let who = try identify(request)
+        let before = port.snapshot.read()
+        var symbol: String?
+        var outcome = "200"
+        var failure: (any Error)?
+        var response: Response?
+        do {
+            guard who.role.may(action) else { throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not \(action.rawValue)") }
+            response = try await body(who, &symbol)
+        } catch let e as APIError {
+            outcome = "\(e.status.code) \(e.message)"
+            failure = e
+        } catch {
+            outcome = "500 \(error)"
+            failure = error
+        }
+        if let store {
+            let after = port.snapshot.read()
+            let now = Date()
+            let byWhom = "\(who.name) (\(who.role.rawValue))"
+            do {
+                if after.summary.configVersion != before.summary.configVersion && after.summary.publishedNs != 0 {
+                    outcome += outcome.hasPrefix("200") ? " applied at version \(after.summary.configVersion)" : " (version \(after.summary.configVersion) after it)"
+                    try await store.recordConfig(AppliedConfig(run: run, loopVersion: after.summary.configVersion, at: now, who: byWhom,
+                                                               instruments: configuration(after)))
+                }
+                try await store.appendAudit(AuditEntry(at: now, who: who.name, role: who.role.rawValue, action: action.rawValue,
+                                                       endpoint: "\(request.method) \(request.uri.path)", before: auditedState(before, symbol: symbol),
+                                                       after: auditedState(after, symbol: symbol), outcome: outcome))
+            } catch {
+                log("control store: the audit row of \(request.method) \(request.uri.path) by \(byWhom) NOT written: \(error)")
+            }
+        }
+        if let failure { throw failure }
+        return response!
+    }
+
+    /// At start: once the loop has published its first snapshot, the store's last configuration is
+    /// applied through the command ring (limits first, then the quoting parameters, then quoting on
+    /// or off: only what differs from the run's own configuration), and the configuration the run
+    /// then has is recorded with an audit row. Returns what it did, in words.
+    func resume() async -> String {
+        guard let store else { return "no store" }
+        while port.snapshot.read().summary.publishedNs == 0 {
+            if Task.isCancelled { return "not resumed: the server stopped before the loop started" }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        let start = port.snapshot.read()
+        var done: [String] = [], refused: [String] = []
+        let last: AppliedConfig?
+        do { last = try await store.lastConfig() } catch { return "not resumed: \(error)" }
+        if let last {
+            for (i, x) in start.instruments.enumerated() where i < symbols.count {
+                guard let c = last.instruments.first(where: { $0.symbol == symbols[i] }) else { continue }
+                let now = configuration(start)[i]
+                func send(_ code: Int32, _ a0: UInt64, _ a1: UInt64, _ what: String) async {
+                    do { _ = try await command(code, locate: x.locate, a0, a1, what: "\(symbols[i]) \(what)"); done.append("\(symbols[i]) \(what)") } catch {
+                        refused.append("\(error)")
+                    }
+                }
+                if let q = c.maxOrderQty, let p = c.limitPosition, now.maxOrderQty != nil, q != now.maxOrderQty || p != now.limitPosition {
+                    await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), "limits \(q)/\(p)")
+                }
+                for p in QuoteParameter.allCases {
+                    guard let v = c.value(p), now.value(p) != nil, v != now.value(p) else { continue }
+                    await send(Int32(OMNI_CMD_SET_PARAM), UInt64(p.rawValue), UInt64(bitPattern: v), "\(p.name)=\(v)")
+                }
+                if c.quoting != now.quoting { await send(Int32(OMNI_CMD_QUOTING), c.quoting ? 1 : 0, 0, "quoting \(c.quoting ? "on" : "off")") }
+            }
+        }
+        let after = await snapshot(atLeast: start.summary.configVersion + UInt64(done.count))
+        let what = last.map { l in
+            "configuration version \(l.id) (run \(l.run), loop version \(l.loopVersion), by \(l.who)) resumed: "
+                + (done.isEmpty ? "the run's configuration already is it" : done.joined(separator: ", "))
+                + (refused.isEmpty ? "" : "; NOT applied: \(refused.joined(separator: "; "))")
+        } ?? "nothing to resume (an empty store): the run's configuration recorded"
+        do {
+            let now = Date()
+            try await store.recordConfig(AppliedConfig(run: run, loopVersion: after.summary.configVersion, at: now,
+                                                       who: last == nil || done.isEmpty ? "omni run (start)" : "omni run (resume)", instruments: configuration(after)))
+            try await store.appendAudit(AuditEntry(at: now, who: "omni run", role: "system", action: "resume configuration", endpoint: "(start)",
+                                                   before: Self.jsonText(configuration(start)), after: Self.jsonText(configuration(after)),
+                                                   outcome: what))
+        } catch { return what + "; NOT recorded: \(error)" }
+        return what
+    }
+
+    /// The store's side of a run: the resume, then a reading of the snapshot every `everyNs` into
+    /// the fills tape and the day's PnL, and a last one when the server stops.
+    func keepRecords(everyNs: UInt64) async {
+        guard let store else { return }
+        let note = await resume()
+        resumed.withLock { $0 = note }
+        log("control     store \(store.location): \(note)")
+        var tape = FillTape(run: run)
+        var failing = false
+        func read() async {
+            let (fills, pnl) = tape.read(port.snapshot.read(), symbols: symbols, at: Date())
+            do {
+                try await store.recordFills(fills)
+                try await store.recordDailyPnL(pnl)
+                failing = false
+            } catch {
+                if !failing { log("control store: fills and PnL NOT recorded: \(error)") } // once, until it works again
+                failing = true
+            }
+        }
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: everyNs)
+            await read()
+        }
+        await read()
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import GRDB
+
+/// The default `ControlStore`: one SQLite file (GRDB), in WAL mode with synchronous=NORMAL (a
+/// committed transaction survives the process's crash; a power loss may take the last ones back).
+/// Its schema is GRDB's `DatabaseMigrator`: versioned migrations, each applied once, in order,
+/// from an empty file on. The audit table refuses UPDATE and DELETE by trigger; the chain
+/// (`verifyAudit`) finds a row changed behind the triggers' back.
+public final class SQLiteControlStore: ControlStore {
+    let db: DatabaseQueue
+    public let path: String
+    public var location: String { "sqlite \(path)" }
+
+    /// The schema's migrations, oldest first. A new version is a new migration appended here,
+    /// never an edit of one that has shipped.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1 config, audit, fills, daily pnl") { db in
+            try db.execute(sql: """
+                CREATE TABLE config_version (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run TEXT NOT NULL,
+                    loop_version INTEGER NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    who TEXT NOT NULL,
+                    instruments TEXT NOT NULL          -- JSON: [InstrumentConfig]
+                );
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY,           -- 1, 2, ... (no AUTOINCREMENT gaps: the chain names rows by it)
+                    at_ms INTEGER NOT NULL,
+                    who TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    before TEXT NOT NULL,
+                    after TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    hash TEXT NOT NULL                 -- SHA-256 of the previous hash and this row (AuditRecord.chainHash)
+                );
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;
+                CREATE TABLE fill_sample (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run TEXT NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    symbol TEXT NOT NULL,
+                    fills INTEGER NOT NULL,
+                    bought_shares INTEGER NOT NULL,
+                    sold_shares INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    realised INTEGER NOT NULL,
+                    fees INTEGER NOT NULL
+                );
+                CREATE INDEX fill_sample_run ON fill_sample(run, id);
+                CREATE TABLE daily_pnl (
+                    day TEXT NOT NULL,
+                    run TEXT NOT NULL,
+                    symbol TEXT NOT NULL,
+                    realised INTEGER NOT NULL,
+                    unrealised INTEGER NOT NULL,
+                    fees INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    fills INTEGER NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    PRIMARY KEY (day, run, symbol)
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Every migration's identifier, oldest first.
+    public static var migrationNames: [String] { migrator.migrations }
+
+    /// Opens (creating the file and its folder) and migrates the store at `path`.
+    public init(path: String) throws(ControlStoreError) {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        var c = Configuration()
+        c.busyMode = .timeout(5) // another process (a second run, a reader) holding the lock briefly
+        c.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            db = try DatabaseQueue(path: path, configuration: c)
+            try Self.migrator.migrate(db)
+        } catch { throw ControlStoreError("\(path): \(error)") }
+    }
+
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await db.write(body) } catch { throw ControlStoreError("\(what): \(error)") }
+    }
+
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await db.read(body) } catch { throw ControlStoreError("\(what): \(error)") }
+    }
+
+    public func migrations() async throws -> [String] {
+        try await read("migrations") { try Self.migrator.appliedMigrations($0) }
+    }
+
+    // MARK: - Configuration versions
+
+    @discardableResult
+    public func recordConfig(_ config: AppliedConfig) async throws -> AppliedConfig {
+        let json = String(decoding: try JSONEncoder().encode(config.instruments), as: UTF8.self)
+        return try await write("record config") { db in
+            try db.execute(sql: "INSERT INTO config_version (run, loop_version, at_ms, who, instruments) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [config.run, Int64(clamping: config.loopVersion), AuditRecord.milliseconds(config.at), config.who, json])
+            var c = config
+            c.id = db.lastInsertedRowID
+            return c
+        }
+    }
+
+    public func lastConfig() async throws -> AppliedConfig? {
+        let found = try await read("last config") { db -> (AppliedConfig, String)? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM config_version ORDER BY id DESC LIMIT 1") else { return nil }
+            var c = AppliedConfig(run: row["run"], loopVersion: UInt64(max(row["loop_version"] as Int64, 0)), at: Self.date(row["at_ms"]), who: row["who"],
+                                  instruments: [])
+            c.id = row["id"]
+            return (c, row["instruments"])
+        }
+        guard let (found, text) = found else { return nil }
+        var c = found
+        do { c.instruments = try JSONDecoder().decode([InstrumentConfig].self, from: Data(text.utf8)) } catch {
+            throw ControlStoreError("config version \(c.id): its instruments are not readable: \(error)")
+        }
+        return c
+    }
+
+    // MARK: - Audit
+
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        var e = entry
+        e.at = Self.date(AuditRecord.milliseconds(entry.at)) // the resolution stored, so the record returned is the one read back
+        let normalised = e
+        return try await write("append audit") { db in
+            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            let seq = (last?["seq"] as Int64? ?? 0) + 1
+            let hash = AuditRecord.chainHash(previous: last?["hash"] ?? AuditRecord.genesis, seq: seq, normalised)
+            try db.execute(sql: """
+                INSERT INTO audit (seq, at_ms, who, role, action, endpoint, before, after, outcome, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [seq, AuditRecord.milliseconds(normalised.at), normalised.who, normalised.role, normalised.action, normalised.endpoint,
+                                 normalised.before, normalised.after, normalised.outcome, hash])
+            return AuditRecord(seq: seq, entry: normalised, hash: hash)
+        }
+    }
+
+    static func record(_ r: Row) -> AuditRecord {
+        AuditRecord(seq: r["seq"], entry: AuditEntry(at: date(r["at_ms"]), who: r["who"], role: r["role"], action: r["action"], endpoint: r["endpoint"],
+                                                     before: r["before"], after: r["after"], outcome: r["outcome"]),
+                    hash: r["hash"])
+    }
+
+    public func audit(after: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await read("read audit") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]).map(Self.record)
+        }
+    }
+
+    public func verifyAudit() async throws -> AuditCheck {
+        try await read("verify audit") { db in
+            var previous = AuditRecord.genesis
+            var expected: Int64 = 1
+            var rows = 0
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let r = Self.record(row)
+                rows += 1
+                if r.seq != expected {
+                    return AuditCheck(rows: rows, firstBroken: r.seq, problem: "row \(r.seq) follows row \(expected - 1): rows \(expected)...\(r.seq - 1) are missing")
+                }
+                let h = AuditRecord.chainHash(previous: previous, seq: r.seq, r.entry)
+                if h != r.hash {
+                    return AuditCheck(rows: rows, firstBroken: r.seq, problem: "row \(r.seq): its hash does not follow from its content and row \(r.seq - 1)'s hash (changed, or a row before it deleted)")
+                }
+                previous = r.hash
+                expected += 1
+            }
+            return AuditCheck(rows: rows, firstBroken: nil, problem: nil)
+        }
+    }
+
+    // MARK: - Fills and daily PnL
+
+    public func recordFills(_ fills: [FillSample]) async throws {
+        guard !fills.isEmpty else { return }
+        try await write("record fills") { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO fill_sample (run, at_ms, symbol, fills, bought_shares, sold_shares, position, realised, fees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for f in fills {
+                try insert.execute(arguments: [f.run, AuditRecord.milliseconds(f.at), f.symbol, Int64(clamping: f.fills), Int64(clamping: f.boughtShares),
+                                               Int64(clamping: f.soldShares), f.position, f.realised, f.fees])
+            }
+        }
+    }
+
+    public func fills(run: String) async throws -> [FillSample] {
+        try await read("read fills") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM fill_sample WHERE run = ? ORDER BY id", arguments: [run]).map { r in
+                FillSample(run: r["run"], at: Self.date(r["at_ms"]), symbol: r["symbol"], fills: UInt64(max(r["fills"] as Int64, 0)),
+                           boughtShares: UInt64(max(r["bought_shares"] as Int64, 0)), soldShares: UInt64(max(r["sold_shares"] as Int64, 0)),
+                           position: r["position"], realised: r["realised"], fees: r["fees"])
+            }
+        }
+    }
+
+    public func recordDailyPnL(_ rows: [DailyPnL]) async throws {
+        guard !rows.isEmpty else { return }
+        try await write("record daily pnl") { db in
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO daily_pnl (day, run, symbol, realised, unrealised, fees, position, fills, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (day, run, symbol) DO UPDATE SET realised = excluded.realised, unrealised = excluded.unrealised, fees = excluded.fees,
+                    position = excluded.position, fills = excluded.fills, at_ms = excluded.at_ms
+                """)
+            for p in rows {
+                try upsert.execute(arguments: [p.day, p.run, p.symbol, p.realised, p.unrealised, p.fees, p.position, Int64(clamping: p.fills),
+                                               AuditRecord.milliseconds(p.at)])
+            }
+        }
+    }
+
+    public func dailyPnL(day: String) async throws -> [DailyPnL] {
+        try await read("read daily pnl") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM daily_pnl WHERE day = ? ORDER BY run, symbol", arguments: [day]).map { r in
+                DailyPnL(day: r["day"], run: r["run"], symbol: r["symbol"], realised: r["realised"], unrealised: r["unrealised"], fees: r["fees"],
+                         position: r["position"], fills: UInt64(max(r["fills"] as Int64, 0)), at: Self.date(r["at_ms"]))
+            }
+        }
+    }
+
+    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1_000) }
+}
