@@ -25,6 +25,7 @@ import Testing
         Endpoint(method: "GET", path: "/v1/pnl", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/feed", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/latency", body: nil, allowed: everyone),
+        Endpoint(method: "GET", path: "/v1/quotes", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/metrics", body: nil, allowed: everyone),
         Endpoint(method: "POST", path: "/v1/kill", body: nil, allowed: [.trader, .riskOfficer, .admin]),
         Endpoint(method: "POST", path: "/v1/kill/reset", body: nil, allowed: [.riskOfficer, .admin]),
