@@ -68,6 +68,8 @@ public enum OpenAPIDocument {
             "/v1/feed": {\(read("Feed and gateway health", "Feed"))},
             "/v1/latency": {\(read("Tick-to-trade and command-to-applied percentiles", "Latency"))},
             "/v1/quotes": {\(read("The touch (best bid and ask: the loop holds no depth) and our best quote per instrument", "Quotes"))},
+            "/": {"get": {"summary": "The dashboard (HTML); no token needed: the page holds no data, each call it makes sends the token given to it", "security": [], "responses": {
+              "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
             "/metrics": {"get": {"summary": "The loop's snapshot as Prometheus series (text format 0.0.4); any token (viewer and up)", "responses": {
               "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"},

@@ -36,6 +36,8 @@ import Testing
         try await c.serve()
         #expect(try await c.call("GET", "/v1/health", role: nil).status == 200, "health needs no token")
         #expect(try await c.call("GET", "/openapi.json", role: nil).status == 200, "the API's document needs no token")
+        let page = try await c.call("GET", "/", role: nil)
+        #expect(page.status == 200 && page.body.contains("<title>OmniAlpha"), "the dashboard's page (no data in it) needs no token: \(page.status)")
         for e in Self.endpoints {
             let none = try await c.call(e.method, e.path, body: e.body, role: nil)
             #expect(none.status == 401 && none.body.contains("bearer token"), "\(e.method) \(e.path) without a token: \(none)")
