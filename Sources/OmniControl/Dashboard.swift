@@ -59,7 +59,7 @@ enum Dashboard {
       <button id="token-use">Use token</button> <button id="token-forget">Forget</button>
       <span id="token-state" class="dim"></span>
       <span style="flex: 1"></span>
-      <button id="kill" title="Cancels every open order and sends nothing until a risk officer resets it (risk officer or admin token)">KILL</button>
+      <button id="kill" title="Cancels every open order and sends nothing until a risk officer resets it (a trader, risk officer or admin token)">KILL</button>
       <span id="kill-result"></span>
     </header>
     <div id="killed"></div>
@@ -137,7 +137,7 @@ enum Dashboard {
     async function kill() {
       const out = $('kill-result');
       out.dataset.status = '';
-      if (!token()) { out.textContent = 'No token: enter a risk officer or admin token first'; out.className = 'bad'; return; }
+      if (!token()) { out.textContent = 'No token: enter a trader, risk officer or admin token first'; out.className = 'bad'; return; }
       out.textContent = 'sending kill…'; out.className = 'warn';
       let r;
       try { r = await api('/v1/kill', 'POST'); } catch (e) { out.textContent = 'kill NOT sent: ' + e; out.className = 'bad'; return; }
@@ -283,7 +283,7 @@ enum Dashboard {
       polling = true;
       try {
         showToken();
-        if (!token()) { say('No token: enter one above (any role reads; risk officer or admin to kill)', 'bad'); return; }
+        if (!token()) { say('No token: enter one above (any role reads; trader, risk officer or admin to kill)', 'bad'); return; }
         const paths = ['status', 'orders', 'feed', 'quotes', 'positions', 'pnl', 'risk/limits', 'latency'];
         let rs;
         try { rs = await Promise.all(paths.map(p => api('/v1/' + p))); } catch (e) { say('the control plane does not answer: ' + e, 'bad'); return; }
