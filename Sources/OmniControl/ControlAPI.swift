@@ -70,6 +70,18 @@ struct Feed: Codable {
     var gapsLost: UInt64
 }
 
+/// One instrument's touch and our best quote on it; a price is absent where that side is empty.
+struct QuoteBody: Codable {
+    var symbol: String
+    var quoting: Bool
+    /// The touch's prices (the loop's snapshot has no depth and no sizes).
+    var bid: Double?, ask: Double?
+    /// Our best order on each side: its price and the shares it has left (0 with no order).
+    var ourBid: Double?, ourBidShares: UInt32
+    var ourAsk: Double?, ourAskShares: UInt32
+}
+struct Quotes: Codable { var configVersion: UInt64; var instruments: [QuoteBody] }
+
 struct Percentiles: Codable { var p50Ns: UInt64; var p99Ns: UInt64; var count: UInt64 }
 struct Latency: Codable { var tickToTrade: Percentiles; var commandApplied: Percentiles }
 
@@ -105,3 +117,6 @@ extension RiskCheck {
 
 /// ITCH units × shares -> dollars, for reading.
 func dollars(_ v: Int64) -> Double { Double(v) / 10_000 }
+
+/// An ITCH price in dollars; nil for 0 (no price: that side is empty).
+func priceDollars(_ v: UInt32) -> Double? { v == 0 ? nil : dollars(Int64(v)) }

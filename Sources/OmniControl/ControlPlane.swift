@@ -65,7 +65,7 @@ public final class ControlPlane {
         }
         let endpoint = "\(listen.host):\(bound)"
         say("control     store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
-        say("control     http://\(endpoint) (GET /openapi.json, GET /metrics; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
+        say("control     http://\(endpoint) (dashboard at /, GET /openapi.json, GET /metrics; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
         return ControlPlane(port: port, server: server, endpoint: endpoint)
     }
 

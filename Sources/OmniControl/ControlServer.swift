@@ -260,7 +260,7 @@ public final class ControlServer: Sendable {
             ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
             ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
             ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
-            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/metrics", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/v1/quotes", ["GET"]), ("/metrics", ["GET"]), ("/", ["GET"]),
         ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
         let openAPI = OpenAPIDocument.json(symbols: symbols)
         router.get("/openapi.json") { _, _ in
@@ -273,6 +273,10 @@ public final class ControlServer: Sendable {
             let a = await self.commandApplied()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: self.metrics.text(s, symbols: self.symbols, commandApplied: (a.p50Ns, a.p99Ns, a.count)))))
+        }
+        // The dashboard: a static page, no data in it, so no token; every call it makes sends one.
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
         }
         router.get("/v1/health") { _, _ in
             let s = self.port.snapshot.read()
@@ -429,6 +433,15 @@ public final class ControlServer: Sendable {
             return Self.json(Feed(lastPacketAgeMs: f.lastPacketNs == 0 ? nil : Double(now > f.lastPacketNs ? now - f.lastPacketNs : 0) / 1e6,
                                   stale: s.summary.feedStale, gatewayUp: s.summary.gatewayUp, packets: f.packets, delivered: f.delivered,
                                   messagesPerSecond: f.messagesPerSecond, gapsOpened: f.gapsOpened, gapsFilled: f.gapsFilled, gapsLost: f.gapsLost))
+        }
+        router.get("/v1/quotes") { req, _ in
+            _ = try self.require(req, .read)
+            let s = try self.snapshot()
+            return Self.json(Quotes(configVersion: s.summary.configVersion, instruments: s.instruments.indices.map { i in
+                let x = s.instruments[i]
+                return QuoteBody(symbol: self.symbols[i], quoting: x.quoting, bid: priceDollars(x.bid), ask: priceDollars(x.ask), ourBid: priceDollars(x.ourBid),
+                                 ourBidShares: x.ourBidShares, ourAsk: priceDollars(x.ourAsk), ourAskShares: x.ourAskShares)
+            }))
         }
         router.get("/v1/latency") { req, _ in
             _ = try self.require(req, .read)

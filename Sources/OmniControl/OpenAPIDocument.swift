@@ -67,6 +67,9 @@ public enum OpenAPIDocument {
             "/v1/pnl": {\(read("Realised and unrealised PnL per instrument", "PnL"))},
             "/v1/feed": {\(read("Feed and gateway health", "Feed"))},
             "/v1/latency": {\(read("Tick-to-trade and command-to-applied percentiles", "Latency"))},
+            "/v1/quotes": {\(read("The touch (best bid and ask: the loop holds no depth) and our best quote per instrument", "Quotes"))},
+            "/": {"get": {"summary": "The dashboard (HTML); no token needed: the page holds no data, each call it makes sends the token given to it", "security": [], "responses": {
+              "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
             "/metrics": {"get": {"summary": "The loop's snapshot as Prometheus series (text format 0.0.4); any token (viewer and up)", "responses": {
               "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -134,6 +137,12 @@ public enum OpenAPIDocument {
                 "last_packet_age_ms": {"type": "number"}, "stale": {"type": "boolean"}, "gateway_up": {"type": "boolean"},
                 "packets": {"type": "integer"}, "delivered": {"type": "integer"}, "messages_per_second": {"type": "number"},
                 "gaps_opened": {"type": "integer"}, "gaps_filled": {"type": "integer"}, "gaps_lost": {"type": "integer"}}},
+              "Quotes": {"type": "object", "required": ["config_version", "instruments"], "properties": {
+                "config_version": {"type": "integer"},
+                "instruments": {"type": "array", "items": {"type": "object", "required": ["symbol", "quoting", "our_bid_shares", "our_ask_shares"], "properties": {
+                  "symbol": {"type": "string"}, "quoting": {"type": "boolean"}, "bid": {"type": "number"}, "ask": {"type": "number"},
+                  "our_bid": {"type": "number"}, "our_bid_shares": {"type": "integer", "minimum": 0},
+                  "our_ask": {"type": "number"}, "our_ask_shares": {"type": "integer", "minimum": 0}}}}}},
               "Latency": {"type": "object", "required": ["tick_to_trade", "command_applied"], "properties": {
                 "tick_to_trade": \(percentiles), "command_applied": \(percentiles)}}
             }

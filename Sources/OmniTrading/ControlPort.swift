@@ -50,8 +50,10 @@ public struct InstrumentSummary: Sendable, Equatable {
     public var fills: UInt64 = 0, boughtShares: UInt64 = 0, soldShares: UInt64 = 0
     /// Shares of our working orders, as risk counts them.
     public var workingBuy: Int64 = 0, workingSell: Int64 = 0
-    /// The touch (ITCH units; 0: that side empty).
+    /// The touch (ITCH units; 0: that side empty). The loop sees the best prices only, no depth.
     public var bid: UInt32 = 0, ask: UInt32 = 0
+    /// Our best quote (TradingLoop.bestQuote): price (ITCH units; 0: no order on that side) and shares left.
+    public var ourBid: UInt32 = 0, ourBidShares: UInt32 = 0, ourAsk: UInt32 = 0, ourAskShares: UInt32 = 0
     public init() {}
 }
 
@@ -270,6 +272,7 @@ public final class ControlPort: @unchecked Sendable {
             x.fills = p.fills; x.boughtShares = p.boughtShares; x.soldShares = p.soldShares
             if let r = loop.risk.instrument(l) { x.workingBuy = r.workingBuy; x.workingSell = r.workingSell }
             x.bid = bid; x.ask = ask
+            (x.ourBid, x.ourBidShares, x.ourAsk, x.ourAskShares) = loop.bestQuote(l)
             b.instruments[i] = x
         }
         for j in 0..<SnapshotBuffer.checks { b.refusals[j] = loop.risk.refusals(RiskCheck(rawValue: UInt16(j + 1))!) } // no allCases array here

@@ -236,6 +236,15 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         if !left { withdrawing[Int(locate)] = false }
     }
 
+    /// Our best quote in `locate`: level 0's order on each side, its price and the shares it has
+    /// left (0, 0 for a side with no order working). Reads the ledger's table; allocates nothing.
+    public func bestQuote(_ locate: UInt16) -> (bid: UInt32, bidShares: UInt32, ask: UInt32, askShares: UInt32) {
+        guard Int(locate) < board.locates else { return (0, 0, 0, 0) }
+        let first = Int(locate) * rule.levels
+        let b = bidOrder[first].flatMap { ledger.order($0) }, a = askOrder[first].flatMap { ledger.order($0) }
+        return (b?.price ?? 0, b?.leaves ?? 0, a?.price ?? 0, a?.leaves ?? 0)
+    }
+
     /// The ladder's position limit of `locate` (`setMaxPosition`).
     public func maxPosition(locate: UInt16) -> Int64 { Int(locate) < board.locates ? maxPosition[Int(locate)] : 0 }
 

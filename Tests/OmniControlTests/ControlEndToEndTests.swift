@@ -31,6 +31,11 @@ import Testing
         #expect(bid?.price == aapl.referencePrice - 500 && ask?.price == aapl.referencePrice + 500, "5 ticks from the mid at the venue: \(String(describing: bid)) \(String(describing: ask))")
         #expect(bid?.shares == 300 && ask?.shares == 300)
         #expect(best(c, 2, .bid) == msft.referencePrice - 200, "MSFT untouched")
+        c.resume()
+        let quotes = try await c.call("GET", "/v1/quotes", role: .viewer) // what the dashboard's ladder shows
+        let ourBid = #""our_bid":\#(Double(aapl.referencePrice - 500) / 10_000),"our_bid_shares":300"#
+        #expect(quotes.status == 200 && quotes.body.contains(ourBid) && quotes.body.contains(#""bid":\#(Double(aapl.referencePrice - 100) / 10_000)"#),
+                "\(ourBid) in \(quotes.body)")
         await c.close()
     }
 

@@ -24,6 +24,17 @@ import Testing
 
     func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
+    /// The control plane's HOST:PORT from the first lines of the run's log at `path` (waits up to 15 s), nil when none.
+    func controlEndpoint(log path: String) async throws -> String? {
+        for _ in 0..<300 {
+            if let line = log(path).split(separator: "\n").first(where: { $0.hasPrefix("control     http://") }) {
+                return String(line.dropFirst("control     http://".count).prefix { $0 != " " })
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return nil
+    }
+
     @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
     func omniCtlChangesKillsAndResetsARunningLoop() async throws {
         let dir = TestScratch.directory("ctl")
@@ -48,14 +59,7 @@ import Testing
         let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "30", "--status-every", "60"], out: dir + "/run.log", tmp: dir)
         defer { if run.isRunning { run.interrupt() }; run.waitUntilExit() }
 
-        // The control plane's port from the run's first lines.
-        var endpoint: String?
-        for _ in 0..<300 where endpoint == nil {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            endpoint = log(dir + "/run.log").split(separator: "\n").first { $0.hasPrefix("control     http://") }
-                .map { String($0.dropFirst("control     http://".count).prefix { $0 != " " }) }
-        }
-        let control = try #require(endpoint, "no control line:\n\(log(dir + "/run.log"))")
+        let control = try #require(try await controlEndpoint(log: dir + "/run.log"), "no control line:\n\(log(dir + "/run.log"))")
         let token = dir + "/omni-run/control-token"
         let attributes = try FileManager.default.attributesOfItem(atPath: token)
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the generated token is its owner's only")

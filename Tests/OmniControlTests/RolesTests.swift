@@ -25,6 +25,7 @@ import Testing
         Endpoint(method: "GET", path: "/v1/pnl", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/feed", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/latency", body: nil, allowed: everyone),
+        Endpoint(method: "GET", path: "/v1/quotes", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/metrics", body: nil, allowed: everyone),
         Endpoint(method: "POST", path: "/v1/kill", body: nil, allowed: [.trader, .riskOfficer, .admin]),
         Endpoint(method: "POST", path: "/v1/kill/reset", body: nil, allowed: [.riskOfficer, .admin]),
@@ -35,6 +36,8 @@ import Testing
         try await c.serve()
         #expect(try await c.call("GET", "/v1/health", role: nil).status == 200, "health needs no token")
         #expect(try await c.call("GET", "/openapi.json", role: nil).status == 200, "the API's document needs no token")
+        let page = try await c.call("GET", "/", role: nil)
+        #expect(page.status == 200 && page.body.contains("<title>OmniAlpha"), "the dashboard's page (no data in it) needs no token: \(page.status)")
         for e in Self.endpoints {
             let none = try await c.call(e.method, e.path, body: e.body, role: nil)
             #expect(none.status == 401 && none.body.contains("bearer token"), "\(e.method) \(e.path) without a token: \(none)")
