@@ -52,6 +52,8 @@ public struct InstrumentSummary: Sendable, Equatable {
     public var workingBuy: Int64 = 0, workingSell: Int64 = 0
     /// The touch (ITCH units; 0: that side empty).
     public var bid: UInt32 = 0, ask: UInt32 = 0
+    /// Our best quote: level 0's working order on each side (ITCH units; 0: none).
+    public var ourBid: UInt32 = 0, ourAsk: UInt32 = 0
     public init() {}
 }
 
@@ -270,6 +272,7 @@ public final class ControlPort: @unchecked Sendable {
             x.fills = p.fills; x.boughtShares = p.boughtShares; x.soldShares = p.soldShares
             if let r = loop.risk.instrument(l) { x.workingBuy = r.workingBuy; x.workingSell = r.workingSell }
             x.bid = bid; x.ask = ask
+            (x.ourBid, x.ourAsk) = loop.ourQuote(l)
             b.instruments[i] = x
         }
         for j in 0..<SnapshotBuffer.checks { b.refusals[j] = loop.risk.refusals(RiskCheck(rawValue: UInt16(j + 1))!) } // no allCases array here

@@ -236,6 +236,13 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         if !left { withdrawing[Int(locate)] = false }
     }
 
+    /// Our best quote in `locate`: the price of the order working level 0 on each side (0: none).
+    public func ourQuote(_ locate: UInt16) -> (bid: UInt32, ask: UInt32) {
+        guard Int(locate) < board.locates else { return (0, 0) }
+        let first = Int(locate) * rule.levels
+        return (bidOrder[first].flatMap { ledger.order($0)?.price } ?? 0, askOrder[first].flatMap { ledger.order($0)?.price } ?? 0)
+    }
+
     /// The ladder's position limit of `locate` (`setMaxPosition`).
     public func maxPosition(locate: UInt16) -> Int64 { Int(locate) < board.locates ? maxPosition[Int(locate)] : 0 }
 
