@@ -128,9 +128,9 @@ final class ControlledLoop: @unchecked Sendable {
         }
     }
 
-    /// Waits (at most 5 s) until `done`.
-    func wait(_ what: String, until done: @escaping () -> Bool) async throws {
-        let end = csys_monotonic_ns() + 5_000_000_000
+    /// Waits (at most `seconds`) until `done`.
+    func wait(_ what: String, seconds: UInt64 = 5, until done: @escaping () -> Bool) async throws {
+        let end = csys_monotonic_ns() + seconds * 1_000_000_000
         while !done() {
             if csys_monotonic_ns() > end { Issue.record("timed out: \(what)"); return }
             try await Task.sleep(nanoseconds: 1_000_000)
