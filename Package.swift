@@ -54,6 +54,8 @@ let package = Package(
         // The control plane's HTTP server (without swift-configuration support) and bcrypt for its tokens.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // The control plane's live stream (GET /v1/stream): quotes, fills, PnL and alerts over a WebSocket.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -116,8 +118,10 @@ let package = Package(
             "OmniConfig", "OmniCore", "OmniEngine", "OmniNet", "OmniRisk", "OmniStrategy", "OmniTrading", "CEvent", "CRing", "CSys",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -202,6 +206,9 @@ let package = Package(
         .testTarget(name: "OmniControlTests", dependencies: [
             "SharedTestData", "OmniControl", "OmniTrading", "OmniVenue", "OmniRisk", "OmniStrategy", "OmniOrders", "OmniBook", "OmniCore", "OmniEngine", "CEvent", "CRing", "CSys",
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // The omni tool's feed commands end to end: listen, publish, replay, against publishers on loopback and in namespaces.

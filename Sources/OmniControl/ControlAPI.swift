@@ -1,3 +1,4 @@
+import Foundation
 import OmniRisk
 import OmniStrategy
 import OmniTrading
@@ -27,6 +28,14 @@ struct InstrumentLimitsBody: Codable {
     var symbol: String
     var maxOrderQty: UInt32
     var maxPosition: Int64
+    /// A raise waiting to revert (absent: none).
+    var override: LimitOverrideBody?
+}
+struct LimitOverrideBody: Codable {
+    var expiresAt: String, expiresInS: Int64
+    /// The limits it reverts to at expiry (or lower, where a later change put them lower).
+    var revertsToMaxOrderQty: UInt32, revertsToMaxPosition: Int64
+    var by: String
 }
 struct Limits: Codable { var configVersion: UInt64; var instruments: [InstrumentLimitsBody] }
 
@@ -85,6 +94,8 @@ struct Quotes: Codable { var configVersion: UInt64; var instruments: [QuoteBody]
 struct Percentiles: Codable { var p50Ns: UInt64; var p99Ns: UInt64; var count: UInt64 }
 struct Latency: Codable { var tickToTrade: Percentiles; var commandApplied: Percentiles }
 
+struct Alerts: Codable { var alerts: [Alert] }
+
 struct Status: Codable {
     var configVersion: UInt64
     var killed: Bool
@@ -120,3 +131,9 @@ func dollars(_ v: Int64) -> Double { Double(v) / 10_000 }
 
 /// An ITCH price in dollars; nil for 0 (no price: that side is empty).
 func priceDollars(_ v: UInt32) -> Double? { v == 0 ? nil : dollars(Int64(v)) }
+/// A time as the API writes it: UTC, ISO 8601 with milliseconds ("2026-12-05T09:30:00.125Z").
+func timestamp(_ d: Date) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.string(from: d)
+}

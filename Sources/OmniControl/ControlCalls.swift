@@ -29,7 +29,7 @@ extension ControlCallOptions {
     /// Sends the request; prints the raw JSON (`json`) or `readable`'s lines; a refusal exits 1 with its message.
     public func call(_ method: String, _ path: String, body: [String: Any]? = nil, readable: ([String: Any]) -> [String]) throws {
         let text = try body.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
-        let answer: (status: Int, body: String)
+        let answer: (status: Int, headers: [String: String], body: String)
         do { answer = try client().request(method, path, body: text) } catch { throw CommandError.refused("\(error)") }
         let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] ?? [:]
         if json { print(answer.body) }
@@ -67,7 +67,10 @@ public enum ControlAnswerLines {
     }
 
     public static func limits(_ o: [String: Any]) -> [String] {
-        ["config version \(field(o, "config_version"))"] + rows(o).map { "\(field($0, "symbol")): max order \(field($0, "max_order_qty")) shares, max position \(field($0, "max_position")) shares" }
+        ["config version \(field(o, "config_version"))"] + rows(o).map { r in
+            "\(field(r, "symbol")): max order \(field(r, "max_order_qty")) shares, max position \(field(r, "max_position")) shares"
+                + ((r["override"] as? [String: Any]).map { ", raised by \(field($0, "by")) until \(field($0, "expires_at")) (then \(field($0, "reverts_to_max_order_qty")) / \(field($0, "reverts_to_max_position")))" } ?? "")
+        }
     }
 
     public static func kill(_ o: [String: Any]) -> [String] { ["kill switch ON (\(field(o, "reason"))), config version \(field(o, "config_version"))"] }

@@ -19,8 +19,9 @@ public struct ControlClient: Sendable {
         self.host = host; self.port = port; self.token = token; self.timeoutMs = timeoutMs
     }
 
-    /// Sends `method path` (with a JSON body when given) and returns the status and the body.
-    public func request(_ method: String, _ path: String, body: String? = nil) throws(ControlClientError) -> (status: Int, body: String) {
+    /// Sends `method path` (with a JSON body when given) and returns the status, the headers (names
+    /// in lower case) and the body.
+    public func request(_ method: String, _ path: String, body: String? = nil) throws(ControlClientError) -> (status: Int, headers: [String: String], body: String) {
         let fd: Int32
         do { fd = try TCP.connect(host: host, port: port, timeoutMs: timeoutMs) } catch {
             throw ControlClientError(problem: "cannot reach the control plane at \(host):\(port): \(error.problem) (is omni run running with --control?)")
@@ -59,8 +60,8 @@ public struct ControlClient: Sendable {
         return poll(&p, 1, timeoutMs) > 0
     }
 
-    /// The status line and the body of an HTTP/1.1 answer (Content-Length, or to the end).
-    static func parse(_ bytes: [UInt8]) throws(ControlClientError) -> (status: Int, body: String) {
+    /// The status line, the headers and the body of an HTTP/1.1 answer (Content-Length, or to the end).
+    static func parse(_ bytes: [UInt8]) throws(ControlClientError) -> (status: Int, headers: [String: String], body: String) {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = (0..<max(bytes.count - 3, 0)).first(where: { bytes[$0..<($0 + 4)].elementsEqual(separator) }) else {
             throw ControlClientError(problem: "the answer is not HTTP (no end of headers)")
@@ -71,13 +72,14 @@ public struct ControlClient: Sendable {
             throw ControlClientError(problem: "the answer is not HTTP: \(lines.first ?? "")")
         }
         var body = bytes[(end + 4)...]
+        var headers: [String: String] = [:]
         for l in lines.dropFirst() {
             let kv = l.split(separator: ":", maxSplits: 1)
-            if kv.count == 2, kv[0].lowercased() == "content-length", let n = Int(kv[1].trimmingWhitespace()), n <= body.count {
-                body = body.prefix(n)
-            }
+            guard kv.count == 2 else { continue }
+            headers[kv[0].lowercased()] = String(kv[1].trimmingWhitespace())
         }
-        return (status, String(decoding: body, as: UTF8.self))
+        if let n = headers["content-length"].flatMap({ Int($0) }), n <= body.count { body = body.prefix(n) }
+        return (status, headers, String(decoding: body, as: UTF8.self))
     }
 }
 

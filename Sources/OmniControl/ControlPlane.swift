@@ -54,7 +54,8 @@ public final class ControlPlane {
         if let path = cfg.control.store {
             do { store = try SQLiteControlStore(path: path) } catch { throw ControlPlaneError(problem: "control.store: \(error)") }
         }
-        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens, store: store) {
+        let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens, store: store,
+                                   requestRate: cfg.control.requestRate) {
             print($0)
             fflush(nil)
         }
@@ -65,7 +66,8 @@ public final class ControlPlane {
         }
         let endpoint = "\(listen.host):\(bound)"
         say("control     store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
-        say("control     http://\(endpoint) (dashboard at /, GET /openapi.json, GET /metrics; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", "))), \(affinity)")
+        say("control     http://\(endpoint) (dashboard at /, GET /openapi.json, GET /metrics, WebSocket /v1/stream; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", ")); "
+            + "\(String(format: "%g", cfg.control.requestRate.perSecond)) requests/s per token, burst \(String(format: "%g", cfg.control.requestRate.burst))), \(affinity)")
         return ControlPlane(port: port, server: server, endpoint: endpoint)
     }
 

@@ -98,31 +98,36 @@ extension ControlServer {
             outcome = "500 \(error)"
             failure = error
         }
-        if let store {
-            let after = port.snapshot.read()
-            let now = Date()
-            let byWhom = "\(who.name) (\(who.role.rawValue))"
-            do {
-                if after.summary.configVersion != before.summary.configVersion && after.summary.publishedNs != 0 {
-                    outcome += outcome.hasPrefix("200") ? " applied at version \(after.summary.configVersion)" : " (version \(after.summary.configVersion) after it)"
-                    try await store.recordConfig(AppliedConfig(run: run, loopVersion: after.summary.configVersion, at: now, who: byWhom,
-                                                               instruments: configuration(after)))
-                }
-                try await store.appendAudit(AuditEntry(at: now, who: who.name, role: who.role.rawValue, action: action.rawValue,
-                                                       endpoint: "\(request.method) \(request.uri.path)", before: auditedState(before, symbol: symbol),
-                                                       after: auditedState(after, symbol: symbol), outcome: outcome))
-            } catch {
-                log("control store: the audit row of \(request.method) \(request.uri.path) by \(byWhom) NOT written: \(error)")
-            }
-        }
+        await audit(who: who.name, role: who.role.rawValue, action: action.rawValue, endpoint: "\(request.method) \(request.uri.path)",
+                    before: before, after: port.snapshot.read(), symbol: symbol, outcome: outcome)
         if let failure { throw failure }
         return response!
     }
 
+    /// One audit row: who, the action, the endpoint, the loop's state `before` and `after` (the
+    /// instrument `symbol` names), the outcome; and a configuration version when the loop's moved.
+    func audit(who: String, role: String, action: String, endpoint: String, before: LoopSnapshot, after: LoopSnapshot, symbol: String?,
+               outcome: String) async {
+        guard let store else { return }
+        let now = Date()
+        var outcome = outcome
+        do {
+            if after.summary.configVersion != before.summary.configVersion && after.summary.publishedNs != 0 {
+                outcome += outcome.hasPrefix("200") ? " applied at version \(after.summary.configVersion)" : " (version \(after.summary.configVersion) after it)"
+                try await store.recordConfig(AppliedConfig(run: run, loopVersion: after.summary.configVersion, at: now, who: "\(who) (\(role))",
+                                                           instruments: configuration(after)))
+            }
+            try await store.appendAudit(AuditEntry(at: now, who: who, role: role, action: action, endpoint: endpoint,
+                                                   before: auditedState(before, symbol: symbol), after: auditedState(after, symbol: symbol), outcome: outcome))
+        } catch {
+            log("control store: the audit row of \(endpoint) by \(who) (\(role)) NOT written: \(error)")
+        }
+    }
+
     /// At start: once the loop has published its first snapshot, the store's last configuration is
-    /// applied through the command ring (limits first, then the quoting parameters, then quoting on
-    /// or off: only what differs from the run's own configuration), and the configuration the run
-    /// then has is recorded with an audit row. Returns what it did, in words.
+    /// applied through the command ring (limits first, at most the run's own, then the quoting
+    /// parameters, then quoting on or off: only what differs from the run's own configuration),
+    /// and the configuration the run then has is recorded with an audit row. Returns what it did.
     func resume() async -> String {
         guard let store else { return "no store" }
         while port.snapshot.read().summary.publishedNs == 0 {
@@ -142,8 +147,10 @@ extension ControlServer {
                         refused.append("\(error)")
                     }
                 }
-                if let q = c.maxOrderQty, let p = c.limitPosition, now.maxOrderQty != nil, q != now.maxOrderQty || p != now.limitPosition {
-                    await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), "limits \(q)/\(p)")
+                // Never above the run's own limits: every raise expires, and one the stop cut short ends with it.
+                if let storedQty = c.maxOrderQty, let storedPosition = c.limitPosition, let runQty = now.maxOrderQty, let runPosition = now.limitPosition {
+                    let q = min(storedQty, runQty), p = min(storedPosition, runPosition)
+                    if q != runQty || p != runPosition { await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), "limits \(q)/\(p)") }
                 }
                 for p in QuoteParameter.allCases {
                     guard let v = c.value(p), now.value(p) != nil, v != now.value(p) else { continue }

@@ -2,6 +2,7 @@ import CEvent
 import CSys
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
@@ -35,12 +36,15 @@ struct MethodNotAllowed: RouterMiddleware {
 struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
     var message: String
-    init(_ status: HTTPResponse.Status, _ message: String) { self.status = status; self.message = message }
+    /// 429: seconds until the token's next request is allowed.
+    var retryAfter: Int?
+    init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) { self.status = status; self.message = message; self.retryAfter = retryAfter }
     var description: String { message }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var r = ControlServer.json(ErrorBody(error: message), status: status)
         if status == .unauthorized { r.headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { r.headers[.retryAfter] = "\(retryAfter)" }
         return r
     }
 }
@@ -76,12 +80,32 @@ public final class ControlServer: Sendable {
     let log: @Sendable (String) -> Void
     /// /metrics: the loop's snapshot as Prometheus series.
     let metrics = LoopMetrics()
+    /// Rate limits per token name.
+    let budget: RequestBudget
+    /// The alerts raised (GET /v1/alerts), logged as they are.
+    let alerts: AlertLog
+    /// GET /v1/stream's subscribers.
+    let hub: StreamHub
+    /// Raised limits waiting to revert, by symbol.
+    let overrides = Mutex<[String: LimitOverride]>([:])
+    /// Nanoseconds between two readings of the snapshot for alerts, the stream and expired overrides.
+    let watchEveryNs: UInt64
+    /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
+    let watching = Mutex<Task<Void, Never>?>(nil)
 
+    /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
+    /// most; `alertLogger`: where alerts are logged (swift-log).
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken], store: (any ControlStore)? = nil,
-                recordEveryNs: UInt64 = 1_000_000_000, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                recordEveryNs: UInt64 = 1_000_000_000, requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate, streamSubscribers: Int = 16,
+                alertLogger: Logger = Logger(label: "omni.control.alerts"), watchEveryNs: UInt64 = 100_000_000,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
         self.recordEveryNs = recordEveryNs
         self.log = log
+        budget = RequestBudget(requestRate)
+        alerts = AlertLog(logger: alertLogger)
+        hub = StreamHub(capacity: streamSubscribers)
+        self.watchEveryNs = watchEveryNs
         run = "\(ISO8601DateFormatter().string(from: Date())) pid \(getpid())"
         self.port = port
         link = CommandLink(port: port)
@@ -103,10 +127,13 @@ public final class ControlServer: Sendable {
     public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
         let router = Router(context: BasicRequestContext.self)
         routes(router)
+        let streams = Router(context: BasicWebSocketRequestContext.self)
+        stream(streams)
         var logger = Logger(label: "omni.control")
         logger.logLevel = .warning
         let bound = Mutex<Int?>(nil)
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
+        let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: streams),
+                              configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
@@ -116,6 +143,7 @@ public final class ControlServer: Sendable {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
         }
         running.withLock { $0 = (services, task) }
+        watching.withLock { $0 = Task.detached(executorPreference: executor) { await self.watch() } }
         if store != nil {
             let every = recordEveryNs
             records.withLock { $0 = Task.detached(executorPreference: executor) { await self.keepRecords(everyNs: every) } }
@@ -132,6 +160,10 @@ public final class ControlServer: Sendable {
 
     /// Stops the server (gracefully: requests in flight are answered).
     public func stop() async {
+        if let w = watching.withLock({ w in defer { w = nil }; return w }) {
+            w.cancel()
+            await w.value
+        }
         if let r = records.withLock({ r in defer { r = nil }; return r }) {
             r.cancel()
             await r.value // the last reading of fills and PnL written
@@ -183,12 +215,22 @@ public final class ControlServer: Sendable {
         return who
     }
 
-    /// The caller's token entry: 401 without a valid token.
-    func identify(_ request: Request) throws -> AccessToken {
-        guard let h = request.headers[.authorization], h.hasPrefix("Bearer "), !h.dropFirst(7).isEmpty else {
-            throw APIError(.unauthorized, "no bearer token (Authorization: Bearer TOKEN)")
+    /// The caller's token entry: 401 without a valid token, 429 when its rate limit is spent.
+    /// `queryToken`: a `token` query parameter serves too (a browser's WebSocket sets no header).
+    func identify(_ request: Request, queryToken: Bool = false) throws -> AccessToken {
+        let token: String
+        if let h = request.headers[.authorization], h.hasPrefix("Bearer "), !h.dropFirst(7).isEmpty {
+            token = String(h.dropFirst(7))
+        } else if queryToken, let q = request.uri.queryParameters.get("token"), !q.isEmpty {
+            token = q
+        } else {
+            throw APIError(.unauthorized, "no bearer token (Authorization: Bearer TOKEN\(queryToken ? ", or ?token=TOKEN" : ""))")
         }
-        guard let who = auth.identify(String(h.dropFirst(7))) else { throw APIError(.unauthorized, "the bearer token is not one of this run's tokens") }
+        guard let who = auth.identify(token) else { throw APIError(.unauthorized, "the bearer token is not one of this run's tokens") }
+        if let wait = budget.take(who.name) {
+            throw APIError(.tooManyRequests, "\(who.name): more than \(String(format: "%g", budget.rate.perSecond)) requests a second (burst \(String(format: "%g", budget.rate.burst))); retry in \(wait) s",
+                           retryAfter: wait)
+        }
         return who
     }
 
@@ -239,8 +281,12 @@ public final class ControlServer: Sendable {
     }
 
     func limits(_ s: LoopSnapshot) -> Limits {
-        Limits(configVersion: s.summary.configVersion, instruments: s.instruments.indices.compactMap { i in
-            s.instruments[i].limits.map { InstrumentLimitsBody(symbol: symbols[i], maxOrderQty: $0.maxOrderQuantity, maxPosition: max($0.maxLong, $0.maxShort)) }
+        let pending = overrides.withLock { $0 }
+        return Limits(configVersion: s.summary.configVersion, instruments: s.instruments.indices.compactMap { i in
+            s.instruments[i].limits.map {
+                InstrumentLimitsBody(symbol: symbols[i], maxOrderQty: $0.maxOrderQuantity, maxPosition: max($0.maxLong, $0.maxShort),
+                                     override: pending[symbols[i]]?.body)
+            }
         })
     }
 
@@ -260,7 +306,8 @@ public final class ControlServer: Sendable {
             ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
             ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
             ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
-            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/v1/quotes", ["GET"]), ("/metrics", ["GET"]), ("/", ["GET"]),
+            ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/v1/quotes", ["GET"]), ("/v1/alerts", ["GET"]), ("/v1/stream", ["GET"]),
+            ("/metrics", ["GET"]), ("/", ["GET"]),
         ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
         let openAPI = OpenAPIDocument.json(symbols: symbols)
         router.get("/openapi.json") { _, _ in
@@ -272,7 +319,20 @@ public final class ControlServer: Sendable {
             let s = try self.snapshot()
             let a = await self.commandApplied()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.text(s, symbols: self.symbols, commandApplied: (a.p50Ns, a.p99Ns, a.count)))))
+                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.text(s, symbols: self.symbols, commandApplied: (a.p50Ns, a.p99Ns, a.count),
+                                                                                         server: self.serverCounts()))))
+        }
+        router.get("/v1/alerts") { req, _ in
+            _ = try self.require(req, .read)
+            return Self.json(Alerts(alerts: self.alerts.recent))
+        }
+        // The WebSocket's path without an upgrade (or with one refused): 401 without a token, else
+        // 426. The upgrade itself is the stream router's (stream(_:)).
+        router.get("/v1/stream") { req, _ in
+            _ = try self.identify(req, queryToken: true)
+            var r = Self.json(ErrorBody(error: "GET /v1/stream is a WebSocket: connect with Upgrade: websocket"), status: .upgradeRequired)
+            r.headers[.upgrade] = "websocket"
+            return r
         }
         // The dashboard: a static page, no data in it, so no token; every call it makes sends one.
         router.get("/") { _, _ in
@@ -350,7 +410,7 @@ public final class ControlServer: Sendable {
         }
         router.put("/v1/risk/limits") { req, _ in
             try await self.mutation(req, .lowerLimits) { who, symbol in
-                let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version"])
+                let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version", "expires_in_s"])
                 guard case .string(let name)? = body["symbol"] else { throw APIError(.badRequest, "symbol: expected the instrument's symbol (a string)") }
                 symbol = name
                 guard let i = self.symbols.firstIndex(of: name) else {
@@ -364,6 +424,7 @@ public final class ControlServer: Sendable {
                 let qty = try integer("max_order_qty", 1...Int64(UInt32.max))
                 let position = try integer("max_position", 0...1_000_000_000)
                 let expected = try integer("config_version", 1...Int64.max)
+                let expiresIn = try integer("expires_in_s", 1...LimitOverride.longestSeconds)
                 guard qty != nil || position != nil else { throw APIError(.badRequest, "no limit given (max_order_qty, max_position)") }
                 let s = try self.snapshot()
                 if let e = expected, UInt64(e) != s.summary.configVersion {
@@ -372,11 +433,22 @@ public final class ControlServer: Sendable {
                 guard let current = s.instruments[i].limits else { throw APIError(.conflict, "\(name): risk has no limits for it") }
                 let newQty = qty.map { UInt32($0) } ?? current.maxOrderQuantity
                 let newPosition = position ?? max(current.maxLong, current.maxShort)
-                if (newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)) && !who.role.may(.raiseLimits) {
+                let raises = newQty > current.maxOrderQuantity || newPosition > max(current.maxLong, current.maxShort)
+                if raises && !who.role.may(.raiseLimits) {
                     throw APIError(.forbidden, "\(who.name) (\(who.role.rawValue)) may not raise a limit: only a risk officer raises one")
+                }
+                // Whether the change raises depends on the limits now: a conflict with the state, not bad input.
+                if raises && expiresIn == nil {
+                    throw APIError(.conflict, "expires_in_s: a raise must expire (1...\(LimitOverride.longestSeconds) s); it then reverts by itself")
+                }
+                if !raises && expiresIn != nil {
+                    throw APIError(.conflict, "expires_in_s: only a raise expires; this change lowers or keeps \(name)'s limits")
                 }
                 let ack = try await self.command(Int32(OMNI_CMD_SET_LIMITS), locate: s.instruments[i].locate, UInt64(newQty), UInt64(newPosition),
                                                  what: "\(name) limits")
+                if let expiresIn {
+                    self.override(name, locate: s.instruments[i].locate, from: current, forSeconds: expiresIn, by: "\(who.name) (\(who.role.rawValue))")
+                }
                 return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
             }
         }

@@ -19,7 +19,9 @@ import Synchronization
 ///   omni_orders_rejected_total{reason=<risk check>|not_sent|venue},
 ///   omni_fills_total{symbol}, omni_position_shares{symbol}, omni_pnl_dollars{symbol,kind=realised|unrealised|fees|net},
 ///   omni_tick_to_trade_ns{quantile=0.5|0.99}, omni_tick_to_trade_count (the loop's percentiles, recomputed once a second),
-///   omni_command_applied_ns{quantile=0.5|0.99}, omni_command_applied_count.
+///   omni_command_applied_ns{quantile=0.5|0.99}, omni_command_applied_count;
+/// and the control plane's own: omni_control_rate_limited_total{token} (429s), omni_alerts_total{kind},
+///   omni_stream_subscribers, omni_stream_dropped_total (too slow), omni_stream_refused_total (too many).
 final class LoopMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
@@ -29,7 +31,7 @@ final class LoopMetrics: Sendable {
     init() { factory = PrometheusMetricsFactory(registry: registry) }
 
     /// The Prometheus text of `s` (`commandApplied`: the control plane's own push -> applied percentiles, ns).
-    func text(_ s: LoopSnapshot, symbols: [String], commandApplied: (p50: UInt64, p99: UInt64, count: UInt64)) -> String {
+    func text(_ s: LoopSnapshot, symbols: [String], commandApplied: (p50: UInt64, p99: UInt64, count: UInt64), server: ServerCounts) -> String {
         exported.withLock { last in
             func counter(_ name: String, _ labels: [(String, String)], _ total: UInt64) {
                 let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
@@ -75,7 +77,23 @@ final class LoopMetrics: Sendable {
             gauge("omni_command_applied_ns", [("quantile", "0.5")], Double(commandApplied.p50))
             gauge("omni_command_applied_ns", [("quantile", "0.99")], Double(commandApplied.p99))
             counter("omni_command_applied_count", [], commandApplied.count)
+            for (token, n) in server.rateLimited { counter("omni_control_rate_limited_total", [("token", token)], n) }
+            for k in AlertKind.allCases { counter("omni_alerts_total", [("kind", k.rawValue)], server.alerts[k.rawValue] ?? 0) }
+            gauge("omni_stream_subscribers", [], Double(server.streamSubscribers))
+            counter("omni_stream_dropped_total", [], server.streamDropped)
+            counter("omni_stream_refused_total", [], server.streamRefused)
             return registry.emitToString()
         }
     }
+}
+
+/// The control plane's own counts, for /metrics.
+struct ServerCounts {
+    /// Requests refused with 429, by token name.
+    var rateLimited: [String: UInt64]
+    /// Alerts raised, by kind.
+    var alerts: [String: UInt64]
+    var streamSubscribers: Int
+    /// Stream subscribers dropped for a full queue, and refused for too many.
+    var streamDropped: UInt64, streamRefused: UInt64
 }

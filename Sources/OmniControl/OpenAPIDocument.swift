@@ -3,7 +3,8 @@ import OmniStrategy
 /// The control plane's OpenAPI 3 document, served at GET /openapi.json: written by hand beside the
 /// routes (ControlServer.routes) and checked against the live server by schemathesis
 /// (OmniControlTests). The run's symbols and the parameters' ranges come from the same values the
-/// server checks.
+/// server checks. GET /v1/stream (a WebSocket) is not in it: schemathesis cannot open a WebSocket,
+/// and the path's plain GET answers 426, which its check of valid requests would count a failure.
 public enum OpenAPIDocument {
     public static func json(symbols: [String]) -> String {
         let symbolEnum = "[" + symbols.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
@@ -12,6 +13,7 @@ public enum OpenAPIDocument {
               "400": {"$ref": "#/components/responses/BadRequest"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "403": {"$ref": "#/components/responses/Forbidden"},
+              "429": {"$ref": "#/components/responses/TooManyRequests"},
               "503": {"$ref": "#/components/responses/Unavailable"}
         """
         let symbolParameter = """
@@ -59,7 +61,7 @@ public enum OpenAPIDocument {
               \(change("post", "Quoting on or off (trader); off cancels the instrument's orders", body: "QuotingChange", "InstrumentParams", symbol: true))},
             "/v1/risk/limits": {
               \(read("Risk limits per instrument, versioned", "Limits")),
-              \(change("put", "Change an instrument's limits: a trader may lower them, only a risk officer raises one", body: "LimitsChange", "Limits", conflict: true))},
+              \(change("put", "Change an instrument's limits: a trader may lower them, only a risk officer raises one, and a raise must carry expires_in_s (409 without): it reverts by itself at expiry", body: "LimitsChange", "Limits", conflict: true))},
             "/v1/kill": {\(change("post", "Trigger the kill switch (trader, risk officer): every open order canceled, nothing sent until a reset", body: nil, "KillState"))},
             "/v1/kill/reset": {\(change("post", "Reset the kill switch (risk officer); 409 when it is not on", body: nil, "KillState", conflict: true))},
             "/v1/positions": {\(read("Positions per instrument", "Positions"))},
@@ -70,10 +72,12 @@ public enum OpenAPIDocument {
             "/v1/quotes": {\(read("The touch (best bid and ask: the loop holds no depth) and our best quote per instrument", "Quotes"))},
             "/": {"get": {"summary": "The dashboard (HTML); no token needed: the page holds no data, each call it makes sends the token given to it", "security": [], "responses": {
               "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+            "/v1/alerts": {\(read("The last 256 alerts (kill, limit breach, stale feed, gateway disconnect), oldest first", "Alerts"))},
             "/metrics": {"get": {"summary": "The loop's snapshot as Prometheus series (text format 0.0.4); any token (viewer and up)", "responses": {
               "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "403": {"$ref": "#/components/responses/Forbidden"},
+              "429": {"$ref": "#/components/responses/TooManyRequests"},
               "503": {"$ref": "#/components/responses/Unavailable"}}}}
           },
           "components": {
@@ -82,8 +86,10 @@ public enum OpenAPIDocument {
               "BadRequest": {"description": "Bad input, named in the message", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "Unauthorized": {"description": "No valid bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "Forbidden": {"description": "The token's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "TooManyRequests": {"description": "The token's rate limit is spent", "headers": {"Retry-After": {"required": true, "description": "seconds until the next request is allowed", "schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "NotFound": {"description": "No such path"},
-              "Conflict": {"description": "The loop's state refuses it: config_version not the current one, a size above the risk limit, a reset while the switch is off", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "Conflict": {"description": "The loop's state refuses it: config_version not the current one, a size above the risk limit, a reset while the switch is off, a raise without expires_in_s or a lowering with it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "Unavailable": {"description": "The trading loop has not started, or too many commands wait", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "NotAcknowledged": {"description": "The trading loop did not acknowledge in time", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
@@ -110,13 +116,17 @@ public enum OpenAPIDocument {
               "Limits": {"type": "object", "required": ["config_version", "instruments"], "properties": {
                 "config_version": {"type": "integer"},
                 "instruments": {"type": "array", "items": {"type": "object", "required": ["symbol", "max_order_qty", "max_position"], "properties": {
-                  "symbol": {"type": "string"}, "max_order_qty": {"type": "integer"}, "max_position": {"type": "integer"}}}}}},
+                  "symbol": {"type": "string"}, "max_order_qty": {"type": "integer"}, "max_position": {"type": "integer"},
+                  "override": {"type": "object", "description": "a raise waiting to revert", "required": ["expires_at", "expires_in_s", "reverts_to_max_order_qty", "reverts_to_max_position", "by"], "properties": {
+                    "expires_at": {"type": "string", "format": "date-time"}, "expires_in_s": {"type": "integer", "minimum": 0},
+                    "reverts_to_max_order_qty": {"type": "integer"}, "reverts_to_max_position": {"type": "integer"}, "by": {"type": "string"}}}}}}}},
               "LimitsChange": {"type": "object", "additionalProperties": false, "required": ["symbol"],
                 "anyOf": [{"required": ["max_order_qty"]}, {"required": ["max_position"]}], "properties": {
                 "symbol": {"type": "string", "enum": \(symbolEnum)},
                 "max_order_qty": {"type": "integer", "minimum": 1, "maximum": 4294967295},
                 "max_position": {"type": "integer", "minimum": 0, "maximum": 1000000000},
-                "config_version": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "when given, the change applies only at this version (else 409)"}}},
+                "config_version": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807, "description": "when given, the change applies only at this version (else 409)"},
+                "expires_in_s": {"type": "integer", "minimum": 1, "maximum": \(LimitOverride.longestSeconds), "description": "required for a raise, refused for a lowering: seconds until the limits revert by themselves"}}},
               "KillState": {"type": "object", "required": ["killed", "config_version"], "properties": {
                 "killed": {"type": "boolean"}, "reason": {"$ref": "#/components/schemas/KillReason"}, "config_version": {"type": "integer"}}},
               "Positions": {"type": "object", "required": ["config_version", "instruments"], "properties": {
@@ -143,6 +153,12 @@ public enum OpenAPIDocument {
                   "symbol": {"type": "string"}, "quoting": {"type": "boolean"}, "bid": {"type": "number"}, "ask": {"type": "number"},
                   "our_bid": {"type": "number"}, "our_bid_shares": {"type": "integer", "minimum": 0},
                   "our_ask": {"type": "number"}, "our_ask_shares": {"type": "integer", "minimum": 0}}}}}},
+              "Alerts": {"type": "object", "required": ["alerts"], "properties": {
+                "alerts": {"type": "array", "items": {"type": "object", "required": ["id", "at", "kind", "severity", "message"], "properties": {
+                  "id": {"type": "integer", "minimum": 1}, "at": {"type": "string", "format": "date-time"},
+                  "kind": {"type": "string", "enum": [\(AlertKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]},
+                  "severity": {"type": "string", "enum": ["critical", "error", "warning"]},
+                  "check": {"type": "string"}, "refusals": {"type": "integer", "minimum": 1}, "message": {"type": "string"}}}}}},
               "Latency": {"type": "object", "required": ["tick_to_trade", "command_applied"], "properties": {
                 "tick_to_trade": \(percentiles), "command_applied": \(percentiles)}}
             }

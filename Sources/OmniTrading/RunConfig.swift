@@ -56,6 +56,8 @@ import OmniStrategy
 ///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
 ///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
 ///   store: /var/lib/omni/control.sqlite   # config versions, audit, fills, daily PnL (default $TMPDIR/omni-run/control.sqlite), or off
+///   rate: 50                    # requests a second per token, on average (more: 429 with Retry-After)
+///   burst: 100                  # requests per token at once
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -190,7 +192,16 @@ public struct RunConfig: Sendable, Equatable {
         public var tokens: String?
         /// The store's SQLite file (nil: none, `off`); by default in the run's data folder.
         public var store: String? = RunConfig.dataFolder + "/control.sqlite"
+        /// Each token's rate limit (`rate`, `burst`).
+        public var requestRate = RequestRate(perSecond: 50, burst: 100)
         public init() {}
+    }
+
+    /// How many requests one API token may make: `perSecond` on average, `burst` at once.
+    public struct RequestRate: Sendable, Equatable {
+        public var perSecond: Double
+        public var burst: Double
+        public init(perSecond: Double, burst: Double) { self.perSecond = perSecond; self.burst = burst }
     }
 
     /// The run's data folder, `$TMPDIR/omni-run` (or /tmp/omni-run): the control plane's generated
@@ -304,7 +315,7 @@ extension ConfigReader {
             if isOff(n) {
                 c.control.listen = nil
             } else {
-                let m = try mapping(n, "control", known: ["listen", "tokens", "store"])
+                let m = try mapping(n, "control", known: ["listen", "tokens", "store", "rate", "burst"])
                 if let x = m["listen"] {
                     if isOff(x) { c.control.listen = nil } else {
                         let v = try scalar(x, "control.listen", "HOST:PORT or off")
@@ -316,6 +327,12 @@ extension ConfigReader {
                 }
                 if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
                 if let x = m["store"] { c.control.store = isOff(x) ? nil : try name(x, "control.store", max: 4096) }
+                if let x = m["rate"] { c.control.requestRate.perSecond = try positive(x, "control.rate") }
+                if let x = m["burst"] {
+                    let b = try positive(x, "control.burst")
+                    guard b >= 1 else { throw fail("control.burst", "expected at least 1 request, found \(b)", x) }
+                    c.control.requestRate.burst = b
+                }
             }
         }
         if let n = top["core"] {

@@ -51,13 +51,13 @@ struct CtlPnL: ParsableCommand {
 
 struct CtlLimits: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "limits",
-        abstract: "Risk limits per instrument; with SYMBOL and KEY=VALUE (max_order_qty, max_position), changes them (a trader may lower, a risk officer raise).")
+        abstract: "Risk limits per instrument; with SYMBOL and KEY=VALUE (max_order_qty, max_position), changes them (a trader may lower, a risk officer raise, with expires_in_s=SECONDS: it reverts by itself).")
     @OptionGroup var options: CtlOptions
     @Argument(help: "SYMBOL KEY=VALUE...") var change: [String] = []
     func run() throws {
         try running {
             guard let symbol = change.first else { return try options.call("GET", "/v1/risk/limits", readable: ControlAnswerLines.limits) }
-            var body = try controlAssignments(Array(change.dropFirst()), known: ["max_order_qty", "max_position", "config_version"])
+            var body = try controlAssignments(Array(change.dropFirst()), known: ["max_order_qty", "max_position", "config_version", "expires_in_s"])
             guard !body.isEmpty else { throw ValidationError("limits \(symbol): give max_order_qty=N and / or max_position=N") }
             body["symbol"] = symbol
             try options.call("PUT", "/v1/risk/limits", body: body, readable: ControlAnswerLines.limits)

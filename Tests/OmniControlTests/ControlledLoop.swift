@@ -3,6 +3,7 @@ import CSys
 import Foundation
 import Glibc
 import HummingbirdBcrypt
+import Logging
 import OmniBook
 import OmniControl
 import OmniCore
@@ -31,9 +32,14 @@ final class ControlledLoop: @unchecked Sendable {
     var sink: BoardSink
     let running = Atomic<Bool>(false)
     var thread: pthread_t?
+    /// What the loop publishes of its feed and its order entry's session (a test turns them).
+    let feedStale = Atomic<Bool>(false)
+    let gatewayUp = Atomic<Bool>(true)
 
-    /// `store`: the server's store (its fills and PnL read every 50 ms), nil for none.
-    init(strategy: String = "inventory_skew", store: (any ControlStore)? = nil) throws {
+    /// `store`: the server's store (its fills and PnL read every 50 ms), nil for none; the rest as
+    /// ControlServer's.
+    init(strategy: String = "inventory_skew", store: (any ControlStore)? = nil, requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate,
+         streamSubscribers: Int = 16, alertLogger: Logger = Logger(label: "omni.control.alerts")) throws {
         entry = VenueOrderEntry(instruments: Self.specs, feed: DayFileBuffer(capacity: 1 << 20), session: 1, orderSlots: 1 << 10)
         entry.advance(to: 34_200_000_000_000)
         entry.venue.open()
@@ -53,7 +59,7 @@ final class ControlledLoop: @unchecked Sendable {
         port.bind(locates: Self.specs.map(\.locate))
         let tokens = Self.roles.map { AccessToken(name: $0.key.rawValue, role: $0.key, bcrypt: Bcrypt.hash($0.value, cost: 4)) }
         server = ControlServer(port: port, symbols: Self.specs.map(\.symbol.description), strategy: strategy, tokens: tokens, store: store,
-                               recordEveryNs: 50_000_000)
+                               recordEveryNs: 50_000_000, requestRate: requestRate, streamSubscribers: streamSubscribers, alertLogger: alertLogger)
         for s in Self.specs { loop.quote(s.locate) }
     }
 
@@ -87,7 +93,7 @@ final class ControlledLoop: @unchecked Sendable {
         loop.pass(now: now)
         var feed = FeedHealth()
         feed.lastPacketNs = now; feed.firstPacketNs = 1; feed.packets = 10; feed.delivered = 20
-        port.publish(loop, now: now, feed: feed, stale: false, gatewayUp: true)
+        port.publish(loop, now: now, feed: feed, stale: feedStale.load(ordering: .relaxed), gatewayUp: gatewayUp.load(ordering: .relaxed))
     }
 
     func resume() {
@@ -115,16 +121,16 @@ final class ControlledLoop: @unchecked Sendable {
     }
 
     /// One request on a thread of its own (the client blocks; Swift concurrency's few threads serve the server).
-    func call(_ method: String, _ path: String, body: String? = nil, role: ControlRole?, token: String? = nil) async throws -> (status: Int, body: String) {
+    func call(_ method: String, _ path: String, body: String? = nil, role: ControlRole?, token: String? = nil) async throws -> (status: Int, headers: [String: String], body: String) {
         let client = ControlClient(host: "127.0.0.1", port: httpPort, token: token ?? role.map { Self.roles[$0]! })
         return try await withCheckedThrowingContinuation { done in
             Thread { done.resume(with: Result { try client.request(method, path, body: body) }) }.start()
         }
     }
 
-    /// Waits (at most 5 s) until `done`.
-    func wait(_ what: String, until done: @escaping () -> Bool) async throws {
-        let end = csys_monotonic_ns() + 5_000_000_000
+    /// Waits (at most `seconds`) until `done`.
+    func wait(_ what: String, seconds: UInt64 = 5, until done: @escaping () -> Bool) async throws {
+        let end = csys_monotonic_ns() + seconds * 1_000_000_000
         while !done() {
             if csys_monotonic_ns() > end { Issue.record("timed out: \(what)"); return }
             try await Task.sleep(nanoseconds: 1_000_000)

@@ -26,6 +26,7 @@ import Testing
         Endpoint(method: "GET", path: "/v1/feed", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/latency", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/quotes", body: nil, allowed: everyone),
+        Endpoint(method: "GET", path: "/v1/alerts", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/metrics", body: nil, allowed: everyone),
         Endpoint(method: "POST", path: "/v1/kill", body: nil, allowed: [.trader, .riskOfficer, .admin]),
         Endpoint(method: "POST", path: "/v1/kill/reset", body: nil, allowed: [.riskOfficer, .admin]),
@@ -64,7 +65,10 @@ import Testing
         #expect(lower.status == 200 && lower.body.contains(#""max_order_qty":800"#), "\(lower)")
         let raise = try await c.call("PUT", "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_position": 901}"#, role: .trader)
         #expect(raise.status == 403 && raise.body.contains("only a risk officer raises"), "\(raise)")
-        let officer = try await c.call("PUT", "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_order_qty": 2000, "max_position": 1500}"#, role: .riskOfficer)
+        let traderWithExpiry = try await c.call("PUT", "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_position": 901, "expires_in_s": 60}"#, role: .trader)
+        #expect(traderWithExpiry.status == 403, "an expiry does not make a trader's raise allowed: \(traderWithExpiry)")
+        let officer = try await c.call("PUT", "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_order_qty": 2000, "max_position": 1500, "expires_in_s": 3600}"#,
+                                       role: .riskOfficer)
         #expect(officer.status == 200 && officer.body.contains(#""max_order_qty":2000"#) && officer.body.contains(#""max_position":1500"#), "\(officer)")
         // Versioned: a change made against an older version is refused.
         let stale = try await c.call("PUT", "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_order_qty": 10, "config_version": 1}"#, role: .admin)

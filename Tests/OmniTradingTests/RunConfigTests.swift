@@ -185,6 +185,19 @@ import Testing
         #expect(try RunConfig(yaml: "quoting:\n  min_rest: 0\n").quoting.minRestNs == 0)
     }
 
+    /// The control plane's rate limit per token: 50 requests a second, burst 100, unless the file says.
+    @Test func theControlPlanesRateLimitIsRead() throws {
+        #expect(RunConfig().control.requestRate == RunConfig.RequestRate(perSecond: 50, burst: 100))
+        let c = try RunConfig(yaml: "control:\n  rate: 12.5\n  burst: 40\n")
+        #expect(c.control.requestRate == RunConfig.RequestRate(perSecond: 12.5, burst: 40))
+        do {
+            _ = try RunConfig(yaml: "control:\n  burst: 0.5\n")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "control.burst", "\(error)")
+        }
+    }
+
     @Test func aMissingFileIsNamed() {
         do {
             _ = try RunConfig(contentsOf: "/nonexistent/run.yaml")
