@@ -51,12 +51,12 @@ import Testing
         instruments: [{symbol: AAPL}, {symbol: MSFT}]
         control: {listen: "127.0.0.1:0"}
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
-        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "90"], out: dir + "/sim.log", tmp: dir)
+        let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "150"], out: dir + "/sim.log", tmp: dir)
         defer { if sim.isRunning { sim.terminate() }; sim.waitUntilExit() } // SIGTERM: a test process may block SIGINT in its children
         try await Task.sleep(nanoseconds: 1_500_000_000)
-        // 30 s: room for a loaded test host to get through the commands (SIGINT from a test process
-        // may find the signal blocked, so the run ends at --seconds).
-        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "30", "--status-every", "60"], out: dir + "/run.log", tmp: dir)
+        // 60 s: room for a loaded test host (the whole suite beside it) to get through the commands;
+        // signals from a test process may find themselves blocked in its children, so the run ends at --seconds.
+        let run = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "60", "--status-every", "60"], out: dir + "/run.log", tmp: dir)
         defer { if run.isRunning { run.interrupt() }; run.waitUntilExit() }
 
         let control = try #require(try await controlEndpoint(log: dir + "/run.log"), "no control line:\n\(log(dir + "/run.log"))")
@@ -87,7 +87,7 @@ import Testing
         let denied = try await runToEnd(Self.omni, ["ctl", "status", "--control", control], environment: ["OMNI_CTL_TOKEN": "wrong"])
         #expect(denied.status == 1 && denied.out.contains("401"), "\(denied.out)")
 
-        let end = Date().addingTimeInterval(60)
+        let end = Date().addingTimeInterval(75)
         while run.isRunning && Date() < end { try await Task.sleep(nanoseconds: 50_000_000) }
         if run.isRunning { Issue.record("omni run did not end at --seconds"); run.terminate() }
         run.waitUntilExit() // the exit status recorded
