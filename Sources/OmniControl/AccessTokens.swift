@@ -11,8 +11,8 @@ public enum ControlRole: String, CaseIterable, Sendable {
     public func may(_ action: ControlAction) -> Bool {
         switch (self, action) {
         case (.admin, _), (_, .read): true
-        case (.trader, .trade), (.trader, .kill), (.trader, .lowerLimits): true
-        case (.riskOfficer, .kill), (.riskOfficer, .lowerLimits), (.riskOfficer, .raiseLimits), (.riskOfficer, .resetKill): true
+        case (.trader, .trade), (.trader, .kill), (.trader, .setLimits): true
+        case (.riskOfficer, .kill), (.riskOfficer, .setLimits), (.riskOfficer, .raiseLimits), (.riskOfficer, .resetKill): true
         default: false
         }
     }
@@ -26,8 +26,8 @@ public enum ControlAction: String, Sendable {
     case trade
     /// Trigger the kill switch.
     case kill
-    /// Lower (or keep) a risk limit.
-    case lowerLimits = "lower limits"
+    /// Set a risk limit: lowering or keeping one; a raise also needs `raiseLimits`.
+    case setLimits = "set limits"
     /// Raise a risk limit: the risk officer only (and admin).
     case raiseLimits = "raise limits"
     /// Reset the kill switch.

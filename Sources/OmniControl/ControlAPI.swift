@@ -132,8 +132,6 @@ func dollars(_ v: Int64) -> Double { Double(v) / 10_000 }
 /// An ITCH price in dollars; nil for 0 (no price: that side is empty).
 func priceDollars(_ v: UInt32) -> Double? { v == 0 ? nil : dollars(Int64(v)) }
 /// A time as the API writes it: UTC, ISO 8601 with milliseconds ("2026-12-05T09:30:00.125Z").
-func timestamp(_ d: Date) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.string(from: d)
-}
+func timestamp(_ d: Date) -> String { d.formatted(apiTime) }
+/// One format style for every timestamp (a value: no formatter made per alert or override).
+private let apiTime = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -409,7 +409,7 @@ public final class ControlServer: Sendable {
             return Self.json(self.limits(try self.snapshot()))
         }
         router.put("/v1/risk/limits") { req, _ in
-            try await self.mutation(req, .lowerLimits) { who, symbol in
+            try await self.mutation(req, .setLimits) { who, symbol in
                 let body = try await Self.object(req, known: ["symbol", "max_order_qty", "max_position", "config_version", "expires_in_s"])
                 guard case .string(let name)? = body["symbol"] else { throw APIError(.badRequest, "symbol: expected the instrument's symbol (a string)") }
                 symbol = name

@@ -38,7 +38,7 @@ import Testing
     @Test func rolesAllowWhatTheIssueSays() {
         #expect(ControlAction.allCasesForTest.allSatisfy { ControlRole.admin.may($0) })
         #expect(ControlRole.viewer.may(.read) && !ControlRole.viewer.may(.kill) && !ControlRole.viewer.may(.trade))
-        #expect(ControlRole.trader.may(.trade) && ControlRole.trader.may(.kill) && ControlRole.trader.may(.lowerLimits))
+        #expect(ControlRole.trader.may(.trade) && ControlRole.trader.may(.kill) && ControlRole.trader.may(.setLimits))
         #expect(!ControlRole.trader.may(.raiseLimits) && !ControlRole.trader.may(.resetKill))
         #expect(ControlRole.riskOfficer.may(.raiseLimits) && ControlRole.riskOfficer.may(.resetKill) && !ControlRole.riskOfficer.may(.trade))
     }
@@ -56,5 +56,5 @@ import Testing
 }
 
 extension ControlAction {
-    static let allCasesForTest: [ControlAction] = [.read, .trade, .kill, .lowerLimits, .raiseLimits, .resetKill]
+    static let allCasesForTest: [ControlAction] = [.read, .trade, .kill, .setLimits, .raiseLimits, .resetKill]
 }
