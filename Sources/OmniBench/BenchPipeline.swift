@@ -308,7 +308,7 @@ private func runRound(_ run: PipelineRun, input: UnsafeRawBufferPointer, message
     // (a call on one core) and which are cut by a ring: one stage per group of fused links.
     let chain = itchChain(DayFileFeed(input: input, limit: messages, ticksPerMessage: ticksPerMessage, counts: counts),
                           input: input, replay: replay, counts: counts,
-                          sink: Fused(Stamped(PassThrough(), hop: 2), LatencyTap(ring: tapRing, counts: tapCounts)))
+                          sink: Fused(Stamped(PassThrough(), hop: 2), EventTap(ring: tapRing, counts: tapCounts)))
     let wiring = try Wiring(run.topology)
     let pipeline = Pipeline()
     let last = try pipeline.add(chain, of: wiring).last

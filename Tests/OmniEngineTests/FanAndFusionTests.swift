@@ -193,7 +193,7 @@ struct TelemetryTests {
     @Test func tapDropsAndCountsWhenItsRingIsFull() throws {
         let ring = try EventRing(capacity: 4)
         let counts = TapCounts()
-        var tap = LatencyTap(ring: ring, counts: counts)
+        var tap = EventTap(ring: ring, counts: counts)
         var e = omni_event()
         for _ in 0..<10 {
             let passed = tap.handle(&e)
