@@ -137,25 +137,25 @@ extension ControlBenchOptions {
     }
 }
 
-/// `omni bench control --store-fills`: rows per second into a new SQLite control store, a
-/// transaction per fill and in batches of `batch`.
+/// `omni bench control --store-fills`: fill rows (order events) per second into a new SQLite
+/// control store, a transaction per fill and in batches of `batch`.
 public func measureStoreWrites(fills n: Int, batch: Int) throws {
     let path = RunConfig.dataFolder + "/bench-store-\(getpid()).sqlite"
     defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
     let store = try SQLiteControlStore(path: path)
     let rates = try runBlocking { () async throws -> (single: Double, batched: Double) in
-        func fill(_ i: Int) -> FillSample {
-            FillSample(run: "bench", at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", fills: 1, boughtShares: i & 1 == 0 ? 100 : 0,
-                       soldShares: i & 1 == 0 ? 0 : 100, position: Int64(i % 7) * 100, realised: Int64(i) * 10, fees: 3)
+        func fill(_ i: Int) -> OrderEventRecord {
+            OrderEventRecord(run: "bench", at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", event: "fill", clientOrderID: UInt64(i), side: i & 1 == 0 ? "buy" : "sell",
+                             price: 2_000_000 + UInt32(i % 100), shares: 100, leaves: 0, matchNumber: UInt64(i), liquidity: "added", venueNs: 34_200_000_000_000 + UInt64(i))
         }
         var t0 = csys_monotonic_ns()
-        for i in 0..<n { try await store.recordFills([fill(i)]) }
+        for i in 0..<n { try await store.recordOrderEvents([fill(i)]) }
         let single = Double(n) * 1e9 / Double(csys_monotonic_ns() - t0)
         t0 = csys_monotonic_ns()
         var i = 0
         while i < n {
             let rows = (i..<min(i + batch, n)).map(fill)
-            try await store.recordFills(rows)
+            try await store.recordOrderEvents(rows)
             i += rows.count
         }
         return (single, Double(n) * 1e9 / Double(csys_monotonic_ns() - t0))

@@ -61,6 +61,36 @@ struct Orders: Codable {
     var fills: UInt64
     /// Risk's refusals by check, every check named.
     var rejectsByReason: [String: UInt64]
+    /// Each open order as the order journal shows it (its last answer from the venue).
+    var open: [OpenOrderBody]
+    /// Order events the journal's ring had no room for (the control plane fell behind): the open
+    /// orders and the store may miss them; the counts above do not.
+    var journalDropped: UInt64
+}
+struct OpenOrderBody: Codable {
+    var symbol: String
+    var clientOrderId: UInt64
+    var side: String
+    /// Dollars.
+    var price: Double
+    var shares: UInt32
+    /// pending new, live, pending cancel, pending replace.
+    var state: String
+}
+
+/// The last executions (at most 256), oldest first.
+struct Fills: Codable { var fills: [FillBody] }
+struct FillBody: Codable {
+    /// When the control plane read it off the journal.
+    var at: String
+    var symbol: String
+    var clientOrderId: UInt64
+    var side: String
+    /// Dollars.
+    var price: Double
+    var shares: UInt32, leaves: UInt32
+    var liquidity: String
+    var matchNumber: UInt64
 }
 
 struct PnLBody: Codable { var symbol: String; var realised: Double; var unrealised: Double; var fees: Double; var net: Double }

@@ -57,8 +57,18 @@ public enum ControlAnswerLines {
     public static func orders(_ o: [String: Any]) -> [String] {
         let reasons = (o["rejects_by_reason"] as? [String: Any] ?? [:]).filter { ($0.value as? NSNumber)?.intValue ?? 0 > 0 }
             .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        let open = (o["open"] as? [[String: Any]] ?? []).map { r in
+            "  \(field(r, "symbol")) \(field(r, "client_order_id")): \(field(r, "side")) \(field(r, "shares")) @ \(field(r, "price")), \(field(r, "state"))"
+        }
         return ["open orders \(field(o, "open_orders")); requests \(field(o, "requests")), refused by risk \(field(o, "refused_by_risk")), not sent \(field(o, "not_sent")), venue rejected \(field(o, "venue_rejected")), fills \(field(o, "fills"))",
-                "risk refusals: \(reasons.isEmpty ? "none" : reasons.joined(separator: ", "))"]
+                "risk refusals: \(reasons.isEmpty ? "none" : reasons.joined(separator: ", "))"] + open
+    }
+
+    public static func fills(_ o: [String: Any]) -> [String] {
+        let rows = o["fills"] as? [[String: Any]] ?? []
+        return rows.isEmpty ? ["no executions yet"] : rows.map { r in
+            "\(field(r, "at")) \(field(r, "symbol")) \(field(r, "client_order_id")): \(field(r, "side")) \(field(r, "shares")) @ \(field(r, "price")), \(field(r, "leaves")) left, \(field(r, "liquidity")), match \(field(r, "match_number"))"
+        }
     }
 
     public static func pnl(_ o: [String: Any]) -> [String] {

@@ -6,8 +6,8 @@ import OmniTrading
 import Synchronization
 
 // What the control server writes to its store: the configuration the loop applied (after every
-// change, and at start), an audit row for every mutating request, the fills tape and the day's PnL
-// as the snapshot shows them; and the resume of the last configuration when a run starts.
+// change, and at start), an audit row for every mutating request, the order journal's events and
+// the day's PnL as the snapshot shows it; and the resume of the last configuration when a run starts.
 
 extension InstrumentConfig {
     /// The stored value of a quoting parameter (nil: the strategy has none).
@@ -21,34 +21,16 @@ extension InstrumentConfig {
     }
 }
 
-/// The fills tape as the control plane can see it: each reading of the snapshot is compared with
-/// the one before, instrument by instrument; an instrument with new fills gives one `FillSample`
-/// (how many, the shares, the position and realised PnL after them). Every reading gives the day's
-/// PnL rows.
-public struct FillTape: Sendable {
-    public let run: String
-    var last: [String: (fills: UInt64, bought: UInt64, sold: UInt64)] = [:]
-
-    public init(run: String) { self.run = run }
-
-    public mutating func read(_ s: LoopSnapshot, symbols: [String], at: Date) -> (fills: [FillSample], pnl: [DailyPnL]) {
-        guard s.summary.publishedNs != 0 else { return ([], []) }
-        var fills: [FillSample] = [], pnl: [DailyPnL] = []
+extension DailyPnL {
+    /// The day's PnL rows of `run` as the snapshot `s` shows them, one per instrument (none before
+    /// the loop's first publication).
+    public static func rows(_ s: LoopSnapshot, symbols: [String], run: String, at: Date) -> [DailyPnL] {
+        guard s.summary.publishedNs != 0 else { return [] }
         let day = DailyPnL.day(at)
-        for (i, x) in s.instruments.enumerated() where i < symbols.count {
-            let symbol = symbols[i]
-            let was = last[symbol] ?? (0, 0, 0)
-            // A count below the last (a new loop behind the same server) starts the differences over.
-            let base = x.fills < was.fills ? (fills: UInt64(0), bought: UInt64(0), sold: UInt64(0)) : was
-            if x.fills > base.fills {
-                fills.append(FillSample(run: run, at: at, symbol: symbol, fills: x.fills - base.fills, boughtShares: x.boughtShares &- base.bought,
-                                        soldShares: x.soldShares &- base.sold, position: x.position, realised: x.realised, fees: x.fees))
-            }
-            last[symbol] = (x.fills, x.boughtShares, x.soldShares)
-            pnl.append(DailyPnL(day: day, run: run, symbol: symbol, realised: x.realised, unrealised: x.unrealised, fees: x.fees,
-                                position: x.position, fills: x.fills, at: at))
+        return s.instruments.enumerated().filter { $0.offset < symbols.count }.map { i, x in
+            DailyPnL(day: day, run: run, symbol: symbols[i], realised: x.realised, unrealised: x.unrealised, fees: x.fees, position: x.position,
+                     fills: x.fills, at: at)
         }
-        return (fills, pnl)
     }
 }
 
@@ -176,30 +158,33 @@ extension ControlServer {
         return what
     }
 
-    /// The store's side of a run: the resume, then a reading of the snapshot every `everyNs` into
-    /// the fills tape and the day's PnL, and a last one when the server stops.
+    /// The store's side of a run: the resume, then every `everyNs` the order events the journal
+    /// gave since the last time and the day's PnL as the snapshot shows it; a last round when the
+    /// server stops.
     func keepRecords(everyNs: UInt64) async {
         guard let store else { return }
         let note = await resume()
         resumed.withLock { $0 = note }
         log("control     store \(store.location): \(note)")
-        var tape = FillTape(run: run)
         var failing = false
-        func read() async {
-            let (fills, pnl) = tape.read(port.snapshot.read(), symbols: symbols, at: Date())
+        func write() async {
+            let events = blotter.takeUnstored()
+            let pnl = DailyPnL.rows(port.snapshot.read(), symbols: symbols, run: run, at: Date())
             do {
-                try await store.recordFills(fills)
+                try await store.recordOrderEvents(events)
                 try await store.recordDailyPnL(pnl)
                 failing = false
             } catch {
-                if !failing { log("control store: fills and PnL NOT recorded: \(error)") } // once, until it works again
+                blotter.lost(events.count)
+                if !failing { log("control store: \(events.count) order events and the PnL NOT recorded: \(error)") } // once, until it works again
                 failing = true
             }
         }
-        while !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: everyNs)
-            await read()
+        while true {
+            do { try await Task.sleep(nanoseconds: everyNs) } catch { break } // cancelled: the stop
+            await write()
         }
-        await read()
+        drainJournal() // what the loop journaled after the watcher's last reading
+        await Task { await write() }.value // a task of its own: GRDB refuses a cancelled task's access
     }
 }

@@ -90,6 +90,8 @@ public final class ControlServer: Sendable {
     let overrides = Mutex<[String: LimitOverride]>([:])
     /// Nanoseconds between two readings of the snapshot for alerts, the stream and expired overrides.
     let watchEveryNs: UInt64
+    /// The open orders and last executions from the loop's order journal, and its rows for the store.
+    let blotter: OrderBlotter
     /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
     let watching = Mutex<Task<Void, Never>?>(nil)
 
@@ -107,6 +109,7 @@ public final class ControlServer: Sendable {
         hub = StreamHub(capacity: streamSubscribers)
         self.watchEveryNs = watchEveryNs
         run = "\(ISO8601DateFormatter().string(from: Date())) pid \(getpid())"
+        blotter = OrderBlotter(run: run, storing: store != nil)
         self.port = port
         link = CommandLink(port: port)
         self.symbols = symbols
@@ -305,7 +308,7 @@ public final class ControlServer: Sendable {
         router.add(middleware: MethodNotAllowed(paths: [
             ("/openapi.json", ["GET"]), ("/v1/health", ["GET"]), ("/v1/status", ["GET"]), ("/v1/strategies", ["GET"]),
             ("/v1/instruments/:symbol/params", ["GET", "PUT"]), ("/v1/instruments/:symbol/quoting", ["POST"]), ("/v1/risk/limits", ["GET", "PUT"]),
-            ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/pnl", ["GET"]),
+            ("/v1/kill", ["POST"]), ("/v1/kill/reset", ["POST"]), ("/v1/positions", ["GET"]), ("/v1/orders", ["GET"]), ("/v1/fills", ["GET"]), ("/v1/pnl", ["GET"]),
             ("/v1/feed", ["GET"]), ("/v1/latency", ["GET"]), ("/v1/quotes", ["GET"]), ("/v1/alerts", ["GET"]), ("/v1/stream", ["GET"]),
             ("/metrics", ["GET"]), ("/", ["GET"]),
         ].map { (segments: $0.0.split(separator: "/"), methods: $0.1) }))
@@ -481,8 +484,21 @@ public final class ControlServer: Sendable {
             var reasons: [String: UInt64] = [:]
             for c in RiskCheck.allCases { reasons[c.key] = s.refusals[Int(c.rawValue) - 1] }
             let m = s.summary
+            self.drainJournal()
+            let open = self.blotter.openOrders.map { o in
+                OpenOrderBody(symbol: o.symbol, clientOrderId: o.clientOrderID, side: o.side, price: dollars(Int64(o.price)), shares: o.shares, state: o.state)
+            }
             return Self.json(Orders(openOrders: m.openOrders, requests: m.requests, refusedByRisk: m.refusedByRisk, notSent: m.notSent,
-                                    venueRejected: m.venueRejected, fills: m.fills, rejectsByReason: reasons))
+                                    venueRejected: m.venueRejected, fills: m.fills, rejectsByReason: reasons, open: open,
+                                    journalDropped: self.port.journalCounts.dropped))
+        }
+        router.get("/v1/fills") { req, _ in
+            _ = try self.require(req, .read)
+            self.drainJournal()
+            return Self.json(Fills(fills: self.blotter.recentFills.map { r in
+                FillBody(at: timestamp(r.at), symbol: r.symbol, clientOrderId: r.clientOrderID, side: r.side, price: dollars(Int64(r.price)),
+                         shares: r.shares, leaves: r.leaves, liquidity: r.liquidity, matchNumber: r.matchNumber)
+            }))
         }
         router.get("/v1/pnl") { req, _ in
             _ = try self.require(req, .read)

@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 
 // What the control plane keeps across runs (issue 14, item 4): the configuration versions the loop
-// applied, the hash-chained audit of every change asked for, and what the loop's snapshot shows of
-// fills and the day's PnL. One protocol, `ControlStore`; SQLite through GRDB is the default
+// applied, the hash-chained audit of every change asked for, every order event the loop's journal
+// gives (our requests, the venue's answers, the fills) and the day's PnL as its snapshot shows it.
+// One protocol, `ControlStore`; SQLite through GRDB is the default
 // (`SQLiteControlStore`); a PostgreSQL store implements the same methods over the same rows, and
 // the audit chain's hash (`AuditRecord.chainHash`) is computed here, in Swift, never by the
 // database, so every store writes and verifies the same chain.
@@ -100,27 +101,6 @@ public struct AuditCheck: Sendable, Equatable {
     public var intact: Bool { firstBroken == nil }
 }
 
-/// What the control plane sees of fills: not each execution (the loop sends none of them off its
-/// core), but, per instrument, the change between two readings of its snapshot: how many fills,
-/// shares bought and sold, and the position and realised PnL after them.
-public struct FillSample: Sendable, Equatable {
-    public var run: String
-    public var at: Date
-    public var symbol: String
-    public var fills: UInt64
-    public var boughtShares: UInt64
-    public var soldShares: UInt64
-    public var position: Int64
-    /// ITCH units × shares ($1 = 10_000), as the loop counts.
-    public var realised: Int64
-    public var fees: Int64
-
-    public init(run: String, at: Date, symbol: String, fills: UInt64, boughtShares: UInt64, soldShares: UInt64, position: Int64, realised: Int64, fees: Int64) {
-        self.run = run; self.at = at; self.symbol = symbol; self.fills = fills; self.boughtShares = boughtShares; self.soldShares = soldShares
-        self.position = position; self.realised = realised; self.fees = fees
-    }
-}
-
 /// One instrument's PnL for a day (UTC) of one run, as last read from the snapshot. Money in ITCH
 /// units × shares.
 public struct DailyPnL: Sendable, Equatable {
@@ -147,7 +127,7 @@ public struct ControlStoreError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The control plane's store. Every method is one transaction; writes are appended, never
-/// changed (config versions, audit, fills), except the day's PnL row, which each reading replaces.
+/// changed (config versions, audit, order events), except the day's PnL row, which each reading replaces.
 public protocol ControlStore: Sendable {
     /// Where it is, for the log ("sqlite /path", "postgres host/db").
     var location: String { get }
@@ -166,14 +146,14 @@ public protocol ControlStore: Sendable {
     /// Recomputes the chain from the first row: the first row that does not follow is named.
     func verifyAudit() async throws -> AuditCheck
 
-    /// Appends fill samples, all in one transaction.
-    func recordFills(_ fills: [FillSample]) async throws
+    /// Appends order events (the journal's requests, answers and fills), all in one transaction.
+    func recordOrderEvents(_ rows: [OrderEventRecord]) async throws
     /// Sets the day's PnL rows (one per day, run and instrument), all in one transaction.
     func recordDailyPnL(_ rows: [DailyPnL]) async throws
     /// The rows of `day` (YYYY-MM-DD, UTC), every run.
     func dailyPnL(day: String) async throws -> [DailyPnL]
-    /// Fill samples of `run`, oldest first.
-    func fills(run: String) async throws -> [FillSample]
+    /// Order events of `run`, oldest first; `event`: only those (e.g. "fill"), nil: all.
+    func orderEvents(run: String, event: String?) async throws -> [OrderEventRecord]
 }
 
 extension DailyPnL {

@@ -1,8 +1,8 @@
 /// The control plane's dashboard, served at GET /: one self-contained page (HTML, CSS and plain
 /// JavaScript; nothing fetched from elsewhere) that polls the REST API every 500 ms with the token
 /// it is given (kept in the tab's sessionStorage, sent as `Authorization: Bearer`): the touch and
-/// our best quote of a chosen instrument as a ladder, the fills tape (what /v1/positions shows
-/// between two polls), positions, a PnL chart, tick-to-trade and command-to-applied percentiles,
+/// our best quote of a chosen instrument as a ladder, the fills tape (each execution, /v1/fills),
+/// positions, a PnL chart, tick-to-trade and command-to-applied percentiles,
 /// risk limits with their usage, and the kill button (POST /v1/kill; a refusal is shown as the
 /// server gave it).
 ///
@@ -86,8 +86,8 @@ enum Dashboard {
       </section>
       <section>
         <h2>Fills tape</h2>
-        <div id="tape"><table><thead><tr><th>time</th><th>symbol</th><th>fills</th><th>bought</th><th>sold</th><th>position after</th></tr></thead><tbody></tbody></table></div>
-        <div class="note">From /v1/positions: the fills an instrument gained between two polls (the API has no per-execution feed).</div>
+        <div id="tape"><table><thead><tr><th>time</th><th>symbol</th><th>side</th><th>shares</th><th>price</th><th>left</th><th>liquidity</th><th>match</th></tr></thead><tbody></tbody></table></div>
+        <div class="note">Each execution of ours, newest first, from /v1/fills (the loop's order journal; the last 256).</div>
       </section>
       <section>
         <h2>Latency percentiles</h2>
@@ -108,8 +108,7 @@ enum Dashboard {
     let symbol = fragment.get('symbol') || '';
     const press = fragment.get('press');
     let pressed = false, killedNow = false;
-    const pnlSeries = [], tapeRows = [];
-    let lastFills = null;
+    const pnlSeries = [];
 
     function esc(s) { return String(s).replace(/[&<>"]/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[c]); }
     function say(text, cls) { const m = $('message'); m.textContent = text; m.className = cls || ''; }
@@ -198,24 +197,12 @@ enum Dashboard {
       body.innerHTML = rows.join('');
     }
 
-    function drawTape(p) {
-      const now = new Date().toLocaleTimeString();
-      const seen = {};
-      for (const x of p.instruments) {
-        seen[x.symbol] = x;
-        const was = lastFills ? lastFills[x.symbol] : null;
-        if (!lastFills && x.fills > 0) {
-          tapeRows.unshift({time: now + ' (before)', symbol: x.symbol, fills: x.fills, bought: x.bought_shares, sold: x.sold_shares, position: x.position});
-        } else if (was && x.fills > was.fills) {
-          tapeRows.unshift({time: now, symbol: x.symbol, fills: x.fills - was.fills, bought: x.bought_shares - was.bought_shares,
-                            sold: x.sold_shares - was.sold_shares, position: x.position});
-        }
-      }
-      lastFills = seen;
-      tapeRows.length = Math.min(tapeRows.length, TAPE_ROWS);
-      $('tape').querySelector('tbody').innerHTML = tapeRows.length === 0 ? '<tr><td colspan="6" class="dim">no fills yet</td></tr>' :
-        tapeRows.map(r => `<tr><td>${r.time}</td><td>${esc(r.symbol)}</td><td>${r.fills}</td><td class="ok">${r.bought}</td>` +
-                          `<td class="bad">${r.sold}</td><td>${r.position}</td></tr>`).join('');
+    function drawTape(f) {
+      const rows = f.fills.slice(-TAPE_ROWS).reverse();
+      $('tape').querySelector('tbody').innerHTML = rows.length === 0 ? '<tr><td colspan="8" class="dim">no fills yet</td></tr>' :
+        rows.map(r => `<tr><td>${new Date(r.at).toLocaleTimeString()}</td><td>${esc(r.symbol)}</td>` +
+                      `<td class="${r.side === 'buy' ? 'ok' : 'bad'}">${r.side}</td><td>${r.shares}</td><td>${r.price.toFixed(2)}</td>` +
+                      `<td>${r.leaves}</td><td>${r.liquidity}</td><td>${r.match_number}</td></tr>`).join('');
     }
 
     function drawPositions(p, pnl) {
@@ -284,14 +271,14 @@ enum Dashboard {
       try {
         showToken();
         if (!token()) { say('No token: enter one above (any role reads; trader, risk officer or admin to kill)', 'bad'); return; }
-        const paths = ['status', 'orders', 'feed', 'quotes', 'positions', 'pnl', 'risk/limits', 'latency'];
+        const paths = ['status', 'orders', 'feed', 'quotes', 'positions', 'pnl', 'risk/limits', 'latency', 'fills'];
         let rs;
         try { rs = await Promise.all(paths.map(p => api('/v1/' + p))); } catch (e) { say('the control plane does not answer: ' + e, 'bad'); return; }
         const refused = rs.find(r => !r.ok);
         if (refused) { say(`${refused.status}: ${refused.body.error || 'no message'}`, 'bad'); return; }
-        const [status, orders, feed, quotes, positions, pnl, limits, latency] = rs.map(r => r.body);
+        const [status, orders, feed, quotes, positions, pnl, limits, latency, fills] = rs.map(r => r.body);
         drawStatus(status, orders, feed);
-        drawLadder(quotes); drawTape(positions); drawPositions(positions, pnl); drawLimits(limits, positions, quotes); drawPnl(pnl); drawLatency(latency);
+        drawLadder(quotes); drawTape(fills); drawPositions(positions, pnl); drawLimits(limits, positions, quotes); drawPnl(pnl); drawLatency(latency);
         say('updated ' + new Date().toLocaleTimeString(), 'dim');
         document.body.dataset.loaded = 'yes';
       } finally { polling = false; }
@@ -303,7 +290,7 @@ enum Dashboard {
     $('token-use').addEventListener('click', () => {
       const v = $('token-input').value.trim();
       if (v) sessionStorage.setItem('omni-token', v);
-      $('token-input').value = ''; lastFills = null; poll();
+      $('token-input').value = ''; poll();
     });
     $('token-forget').addEventListener('click', () => { sessionStorage.removeItem('omni-token'); showToken(); });
     poll();

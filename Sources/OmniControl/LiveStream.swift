@@ -9,8 +9,8 @@ import Synchronization
 // GET /v1/stream: a WebSocket of JSON messages, one object each, told apart by "type":
 //   quote  {symbol, bid, ask, our_bid, our_ask}: the touch and our best quote (dollars; a side
 //          absent when empty), on change, at most once per reading (100 ms) per instrument;
-//   fill   {symbol, new_fills, fills, position, bought_shares, sold_shares, realised, fees}: an
-//          instrument's fills grew between two readings (the loop sends no execution off its core);
+//   fill   {symbol, client_order_id, side, price, shares, leaves, liquidity, match_number}: one
+//          execution of ours, from the loop's order journal, read every 100 ms;
 //   pnl    {realised, unrealised, fees, net}: the run's totals, on change;
 //   alert  an Alert (ControlAlerts.swift).
 // A new subscriber first gets the latest quote of each instrument and the latest PnL.
@@ -24,9 +24,18 @@ struct QuoteMessage: Encodable, Equatable {
 struct FillMessage: Encodable {
     var type = "fill"
     var symbol: String
-    var newFills: UInt64, fills: UInt64
-    var position: Int64, boughtShares: UInt64, soldShares: UInt64
-    var realised: Double, fees: Double
+    var clientOrderId: UInt64
+    var side: String
+    /// Dollars.
+    var price: Double
+    var shares: UInt32, leaves: UInt32
+    var liquidity: String
+    var matchNumber: UInt64
+
+    init(_ r: OrderEventRecord) {
+        symbol = r.symbol; clientOrderId = r.clientOrderID; side = r.side; price = dollars(Int64(r.price)); shares = r.shares; leaves = r.leaves
+        liquidity = r.liquidity; matchNumber = r.matchNumber
+    }
 }
 
 struct PnLMessage: Encodable, Equatable {
@@ -39,10 +48,9 @@ struct AlertMessage: Encodable {
     var alert: Alert
 }
 
-/// The stream's messages from successive readings of the snapshot: what changed since the last.
+/// The stream's quote and PnL messages from successive readings of the snapshot: what changed since the last.
 struct StreamTape {
     var quotes: [String: QuoteMessage] = [:]
-    var fills: [String: UInt64] = [:]
     var pnl: PnLMessage?
 
     /// An ITCH price in dollars; nil for an empty side.
@@ -57,14 +65,6 @@ struct StreamTape {
             let symbol = symbols[i]
             let q = QuoteMessage(symbol: symbol, bid: Self.price(x.bid), ask: Self.price(x.ask), ourBid: Self.price(x.ourBid), ourAsk: Self.price(x.ourAsk))
             if quotes[symbol] != q { out.append(ControlServer.jsonText(q)); quotes[symbol] = q }
-            let was = fills[symbol] ?? 0
-            if x.fills != was {
-                // A count below the last: a new loop behind the same server, its fills counted from 0.
-                out.append(ControlServer.jsonText(FillMessage(symbol: symbol, newFills: x.fills > was ? x.fills - was : x.fills, fills: x.fills,
-                                                              position: x.position, boughtShares: x.boughtShares, soldShares: x.soldShares,
-                                                              realised: dollars(x.realised), fees: dollars(x.fees))))
-                fills[symbol] = x.fills
-            }
             total.realised += x.realised; total.unrealised += x.unrealised; total.fees += x.fees
         }
         let p = PnLMessage(realised: dollars(total.realised), unrealised: dollars(total.unrealised), fees: dollars(total.fees),
@@ -183,7 +183,8 @@ extension ControlServer {
                 ControlServer.jsonText(AlertMessage(alert: alerts.raise(a.kind, check: a.check, refusals: a.refusals, message: a.message, at: Date())))
             }
             let (messages, latest) = tape.read(s, symbols: symbols)
-            hub.publish(raised + messages, latest: s.summary.publishedNs == 0 ? nil : latest)
+            let fills = drainJournal().map { ControlServer.jsonText(FillMessage($0)) }
+            hub.publish(raised + fills + messages, latest: s.summary.publishedNs == 0 ? nil : latest)
             await revertExpired(now: now)
             try? await Task.sleep(nanoseconds: watchEveryNs)
         }

@@ -65,7 +65,8 @@ public enum OpenAPIDocument {
             "/v1/kill": {\(change("post", "Trigger the kill switch (trader, risk officer): every open order canceled, nothing sent until a reset", body: nil, "KillState"))},
             "/v1/kill/reset": {\(change("post", "Reset the kill switch (risk officer); 409 when it is not on", body: nil, "KillState", conflict: true))},
             "/v1/positions": {\(read("Positions per instrument", "Positions"))},
-            "/v1/orders": {\(read("Open orders and rejects by reason", "Orders"))},
+            "/v1/orders": {\(read("Open orders (from the order journal) and rejects by reason", "Orders"))},
+            "/v1/fills": {\(read("The last executions (at most 256), oldest first, from the order journal", "Fills"))},
             "/v1/pnl": {\(read("Realised and unrealised PnL per instrument", "PnL"))},
             "/v1/feed": {\(read("Feed and gateway health", "Feed"))},
             "/v1/latency": {\(read("Tick-to-trade and command-to-applied percentiles", "Latency"))},
@@ -134,10 +135,21 @@ public enum OpenAPIDocument {
                 "instruments": {"type": "array", "items": {"type": "object", "required": ["symbol", "position", "bought_shares", "sold_shares", "fills", "working_buy", "working_sell"], "properties": {
                   "symbol": {"type": "string"}, "position": {"type": "integer"}, "bought_shares": {"type": "integer"}, "sold_shares": {"type": "integer"},
                   "fills": {"type": "integer"}, "working_buy": {"type": "integer"}, "working_sell": {"type": "integer"}}}}}},
-              "Orders": {"type": "object", "required": ["open_orders", "requests", "refused_by_risk", "not_sent", "venue_rejected", "fills", "rejects_by_reason"], "properties": {
+              "Orders": {"type": "object", "required": ["open_orders", "requests", "refused_by_risk", "not_sent", "venue_rejected", "fills", "rejects_by_reason", "open", "journal_dropped"], "properties": {
                 "open_orders": {"type": "integer"}, "requests": {"type": "integer"}, "refused_by_risk": {"type": "integer"}, "not_sent": {"type": "integer"},
                 "venue_rejected": {"type": "integer"}, "fills": {"type": "integer"},
-                "rejects_by_reason": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                "rejects_by_reason": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "open": {"type": "array", "items": {"type": "object", "required": ["symbol", "client_order_id", "side", "price", "shares", "state"], "properties": {
+                  "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0}, "side": {"type": "string", "enum": ["buy", "sell"]},
+                  "price": {"type": "number"}, "shares": {"type": "integer", "minimum": 0},
+                  "state": {"type": "string", "enum": ["pending new", "live", "pending cancel", "pending replace"]}}}},
+                "journal_dropped": {"type": "integer", "minimum": 0}}},
+              "Fills": {"type": "object", "required": ["fills"], "properties": {
+                "fills": {"type": "array", "items": {"type": "object", "required": ["at", "symbol", "client_order_id", "side", "price", "shares", "leaves", "liquidity", "match_number"], "properties": {
+                  "at": {"type": "string", "format": "date-time"}, "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0},
+                  "side": {"type": "string", "enum": ["buy", "sell"]}, "price": {"type": "number"}, "shares": {"type": "integer", "minimum": 0},
+                  "leaves": {"type": "integer", "minimum": 0}, "liquidity": {"type": "string", "enum": ["added", "removed", "unknown"]},
+                  "match_number": {"type": "integer", "minimum": 0}}}}}},
               "PnL": {"type": "object", "required": ["instruments", "total"], "properties": {
                 "instruments": {"type": "array", "items": {"type": "object", "required": ["symbol", "realised", "unrealised", "fees", "net"], "properties": {
                   "symbol": {"type": "string"}, "realised": {"type": "number"}, "unrealised": {"type": "number"}, "fees": {"type": "number"}, "net": {"type": "number"}}}},

@@ -66,6 +66,30 @@ public final class SQLiteControlStore: ControlStore {
                 );
                 """)
         }
+        // The order journal's rows replace v1's fill samples (per-second differences of the
+        // snapshot's counts, which the executions themselves now give exactly).
+        m.registerMigration("v2 order events") { db in
+            try db.execute(sql: """
+                DROP TABLE fill_sample;
+                CREATE TABLE order_event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run TEXT NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    symbol TEXT NOT NULL,
+                    event TEXT NOT NULL,               -- new, cancel, replace, accepted, rejected, canceled, replaced, cancel rejected, fill
+                    client_order_id INTEGER NOT NULL,  -- the UInt64's bits
+                    side TEXT NOT NULL,
+                    price INTEGER NOT NULL,            -- ITCH units
+                    shares INTEGER NOT NULL,
+                    leaves INTEGER NOT NULL,
+                    reason INTEGER NOT NULL,
+                    match_number INTEGER NOT NULL,     -- the UInt64's bits
+                    liquidity TEXT NOT NULL,
+                    venue_ns INTEGER NOT NULL
+                );
+                CREATE INDEX order_event_run ON order_event(run, id);
+                """)
+        }
         return m
     }
 
@@ -185,27 +209,36 @@ public final class SQLiteControlStore: ControlStore {
         }
     }
 
-    // MARK: - Fills and daily PnL
+    // MARK: - Order events and daily PnL
 
-    public func recordFills(_ fills: [FillSample]) async throws {
-        guard !fills.isEmpty else { return }
-        try await write("record fills") { db in
+    public func recordOrderEvents(_ rows: [OrderEventRecord]) async throws {
+        guard !rows.isEmpty else { return }
+        try await write("record order events") { db in
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO fill_sample (run, at_ms, symbol, fills, bought_shares, sold_shares, position, realised, fees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO order_event (run, at_ms, symbol, event, client_order_id, side, price, shares, leaves, reason, match_number, liquidity, venue_ns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for f in fills {
-                try insert.execute(arguments: [f.run, AuditRecord.milliseconds(f.at), f.symbol, Int64(clamping: f.fills), Int64(clamping: f.boughtShares),
-                                               Int64(clamping: f.soldShares), f.position, f.realised, f.fees])
+            for r in rows {
+                try insert.execute(arguments: [r.run, AuditRecord.milliseconds(r.at), r.symbol, r.event, Int64(bitPattern: r.clientOrderID), r.side,
+                                               Int64(r.price), Int64(r.shares), Int64(r.leaves), Int64(r.reason), Int64(bitPattern: r.matchNumber),
+                                               r.liquidity, Int64(clamping: r.venueNs)])
             }
         }
     }
 
-    public func fills(run: String) async throws -> [FillSample] {
-        try await read("read fills") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM fill_sample WHERE run = ? ORDER BY id", arguments: [run]).map { r in
-                FillSample(run: r["run"], at: Self.date(r["at_ms"]), symbol: r["symbol"], fills: UInt64(max(r["fills"] as Int64, 0)),
-                           boughtShares: UInt64(max(r["bought_shares"] as Int64, 0)), soldShares: UInt64(max(r["sold_shares"] as Int64, 0)),
-                           position: r["position"], realised: r["realised"], fees: r["fees"])
+    public func orderEvents(run: String, event: String?) async throws -> [OrderEventRecord] {
+        try await read("read order events") { db in
+            let rows = if let event {
+                try Row.fetchAll(db, sql: "SELECT * FROM order_event WHERE run = ? AND event = ? ORDER BY id", arguments: [run, event])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM order_event WHERE run = ? ORDER BY id", arguments: [run])
+            }
+            return rows.map { r in
+                OrderEventRecord(run: r["run"], at: Self.date(r["at_ms"]), symbol: r["symbol"], event: r["event"],
+                                 clientOrderID: UInt64(bitPattern: r["client_order_id"]), side: r["side"], price: UInt32(clamping: r["price"] as Int64),
+                                 shares: UInt32(clamping: r["shares"] as Int64), leaves: UInt32(clamping: r["leaves"] as Int64),
+                                 reason: UInt16(clamping: r["reason"] as Int64), matchNumber: UInt64(bitPattern: r["match_number"]),
+                                 liquidity: r["liquidity"], venueNs: UInt64(clamping: r["venue_ns"] as Int64))
             }
         }
     }

@@ -125,6 +125,10 @@ public final class ControlPort: @unchecked Sendable {
     public let commands: EventRing
     public let acks: EventRing
     public let snapshot: SnapshotBuffer
+    /// The order journal (loop -> control plane): every request sent, every answer and fill, as
+    /// the loop's `journal` tap copies them; the control plane drains it to the store.
+    public let journal: EventRing
+    public let journalCounts = TapCounts()
     public let capacity: Int
     public let publishEveryNs: UInt64
     /// The configuration version: 1 is the run's configuration, each applied command adds one.
@@ -141,9 +145,12 @@ public final class ControlPort: @unchecked Sendable {
     @exclusivity(unchecked) var bound = 0
 
     /// `instruments`: how many the run trades (the snapshot's size).
-    public init(instruments: Int, capacity: Int = 256, publishEveryNs: UInt64 = 100_000_000) throws(EngineError) {
+    /// `journalCapacity`: order events held between two drains (the control plane drains every
+    /// 100 ms: 65,536 is 655,360 order events a second before one is dropped).
+    public init(instruments: Int, capacity: Int = 256, journalCapacity: Int = 1 << 16, publishEveryNs: UInt64 = 100_000_000) throws(EngineError) {
         commands = try EventRing(capacity: capacity)
         acks = try EventRing(capacity: capacity)
+        journal = try EventRing(capacity: journalCapacity)
         snapshot = SnapshotBuffer(instruments: instruments)
         self.capacity = capacity
         self.publishEveryNs = publishEveryNs
@@ -151,6 +158,9 @@ public final class ControlPort: @unchecked Sendable {
     }
 
     deinit { locates.deallocate() }
+
+    /// The loop's end of the order journal (set as `TradingLoop.journal`; one loop at a time).
+    public func journalTap() -> EventTap { EventTap(ring: journal, counts: journalCounts) }
 
     /// The traded instruments' locates, in the order of the configuration's instruments (the
     /// snapshot's order); once, before the loop's first pass.
@@ -160,9 +170,13 @@ public final class ControlPort: @unchecked Sendable {
         bound = list.count
     }
 
-    func trades(_ locate: UInt16) -> Bool {
-        for i in 0..<bound where locates[i] == locate { return true }
-        return false
+    func trades(_ locate: UInt16) -> Bool { instrumentIndex(locate) != nil }
+
+    /// `locate`'s place in the configuration's instruments (nil: not traded). Another thread may
+    /// ask once it has read one of the loop's events (the ring's acquire makes `bind` visible).
+    public func instrumentIndex(_ locate: UInt16) -> Int? {
+        for i in 0..<bound where locates[i] == locate { return i }
+        return nil
     }
 
     /// Applies every command waiting, each acknowledged with the version after it; returns how many.

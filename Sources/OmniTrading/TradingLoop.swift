@@ -1,5 +1,6 @@
 import CEvent
 import CSys
+import OmniEngine
 import Histogram
 import OmniBook
 import OmniCore
@@ -168,6 +169,9 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
     @exclusivity(unchecked) var stampedThisPass: UInt64 = 0
     /// Per-stage stamps of every request a requote sends (nil: off, the default).
     @exclusivity(unchecked) public var stages: StageStamps?
+    /// The order journal (nil: none): every request handed to the order entry, every answer and
+    /// fill the ledger took, and every request answered here, copied to the control plane's ring.
+    @exclusivity(unchecked) public var journal: EventTap?
     /// The venue's refusals (order rejected, cancel or replace rejected) by reason code
     /// (OMNI_REASON_OUCH | the character, OMNI_REASON_FIX | the code; index = reason & 0xFFF).
     let venueRefusals: UnsafeMutablePointer<UInt64>
@@ -372,6 +376,8 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             // A fill the venue sends again (after a reconnect) was counted the first time: the
             // ledger de-duplicates by execution id, and risk and the strategy must not see it twice.
             guard ledger.apply(e) != .duplicateFill else { return }
+            var copy = e
+            _ = journal?.handle(&copy)
             if e.type == UInt8(OMNI_EV_FILL.rawValue) {
                 strategy.onFill(locate: e.locate, side: e.fill.side, price: e.fill.last_px, quantity: e.fill.last_qty)
             } else if e.type == UInt8(OMNI_EV_ORDER_REJECTED.rawValue) || e.type == UInt8(OMNI_EV_CANCEL_REJECTED.rawValue) {
@@ -455,10 +461,14 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         if !entry.submit(req) {
             counters.notSent += 1
             refuseLocally(req, reason: UInt16(OMNI_REASON_NOT_CONNECTED), riskCounted: true)
-        } else if requoting {
+            return
+        }
+        if requoting {
             stampedThisPass &+= 1
             stages?.sent(riskPassed: riskPassed)
         }
+        var copy = req
+        _ = journal?.handle(&copy)
     }
 
     /// Answers a request that never reached the venue; risk hears it too when it had passed
@@ -469,6 +479,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         e.type = UInt8(req.type == UInt8(OMNI_EV_ORDER_NEW.rawValue) ? OMNI_EV_ORDER_REJECTED.rawValue : OMNI_EV_CANCEL_REJECTED.rawValue)
         e.order.reason = reason
         _ = ledger.apply(e)
+        _ = journal?.handle(&e)
         if riskCounted { _ = risk.onEvent(e, now: 0) }
     }
 

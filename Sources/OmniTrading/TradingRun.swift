@@ -383,6 +383,7 @@ extension RunOptions {
 
         // The control plane's commands address instruments in the configuration's order.
         control?.bind(locates: cfg.instruments.map { i in locates.first { $0.value.description == i.symbol }!.key })
+        loop.journal = control?.journalTap()
 
         // The loop: receive step, then quote what changed, send, apply the answers; the kill
         // switch's triggers once per pass; the control plane's commands before

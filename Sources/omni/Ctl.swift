@@ -14,13 +14,13 @@ extension CtlOptions: ControlCallOptions {}
 
 struct Ctl: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The running omni run's control plane from the shell: status, positions, PnL, limits, quoting, the kill switch.",
+        abstract: "The running omni run's control plane from the shell: status, positions, orders, fills, PnL, limits, quoting, the kill switch.",
         discussion: """
         The same API as http://HOST:PORT/openapi.json. The token comes from --token-file, else \
         $OMNI_CTL_TOKEN, else the admin token omni run generated when it was given no tokens file. \
         --json prints the raw answer. A refusal (401, 403, a bad value) prints its message and exits 1.
         """,
-        subcommands: [CtlStatus.self, CtlPositions.self, CtlOrders.self, CtlPnL.self, CtlLimits.self, CtlKill.self, CtlReset.self,
+        subcommands: [CtlStatus.self, CtlPositions.self, CtlOrders.self, CtlFills.self, CtlPnL.self, CtlLimits.self, CtlKill.self, CtlReset.self,
                       CtlSet.self, CtlQuote.self, CtlHashToken.self]
     )
 }
@@ -38,9 +38,15 @@ struct CtlPositions: ParsableCommand {
 }
 
 struct CtlOrders: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "orders", abstract: "Open orders and rejects by reason.")
+    static let configuration = CommandConfiguration(commandName: "orders", abstract: "Open orders (each, as the venue last answered) and rejects by reason.")
     @OptionGroup var options: CtlOptions
     func run() throws { try running { try options.call("GET", "/v1/orders", readable: ControlAnswerLines.orders) } }
+}
+
+struct CtlFills: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fills", abstract: "The last executions (at most 256), oldest first.")
+    @OptionGroup var options: CtlOptions
+    func run() throws { try running { try options.call("GET", "/v1/fills", readable: ControlAnswerLines.fills) } }
 }
 
 struct CtlPnL: ParsableCommand {

@@ -6,7 +6,7 @@ import SharedTestData
 import Testing
 
 /// The control plane's store: migrations from an empty file, the audit chain (verified, a changed
-/// or deleted row found), an audit row for every mutating request, the fills tape and daily PnL,
+/// or deleted row found), an audit row for every mutating request, order events and daily PnL,
 /// and a restart on the same store resuming the last configuration through the command ring.
 @Suite(.serialized) struct ControlStoreTests {
     func newStore(_ name: String) throws -> (SQLiteControlStore, String) {
@@ -27,7 +27,7 @@ import Testing
         let tables = try await DatabaseQueue(path: path).read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["audit", "config_version", "daily_pnl", "fill_sample"])
+        #expect(tables == ["audit", "config_version", "daily_pnl", "order_event"])
         try await store.appendAudit(entry(1))
         // Opened again: nothing migrated twice, nothing lost.
         let again = try SQLiteControlStore(path: path)
@@ -163,27 +163,31 @@ import Testing
         #expect(try await store.verifyAudit().intact)
     }
 
-    @Test func theFillsTapeAndTheDaysPnLAreWhatTheSnapshotShows() async throws {
-        let (store, _) = try newStore("store-fills")
-        var tape = FillTape(run: "test run")
-        var s = LoopSnapshot(summary: LoopSummary(), instruments: [InstrumentSummary(), InstrumentSummary()], refusals: [])
-        s.summary.publishedNs = 1
+    @Test func orderEventsAndTheDaysPnLRoundTrip() async throws {
+        let (store, _) = try newStore("store-orders")
         let t0 = Date(timeIntervalSince1970: 1_780_000_000)
-        var (fills, pnl) = tape.read(s, symbols: ["AAPL", "MSFT"], at: t0)
-        #expect(fills.isEmpty && pnl.count == 2)
-        s.instruments[0].fills = 3; s.instruments[0].boughtShares = 200; s.instruments[0].soldShares = 100
-        s.instruments[0].position = 100; s.instruments[0].realised = 25_000; s.instruments[0].unrealised = -5_000; s.instruments[0].fees = 1_000
-        (fills, pnl) = tape.read(s, symbols: ["AAPL", "MSFT"], at: t0.addingTimeInterval(1))
-        #expect(fills.count == 1 && fills[0].symbol == "AAPL" && fills[0].fills == 3 && fills[0].boughtShares == 200 && fills[0].soldShares == 100)
-        try await store.recordFills(fills)
-        try await store.recordDailyPnL(pnl)
-        s.instruments[0].fills = 4; s.instruments[0].soldShares = 200; s.instruments[0].position = 0
-        (fills, pnl) = tape.read(s, symbols: ["AAPL", "MSFT"], at: t0.addingTimeInterval(2))
-        #expect(fills.count == 1 && fills[0].fills == 1 && fills[0].boughtShares == 0 && fills[0].soldShares == 100 && fills[0].position == 0)
-        try await store.recordFills(fills)
-        try await store.recordDailyPnL(pnl)
-        let stored = try await store.fills(run: "test run")
-        #expect(stored.map(\.fills) == [3, 1] && stored.map(\.position) == [100, 0])
+        let rows = [
+            OrderEventRecord(run: "test run", at: t0, symbol: "AAPL", event: "new", clientOrderID: 7, side: "buy", price: 1_999_900, shares: 100),
+            OrderEventRecord(run: "test run", at: t0, symbol: "AAPL", event: "accepted", clientOrderID: 7, side: "buy", price: 1_999_900, shares: 100,
+                             venueNs: 34_200_000_000_001),
+            // The largest ids and match numbers survive the database's signed integers.
+            OrderEventRecord(run: "test run", at: t0.addingTimeInterval(1), symbol: "AAPL", event: "fill", clientOrderID: UInt64.max, side: "buy",
+                             price: 1_999_900, shares: 40, leaves: 60, matchNumber: UInt64.max - 1, liquidity: "added", venueNs: 34_200_000_000_002),
+            OrderEventRecord(run: "other run", at: t0, symbol: "MSFT", event: "rejected", clientOrderID: 8, side: "sell", price: 1, shares: 1, reason: 0x2003),
+        ]
+        try await store.recordOrderEvents(rows)
+        #expect(try await store.orderEvents(run: "test run", event: nil) == Array(rows.prefix(3)))
+        #expect(try await store.orderEvents(run: "test run", event: "fill") == [rows[2]])
+        #expect(try await store.orderEvents(run: "other run", event: nil) == [rows[3]])
+
+        var s = LoopSnapshot(summary: LoopSummary(), instruments: [InstrumentSummary(), InstrumentSummary()], refusals: [])
+        #expect(DailyPnL.rows(s, symbols: ["AAPL", "MSFT"], run: "test run", at: t0).isEmpty, "nothing before the loop's first snapshot")
+        s.summary.publishedNs = 1
+        s.instruments[0].fills = 3; s.instruments[0].position = 100; s.instruments[0].realised = 25_000; s.instruments[0].unrealised = -5_000
+        s.instruments[0].fees = 1_000
+        try await store.recordDailyPnL(DailyPnL.rows(s, symbols: ["AAPL", "MSFT"], run: "test run", at: t0))
+        s.instruments[0].fills = 4; s.instruments[0].position = 0
+        try await store.recordDailyPnL(DailyPnL.rows(s, symbols: ["AAPL", "MSFT"], run: "test run", at: t0.addingTimeInterval(1)))
         let day = try await store.dailyPnL(day: DailyPnL.day(t0))
         #expect(day.count == 2, "one row per instrument, replaced by each reading")
         let aapl = day.first { $0.symbol == "AAPL" }

@@ -57,6 +57,7 @@ final class ControlledLoop: @unchecked Sendable {
         sink = BoardSink(board: board)
         port = try ControlPort(instruments: Self.specs.count)
         port.bind(locates: Self.specs.map(\.locate))
+        loop.journal = port.journalTap()
         let tokens = Self.roles.map { AccessToken(name: $0.key.rawValue, role: $0.key, bcrypt: Bcrypt.hash($0.value, cost: 4)) }
         server = ControlServer(port: port, symbols: Self.specs.map(\.symbol.description), strategy: strategy, tokens: tokens, store: store,
                                recordEveryNs: 50_000_000, requestRate: requestRate, streamSubscribers: streamSubscribers, alertLogger: alertLogger)

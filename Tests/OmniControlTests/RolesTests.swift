@@ -22,6 +22,7 @@ import Testing
         Endpoint(method: "PUT", path: "/v1/risk/limits", body: #"{"symbol": "AAPL", "max_order_qty": 1000}"#, allowed: [.trader, .riskOfficer, .admin]),
         Endpoint(method: "GET", path: "/v1/positions", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/orders", body: nil, allowed: everyone),
+        Endpoint(method: "GET", path: "/v1/fills", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/pnl", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/feed", body: nil, allowed: everyone),
         Endpoint(method: "GET", path: "/v1/latency", body: nil, allowed: everyone),
