@@ -13,6 +13,8 @@ public protocol TickToTradeOptions {
     var rates: String { get }
     var count: Int { get }
     var paths: String { get }
+    var orderPaths: String { get }
+    var sqpollCore: Int? { get }
     var rounds: Int { get }
     var venueCore: Int { get }
     var traderCore: Int { get }
@@ -32,10 +34,16 @@ extension TickToTradeOptions {
             guard let r = Double(s), r > 0, r <= 1_000_000 else { throw ValidationError("--rates: '\(s)' is not a rate in (0, 1000000]") }
             return r
         }
-        let pathList = paths.split(separator: ",").map(String.init)
+        let receivePaths = paths.split(separator: ",").map(String.init)
         let known = ["socket", "io_uring", "dpdk", "socket-veth", "io_uring-veth"]
-        for p in pathList where !known.contains(p) { throw ValidationError("--paths: '\(p)' is not one of \(known.joined(separator: ", "))") }
-        let veth = pathList.contains { $0.hasSuffix("-veth") }
+        for p in receivePaths where !known.contains(p) { throw ValidationError("--paths: '\(p)' is not one of \(known.joined(separator: ", "))") }
+        let orderList = orderPaths.split(separator: ",").map(String.init)
+        let knownOrders = ["send", "io_uring", "busy-poll"]
+        for p in orderList where !knownOrders.contains(p) { throw ValidationError("--order-paths: '\(p)' is not one of \(knownOrders.joined(separator: ", "))") }
+        guard !receivePaths.isEmpty, !orderList.isEmpty else { throw ValidationError("--paths and --order-paths name at least one path each") }
+        // A configuration is a receive path and an order path: "socket" (send), "socket+io_uring", ...
+        let pathList = receivePaths.flatMap { r in orderList.map { $0 == "send" ? r : "\(r)+\($0)" } }
+        let veth = receivePaths.contains { $0.hasSuffix("-veth") }
         if veth { try VethPair.setUp() }
         defer { if veth { VethPair.tearDown() } }
         guard count > 0, rounds > 0 else { throw ValidationError("--count and --rounds must be positive") }
@@ -105,12 +113,16 @@ extension TickToTradeOptions {
 
     func measure(omni: String, path: String, rate: Double, round: Int, hostBusy: Bool) throws -> TickToTradeRow {
         let tag = "\(path)-\(Int(rate))"
+        let parts = path.split(separator: "+").map(String.init)
+        let (receivePath, orderPath) = (parts[0], parts.count > 1 ? parts[1] : "send")
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out
         // Over veth: each side in its namespace, on its end of the pair; else both on loopback.
-        let veth = path.hasSuffix("-veth")
-        let via = veth ? String(path.dropLast(5)) : path
+        let veth = receivePath.hasSuffix("-veth")
+        let via = veth ? String(receivePath.dropLast(5)) : receivePath
+        let busyPoll = orderPath == "busy-poll" ? ["--so-busy-poll", "50"] : []
+        let orderTx = orderPath == "io_uring" ? ["--order-tx", "io_uring"] + (sqpollCore.map { ["--sqpoll-core", String($0)] } ?? []) : []
         let (venueIP, traderIP) = veth ? (VethPair.venueIP, VethPair.traderIP) : ("127.0.0.1", "127.0.0.1")
         let (inVenue, inTrader): ([String], [String]) = veth ? (["ip", "netns", "exec", VethPair.venue], ["ip", "netns", "exec", VethPair.trader]) : ([], [])
         try writeTextFile(dir + "/venue.yaml", """
@@ -128,10 +140,11 @@ extension TickToTradeOptions {
         """)
         let seconds = Double(count) / rate
         let venue = try Child.spawn(inVenue + [omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
-                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"],
+                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"] + busyPoll,
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
-        let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1), "--control", "off"] + (stageStamps ? ["--stage-stamps"] : []),
+        let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1), "--control", "off"]
+                                     + (stageStamps ? ["--stage-stamps"] : []) + busyPoll + orderTx,
                                      output: "\(dir)/\(tag).trader.log")
         let traderStatus = trader.wait()
         let venueStatus = venue.wait()
@@ -145,7 +158,7 @@ extension TickToTradeOptions {
         let busy = late || hostBusy
         let verdict = late ? "not measured: the venue itself was \(grouped(lag[0])) ns late at p50 (a busy host, or the path stalls it)" : hostBusy ? "host busy before the runs" : "ok"
         let p = { (i: Int) in ttt.count > i ? grouped(ttt[i]) : "-" }
-        let line = "\(path.padding(toLength: 13, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
+        let line = "\(path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered \(grouped(counts.answered)) of \(grouped(counts.sent)): p50 \(p(0)) ns, p90 \(p(1)), p99 \(p(2)), p99.9 \(p(3)), max \(p(4)); venue send lag p50 \(grouped(lag[0])) ns; in process p50 \(inProcess.first.map(grouped) ?? "-") ns\(busy ? "  [\(verdict)]" : "")"
             + stageLines(t).map { "\n          " + $0.drop { $0 == " " } }.joined()
         let csv = "\(round),\(path),\(Int(rate)),\(counts.sent),\(counts.answered),\(counts.sent - counts.answered),\(ttt.map(String.init).joined(separator: ",")),\(lag[0]),\(lag.count > 2 ? lag[2] : 0),\(inProcess.first ?? 0),\(inProcess.count > 1 ? inProcess[1] : 0),\(verdict)"
         return TickToTradeRow(line: line, csv: csv)

@@ -22,12 +22,23 @@ public struct SoupClientConfig: Sendable {
     /// Largest length field accepted from the server; more is a protocol error.
     public var maxServerPacket: UInt16 = 4096
     public var sendBuffer = 1 << 16
+    /// How the orders leave: send(2), or io_uring (SQPOLL: no syscall per send).
+    public var transmit: OrderTransmit = .send
+    /// SO_BUSY_POLL on the connection (µs; 0: off).
+    public var busyPollMicroseconds = 0
     public init(host: String = "127.0.0.1", port: UInt16, username: String, password: String) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
     }
+}
+
+/// How a client's bytes leave: send(2) per flush, or io_uring, with a kernel thread polling the
+/// submission queue (SQPOLL, pinned to `sqpollCore` when given) or not.
+public enum OrderTransmit: Sendable, Equatable {
+    case send
+    case ioUring(sqpoll: Bool, sqpollCore: Int?)
 }
 
 /// What a client poll delivers. Payloads point into the receive buffer: valid only
@@ -54,6 +65,8 @@ public final class SoupClient {
     public private(set) var session = ""
     private var link: SoupLink?
     public var isConnected: Bool { link.map { !$0.closed } ?? false }
+    /// The io_uring sender's counts (nil: send(2), or not connected).
+    public var transmitStats: RingSenderStats? { link?.senderStats }
     public private(set) var heartbeatsSent = 0, heartbeatsReceived = 0
 
     public init(_ config: SoupClientConfig) { self.config = config }
@@ -69,8 +82,19 @@ public final class SoupClient {
         do { fd = try TCP.connect(host: config.host, port: config.port, timeoutMs: config.connectTimeoutMs) } catch {
             throw SoupError(endpoint: error.endpoint, problem: error.problem)
         }
+        if config.busyPollMicroseconds > 0, let e = setBusyPoll(fd, microseconds: config.busyPollMicroseconds) {
+            close(fd)
+            throw fail("SO_BUSY_POLL \(config.busyPollMicroseconds) µs: \(errnoText(e))")
+        }
+        var sender: RingSender?
+        if case .ioUring(let sqpoll, let core) = config.transmit {
+            do { sender = try RingSender(fd: fd, sqpoll: sqpoll, sqpollCore: core) } catch {
+                close(fd)
+                throw fail(error.problem)
+            }
+        }
         let now = csys_monotonic_ns()
-        let l = SoupLink(fd: fd, endpoint: endpoint, maxPacket: config.maxServerPacket, txCapacity: config.sendBuffer, now: now)
+        let l = SoupLink(fd: fd, endpoint: endpoint, maxPacket: config.maxServerPacket, txCapacity: config.sendBuffer, now: now, sender: sender)
         let want = sequence ?? nextSequence
         let (u, p, s) = (config.username, config.password, config.session)
         _ = l.append(max: 49) { dst in
@@ -165,7 +189,9 @@ public final class SoupClient {
     public func logout() {
         guard let l = link, !l.closed else { return }
         _ = l.appendEmpty(UInt8(ascii: "O"))
-        _ = l.flush(now: csys_monotonic_ns())
+        // io_uring sends complete later: give the logout 10 ms to leave (send(2) leaves at once).
+        let end = csys_monotonic_ns() + 10_000_000
+        while l.flush(now: csys_monotonic_ns()) == 0 && l.txPending > 0 && csys_monotonic_ns() < end {}
         l.close()
     }
 

@@ -94,6 +94,9 @@ public struct ReceiveOptions: Sendable {
     /// io_uring starts receiving at the first receive or wait instead of when opened; until then
     /// datagrams queue in the socket as they do for recvmmsg.
     public var armOnFirstReceive = false
+    /// SO_BUSY_POLL: a receive that finds nothing spins this long on the device's queue before
+    /// sleeping (0: off). Only NAPI devices have a queue to spin on: loopback has none.
+    public var busyPollMicroseconds = 0
 
     public init() {}
 }
@@ -260,6 +263,10 @@ func openMulticastSocket(_ g: MulticastGroup, _ o: ReceiveOptions) throws(NetErr
     }
     guard fd >= 0 else {
         throw .open(role: "multicast receiver", group: g.group, port: g.port, interface: g.interface ?? "127.0.0.1", code: -fd)
+    }
+    if o.busyPollMicroseconds > 0, let e = setBusyPoll(fd, microseconds: o.busyPollMicroseconds) {
+        cn_udp_close(fd)
+        throw .open(role: "multicast receiver (SO_BUSY_POLL)", group: g.group, port: g.port, interface: g.interface ?? "127.0.0.1", code: e)
     }
     return (fd, SocketInfo(info))
 }

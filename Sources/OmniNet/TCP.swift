@@ -79,6 +79,9 @@ public final class TCPListener {
     var spare: Int32
     /// While the spare cannot be had back, accepting pauses until then (0: not paused).
     public private(set) var pausedUntilNs: UInt64 = 0
+    /// SO_BUSY_POLL (µs) on every accepted connection (0: off); a refusal by the kernel is counted.
+    public var busyPollMicroseconds = 0
+    public private(set) var busyPollRefused = 0
     static let pauseNs: UInt64 = 100_000_000
 
     /// Listens on host:port (port 0: an ephemeral port).
@@ -136,6 +139,7 @@ public final class TCPListener {
             }
             if c >= 0 {
                 TCP.configure(c)
+                if busyPollMicroseconds > 0, setBusyPoll(c, microseconds: busyPollMicroseconds) != nil { busyPollRefused += 1 }
                 var host = [CChar](repeating: 0, count: 16)
                 inet_ntop(AF_INET, &a.sin_addr, &host, 16)
                 let peer = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -19,6 +19,9 @@ import OmniStrategy
 ///   target_comp_id: OMNI        # FIX TargetCompID (the sim's fix.sender_comp_id)
 ///   fix_store: /var/lib/omni/fix-run   # FIX sequence-number store (default $TMPDIR/omni-run-fix)
 ///   connect_timeout: 2          # seconds for the TCP connect and, for FIX, the Logon answer
+///   order_tx: send              # OUCH: send (send(2) per pass) | io_uring (SQPOLL: a kernel thread sends, no syscall per order)
+///   sqpoll_core: 0              # order_tx io_uring: the core its kernel thread is pinned to (default: not pinned)
+///   so_busy_poll: 50            # SO_BUSY_POLL on the order connection, µs (default 0: off)
 /// feed:
 ///   line_a: 239.192.0.1:30001   # MoldUDP64 multicast, ADDRESS:PORT
 ///   line_b: 239.192.0.2:30001   # or off
@@ -29,6 +32,7 @@ import OmniStrategy
 ///   dpdk_vdev: net_af_packet0,iface=lo   # via dpdk: the EAL vdev (default net_pcap0 on the interface)
 ///   dpdk_core: 0                # via dpdk: the core EAL pins the loop to
 ///   batch: 8                    # datagrams per line per receive step: the loop quotes after each step
+///   so_busy_poll: 50            # SO_BUSY_POLL on the feed's sockets, µs (default 0: off; loopback has no queue to poll)
 /// instruments:                  # replaces the default list (the sim's 8 default symbols) when present
 ///   - symbol: AAPL
 ///     tick: 0.01                # decimal price, at most 4 decimals
@@ -98,8 +102,16 @@ public struct RunConfig: Sendable, Equatable {
         /// nil: `$TMPDIR/omni-run-fix` (or /tmp).
         public var fixStore: String?
         public var connectTimeoutMs: Int32 = 2_000
+        /// OUCH: how orders leave (send(2), or io_uring with SQPOLL) and where its kernel thread runs.
+        public var orderTransmit: OrderTransmitPath = .send
+        public var sqpollCore: Int?
+        /// SO_BUSY_POLL on the order connection, µs (0: off).
+        public var busyPollMicroseconds = 0
         public init() {}
     }
+
+    /// How the OUCH client's bytes leave.
+    public enum OrderTransmitPath: String, Sendable, Equatable, CaseIterable { case send, ioUring = "io_uring" }
 
     /// How the feed's packets are received.
     public enum FeedPath: String, Sendable, Equatable, CaseIterable { case socket, ioUring = "io_uring", dpdk }
@@ -119,6 +131,8 @@ public struct RunConfig: Sendable, Equatable {
         public var interface = "127.0.0.1"
         /// No packet nor heartbeat for this long trips the kill switch (stale feed).
         public var staleAfterNs: UInt64 = 3_000_000_000
+        /// SO_BUSY_POLL on the feed's sockets, µs (0: off).
+        public var busyPollMicroseconds = 0
         public init() {}
     }
 
@@ -342,7 +356,7 @@ extension ConfigReader {
         }
         if let n = top["venue"] {
             let v = try mapping(n, "venue", known: ["protocol", "ouch", "fix", "user", "password", "sender_comp_id", "target_comp_id",
-                                                   "fix_store", "connect_timeout"])
+                                                   "fix_store", "connect_timeout", "order_tx", "sqpoll_core", "so_busy_poll"])
             if let p = v["protocol"] {
                 let s = try scalar(p, "venue.protocol", "ouch or fix")
                 guard let proto = RunConfig.VenueProtocol(rawValue: s.lowercased()) else {
@@ -362,9 +376,17 @@ extension ConfigReader {
                 c.venue.fixStore = s
             }
             if let x = v["connect_timeout"] { c.venue.connectTimeoutMs = Int32(try seconds(x, "venue.connect_timeout", 0...60) / 1_000_000) }
+            if let x = v["order_tx"] {
+                let names = RunConfig.OrderTransmitPath.allCases.map(\.rawValue).joined(separator: ", ")
+                let t = try scalar(x, "venue.order_tx", names)
+                guard let p = RunConfig.OrderTransmitPath(rawValue: t) else { throw fail("venue.order_tx", "expected one of \(names), found \"\(t)\"", x) }
+                c.venue.orderTransmit = p
+            }
+            if let x = v["sqpoll_core"] { c.venue.sqpollCore = try integer(x, "venue.sqpoll_core", 0...1023) }
+            if let x = v["so_busy_poll"] { c.venue.busyPollMicroseconds = try integer(x, "venue.so_busy_poll", 0...1_000_000) }
         }
         if let n = top["feed"] {
-            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core", "batch"])
+            let f = try mapping(n, "feed", known: ["line_a", "line_b", "retransmit", "interface", "stale_after", "via", "dpdk_vdev", "dpdk_core", "batch", "so_busy_poll"])
             if let x = f["via"] {
                 let names = RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", ")
                 let v = try scalar(x, "feed.via", names)
@@ -374,6 +396,7 @@ extension ConfigReader {
             if let x = f["dpdk_vdev"] { c.feed.dpdkVdev = try name(x, "feed.dpdk_vdev", max: 200) }
             if let x = f["dpdk_core"] { c.feed.dpdkCore = try integer(x, "feed.dpdk_core", 0...1023) }
             if let x = f["batch"] { c.feed.batch = try integer(x, "feed.batch", 1...1024) }
+            if let x = f["so_busy_poll"] { c.feed.busyPollMicroseconds = try integer(x, "feed.so_busy_poll", 0...1_000_000) }
             if let x = f["line_a"] { c.feed.lineA = try multicast(x, "feed.line_a") }
             if let x = f["line_b"] { c.feed.lineB = isOff(x) ? nil : try multicast(x, "feed.line_b") }
             if let x = f["retransmit"] {

@@ -35,6 +35,9 @@ public protocol RunOptions {
     var retransmit: String? { get }
     var interface: String? { get }
     var via: String? { get }
+    var orderTx: String? { get }
+    var sqpollCore: Int? { get }
+    var soBusyPoll: Int? { get }
     var batch: Int? { get }
     var core: String? { get }
     var topology: String? { get }
@@ -98,6 +101,20 @@ extension RunOptions {
                 throw CommandError.refused("--via: '\(v)' is not one of \(RunConfig.FeedPath.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             c.feed.via = p
+        }
+        if let v = orderTx {
+            guard let p = RunConfig.OrderTransmitPath(rawValue: v) else {
+                throw CommandError.refused("--order-tx: '\(v)' is not one of \(RunConfig.OrderTransmitPath.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.venue.orderTransmit = p
+        }
+        if let v = sqpollCore {
+            guard (0...1023).contains(v) else { throw CommandError.refused("--sqpoll-core: \(v) is not a core number 0 to 1023") }
+            c.venue.sqpollCore = v
+        }
+        if let v = soBusyPoll {
+            guard (0...1_000_000).contains(v) else { throw CommandError.refused("--so-busy-poll: \(v) is not 0 to 1000000 µs") }
+            c.venue.busyPollMicroseconds = v; c.feed.busyPollMicroseconds = v
         }
         if let v = staleAfter {
             guard v > 0, v <= 3_600 else { throw CommandError.refused("--stale-after must be above 0 and at most 3600") }
@@ -218,15 +235,17 @@ extension RunOptions {
         let listener = try MoldListener(mold, replay: replay, sink: BoardSink(board: board))
         let groupA = try parseGroup(cfg.feed.lineA, interface: cfg.feed.interface, option: "feed.line_a")
         let groupB = try cfg.feed.lineB.map { try parseGroup($0, interface: cfg.feed.interface, option: "feed.line_b") }
+        var receive = ReceiveOptions()
+        receive.busyPollMicroseconds = cfg.feed.busyPollMicroseconds
         switch cfg.feed.via {
         case .socket:
             let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
-                try MulticastReceiver<SocketBackend>(g)
+                try MulticastReceiver<SocketBackend>(g, options: receive)
             }
             try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .ioUring:
             let feed = try MoldFeed(listener: listener, board: board, lineA: groupA, lineB: groupB) { g throws(NetError) in
-                try MulticastReceiver<IoUringBackend>(g)
+                try MulticastReceiver<IoUringBackend>(g, options: receive)
             }
             try trade(feed, replay: replay, cfg: cfg, wanted: wanted, start: start, deadline: deadline, placement: placement, split: split, control: control?.port)
         case .dpdk:
@@ -306,10 +325,17 @@ extension RunOptions {
             var soup = SoupClientConfig(host: cfg.venue.ouch.host, port: cfg.venue.ouch.port, username: cfg.venue.user, password: cfg.venue.password)
             soup.connectTimeoutMs = cfg.venue.connectTimeoutMs
             soup.loginTimeoutMs = cfg.venue.connectTimeoutMs
+            soup.transmit = cfg.venue.orderTransmit == .ioUring ? .ioUring(sqpoll: true, sqpollCore: cfg.venue.sqpollCore) : .send
+            soup.busyPollMicroseconds = cfg.venue.busyPollMicroseconds
             let entry = OuchOrderEntry(soup, symbols: symbolsByLocate)
             do { try entry.connect() } catch { throw CommandError.refused("OUCH \(cfg.venue.ouch): \(error)") }
-            try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user), on \(placement)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
+            let tx = cfg.venue.orderTransmit == .ioUring ? ", orders through io_uring SQPOLL (\(cfg.venue.sqpollCore.map { "its thread on core \($0)" } ?? "its thread not pinned"))" : ""
+            let busy = cfg.venue.busyPollMicroseconds > 0 ? ", SO_BUSY_POLL \(cfg.venue.busyPollMicroseconds) µs" : ""
+            try trade(entry, label: "OUCH \(cfg.venue.ouch) as \(cfg.venue.user)\(tx)\(busy), on \(placement)", cfg: cfg, feed: &feed, risk: risk, ledger: ledger,
                       locates: locates, wanted: wanted, start: start, deadline: deadline, control: control)
+            if let t = entry.client.soup.transmitStats {
+                print("  order tx    io_uring SQPOLL: \(t.sends) sends, \(t.bytes) bytes; \(t.wakeups) found its thread asleep (one io_uring_enter each), the rest no syscall")
+            }
         case .fix:
             let fixConfig = FixSessionConfig(senderCompID: cfg.venue.senderCompID ?? cfg.venue.user, targetCompID: cfg.venue.targetCompID,
                                              heartBtInt: 30, storeDirectory: cfg.fixStoreDirectory, resetOnLogon: true,

@@ -74,6 +74,8 @@ public struct SimConfig: Sendable {
     /// Keep polling without sleeping this long after the last inbound message (0: always sleep
     /// in 1 ms poll slices when idle; UInt64.max: busy-poll for ever).
     public var spinNs: UInt64 = 20_000_000
+    /// SO_BUSY_POLL (µs) on the order-entry connections it accepts (0: off; `omni sim --so-busy-poll`).
+    public var busyPollMicroseconds = 0
     /// Tick-to-trade triggers (`omni sim --triggers`); nil: none. With them the loop busy-polls.
     public var triggers: SimTriggerConfig?
     public var venue = VenueConfig(maxOrders: 1 << 20, maxSessions: 256)

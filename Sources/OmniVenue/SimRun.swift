@@ -19,6 +19,7 @@ public protocol SimOptions {
     var record: String? { get }
     var seconds: Double? { get }
     var busyPoll: Bool { get }
+    var soBusyPoll: Int? { get }
     var core: Int? { get }
     var triggers: Double? { get }
     var triggerCount: Int { get }
@@ -45,6 +46,10 @@ extension SimOptions {
         }
         if let record { c.record = record }
         if busyPoll { c.spinNs = UInt64.max }
+        if let soBusyPoll {
+            guard (0...1_000_000).contains(soBusyPoll) else { throw CommandError.refused("--so-busy-poll: \(soBusyPoll) is not 0 to 1000000 µs") }
+            c.busyPollMicroseconds = soBusyPoll
+        }
         if let triggers {
             guard triggers > 0, triggers <= 10_000_000, triggerCount > 0 else { throw CommandError.refused("--triggers must be above 0 and at most 10000000, --trigger-count positive") }
             var t = SimTriggerConfig(rate: triggers, count: triggerCount)

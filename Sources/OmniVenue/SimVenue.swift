@@ -186,6 +186,7 @@ public final class SimVenue: @unchecked Sendable {
         sc.maxConnections = config.maxConnections
         sc.maxUsers = config.maxOuchUsers
         sc.sendBuffer = config.maxOutputQueueBytes
+        sc.busyPollMicroseconds = config.busyPollMicroseconds
         do { soup = try SoupServer(sc) } catch { throw SimStartError("OUCH (SoupBinTCP) \(config.ouchHost):\(config.ouchPort): \(error)") }
         ouchPort = soup.port
         fixStore = try Self.storeDirectory(config)
@@ -220,6 +221,7 @@ public final class SimVenue: @unchecked Sendable {
         }
         acceptor.keepHistory = false
         acceptor.maxConnections = config.maxConnections
+        acceptor.listener.busyPollMicroseconds = config.busyPollMicroseconds
         fixAcceptor = acceptor
         fixPortStorage = acceptor.port
         requestFd = mold.downstream.requestDescriptor ?? -1

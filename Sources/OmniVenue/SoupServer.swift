@@ -19,6 +19,8 @@ public struct SoupServerConfig: Sendable {
     public var heartbeatIntervalNs: UInt64 = 1_000_000_000
     /// A client silent for this long is disconnected (spec: 15 s).
     public var clientTimeoutNs: UInt64 = 15_000_000_000
+    /// SO_BUSY_POLL (µs) on every accepted connection (0: off).
+    public var busyPollMicroseconds = 0
     /// A connection that has not logged in this long after it was accepted is closed, however
     /// many bytes it trickles in.
     public var loginTimeoutNs: UInt64 = 5_000_000_000
@@ -168,6 +170,7 @@ public final class SoupServer: @unchecked Sendable {
         do { listener = try TCPListener(host: config.host, port: config.port) } catch {
             throw SoupError(endpoint: error.endpoint, problem: error.problem)
         }
+        listener.busyPollMicroseconds = config.busyPollMicroseconds
     }
 
     deinit {

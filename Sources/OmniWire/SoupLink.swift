@@ -24,9 +24,15 @@ package final class SoupLink {
     package var lastReceiveNs: UInt64
     package var lastSendNs: UInt64
     package var closed = false
+    /// Sends through io_uring instead of send(2) (nil: send(2)); the bytes in flight are
+    /// `tx[txHead..<txHead + inFlight]`, which nothing moves until the completion is reaped.
+    private var sender: RingSender?
+    private var inFlight = 0
+    package var senderStats: RingSenderStats? { sender?.stats }
 
-    package init(fd: Int32, endpoint: String, maxPacket: UInt16, txCapacity: Int, now: UInt64) {
+    package init(fd: Int32, endpoint: String, maxPacket: UInt16, txCapacity: Int, now: UInt64, sender: RingSender? = nil) {
         self.fd = fd
+        self.sender = sender
         self.endpoint = endpoint
         let storage = cw_soup_rx_storage(maxPacket)
         rxStorage = .allocate(capacity: storage)
@@ -40,6 +46,7 @@ package final class SoupLink {
 
     deinit {
         close()
+        sender = nil // waits for a send in flight: its bytes are in `tx`
         rxStorage.deallocate()
         rx.deallocate()
         tx.deallocate()
@@ -80,7 +87,7 @@ package final class SoupLink {
     @inline(__always)
     package func append(max: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) -> Bool {
         if txCapacity - txTail < max {
-            if txFree < max { return false }
+            if txFree < max || inFlight > 0 { return false }
             let n = txTail - txHead
             if n > 0 { memmove(tx, tx + txHead, n) }
             txHead = 0
@@ -104,6 +111,7 @@ package final class SoupLink {
 
     /// Writes what the socket takes. Returns an errno on a failed connection, else 0.
     package func flush(now: UInt64) -> Int32 {
+        if let sender { return flush(sender, now: now) }
         while txHead < txTail {
             let n = send(fd, tx + txHead, txTail - txHead, Int32(MSG_NOSIGNAL))
             if n > 0 {
@@ -117,6 +125,30 @@ package final class SoupLink {
         }
         txHead = 0
         txTail = 0
+        return 0
+    }
+
+    /// io_uring's flush: takes the completion of the send in flight, then queues what is left
+    /// (the rest of a short send, and what was appended meanwhile) as one send.
+    private func flush(_ sender: RingSender, now: UInt64) -> Int32 {
+        if inFlight > 0 {
+            guard let r = sender.reap() else { return 0 }
+            inFlight = 0
+            if r > 0 {
+                txHead += Int(r)
+                lastSendNs = now
+            } else if r != -EAGAIN && r != -EINTR {
+                return r < 0 ? -r : EPIPE
+            }
+        }
+        if txHead == txTail {
+            txHead = 0
+            txTail = 0
+            return 0
+        }
+        let rc = sender.send(tx + txHead, count: txTail - txHead)
+        if rc < 0 { return -rc }
+        inFlight = txTail - txHead
         return 0
     }
 }

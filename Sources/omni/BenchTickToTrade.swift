@@ -19,7 +19,13 @@ struct BenchTickToTrade: ParsableCommand {
         the venue's TSC, on its thread. The trigger is a MoldUDP64 packet holding one ITCH Order \
         Replace that moves the best offer a tick on a 64-tick ladder; the answer is a bid 80 ticks \
         under the new offer (its price names the trigger). Orders travel over kernel TCP (OUCH 4.2 \
-        on SoupBinTCP); the market data over the path named. No NIC and no wire: both processes \
+        on SoupBinTCP), leaving the trader by the order path named: send (send(2) per pass), \
+        io_uring (SQPOLL: a kernel thread takes each send off the ring, no syscall per order; that \
+        thread spins on a core of its own, --sqpoll-core, else where the scheduler puts it) or \
+        busy-poll (send(2), and SO_BUSY_POLL of 50 µs on the trader's feed sockets and order \
+        connection and on the venue's order connection: it spins only on a NAPI device's queue, \
+        which loopback does not have, so only the -veth paths can show it); the market data over \
+        the receive path named. No NIC and no wire: both processes \
         share this host's loopback (a real wire adds its serialisation and the switch). Paths \
         socket-veth and io_uring-veth put the venue and the trader in two network namespaces of \
         their own (omni-t2t-venue, omni-t2t-trader, made for the run and deleted after; root), \
@@ -38,6 +44,8 @@ struct BenchTickToTrade: ParsableCommand {
     @Option(help: "Triggers per second, comma separated.") var rates = "1000,10000"
     @Option(help: "Triggers per configuration.") var count = 100_000
     @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk, socket-veth, io_uring-veth.") var paths = "socket,io_uring"
+    @Option(name: .customLong("order-paths"), help: "Order paths, comma separated: send, io_uring, busy-poll; each receive path runs with each.") var orderPaths = "send"
+    @Option(name: .customLong("sqpoll-core"), help: "The order path io_uring's kernel thread's core (default: not pinned).") var sqpollCore: Int?
     @Option(help: "Rounds; the paths' order alternates from round to round.") var rounds = 1
     @Option(name: .customLong("venue-core"), help: "The venue's core.") var venueCore = 0
     @Option(name: .customLong("trader-core"), help: "The trader's core (for dpdk: EAL's).") var traderCore = 1

@@ -99,6 +99,9 @@ struct Run: ParsableCommand {
     @Option(help: "The feed's retransmission server, HOST:PORT ('off' for none) (feed.retransmit).") var retransmit: String?
     @Option(help: "Interface name or IPv4 address the feed arrives on (feed.interface).") var interface: String?
     @Option(help: "Receive path of the feed: socket (recvmmsg), io_uring or dpdk (feed.via).") var via: String?
+    @Option(name: .customLong("order-tx"), help: "How OUCH orders leave: send (send(2) per pass) or io_uring (SQPOLL: a kernel thread sends them, no syscall per order; venue.order_tx).") var orderTx: String?
+    @Option(name: .customLong("sqpoll-core"), help: "--order-tx io_uring: the core its kernel thread is pinned to (venue.sqpoll_core; default: not pinned).") var sqpollCore: Int?
+    @Option(name: .customLong("so-busy-poll"), help: "SO_BUSY_POLL in µs on the feed's sockets and the order connection (feed.so_busy_poll, venue.so_busy_poll; default 0: off).") var soBusyPoll: Int?
     @Option(help: "Datagrams per line per receive step, 1 to 1024 (feed.batch; default 8).") var batch: Int?
     @Option(help: "The core the loop is pinned to: a number, auto (the last online core) or off (core).") var core: String?
     @Option(help: "A topology file placing the stages feed and trading (topology; see README, \"Placements\").") var topology: String?

@@ -90,6 +90,30 @@ struct SoupSessionTests {
         } throws: { e in "\(e)".contains("not-an-ip:1") && "\(e)".contains("not an IPv4 address") }
     }
 
+    /// Orders through io_uring (one send in flight; what is appended meanwhile goes out as the
+    /// next send), with SO_BUSY_POLL on both ends: every byte arrives, in order, exactly once.
+    @Test(arguments: [true, false]) func ordersThroughIoUringArriveWholeAndInOrder(sqpoll: Bool) throws {
+        let (server, _) = try start { $0.busyPollMicroseconds = 50 }
+        defer { server.stop() }
+        var cfg = clientConfig(server.port)
+        cfg.transmit = .ioUring(sqpoll: sqpoll, sqpollCore: nil)
+        cfg.busyPollMicroseconds = 50
+        let c = SoupClient(cfg)
+        try c.connect()
+        let n = 3_000
+        var bytes = 0
+        for i in 0..<n {
+            try send(c, "order \(i)")
+            bytes += 3 + "order \(i)".utf8.count
+        }
+        let seen = events(c, ms: 10_000, until: { $0.count >= n })
+        #expect(seen == (1...n).map { "S\($0):order \($0 - 1)" }, "\(seen.count) of \(n): \(seen.prefix(3)) ... \(seen.suffix(3))")
+        let t = try #require(c.transmitStats)
+        // The login (49 bytes) and any heartbeat (3) went the same way; sends coalesce what queued behind one in flight.
+        #expect(t.bytes >= UInt64(bytes + 49) && (t.bytes - UInt64(bytes + 49)) % 3 == 0 && t.sends >= 1 && t.sends <= t.bytes, "\(t), \(bytes) bytes of orders")
+        #expect(sqpoll ? t.enters == 0 : t.enters == t.sends, "without SQPOLL every send enters the kernel; with it none does itself: \(t)")
+    }
+
     @Test func heartbeatsKeepAnIdleSessionAlive() throws {
         let (server, _) = try start {
             $0.heartbeatIntervalNs = 30_000_000

@@ -118,6 +118,10 @@ import Testing
         ("model:\n  sigma_window: 1\n", "model.sigma_window", 2, "integer in 2...100000"),
         ("model:\n  sigma: 2\n", "model.sigma", 2, "unknown key"),
         ("feed:\n  via: rdma\n", "feed.via", 2, "expected one of socket, io_uring, dpdk"),
+        ("venue:\n  order_tx: udp\n", "venue.order_tx", 2, "expected one of send, io_uring"),
+        ("venue:\n  sqpoll_core: 4096\n", "venue.sqpoll_core", 2, "integer in 0...1023"),
+        ("venue:\n  so_busy_poll: -1\n", "venue.so_busy_poll", 2, "integer in 0...1000000"),
+        ("feed:\n  so_busy_poll: lots\n", "feed.so_busy_poll", 2, "integer"),
         ("core: 2000\n", "core", 1, "core number 0...1023, auto or off"),
         ("core: -1\n", "core", 1, "core number"),
         ("feed:\n  dpdk_core: 5000\n", "feed.dpdk_core", 2, "integer in 0...1023"),
@@ -175,6 +179,13 @@ import Testing
         #expect(try RunConfig(yaml: "feed:\n  via: io_uring\n").feed.via == .ioUring)
         #expect(RunConfig().feed.batch == 8)
         #expect(try RunConfig(yaml: "feed:\n  batch: 64\n").feed.batch == 64)
+        #expect(try RunConfig(yaml: "feed:\n  so_busy_poll: 50\n").feed.busyPollMicroseconds == 50)
+    }
+
+    @Test func theOrderPathIsRead() throws {
+        #expect(RunConfig().venue.orderTransmit == .send && RunConfig().venue.busyPollMicroseconds == 0)
+        let c = try RunConfig(yaml: "venue:\n  order_tx: io_uring\n  sqpoll_core: 1\n  so_busy_poll: 50\n")
+        #expect(c.venue.orderTransmit == .ioUring && c.venue.sqpollCore == 1 && c.venue.busyPollMicroseconds == 50)
     }
 
     /// The quoting rule: levels, their spacing, the refresh move and the minimum resting time.
