@@ -14,6 +14,8 @@ public protocol TickToTradeOptions {
     var count: Int { get }
     var paths: String { get }
     var orderPaths: String { get }
+    var background: String { get }
+    var backgroundFile: String? { get }
     var sqpollCore: Int? { get }
     var rounds: Int { get }
     var venueCore: Int { get }
@@ -41,8 +43,20 @@ extension TickToTradeOptions {
         let knownOrders = ["send", "io_uring", "busy-poll"]
         for p in orderList where !knownOrders.contains(p) { throw ValidationError("--order-paths: '\(p)' is not one of \(knownOrders.joined(separator: ", "))") }
         guard !receivePaths.isEmpty, !orderList.isEmpty else { throw ValidationError("--paths and --order-paths name at least one path each") }
-        // A configuration is a receive path and an order path: "socket" (send), "socket+io_uring", ...
-        let pathList = receivePaths.flatMap { r in orderList.map { $0 == "send" ? r : "\(r)+\($0)" } }
+        let speeds = try background.split(separator: ",").map { s -> Double in
+            guard let v = Double(s), v >= 0, v <= 1_000 else { throw ValidationError("--background: '\(s)' is not a speed in [0, 1000] (0: none)") }
+            return v
+        }
+        guard !speeds.isEmpty else { throw ValidationError("--background: give at least one speed (0: none)") }
+        let flowFile = backgroundFile ?? (getenv("OMNI_DATA").map { String(cString: $0) } ?? "../shared/data") + "/nasdaq-itch50-12302019-fixtures/12302019_open0930_1000msgs.NASDAQ_ITCH50"
+        if speeds.contains(where: { $0 > 0 }), access(flowFile, R_OK) != 0 {
+            throw ValidationError("--background-file \(flowFile): \(String(cString: strerror(errno))) (set OMNI_DATA, or name a real ITCH day file)")
+        }
+        // A configuration is a receive path, an order path and a background: "socket" (send, none),
+        // "socket+io_uring", "socket+bg8x", ...
+        let pathList = receivePaths.flatMap { r in orderList.flatMap { o in speeds.map { b in
+            (o == "send" ? r : "\(r)+\(o)") + (b > 0 ? "+bg\(fixed(b, b == b.rounded() ? 0 : 1))x" : "")
+        } } }
         let veth = receivePaths.contains { $0.hasSuffix("-veth") }
         if veth { try VethPair.setUp() }
         defer { if veth { VethPair.tearDown() } }
@@ -64,7 +78,7 @@ extension TickToTradeOptions {
         for round in 0..<rounds {
             for rate in rateList {
                 for path in round % 2 == 0 ? pathList : pathList.reversed() {
-                    let r = try measure(omni: omni, path: path, rate: rate, round: round, hostBusy: hostBusy)
+                    let r = try measure(omni: omni, path: path, rate: rate, round: round, hostBusy: hostBusy, flowFile: flowFile)
                     print(r.line)
                     rows.append(r.csv)
                     fflush(nil)
@@ -111,10 +125,13 @@ extension TickToTradeOptions {
         return Double(b.busy - a.busy) / Double(b.total - a.total)
     }
 
-    func measure(omni: String, path: String, rate: Double, round: Int, hostBusy: Bool) throws -> TickToTradeRow {
+    func measure(omni: String, path: String, rate: Double, round: Int, hostBusy: Bool, flowFile: String) throws -> TickToTradeRow {
         let tag = "\(path)-\(Int(rate))"
         let parts = path.split(separator: "+").map(String.init)
-        let (receivePath, orderPath) = (parts[0], parts.count > 1 ? parts[1] : "send")
+        let receivePath = parts[0]
+        let orderPath = parts.dropFirst().first { !$0.hasPrefix("bg") } ?? "send"
+        let speed = parts.first { $0.hasPrefix("bg") }.map { String($0.dropFirst(2).dropLast()) }
+        let backgroundFlow = speed.map { ["--background", flowFile, "--background-speed", $0] } ?? []
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out
@@ -140,7 +157,7 @@ extension TickToTradeOptions {
         """)
         let seconds = Double(count) / rate
         let venue = try Child.spawn(inVenue + [omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
-                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"] + busyPoll,
+                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"] + busyPoll + backgroundFlow,
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
         let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1), "--control", "off"]

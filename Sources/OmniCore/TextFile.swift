@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// Reads a whole (small) file as text, for configuration files: the text, or why it could not
-/// be read (strerror of the failing call). Not for the hot path.
-public func readTextFile(_ path: String) -> Result<String, FileError> {
+/// Reads a whole (small) file: its bytes, or why it could not be read (strerror of the failing
+/// call). Not for the hot path.
+public func readFileBytes(_ path: String) -> Result<[UInt8], FileError> {
     guard let f = fopen(path, "r") else { return .failure(FileError(path: path, reason: String(cString: strerror(errno)))) }
     defer { fclose(f) }
     var bytes: [UInt8] = []
@@ -14,9 +14,14 @@ public func readTextFile(_ path: String) -> Result<String, FileError> {
         if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
         if n < buf.count {
             if ferror(f) != 0 { return .failure(FileError(path: path, reason: String(cString: strerror(errno)))) }
-            return .success(String(decoding: bytes, as: UTF8.self))
+            return .success(bytes)
         }
     }
+}
+
+/// Reads a whole (small) file as text, for configuration files (see `readFileBytes`).
+public func readTextFile(_ path: String) -> Result<String, FileError> {
+    readFileBytes(path).map { String(decoding: $0, as: UTF8.self) }
 }
 
 /// Writes `text` and a newline to `path` (created or truncated): reports, configurations, CSV.

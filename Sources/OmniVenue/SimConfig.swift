@@ -78,6 +78,8 @@ public struct SimConfig: Sendable {
     public var busyPollMicroseconds = 0
     /// Tick-to-trade triggers (`omni sim --triggers`); nil: none. With them the loop busy-polls.
     public var triggers: SimTriggerConfig?
+    /// Real order flow replayed into the feed (`omni sim --background`); nil: none. With it the loop busy-polls.
+    public var background: SimBackgroundConfig?
     public var venue = VenueConfig(maxOrders: 1 << 20, maxSessions: 256)
     /// Open connections per order-entry port (`limits.connections`).
     public var maxConnections = 64

@@ -25,6 +25,8 @@ public protocol SimOptions {
     var triggerCount: Int { get }
     var triggerTrader: String { get }
     var triggerHdr: String? { get }
+    var background: String? { get }
+    var backgroundSpeed: Double { get }
 }
 
 extension SimOptions {
@@ -46,6 +48,10 @@ extension SimOptions {
         }
         if let record { c.record = record }
         if busyPoll { c.spinNs = UInt64.max }
+        if let background {
+            guard backgroundSpeed > 0, backgroundSpeed <= 1_000 else { throw CommandError.refused("--background-speed \(backgroundSpeed): not above 0 and at most 1000") }
+            c.background = SimBackgroundConfig(path: background, speed: backgroundSpeed)
+        }
         if let soBusyPoll {
             guard (0...1_000_000).contains(soBusyPoll) else { throw CommandError.refused("--so-busy-poll: \(soBusyPoll) is not 0 to 1000000 µs") }
             c.busyPollMicroseconds = soBusyPoll
@@ -78,6 +84,9 @@ extension SimOptions {
         if let t = c.triggers {
             lines.append("  triggers    \(grouped(UInt64(t.count))) at \(fixed(t.rate, 0))/s on \(c.instruments[t.instrument].symbol)'s best offer, answers from \(t.trader); busy-polling")
         }
+        if let b = c.background {
+            lines.append("  background  \(b.path) replayed at \(fixed(b.speed, 1))× its recorded spacing (\(grouped(UInt64(sim.backgroundReport?.rate ?? 0))) msgs/s), locates moved up \(b.locateOffset)")
+        }
         lines.append("Ctrl-C ends the session.")
         print(lines.joined(separator: "\n"))
         fflush(nil)
@@ -95,6 +104,7 @@ extension SimOptions {
           feed        \(grouped(s.itchMessages)) ITCH messages; line A \(grouped(s.packetsA)) packets, line B \(grouped(s.packetsB)) packets, \(s.heartbeats) heartbeats, \(s.endOfSession) end-of-session
           retransmit  \(grouped(s.retransmitRequests)) requests, \(grouped(s.retransmitPackets)) packets
         """)
+        if let b = sim.backgroundReport { print("  background  \(grouped(b.sent)) messages replayed, \(grouped(b.loops)) passes of the file") }
         if s.recordedPackets > 0 { print("  recorded    \(grouped(s.recordedPackets)) packets -> \(c.record ?? "")") }
         if s.feedSendErrors > 0 { stderrLine("warning: \(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))") }
         if s.feedOverflow > 0 { stderrLine("warning: \(s.feedOverflow) ITCH messages did not fit the feed buffer") }

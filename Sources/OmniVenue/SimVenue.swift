@@ -146,6 +146,10 @@ public final class SimVenue: @unchecked Sendable {
     var triggers: SimTriggers?
     /// What the triggers measured (read after `stop`); nil without triggers.
     public var triggerReport: SimTriggerReport? { triggers?.report }
+    /// Real order flow replayed behind the triggers, when the config asks for it.
+    var background: SimBackground?
+    /// The background's messages sent, loops of its file completed, and the rate it asks for (msgs/s); nil without one.
+    public var backgroundReport: (sent: UInt64, loops: UInt64, rate: Double)? { background.map { ($0.sent, $0.loop, $0.rate) } }
 
     enum Pending {
         case none
@@ -212,6 +216,9 @@ public final class SimVenue: @unchecked Sendable {
             }
             triggers = SimTriggers(t, instrument: config.instruments[t.instrument])
         }
+        if let b = config.background {
+            do { background = try SimBackground(b) } catch { throw SimStartError("\(error)") }
+        }
         venue = Venue(instruments: config.instruments, config: venueConfig,
                       events: SimEvents(sim: self), feed: DayFileBuffer(capacity: 64 << 20))
         ouchApp = OuchServer(handler: SimOuchEntry(self))
@@ -263,6 +270,7 @@ public final class SimVenue: @unchecked Sendable {
         fix.handle(in: set)
         let generated = generateOrderFlow(until: clock())
         if generated > 0 { counters.generatedOrders += generated; publishFeed() }
+        if let b = background, b.emit(into: &venue.feed) > 0 { publishFeed() }
         fireTrigger()
         if soup.unsent { soup.service(ouchApp, now) }
         if wake >= 0 && set.revents(at: wake) != 0 { var v: UInt64 = 0; while read(wakeFd, &v, 8) > 0 {} }
@@ -317,7 +325,7 @@ public final class SimVenue: @unchecked Sendable {
         var passes = 0
         while !finished {
             let now = csys_monotonic_ns()
-            let idle = config.spinNs != UInt64.max && triggers == nil && csys_elapsed_ns(now, lastActivityNs) > config.spinNs
+            let idle = config.spinNs != UInt64.max && triggers == nil && background == nil && csys_elapsed_ns(now, lastActivityNs) > config.spinNs
             step(timeoutMs: idle ? idleWaitMs(now: now) : 0)
             passes &+= 1
             if idle || passes & 255 == 0 { if stop() { break } }

@@ -25,7 +25,9 @@ struct BenchTickToTrade: ParsableCommand {
         busy-poll (send(2), and SO_BUSY_POLL of 50 µs on the trader's feed sockets and order \
         connection and on the venue's order connection: it spins only on a NAPI device's queue, \
         which loopback does not have, so only the -veth paths can show it); the market data over \
-        the receive path named. No NIC and no wire: both processes \
+        the receive path named. --background replays a real ITCH file's order messages into the \
+        same feed at a multiple of their recorded rate, on locates of their own, with the triggers \
+        inserted (omni sim --background): the trader receives, decodes and books all of it. No NIC and no wire: both processes \
         share this host's loopback (a real wire adds its serialisation and the switch). Paths \
         socket-veth and io_uring-veth put the venue and the trader in two network namespaces of \
         their own (omni-t2t-venue, omni-t2t-trader, made for the run and deleted after; root), \
@@ -45,6 +47,8 @@ struct BenchTickToTrade: ParsableCommand {
     @Option(help: "Triggers per configuration.") var count = 100_000
     @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk, socket-veth, io_uring-veth.") var paths = "socket,io_uring"
     @Option(name: .customLong("order-paths"), help: "Order paths, comma separated: send, io_uring, busy-poll; each receive path runs with each.") var orderPaths = "send"
+    @Option(help: "Background flow, comma separated speeds: 0 (none) or a multiple of the real flow's recorded rate (1,8: once at its rate, once eight times faster); each configuration runs with each.") var background = "0"
+    @Option(name: .customLong("background-file"), help: "The real flow (an ITCH day file) for --background (default: $OMNI_DATA's NASDAQ 2019-12-30 09:30 open, 1,000 messages).") var backgroundFile: String?
     @Option(name: .customLong("sqpoll-core"), help: "The order path io_uring's kernel thread's core (default: not pinned).") var sqpollCore: Int?
     @Option(help: "Rounds; the paths' order alternates from round to round.") var rounds = 1
     @Option(name: .customLong("venue-core"), help: "The venue's core.") var venueCore = 0

@@ -36,6 +36,8 @@ struct Sim: ParsableCommand {
     @Option(help: "Write every MoldUDP64 multicast packet sent (lines A and B) to this pcap file.") var record: String?
     @Option(help: "Stop after this many seconds (default: until SIGINT / SIGTERM).") var seconds: Double?
     @Flag(name: .customLong("busy-poll"), help: "Never sleep between polls (lowest latency; one core at 100 %).") var busyPoll = false
+    @Option(help: "Real order flow behind the triggers: an ITCH day file whose order messages (A F E C X D U P) are replayed into the feed over and over, on locates moved 1000 up.") var background: String?
+    @Option(name: .customLong("background-speed"), help: "--background at this multiple of its recorded rate.") var backgroundSpeed = 1.0
     @Option(name: .customLong("so-busy-poll"), help: "SO_BUSY_POLL in µs on the order-entry connections it accepts (default 0: off).") var soBusyPoll: Int?
     @Option(help: "Pin the venue's loop to this core (default: not pinned).") var core: Int?
     @Option(help: "Tick-to-trade triggers per second: the first instrument's best offer walks a ladder of ticks, open loop, and the venue stamps the answer (a buy at the offer less 80 ticks from --trigger-trader, as `omni run --strategy trigger` sends); busy-polls. They start 0.5 s after --trigger-trader logs in; the generator is turned off.") var triggers: Double?
