@@ -37,25 +37,25 @@ extension TickToTradeOptions {
             return r
         }
         let receivePaths = paths.split(separator: ",").map(String.init)
-        let known = ["socket", "io_uring", "dpdk", "socket-veth", "io_uring-veth"]
+        let known = ["socket", "io_uring", "dpdk", "memif", "socket-veth", "io_uring-veth"]
         for p in receivePaths where !known.contains(p) { throw ValidationError("--paths: '\(p)' is not one of \(known.joined(separator: ", "))") }
         let orderList = orderPaths.split(separator: ",").map(String.init)
         let knownOrders = ["send", "io_uring", "busy-poll"]
         for p in orderList where !knownOrders.contains(p) { throw ValidationError("--order-paths: '\(p)' is not one of \(knownOrders.joined(separator: ", "))") }
         guard !receivePaths.isEmpty, !orderList.isEmpty else { throw ValidationError("--paths and --order-paths name at least one path each") }
-        let speeds = try background.split(separator: ",").map { s -> Double in
+        let speeds = try background.split(separator: ",").map { s -> (text: String, value: Double) in
             guard let v = Double(s), v >= 0, v <= 1_000 else { throw ValidationError("--background: '\(s)' is not a speed in [0, 1000] (0: none)") }
-            return v
+            return (String(s), v)
         }
         guard !speeds.isEmpty else { throw ValidationError("--background: give at least one speed (0: none)") }
         let flowFile = backgroundFile ?? (getenv("OMNI_DATA").map { String(cString: $0) } ?? "../shared/data") + "/nasdaq-itch50-12302019-fixtures/12302019_open0930_1000msgs.NASDAQ_ITCH50"
-        if speeds.contains(where: { $0 > 0 }), access(flowFile, R_OK) != 0 {
+        if speeds.contains(where: { $0.value > 0 }), access(flowFile, R_OK) != 0 {
             throw ValidationError("--background-file \(flowFile): \(String(cString: strerror(errno))) (set OMNI_DATA, or name a real ITCH day file)")
         }
         // A configuration is a receive path, an order path and a background: "socket" (send, none),
         // "socket+io_uring", "socket+bg8x", ...
         let pathList = receivePaths.flatMap { r in orderList.flatMap { o in speeds.map { b in
-            (o == "send" ? r : "\(r)+\(o)") + (b > 0 ? "+bg\(fixed(b, b == b.rounded() ? 0 : 1))x" : "")
+            (o == "send" ? r : "\(r)+\(o)") + (b.value > 0 ? "+bg\(b.text)x" : "")
         } } }
         let veth = receivePaths.contains { $0.hasSuffix("-veth") }
         if veth { try VethPair.setUp() }
@@ -137,7 +137,12 @@ extension TickToTradeOptions {
         let dir = out
         // Over veth: each side in its namespace, on its end of the pair; else both on loopback.
         let veth = receivePath.hasSuffix("-veth")
-        let via = veth ? String(receivePath.dropLast(5)) : receivePath
+        // memif: the venue's DPDK transmit to the trader's DPDK receive over shared memory (the venue serves the socket).
+        let memif = receivePath == "memif"
+        let via = veth ? String(receivePath.dropLast(5)) : memif ? "dpdk" : receivePath
+        let memifSocket = "\(dir)/\(tag).memif.sock"
+        let traderVdev = memif ? "net_memif0,role=client,id=0,socket=\(memifSocket)" : "net_af_packet0,iface=lo"
+        let venueDpdk = memif ? ["--dpdk-vdev", "net_memif0,role=server,id=0,socket=\(memifSocket)", "--dpdk-core", String(venueCore)] : []
         let busyPoll = orderPath == "busy-poll" ? ["--so-busy-poll", "50"] : []
         let orderTx = orderPath == "io_uring" ? ["--order-tx", "io_uring"] + (sqpollCore.map { ["--sqpoll-core", String($0)] } ?? []) : []
         let (venueIP, traderIP) = veth ? (VethPair.venueIP, VethPair.traderIP) : ("127.0.0.1", "127.0.0.1")
@@ -149,7 +154,7 @@ extension TickToTradeOptions {
         """)
         try writeTextFile(dir + "/trader.yaml", """
         venue: {ouch: "\(venueIP):\(ouch)", fix: "\(venueIP):\(fix)"}
-        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "\(venueIP):\(mold)", interface: \(traderIP), via: \(via), dpdk_core: \(traderCore), dpdk_vdev: "net_af_packet0,iface=lo"}
+        feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "\(venueIP):\(mold)", interface: \(traderIP), via: \(via), dpdk_core: \(traderCore), dpdk_vdev: "\(traderVdev)"}
         instruments: [{symbol: AAPL, messages_per_second: 1000000}]
         risk: {messages_per_second: 1000000, max_fills_per_second: 1024}
         strategy: trigger
@@ -157,7 +162,7 @@ extension TickToTradeOptions {
         """)
         let seconds = Double(count) / rate
         let venue = try Child.spawn(inVenue + [omni, "sim", "--config", dir + "/venue.yaml", "--core", String(venueCore), "--triggers", String(rate),
-                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"] + busyPoll + backgroundFlow,
+                                     "--trigger-count", String(count), "--seconds", fixed(seconds + 4, 1), "--trigger-hdr", "\(dir)/\(tag)"] + busyPoll + backgroundFlow + venueDpdk,
                                     output: "\(dir)/\(tag).venue.log")
         usleep(500_000)
         let trader = try Child.spawn(inTrader + [omni, "run", "--config", dir + "/trader.yaml", "--seconds", fixed(seconds + 2.5, 1), "--control", "off"]

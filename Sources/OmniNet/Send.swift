@@ -144,3 +144,13 @@ public struct UnicastSocket: ~Copyable {
         try backend.wait(timeoutNanoseconds: timeoutNanoseconds)
     }
 }
+
+/// A way out for datagrams other than this host's sockets: a kernel-bypass port that builds the
+/// Ethernet / IPv4 / UDP frame itself (omni's DPDK transmit). A MoldUDP64 publisher hands it its
+/// line A packets when given one.
+public protocol DatagramBypass: AnyObject {
+    /// Sends `bytes` as one UDP datagram to `group`; throws when the port cannot take it.
+    func send(_ bytes: UnsafeRawBufferPointer, to group: MulticastGroup) throws(NetError)
+    /// What it is, for the start-up lines ("DPDK net_memif0 on core 0").
+    var label: String { get }
+}

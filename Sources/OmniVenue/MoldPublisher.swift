@@ -65,6 +65,8 @@ public struct MoldDownstream: ~Copyable {
     var batch = DatagramBatch(capacity: 32)
     /// Every packet sent (per line, after the deliberate loss) is also written here, when set.
     public var recorder: PcapWriter?
+    /// Line A's packets go here instead of its socket, when set (a kernel-bypass port).
+    public var bypassA: (any DatagramBypass)?
     /// Recording errors (the first one ends the recording).
     public private(set) var recordError: (any Error)?
     /// The port the retransmission server is bound to (the one asked for, or the ephemeral one given).
@@ -141,7 +143,7 @@ public struct MoldDownstream: ~Copyable {
         let dropB = rng.unit() < config.lossB
         if dropA && (dropB || config.lineB == nil) { counters.droppedBoth += 1 }
         if dropA { counters.dropped[0] += 1 } else {
-            try senderA.send(bytes); counters.packets[0] += 1; counters.messages[0] += messages
+            try sendA(bytes); counters.packets[0] += 1; counters.messages[0] += messages
             record(bytes, config.lineA)
         }
         if config.lineB != nil {
@@ -150,6 +152,10 @@ public struct MoldDownstream: ~Copyable {
                 record(bytes, config.lineB!)
             }
         }
+    }
+
+    @inline(__always) func sendA(_ bytes: UnsafeRawBufferPointer) throws(NetError) {
+        if let bypassA { try bypassA.send(bytes, to: config.lineA) } else { try senderA.send(bytes) }
     }
 
     mutating func record(_ bytes: UnsafeRawBufferPointer, _ g: MulticastGroup) {
@@ -172,7 +178,7 @@ public struct MoldDownstream: ~Copyable {
         var b = cw_mold_builder()
         _ = cw_mold_begin(&b, out, config.maxPacketBytes, session, nextSequence)
         let bytes = UnsafeRawBufferPointer(start: out, count: b.len)
-        try senderA.send(bytes)
+        try sendA(bytes)
         try senderB?.send(bytes)
         record(bytes, config.lineA)
         if let g = config.lineB { record(bytes, g) }
@@ -187,7 +193,7 @@ public struct MoldDownstream: ~Copyable {
         cw_mold_mark_end_of_session(&b)
         let bytes = UnsafeRawBufferPointer(start: out, count: b.len)
         for _ in 0..<max(1, config.endRepeats) {
-            try senderA.send(bytes)
+            try sendA(bytes)
             try senderB?.send(bytes)
             record(bytes, config.lineA)
             if let g = config.lineB { record(bytes, g) }

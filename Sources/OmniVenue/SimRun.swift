@@ -2,6 +2,7 @@ import CSys
 import Histogram
 import OmniConfig
 import OmniCore
+import OmniNet
 import OmniEngine
 
 #if canImport(Glibc)
@@ -27,6 +28,8 @@ public protocol SimOptions {
     var triggerHdr: String? { get }
     var background: String? { get }
     var backgroundSpeed: Double { get }
+    /// Line A's way out other than the socket (omni's DPDK port), opened once the configuration is known; nil: the socket.
+    func feedBypass(_ config: SimConfig) throws -> (any DatagramBypass)?
 }
 
 extension SimOptions {
@@ -71,12 +74,13 @@ extension SimOptions {
         sigaddset(&unblock, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         let sim: SimVenue
-        do { sim = try SimVenue(c) } catch { throw CommandError.refused("\(error)") }
+        let bypass = try feedBypass(c)
+        do { sim = try SimVenue(c, feedBypass: bypass) } catch { throw CommandError.refused("\(error)") }
         var lines = ["omni sim: \(c.instruments.count) instruments (\(c.instruments.prefix(8).map { $0.symbol.description }.joined(separator: " "))\(c.instruments.count > 8 ? " ..." : ""))",
                      "  FIX 4.4     \(c.fixHost):\(sim.fixPort) SenderCompID \(c.fixSenderCompID), any client CompID, store \(sim.fixStore)",
                      "  OUCH 4.2    \(c.ouchHost):\(sim.ouchPort) (SoupBinTCP session \(c.session))",
                      "  sessions    \(c.cancelOnDisconnect ? "orders canceled on disconnect / logout" : "orders kept on disconnect")",
-                     "  MoldUDP64   line A \(c.lineA), line B \(c.lineB.map { "\($0)" } ?? "off"), via \(c.interface), retransmission \(sim.retransmitEndpoint.map { "\($0)" } ?? "off")"]
+                     "  MoldUDP64   line A \(c.lineA)\(bypass.map { " through \($0.label)" } ?? ""), line B \(c.lineB.map { "\($0)" } ?? "off"), via \(c.interface), retransmission \(sim.retransmitEndpoint.map { "\($0)" } ?? "off")"]
         if let g = c.generator {
             lines.append("  order flow  Cont-Stoikov-Talreja generator, intensity \(g.intensity), seed \(g.seed), session \(SimVenue.generatorSession)")
         }

@@ -162,7 +162,8 @@ public final class SimVenue: @unchecked Sendable {
 
     /// Opens every socket (OUCH, FIX, both multicast lines, the retransmission server), opens
     /// the venue (start-of-day ITCH goes out at once). Throws if a port cannot be had.
-    public init(_ config: SimConfig) throws {
+    /// `feedBypass`: line A's packets go out through it (a DPDK port) instead of the socket.
+    public init(_ config: SimConfig, feedBypass: (any DatagramBypass)? = nil) throws {
         self.config = config
         var pipeFds: [Int32] = [-1, -1]
         if pipe(&pipeFds) == 0 {
@@ -179,6 +180,7 @@ public final class SimVenue: @unchecked Sendable {
         pc.retransmitPort = config.retransmitPort
         pc.serverAddress = try Self.interfaceAddress(config.interface)
         do { mold = try MoldStreamPublisher(pc) } catch { throw SimStartError("MoldUDP64 publisher on \(config.interface): \(error)") }
+        mold.downstream.bypassA = feedBypass
         if let path = config.record {
             do { mold.downstream.recorder = try PcapWriter(path: path) } catch { throw SimStartError("record \(path): \(error)") }
         }
@@ -448,7 +450,7 @@ public final class SimVenue: @unchecked Sendable {
     /// longer than 1 ms.
     static func stockWord(_ s: Symbol) -> UInt64 { s.word }
 
-    static func interfaceAddress(_ nameOrAddress: String) throws -> String {
+    public static func interfaceAddress(_ nameOrAddress: String) throws -> String {
         var i = cn_interface()
         let rc = cn_interface_resolve(nameOrAddress, &i)
         guard rc == 0 else { throw SimStartError("interface \(nameOrAddress): \(String(cString: cn_strerror(rc)))") }

@@ -32,8 +32,11 @@ struct BenchTickToTrade: ParsableCommand {
         socket-veth and io_uring-veth put the venue and the trader in two network namespaces of \
         their own (omni-t2t-venue, omni-t2t-trader, made for the run and deleted after; root), \
         joined by a veth pair (10.79.0.1 and 10.79.0.2): the market data and the orders then cross \
-        a (virtual) wire and both kernels' IP stacks instead of loopback. DPDK receives \
-        through net_af_packet on lo (libpcap's block buffering would add milliseconds). The venue's \
+        a (virtual) wire and both kernels' IP stacks instead of loopback. Path dpdk receives \
+        through net_af_packet on lo (libpcap's block buffering would add milliseconds); path memif \
+        is kernel bypass on both sides: the venue sends line A through its own DPDK port \
+        (omni sim --dpdk-vdev, net_memif server) and the trader receives it with DPDK (net_memif \
+        client) over shared memory, no kernel in the market data's way. The venue's \
         own lateness (trigger due -> its packet handed to the socket) is in every figure and reported \
         apart as the send lag; a venue more than 50 µs late at p50, or more than 20 % of the CPUs busy \
         in the second before the runs, is reported as a host too busy to measure. --plot: an SVG of every configuration's \
@@ -45,7 +48,7 @@ struct BenchTickToTrade: ParsableCommand {
 
     @Option(help: "Triggers per second, comma separated.") var rates = "1000,10000"
     @Option(help: "Triggers per configuration.") var count = 100_000
-    @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk, socket-veth, io_uring-veth.") var paths = "socket,io_uring"
+    @Option(help: "Receive paths, comma separated: socket, io_uring, dpdk, memif, socket-veth, io_uring-veth.") var paths = "socket,io_uring"
     @Option(name: .customLong("order-paths"), help: "Order paths, comma separated: send, io_uring, busy-poll; each receive path runs with each.") var orderPaths = "send"
     @Option(help: "Background flow, comma separated speeds: 0 (none) or a multiple of the real flow's recorded rate (1,8: once at its rate, once eight times faster); each configuration runs with each.") var background = "0"
     @Option(name: .customLong("background-file"), help: "The real flow (an ITCH day file) for --background (default: $OMNI_DATA's NASDAQ 2019-12-30 09:30 open, 1,000 messages).") var backgroundFile: String?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OmniNet
 import OmniVenue
 
 struct Sim: ParsableCommand {
@@ -38,6 +39,8 @@ struct Sim: ParsableCommand {
     @Flag(name: .customLong("busy-poll"), help: "Never sleep between polls (lowest latency; one core at 100 %).") var busyPoll = false
     @Option(help: "Real order flow behind the triggers: an ITCH day file whose order messages (A F E C X D U P) are replayed into the feed over and over, on locates moved 1000 up.") var background: String?
     @Option(name: .customLong("background-speed"), help: "--background at this multiple of its recorded rate.") var backgroundSpeed = 1.0
+    @Option(name: .customLong("dpdk-vdev"), help: "Send line A through this DPDK vdev instead of the socket (e.g. net_memif0,role=server,socket=/tmp/omni.memif for a trader's --via dpdk over shared memory); line B and retransmissions stay on sockets.") var dpdkVdev: String?
+    @Option(name: .customLong("dpdk-core"), help: "--dpdk-vdev: the core EAL pins the venue's thread to (default: --core, else 0).") var dpdkCore: Int?
     @Option(name: .customLong("so-busy-poll"), help: "SO_BUSY_POLL in µs on the order-entry connections it accepts (default 0: off).") var soBusyPoll: Int?
     @Option(help: "Pin the venue's loop to this core (default: not pinned).") var core: Int?
     @Option(help: "Tick-to-trade triggers per second: the first instrument's best offer walks a ladder of ticks, open loop, and the venue stamps the answer (a buy at the offer less 80 ticks from --trigger-trader, as `omni run --strategy trigger` sends); busy-polls. They start 0.5 s after --trigger-trader logs in; the generator is turned off.") var triggers: Double?
@@ -52,4 +55,10 @@ struct Sim: ParsableCommand {
     func run() throws { try running { try runSim() } }
 }
 
-extension Sim: SimOptions {}
+extension Sim: SimOptions {
+    func feedBypass(_ config: SimConfig) throws -> (any DatagramBypass)? {
+        guard let vdev = dpdkVdev else { return nil }
+        return try DpdkFeedBypass(vdev: vdev, core: dpdkCore ?? core ?? 0, source: try SimVenue.interfaceAddress(config.interface),
+                                  sourcePort: config.retransmitPort ?? config.lineA.port)
+    }
+}

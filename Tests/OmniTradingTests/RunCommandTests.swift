@@ -42,6 +42,35 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/socket-1000.tick-to-trade.hgrm"), "\(log)")
     }
 
+    /// The other paths end to end, short: market data over memif (the venue's DPDK transmit to the
+    /// trader's DPDK receive), orders through io_uring SQPOLL, SO_BUSY_POLL, and real flow behind
+    /// the triggers (at a hundredth of the 09:30 open's rate, 6,400 msgs/s: a debug build's trader keeps up).
+    @Test(.enabled(if: present, OmniTool.absent), arguments: [
+        ("memif", "send", "0", "memif"), ("socket", "io_uring", "0", "socket+io_uring"), ("socket", "busy-poll", "0.01", "socket+busy-poll+bg0.01x"),
+    ])
+    func benchTickToTradeRunsEachPath(paths: String, orders: String, background: String, tag: String) throws {
+        let dir = TestScratch.directory("t2t-\(tag)")
+        let p = try launch(["bench", "tick-to-trade", "--rates", "1000", "--count", "2000", "--paths", paths, "--order-paths", orders,
+                            "--background", background, "--out", dir, "--csv", dir + "/t2t.csv"], out: dir + "/bench.log")
+        let end = Date().addingTimeInterval(90)
+        while p.isRunning && Date() < end { usleep(50_000) }
+        if p.isRunning { p.terminate(); Issue.record("omni bench tick-to-trade did not end") }
+        p.waitUntilExit()
+        let log = (try? String(contentsOfFile: dir + "/bench.log", encoding: .utf8)) ?? ""
+        let venue = (try? String(contentsOfFile: dir + "/\(tag)-1000.venue.log", encoding: .utf8)) ?? ""
+        #expect(p.terminationStatus == 0, "\(log)\n\(venue)")
+        let row = ((try? String(contentsOfFile: dir + "/t2t.csv", encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().first ?? ""
+        let fields = row.split(separator: ",")
+        #expect(fields.count >= 6 && fields[1] == Substring(tag) && fields[3] == "2000", "\(row)\n\(log)")
+        #expect((Int(fields.count > 4 ? fields[4] : "") ?? 0) > 100, "answered: \(row)\n\(log)\n\(venue)")
+        let trader = (try? String(contentsOfFile: dir + "/\(tag)-1000.trader.log", encoding: .utf8)) ?? ""
+        switch tag {
+        case "memif": #expect(venue.contains("through DPDK net_memif0") && trader.contains("via DPDK net_memif0"), "\(venue)\n\(trader)")
+        case "socket+io_uring": #expect(trader.contains("order tx    io_uring SQPOLL:"), "\(trader)")
+        default: #expect(trader.contains("SO_BUSY_POLL 50 µs") && venue.contains("messages replayed"), "\(trader)\n\(venue)")
+        }
+    }
+
     @Test(.enabled(if: present, OmniTool.absent), arguments: ["socket", "io_uring", "dpdk"])
     func quotesTheSimAndEndsWithNothingOpen(via: String) throws {
         try quoteTheSim(via: via, name: via, ports: 20_000 + Int(getpid() % 10_000) * 3)
