@@ -376,8 +376,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             // A fill the venue sends again (after a reconnect) was counted the first time: the
             // ledger de-duplicates by execution id, and risk and the strategy must not see it twice.
             guard ledger.apply(e) != .duplicateFill else { return }
-            var copy = e
-            _ = journal?.handle(&copy)
+            if journal != nil { _ = journal!.handle(&e) }
             if e.type == UInt8(OMNI_EV_FILL.rawValue) {
                 strategy.onFill(locate: e.locate, side: e.fill.side, price: e.fill.last_px, quantity: e.fill.last_qty)
             } else if e.type == UInt8(OMNI_EV_ORDER_REJECTED.rawValue) || e.type == UInt8(OMNI_EV_CANCEL_REJECTED.rawValue) {
@@ -467,8 +466,10 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
             stampedThisPass &+= 1
             stages?.sent(riskPassed: riskPassed)
         }
-        var copy = req
-        _ = journal?.handle(&copy)
+        if journal != nil {
+            var copy = req
+            _ = journal!.handle(&copy)
+        }
     }
 
     /// Answers a request that never reached the venue; risk hears it too when it had passed
@@ -479,7 +480,7 @@ public final class TradingLoop<Entry: OrderEntry, S: Strategy> {
         e.type = UInt8(req.type == UInt8(OMNI_EV_ORDER_NEW.rawValue) ? OMNI_EV_ORDER_REJECTED.rawValue : OMNI_EV_CANCEL_REJECTED.rawValue)
         e.order.reason = reason
         _ = ledger.apply(e)
-        _ = journal?.handle(&e)
+        if journal != nil { _ = journal!.handle(&e) }
         if riskCounted { _ = risk.onEvent(e, now: 0) }
     }
 
