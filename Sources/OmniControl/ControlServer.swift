@@ -92,6 +92,10 @@ public final class ControlServer: Sendable {
     let watchEveryNs: UInt64
     /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
     let watching = Mutex<Task<Void, Never>?>(nil)
+    /// Writes the kill switch's turns to the store, in order.
+    let killKeeper = KillSwitchKeeper()
+    /// What `start` found of the kill switch in the store (nil without a store).
+    public let killSwitchResumed = Mutex<String?>(nil)
 
     /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
     /// most; `alertLogger`: where alerts are logged (swift-log).
@@ -125,6 +129,11 @@ public final class ControlServer: Sendable {
     /// address cannot be bound. Waits without blocking a thread (Swift concurrency's threads
     /// answer the requests).
     public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
+        // The kill switch as the last run left it, on the ring before the loop's first pass.
+        if let note = await resumeKillSwitch() {
+            killSwitchResumed.withLock { $0 = note }
+            log("control     \(note)")
+        }
         let router = Router(context: BasicRequestContext.self)
         routes(router)
         let streams = Router(context: BasicWebSocketRequestContext.self)
@@ -163,6 +172,7 @@ public final class ControlServer: Sendable {
         if let w = watching.withLock({ w in defer { w = nil }; return w }) {
             w.cancel()
             await w.value
+            await noteKillSwitch(port.snapshot.read()) // a trigger since the last reading
         }
         if let r = records.withLock({ r in defer { r = nil }; return r }) {
             r.cancel()
@@ -448,21 +458,25 @@ public final class ControlServer: Sendable {
                                                  what: "\(name) limits")
                 if let expiresIn {
                     self.override(name, locate: s.instruments[i].locate, from: current, forSeconds: expiresIn, by: "\(who.name) (\(who.role.rawValue))")
+                    await self.saveOverride(name, raisedQty: newQty, raisedPosition: newPosition)
                 }
                 return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
             }
         }
         router.post("/v1/kill") { req, _ in
-            try await self.mutation(req, .kill) { _, _ in
+            try await self.mutation(req, .kill) { who, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
                 let s = await self.snapshot(atLeast: ack.version)
+                try await self.recordKillSwitch(engaged: true, who: "\(who.name) (\(who.role.rawValue))", version: ack.version)
                 return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
                                            configVersion: s.summary.configVersion))
             }
         }
         router.post("/v1/kill/reset") { req, _ in
-            try await self.mutation(req, .resetKill) { _, _ in
+            try await self.mutation(req, .resetKill) { who, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+                _ = await self.snapshot(atLeast: ack.version)
+                try await self.recordKillSwitch(engaged: false, who: "\(who.name) (\(who.role.rawValue))", version: ack.version)
                 return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
             }
         }

@@ -185,6 +185,7 @@ extension ControlServer {
             let (messages, latest) = tape.read(s, symbols: symbols)
             hub.publish(raised + messages, latest: s.summary.publishedNs == 0 ? nil : latest)
             await revertExpired(now: now)
+            await noteKillSwitch(s)
             try? await Task.sleep(nanoseconds: watchEveryNs)
         }
     }
