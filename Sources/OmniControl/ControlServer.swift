@@ -2,6 +2,8 @@ import CEvent
 import CSys
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -127,8 +129,9 @@ public final class ControlServer: Sendable {
 
     /// Starts listening on `host:port` (0: any free port); returns the port bound. Throws when the
     /// address cannot be bound. Waits without blocking a thread (Swift concurrency's threads
-    /// answer the requests).
-    public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
+    /// answer the requests). With `tls` it serves HTTPS and WSS only (a plain request's handshake
+    /// fails and its connection is closed).
+    public func start(host: String, port listenPort: UInt16, tls: TLSConfiguration? = nil) async throws -> UInt16 {
         // The kill switch as the last run left it, on the ring before the loop's first pass.
         if let note = await resumeKillSwitch() {
             killSwitchResumed.withLock { $0 = note }
@@ -141,7 +144,8 @@ public final class ControlServer: Sendable {
         var logger = Logger(label: "omni.control")
         logger.logLevel = .warning
         let bound = Mutex<Int?>(nil)
-        let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: streams),
+        let plain = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: streams)
+        let app = Application(router: router, server: try tls.map { try .tls(plain, tlsConfiguration: $0) } ?? plain,
                               configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)

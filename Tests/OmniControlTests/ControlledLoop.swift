@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import HummingbirdBcrypt
 import Logging
+import NIOSSL
 import OmniBook
 import OmniControl
 import OmniCore
@@ -66,8 +67,8 @@ final class ControlledLoop: @unchecked Sendable {
     deinit { pause(); entry.venue.feed.deallocate() }
 
     /// Starts the HTTP server (on `port`, 0: any free one) and the loop's thread; waits for the loop's first snapshot.
-    func serve(port listenPort: UInt16 = 0) async throws {
-        httpPort = try await server.start(host: "127.0.0.1", port: listenPort)
+    func serve(port listenPort: UInt16 = 0, tls: TLSConfiguration? = nil) async throws {
+        httpPort = try await server.start(host: "127.0.0.1", port: listenPort, tls: tls)
         resume()
         try await wait("the first snapshot") { self.port.snapshot.read().summary.publishedNs != 0 }
     }
