@@ -145,7 +145,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: artefacts, withIntermediateDirectories: true)
         let dir = TestScratch.directory("dashboard-params")
         let c = try ControlledLoop()
-        try await c.serve(port: UInt16(45_000 + Int(getpid() % 500))) // 45000-45499: this test's range
+        try await c.serve(port: UInt16(45_000 + Int(getpid() % 200))) // 45000-45199: this test's range
         let (aapl, msft) = (ControlledLoop.specs[0], ControlledLoop.specs[1])
         try await c.wait("both instruments quoted at the venue") { c.port.snapshot.read().summary.openOrders == 4 }
         /// The venue's best order on `side` of `locate` (only ours rest there), read with the loop paused.

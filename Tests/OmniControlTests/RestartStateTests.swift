@@ -118,7 +118,7 @@ import Testing
         #expect(try await store.verifyAudit().intact)
     }
 
-    /// `omni run` end to end against `omni sim` (subprocesses, ports 45500-45999 and groups of their
+    /// `omni run` end to end against `omni sim` (subprocesses, ports 45200-45499 and groups of their
     /// own): killed through `omni ctl kill` in run 1; run 2 on the same store (the default one, in
     /// the run's data folder) against a new venue starts killed and the venue's own summary counts
     /// no order from it, though it logged in; run 3 still starts killed, and `omni ctl reset` sets it
@@ -127,7 +127,7 @@ import Testing
     func omniRunResumesTheKillSwitchAndTheVenueSeesNothingUntilAReset() async throws {
         let ctl = CtlCommandTests()
         let dir = TestScratch.directory("restart-run")
-        let base = 45_500 + Int(getpid() % 80) * 6 // 45500-45979
+        let base = 45_200 + Int(getpid() % 50) * 6 // 45200-45499
         func venue(_ name: String, _ port: Int, group: String) throws {
             try """
             mold: {line_a: "\(group):\(port + 2)", line_b: off, retransmit_port: \(port + 2)}

@@ -12,7 +12,7 @@ import Testing
 /// CA succeed, from our client and from curl (a client we did not write); a plain-HTTP request to
 /// the TLS port fails; a client without the CA, or trusting another CA, is refused at the
 /// handshake. `omni run`'s options and configuration keys, with refusals naming a missing file,
-/// and `omni ctl --cacert` / $OMNI_CTL_CACERT. Ports 45600-45899.
+/// and `omni ctl --cacert` / $OMNI_CTL_CACERT. Ports 45500-45999.
 @Suite(.serialized) struct TLSControlTests {
     static let openssl = ["/usr/bin/openssl", "/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static let curl = ["/usr/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -50,7 +50,7 @@ import Testing
         let dir = try await Self.certificates()
         let tls = try ControlPlane.serverTLS(cert: dir + "/server.pem", key: dir + "/server.key")
         let c = try ControlledLoop()
-        try await c.serve(port: UInt16(45_600 + Int(getpid() % 150)), tls: tls) // 45600-45749
+        try await c.serve(port: UInt16(45_500 + Int(getpid() % 150)), tls: tls) // 45500-45649
         let port = c.httpPort
         func client(_ role: ControlRole, tls: ControlClientTLS?) -> ControlClient {
             ControlClient(host: "127.0.0.1", port: port, token: ControlledLoop.roles[role], tls: tls)
@@ -138,7 +138,7 @@ import Testing
         }
 
         // The configuration's keys, against `omni sim`.
-        let port = 45_750 + Int(getpid() % 35) * 4 // 45750-45889: control, OUCH, FIX, MoldUDP64
+        let port = 45_650 + Int(getpid() % 87) * 4 // 45650-45997: control, OUCH, FIX, MoldUDP64
         let (ouch, fix, mold) = (port + 1, port + 2, port + 3)
         try """
         mold: {line_a: "239.192.79.9:\(mold)", line_b: off, retransmit_port: \(mold)}
