@@ -60,6 +60,29 @@ public actor CommandLink {
     /// Sends one command and waits for the loop's acknowledgement.
     public func send(_ code: Int32, locate: UInt16 = 0, _ a0: UInt64 = 0, _ a1: UInt64 = 0,
                      timeoutNs: UInt64 = 2_000_000_000) async throws(CommandLinkError) -> CommandAck {
+        let seq = try push(code, locate: locate, a0, a1)
+        waiting.insert(seq)
+        let deadline = csys_monotonic_ns() + timeoutNs
+        while true {
+            collect()
+            if let a = received.removeValue(forKey: seq) { return a }
+            if csys_monotonic_ns() > deadline {
+                waiting.remove(seq) // a late acknowledgement is counted, then dropped
+                throw .notAcknowledged(timeoutMs: timeoutNs / 1_000_000)
+            }
+            try? await Task.sleep(nanoseconds: 20_000)
+        }
+    }
+
+    /// Puts one command on the ring without waiting for its answer (the loop may not have started
+    /// yet: it applies the command before its first pass); its acknowledgement is counted when it
+    /// comes, then dropped. Returns its sequence number.
+    @discardableResult
+    public func post(_ code: Int32, locate: UInt16 = 0, _ a0: UInt64 = 0, _ a1: UInt64 = 0) throws(CommandLinkError) -> UInt64 {
+        try push(code, locate: locate, a0, a1)
+    }
+
+    func push(_ code: Int32, locate: UInt16, _ a0: UInt64, _ a1: UInt64) throws(CommandLinkError) -> UInt64 {
         collect()
         guard unacknowledged < port.capacity else { throw .busy }
         var e = omni_event()
@@ -74,17 +97,7 @@ public actor CommandLink {
         let seq = nextSeq
         nextSeq += 1
         unacknowledged += 1
-        waiting.insert(seq)
-        let deadline = csys_monotonic_ns() + timeoutNs
-        while true {
-            collect()
-            if let a = received.removeValue(forKey: seq) { return a }
-            if csys_monotonic_ns() > deadline {
-                waiting.remove(seq) // a late acknowledgement is counted, then dropped
-                throw .notAcknowledged(timeoutMs: timeoutNs / 1_000_000)
-            }
-            try? await Task.sleep(nanoseconds: 20_000)
-        }
+        return seq
     }
 
     /// Takes every acknowledgement the loop has written.

@@ -2,19 +2,28 @@ import Foundation
 import OmniCore
 import OmniTrading
 
-/// What every `omni ctl` command is given: where the control plane is, the token file, and
-/// whether to print the answer's raw JSON.
+/// What every `omni ctl` command is given: where the control plane is, the token file, the CA
+/// certificate for an https:// address, and whether to print the answer's raw JSON.
 public protocol ControlCallOptions {
     var control: String { get }
     var tokenFile: String? { get }
+    var cacert: String? { get }
     var json: Bool { get }
 }
 
 extension ControlCallOptions {
-    /// A client of the control plane at `control`, with the token from `tokenFile`, else
+    /// A client of the control plane at `control` (HOST:PORT or http://HOST:PORT: plain HTTP;
+    /// https://HOST:PORT: TLS, the server's certificate checked against `cacert`, else
+    /// $OMNI_CTL_CACERT, else the system's roots), with the token from `tokenFile`, else
     /// $OMNI_CTL_TOKEN, else the one omni run generated.
     public func client() throws -> ControlClient {
-        guard let hp = RunConfig.HostPort(control) else { throw CommandError.refused("--control: '\(control)' is not HOST:PORT") }
+        let https = control.hasPrefix("https://")
+        let address = https ? String(control.dropFirst(8)) : control.hasPrefix("http://") ? String(control.dropFirst(7)) : control
+        guard let hp = RunConfig.HostPort(address.hasSuffix("/") ? String(address.dropLast()) : address) else {
+            throw CommandError.refused("--control: '\(control)' is not HOST:PORT, http://HOST:PORT or https://HOST:PORT")
+        }
+        if let cacert, !https { throw CommandError.refused("--cacert \(cacert): only for an https:// control plane (--control https://\(address))") }
+        let tls = https ? ControlClientTLS(caCert: cacert ?? ProcessInfo.processInfo.environment["OMNI_CTL_CACERT"].flatMap { $0.isEmpty ? nil : $0 }) : nil
         var token: String?
         if let f = tokenFile {
             do { token = try String(contentsOfFile: f, encoding: .utf8) } catch { throw CommandError.refused("--token-file \(f): \(error.localizedDescription)") }
@@ -23,7 +32,7 @@ extension ControlCallOptions {
         } else {
             token = try? String(contentsOfFile: ControlPlane.defaultTokenFile, encoding: .utf8)
         }
-        return ControlClient(host: hp.host, port: hp.port, token: token?.trimmingCharacters(in: .whitespacesAndNewlines))
+        return ControlClient(host: hp.host, port: hp.port, token: token?.trimmingCharacters(in: .whitespacesAndNewlines), tls: tls)
     }
 
     /// Sends the request; prints the raw JSON (`json`) or `readable`'s lines; a refusal exits 1 with its message.

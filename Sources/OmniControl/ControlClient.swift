@@ -7,32 +7,31 @@ public struct ControlClientError: Error, CustomStringConvertible, Sendable {
     public var description: String { problem }
 }
 
-/// A small blocking HTTP/1.1 client of the control plane (`omni ctl`), over OmniNet's TCP helper:
-/// one request per connection (`Connection: close`), the answer read to the end.
+/// A small blocking HTTP/1.1 client of the control plane (`omni ctl`), over OmniNet's TCP helper,
+/// or over TLS (swift-nio-ssl) for a control plane served with a certificate: one request per
+/// connection (`Connection: close`), the answer read to the end.
 public struct ControlClient: Sendable {
     public let host: String
     public let port: UInt16
     public let token: String?
     public let timeoutMs: Int32
+    /// HTTPS (nil: plain HTTP).
+    public let tls: ControlClientTLS?
 
-    public init(host: String, port: UInt16, token: String?, timeoutMs: Int32 = 5_000) {
-        self.host = host; self.port = port; self.token = token; self.timeoutMs = timeoutMs
+    public init(host: String, port: UInt16, token: String?, timeoutMs: Int32 = 5_000, tls: ControlClientTLS? = nil) {
+        self.host = host; self.port = port; self.token = token; self.timeoutMs = timeoutMs; self.tls = tls
     }
 
     /// Sends `method path` (with a JSON body when given) and returns the status, the headers (names
     /// in lower case) and the body.
     public func request(_ method: String, _ path: String, body: String? = nil) throws(ControlClientError) -> (status: Int, headers: [String: String], body: String) {
+        let out = requestBytes(method, path, body: body)
+        if let tls { return try Self.parse(try exchangeTLS(out, tls)) }
         let fd: Int32
         do { fd = try TCP.connect(host: host, port: port, timeoutMs: timeoutMs) } catch {
             throw ControlClientError(problem: "cannot reach the control plane at \(host):\(port): \(error.problem) (is omni run running with --control?)")
         }
         defer { close(fd) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nAccept: application/json\r\n"
-        if let token { head += "Authorization: Bearer \(token)\r\n" }
-        let payload = Array((body ?? "").utf8)
-        if body != nil { head += "Content-Type: application/json\r\n" }
-        head += "Content-Length: \(payload.count)\r\n\r\n"
-        let out = Array(head.utf8) + payload
         var sent = 0
         while sent < out.count {
             guard wait(fd, Int16(POLLOUT)) else { throw ControlClientError(problem: "\(host):\(port): timed out sending the request") }
@@ -53,6 +52,16 @@ public struct ControlClient: Sendable {
             answer += chunk[0..<n]
         }
         return try Self.parse(answer)
+    }
+
+    /// The request as sent: head and body.
+    func requestBytes(_ method: String, _ path: String, body: String?) -> [UInt8] {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nAccept: application/json\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        let payload = Array((body ?? "").utf8)
+        if body != nil { head += "Content-Type: application/json\r\n" }
+        head += "Content-Length: \(payload.count)\r\n\r\n"
+        return Array(head.utf8) + payload
     }
 
     func wait(_ fd: Int32, _ events: Int16) -> Bool {

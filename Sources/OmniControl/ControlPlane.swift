@@ -2,6 +2,8 @@ import CSys
 import Dispatch
 import Glibc
 import HummingbirdBcrypt
+import HummingbirdTLS
+import NIOSSL
 import OmniConfig
 import OmniTrading
 import Synchronization
@@ -59,16 +61,38 @@ public final class ControlPlane {
             print($0)
             fflush(nil)
         }
+        let tls = try cfg.control.tlsCert.map { cert throws(ControlPlaneError) in try serverTLS(cert: cert, key: cfg.control.tlsKey ?? "") }
         let bound: UInt16
-        do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port) } } catch {
+        do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port, tls: tls) } } catch {
             try? runBlocking { await server.stop() }
             throw ControlPlaneError(problem: "\(listen): \(error)")
         }
         let endpoint = "\(listen.host):\(bound)"
         say("control     store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
-        say("control     http://\(endpoint) (dashboard at /, GET /openapi.json, GET /metrics, WebSocket /v1/stream; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", ")); "
+        say("control     \(tls == nil ? "http" : "https")://\(endpoint) (\(tls == nil ? "" : "TLS: \(cfg.control.tlsCert!); ")dashboard at /, GET /openapi.json, GET /metrics, WebSocket /v1/stream; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", ")); "
             + "\(String(format: "%g", cfg.control.requestRate.perSecond)) requests/s per token, burst \(String(format: "%g", cfg.control.requestRate.burst))), \(affinity)")
         return ControlPlane(port: port, server: server, endpoint: endpoint)
+    }
+
+    /// The server's TLS configuration from a certificate chain and its private key (PEM files); a
+    /// refusal names the file and what is wrong with it.
+    public static func serverTLS(cert: String, key: String) throws(ControlPlaneError) -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(cert) } catch {
+            throw ControlPlaneError(problem: "control.tls_cert \(cert): not a PEM certificate chain (\(error))")
+        }
+        guard !chain.isEmpty else { throw ControlPlaneError(problem: "control.tls_cert \(cert): no certificate in it") }
+        let privateKey: NIOSSLPrivateKey
+        do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+            throw ControlPlaneError(problem: "control.tls_key \(key): not a PEM private key (\(error))")
+        }
+        var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        c.minimumTLSVersion = .tlsv12
+        // A key that is not the certificate's is found here, not at the first client's handshake.
+        do { _ = try NIOSSLContext(configuration: c) } catch {
+            throw ControlPlaneError(problem: "control.tls_cert \(cert) and control.tls_key \(key) do not go together (\(error))")
+        }
+        return c
     }
 
     /// Stops the server; the calling thread waits (omni run's main thread, never one of Swift

@@ -107,9 +107,11 @@ extension ControlServer {
     }
 
     /// At start: once the loop has published its first snapshot, the store's last configuration is
-    /// applied through the command ring (limits first, at most the run's own, then the quoting
-    /// parameters, then quoting on or off: only what differs from the run's own configuration),
-    /// and the configuration the run then has is recorded with an audit row. Returns what it did.
+    /// applied through the command ring (limits first, at most the run's own unless a raise kept
+    /// in the store is still unexpired: then as raised, held again with its remaining time; then
+    /// the quoting parameters, then quoting on or off: only what differs from the run's own
+    /// configuration), and the configuration the run then has is recorded with an audit row. A
+    /// kept raise that expired while no run held it is dropped, audited as system. Returns what it did.
     func resume() async -> String {
         guard let store else { return "no store" }
         while port.snapshot.read().summary.publishedNs == 0 {
@@ -117,9 +119,25 @@ extension ControlServer {
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
         let start = port.snapshot.read()
-        var done: [String] = [], refused: [String] = []
+        var done: [String] = [], refused: [String] = [], notes: [String] = [] // notes: what sent no command
         let last: AppliedConfig?
         do { last = try await store.lastConfig() } catch { return "not resumed: \(error)" }
+        let opened = Date()
+        var kept: [String: StoredLimitOverride] = [:]
+        do { for o in try await store.limitOverrides() { kept[o.symbol] = o } } catch {
+            refused.append("limit overrides NOT read (none resumed: limits at most the run's own): \(error)")
+        }
+        for o in kept.values.sorted(by: { $0.symbol < $1.symbol }) where o.expiresAt <= opened {
+            kept[o.symbol] = nil
+            await forgetOverride(o.symbol)
+            notes.append("\(o.symbol) override by \(o.by) expired at \(timestamp(o.expiresAt)): dropped")
+            let outcome = "200 the override by \(o.by) (max_order_qty \(o.maxOrderQty), max_position \(o.maxPosition)) expired at \(timestamp(o.expiresAt)) "
+                + "while no run held it: not resumed; \(o.symbol)'s limits at most the run's own"
+            do {
+                try await store.appendAudit(AuditEntry(at: Date(), who: "system", role: "system", action: "revert limit override", endpoint: "(start)",
+                                                       before: "{}", after: "{}", outcome: outcome))
+            } catch { refused.append("the audit row of \(o.symbol)'s expired override NOT written: \(error)") }
+        }
         if let last {
             for (i, x) in start.instruments.enumerated() where i < symbols.count {
                 guard let c = last.instruments.first(where: { $0.symbol == symbols[i] }) else { continue }
@@ -131,8 +149,19 @@ extension ControlServer {
                 }
                 // Never above the run's own limits: every raise expires, and one the stop cut short ends with it.
                 if let storedQty = c.maxOrderQty, let storedPosition = c.limitPosition, let runQty = now.maxOrderQty, let runPosition = now.limitPosition {
-                    let q = min(storedQty, runQty), p = min(storedPosition, runPosition)
-                    if q != runQty || p != runPosition { await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), "limits \(q)/\(p)") }
+                    if let o = kept[symbols[i]] {
+                        // A raise still unexpired: as it was last (at most as raised), reverting to at most the run's own.
+                        let q = min(storedQty, o.maxOrderQty), p = min(storedPosition, o.maxPosition)
+                        let left = Int64(o.expiresAt.timeIntervalSinceNow.rounded(.up))
+                        let what = "limits \(q)/\(p) (override by \(o.by) until \(timestamp(o.expiresAt)), \(left) s left)"
+                        if q != runQty || p != runPosition { await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), what) }
+                        else { notes.append("\(symbols[i]) \(what)") }
+                        restoreOverride(symbols[i], locate: x.locate, revertsToQty: min(o.revertsToMaxOrderQty, runQty),
+                                        revertsToPosition: min(o.revertsToMaxPosition, runPosition), expiresAt: o.expiresAt, by: o.by)
+                    } else {
+                        let q = min(storedQty, runQty), p = min(storedPosition, runPosition)
+                        if q != runQty || p != runPosition { await send(Int32(OMNI_CMD_SET_LIMITS), UInt64(q), UInt64(max(p, 0)), "limits \(q)/\(p)") }
+                    }
                 }
                 for p in QuoteParameter.allCases {
                     guard let v = c.value(p), now.value(p) != nil, v != now.value(p) else { continue }
@@ -142,11 +171,13 @@ extension ControlServer {
             }
         }
         let after = await snapshot(atLeast: start.summary.configVersion + UInt64(done.count))
-        let what = last.map { l in
-            "configuration version \(l.id) (run \(l.run), loop version \(l.loopVersion), by \(l.who)) resumed: "
-                + (done.isEmpty ? "the run's configuration already is it" : done.joined(separator: ", "))
-                + (refused.isEmpty ? "" : "; NOT applied: \(refused.joined(separator: "; "))")
-        } ?? "nothing to resume (an empty store): the run's configuration recorded"
+        let applied: String = done.isEmpty ? "the run's configuration already is it" : done.joined(separator: ", ")
+        let noted: String = notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")
+        let notApplied: String = refused.isEmpty ? "" : "; NOT applied: " + refused.joined(separator: "; ")
+        var what = "nothing to resume (an empty store): the run's configuration recorded" + noted + notApplied
+        if let l = last {
+            what = "configuration version \(l.id) (run \(l.run), loop version \(l.loopVersion), by \(l.who)) resumed: " + applied + noted + notApplied
+        }
         do {
             let now = Date()
             try await store.recordConfig(AppliedConfig(run: run, loopVersion: after.summary.configVersion, at: now,
@@ -185,6 +216,6 @@ extension ControlServer {
             await write()
         }
         drainJournal() // what the loop journaled after the watcher's last reading
-        await Task { await write() }.value // a task of its own: GRDB refuses a cancelled task's access
+        await write()
     }
 }

@@ -2,6 +2,8 @@ import CEvent
 import CSys
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -94,6 +96,10 @@ public final class ControlServer: Sendable {
     let blotter: OrderBlotter
     /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
     let watching = Mutex<Task<Void, Never>?>(nil)
+    /// Writes the kill switch's turns to the store, in order.
+    let killKeeper = KillSwitchKeeper()
+    /// What `start` found of the kill switch in the store (nil without a store).
+    public let killSwitchResumed = Mutex<String?>(nil)
 
     /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
     /// most; `alertLogger`: where alerts are logged (swift-log).
@@ -126,8 +132,14 @@ public final class ControlServer: Sendable {
 
     /// Starts listening on `host:port` (0: any free port); returns the port bound. Throws when the
     /// address cannot be bound. Waits without blocking a thread (Swift concurrency's threads
-    /// answer the requests).
-    public func start(host: String, port listenPort: UInt16) async throws -> UInt16 {
+    /// answer the requests). With `tls` it serves HTTPS and WSS only (a plain request's handshake
+    /// fails and its connection is closed).
+    public func start(host: String, port listenPort: UInt16, tls: TLSConfiguration? = nil) async throws -> UInt16 {
+        // The kill switch as the last run left it, on the ring before the loop's first pass.
+        if let note = await resumeKillSwitch() {
+            killSwitchResumed.withLock { $0 = note }
+            log("control     \(note)")
+        }
         let router = Router(context: BasicRequestContext.self)
         routes(router)
         let streams = Router(context: BasicWebSocketRequestContext.self)
@@ -135,7 +147,8 @@ public final class ControlServer: Sendable {
         var logger = Logger(label: "omni.control")
         logger.logLevel = .warning
         let bound = Mutex<Int?>(nil)
-        let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: streams),
+        let plain = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: streams)
+        let app = Application(router: router, server: try tls.map { try .tls(plain, tlsConfiguration: $0) } ?? plain,
                               configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
@@ -166,6 +179,7 @@ public final class ControlServer: Sendable {
         if let w = watching.withLock({ w in defer { w = nil }; return w }) {
             w.cancel()
             await w.value
+            await noteKillSwitch(port.snapshot.read()) // a trigger since the last reading
         }
         if let r = records.withLock({ r in defer { r = nil }; return r }) {
             r.cancel()
@@ -451,21 +465,25 @@ public final class ControlServer: Sendable {
                                                  what: "\(name) limits")
                 if let expiresIn {
                     self.override(name, locate: s.instruments[i].locate, from: current, forSeconds: expiresIn, by: "\(who.name) (\(who.role.rawValue))")
+                    await self.saveOverride(name, raisedQty: newQty, raisedPosition: newPosition)
                 }
                 return Self.json(self.limits(await self.snapshot(atLeast: ack.version)))
             }
         }
         router.post("/v1/kill") { req, _ in
-            try await self.mutation(req, .kill) { _, _ in
+            try await self.mutation(req, .kill) { who, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL), what: "kill")
                 let s = await self.snapshot(atLeast: ack.version)
+                try await self.recordKillSwitch(engaged: true, who: "\(who.name) (\(who.role.rawValue))", version: ack.version)
                 return Self.json(KillState(killed: true, reason: KillReason(rawValue: s.summary.killReason)?.name ?? KillReason.command.name,
                                            configVersion: s.summary.configVersion))
             }
         }
         router.post("/v1/kill/reset") { req, _ in
-            try await self.mutation(req, .resetKill) { _, _ in
+            try await self.mutation(req, .resetKill) { who, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+                _ = await self.snapshot(atLeast: ack.version)
+                try await self.recordKillSwitch(engaged: false, who: "\(who.name) (\(who.role.rawValue))", version: ack.version)
                 return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
             }
         }

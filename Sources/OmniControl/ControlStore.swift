@@ -119,6 +119,51 @@ public struct DailyPnL: Sendable, Equatable {
     }
 }
 
+/// One turn of the kill switch, as the store keeps it (append-only; the last row is its state):
+/// on (`engaged`, with the reason) or off (a person's reset), who did it and when. A new run on the
+/// store starts killed when the last row is on (RTS 6 Art. 12: nothing goes out until a person
+/// resets it).
+public struct KillSwitchRecord: Sendable, Equatable {
+    /// The store's own number, one more per row (0 until stored).
+    public var id: Int64 = 0
+    /// The run in which it turned (`ControlServer.run`).
+    public var run: String
+    public var at: Date
+    /// On (true) or reset (false).
+    public var engaged: Bool
+    /// Why it turned on ("command", "SIGUSR1", "stale feed", "gateway disconnect", "daily loss"); "" for a reset.
+    public var reason: String
+    /// "name (role)" of the token that asked, or "omni run (TRIGGER)" for a trigger of the loop's own.
+    public var who: String
+
+    public init(run: String, at: Date, engaged: Bool, reason: String, who: String) {
+        self.run = run; self.at = at; self.engaged = engaged; self.reason = reason; self.who = who
+    }
+}
+
+/// A raised limit waiting to expire, as the store keeps it: one row per instrument (a second raise
+/// replaces it), removed when it reverts. A new run on the store re-applies one still unexpired
+/// with its remaining time; one expired meanwhile is dropped (audited as system).
+public struct StoredLimitOverride: Sendable, Equatable {
+    public var symbol: String
+    /// The limits as raised.
+    public var maxOrderQty: UInt32, maxPosition: Int64
+    /// The limits before the first raise: what it reverts to.
+    public var revertsToMaxOrderQty: UInt32, revertsToMaxPosition: Int64
+    public var expiresAt: Date
+    /// "name (role)" of the risk officer who raised it.
+    public var by: String
+    /// The run that raised it, and when.
+    public var run: String
+    public var at: Date
+
+    public init(symbol: String, maxOrderQty: UInt32, maxPosition: Int64, revertsToMaxOrderQty: UInt32, revertsToMaxPosition: Int64, expiresAt: Date,
+                by: String, run: String, at: Date) {
+        self.symbol = symbol; self.maxOrderQty = maxOrderQty; self.maxPosition = maxPosition; self.revertsToMaxOrderQty = revertsToMaxOrderQty
+        self.revertsToMaxPosition = revertsToMaxPosition; self.expiresAt = expiresAt; self.by = by; self.run = run; self.at = at
+    }
+}
+
 /// Why the store failed: the operation and the database's own words.
 public struct ControlStoreError: Error, CustomStringConvertible, Sendable {
     public let problem: String
@@ -154,6 +199,19 @@ public protocol ControlStore: Sendable {
     func dailyPnL(day: String) async throws -> [DailyPnL]
     /// Order events of `run`, oldest first; `event`: only those (e.g. "fill"), nil: all.
     func orderEvents(run: String, event: String?) async throws -> [OrderEventRecord]
+
+    // Since migration v3: what a restart must not forget.
+
+    /// Appends a turn of the kill switch; returns it with its id.
+    @discardableResult func recordKillSwitch(_ record: KillSwitchRecord) async throws -> KillSwitchRecord
+    /// The last turn of the kill switch (of any run), nil when it never turned.
+    func lastKillSwitch() async throws -> KillSwitchRecord?
+    /// Keeps `override` as its instrument's one override (replacing one kept before).
+    func saveLimitOverride(_ override: StoredLimitOverride) async throws
+    /// Forgets `symbol`'s override (reverted, or dropped at expiry); nothing when none is kept.
+    func removeLimitOverride(symbol: String) async throws
+    /// Every override kept, by symbol.
+    func limitOverrides() async throws -> [StoredLimitOverride]
 }
 
 extension DailyPnL {

@@ -3,12 +3,16 @@
 /// it is given (kept in the tab's sessionStorage, sent as `Authorization: Bearer`): the touch and
 /// our best quote of a chosen instrument as a ladder, the fills tape (each execution, /v1/fills),
 /// positions, a PnL chart, tick-to-trade and command-to-applied percentiles,
-/// risk limits with their usage, and the kill button (POST /v1/kill; a refusal is shown as the
-/// server gave it).
+/// risk limits with their usage, the chosen instrument's quoting parameters with a form to change
+/// them (PUT /v1/instruments/{symbol}/params) and to start or stop its quoting (POST
+/// /v1/instruments/{symbol}/quoting), and the kill button (POST /v1/kill); a refusal is shown as
+/// the server gave it.
 ///
 /// The page reads its fragment: `#token=T` stores T and drops it from the address, `symbol=S`
-/// chooses the ladder's instrument, `press=kill` clicks the page's own kill button once the first
-/// data has loaded (headless tests drive the real handler that way).
+/// chooses the instrument, `spread_ticks=N`, `size=N`, `skew_shares=N`, `max_position=N` fill the
+/// parameter form, and `press=kill`, `press=params`, `press=quoting-off` or `press=quoting-on`
+/// clicks the page's own button once the first data has loaded (headless tests drive the real
+/// handlers that way).
 enum Dashboard {
     static let html = #"""
     <!doctype html>
@@ -28,7 +32,10 @@ enum Dashboard {
       input, select, button { font: inherit; background: #0b0f13; color: var(--text); border: 1px solid var(--line); border-radius: 4px; padding: 4px 8px; }
       button { cursor: pointer; }
       #kill { background: #b3261e; border-color: #e0605e; color: #fff; font-weight: 700; padding: 8px 20px; letter-spacing: .08em; }
-      #kill-result { font-weight: 600; }
+      #kill-result, #params-result { font-weight: 600; }
+      #params-form { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 8px; margin-top: 8px; }
+      #params-form label { display: flex; flex-direction: column; color: var(--dim); font-size: 12px; }
+      #params-form input { width: 110px; }
       .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); } .dim { color: var(--dim); }
       #strip { display: flex; flex-wrap: wrap; gap: 18px; padding: 8px 16px; border-bottom: 1px solid var(--line); }
       #strip b { font-variant-numeric: tabular-nums; }
@@ -71,6 +78,21 @@ enum Dashboard {
         <div class="note">The touch only: the loop's snapshot holds each instrument's best bid and ask prices, no depth and no sizes. Our quote is our best order on each side with its shares left.</div>
       </section>
       <section>
+        <h2>Quoting parameters <span id="params-symbol"></span></h2>
+        <table id="params"><thead><tr><th>parameter</th><th>now</th></tr></thead><tbody></tbody></table>
+        <div id="params-form">
+          <label>spread_ticks <input id="param-spread_ticks" inputmode="numeric" autocomplete="off"></label>
+          <label>size <input id="param-size" inputmode="numeric" autocomplete="off"></label>
+          <label>skew_shares <input id="param-skew_shares" inputmode="numeric" autocomplete="off"></label>
+          <label>max_position <input id="param-max_position" inputmode="numeric" autocomplete="off"></label>
+          <button id="params-set" title="PUT /v1/instruments/{symbol}/params with the values filled in (a trader, risk officer or admin token)">Set</button>
+          <button id="quoting-off" title="POST /v1/instruments/{symbol}/quoting {quoting: false}: its orders canceled">Stop quoting</button>
+          <button id="quoting-on" title="POST /v1/instruments/{symbol}/quoting {quoting: true}">Start quoting</button>
+        </div>
+        <div id="params-result"></div>
+        <div class="note">Only the values filled in are sent; the rest stay as they are. Ticks from the mid on each side; size in shares.</div>
+      </section>
+      <section>
         <h2>PnL (net, realised) since this page opened</h2>
         <canvas id="pnl" width="800" height="220"></canvas>
         <div id="pnl-now" class="note"></div>
@@ -107,6 +129,8 @@ enum Dashboard {
     const token = () => sessionStorage.getItem('omni-token') || '';
     let symbol = fragment.get('symbol') || '';
     const press = fragment.get('press');
+    const PARAMS = ['spread_ticks', 'size', 'skew_shares', 'max_position'];
+    for (const p of PARAMS) if (fragment.has(p)) $('param-' + p).value = fragment.get(p);
     let pressed = false, killedNow = false;
     const pnlSeries = [];
 
@@ -126,11 +150,13 @@ enum Dashboard {
       $('token-state').className = token() ? 'ok' : 'bad';
     }
 
-    async function api(path, method) {
-      const r = await fetch(path, {method: method || 'GET', headers: {Authorization: 'Bearer ' + token()}, cache: 'no-store'});
-      let body = {};
-      try { body = await r.json(); } catch (e) { body = {}; }
-      return {status: r.status, ok: r.ok, body};
+    async function api(path, method, body) {
+      const headers = {Authorization: 'Bearer ' + token()};
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const r = await fetch(path, {method: method || 'GET', headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body)});
+      let answer = {};
+      try { answer = await r.json(); } catch (e) { answer = {}; }
+      return {status: r.status, ok: r.ok, body: answer};
     }
 
     async function kill() {
@@ -150,6 +176,61 @@ enum Dashboard {
         out.className = 'bad';
       }
       poll();
+    }
+
+    function refusal(r, what) {
+      const word = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 409: 'Conflict', 429: 'Too Many Requests'}[r.status] || 'refused';
+      return `${r.status} ${word}: ${r.body.error || 'no message'} (${what} NOT applied)`;
+    }
+
+    // The chosen instrument's parameters: only the fields filled in are sent, as whole numbers.
+    async function setParams() {
+      const out = $('params-result'), sym = symbol;
+      out.dataset.status = '';
+      if (!token()) { out.textContent = 'No token: enter a trader, risk officer or admin token first'; out.className = 'bad'; return; }
+      const body = {};
+      for (const p of PARAMS) {
+        const v = $('param-' + p).value.trim();
+        if (v === '') continue;
+        if (!/^-?[0-9]+$/.test(v)) { out.textContent = `${p}: '${v}' is not a whole number (nothing sent)`; out.className = 'bad'; return; }
+        body[p] = Number(v);
+      }
+      if (Object.keys(body).length === 0) { out.textContent = 'Nothing to set: fill in one or more values'; out.className = 'warn'; return; }
+      out.textContent = `setting ${sym}…`; out.className = 'warn';
+      let r;
+      try { r = await api(`/v1/instruments/${encodeURIComponent(sym)}/params`, 'PUT', body); } catch (e) { out.textContent = 'NOT sent: ' + e; out.className = 'bad'; return; }
+      out.dataset.status = r.status;
+      if (r.ok) {
+        out.textContent = `${sym}: ` + PARAMS.filter(p => p in body).map(p => `${p} ${r.body[p]}`).join(', ') + `, config version ${r.body.config_version}`;
+        out.className = 'ok';
+        for (const p of PARAMS) $('param-' + p).value = '';
+      } else { out.textContent = refusal(r, 'change'); out.className = 'bad'; }
+      poll();
+    }
+
+    async function setQuoting(on) {
+      const out = $('params-result'), sym = symbol;
+      out.dataset.status = '';
+      if (!token()) { out.textContent = 'No token: enter a trader, risk officer or admin token first'; out.className = 'bad'; return; }
+      out.textContent = `${on ? 'starting' : 'stopping'} ${sym}'s quoting…`; out.className = 'warn';
+      let r;
+      try { r = await api(`/v1/instruments/${encodeURIComponent(sym)}/quoting`, 'POST', {quoting: on}); } catch (e) { out.textContent = 'NOT sent: ' + e; out.className = 'bad'; return; }
+      out.dataset.status = r.status;
+      if (r.ok) { out.textContent = `${sym}: quoting ${r.body.quoting ? 'on' : 'off'}, config version ${r.body.config_version}`; out.className = 'ok'; }
+      else { out.textContent = refusal(r, `quoting ${on ? 'on' : 'off'}`); out.className = 'bad'; }
+      poll();
+    }
+
+    function drawParams(p) {
+      $('params-symbol').textContent = p.symbol;
+      const rows = PARAMS.filter(k => p[k] != null).map(k => [k, p[k]]);
+      rows.push(['quoting', p.quoting ? '<span class="ok">on</span>' : '<span class="bad">OFF</span>']);
+      $('params').tBodies[0].innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td id="now-${k}">${v}</td></tr>`).join('');
+      for (const k of PARAMS) {
+        const input = $('param-' + k);
+        input.placeholder = p[k] != null ? String(p[k]) : 'none';
+        input.disabled = p[k] == null;
+      }
     }
 
     function drawStatus(s, o, f) {
@@ -279,13 +360,22 @@ enum Dashboard {
         const [status, orders, feed, quotes, positions, pnl, limits, latency, fills] = rs.map(r => r.body);
         drawStatus(status, orders, feed);
         drawLadder(quotes); drawTape(fills); drawPositions(positions, pnl); drawLimits(limits, positions, quotes); drawPnl(pnl); drawLatency(latency);
+        if (symbol) {
+          const pr = await api(`/v1/instruments/${encodeURIComponent(symbol)}/params`);
+          if (!pr.ok) { say(`${pr.status}: ${pr.body.error || 'no message'}`, 'bad'); return; }
+          drawParams(pr.body);
+        }
         say('updated ' + new Date().toLocaleTimeString(), 'dim');
         document.body.dataset.loaded = 'yes';
       } finally { polling = false; }
-      if (press === 'kill' && !pressed) { pressed = true; $('kill').click(); }
+      const button = {kill: 'kill', params: 'params-set', 'quoting-off': 'quoting-off', 'quoting-on': 'quoting-on'}[press];
+      if (button && !pressed && document.body.dataset.loaded === 'yes') { pressed = true; $(button).click(); }
     }
 
     $('kill').addEventListener('click', kill);
+    $('params-set').addEventListener('click', setParams);
+    $('quoting-off').addEventListener('click', () => setQuoting(false));
+    $('quoting-on').addEventListener('click', () => setQuoting(true));
     $('symbol').addEventListener('change', e => { symbol = e.target.value; poll(); });
     $('token-use').addEventListener('click', () => {
       const v = $('token-input').value.trim();

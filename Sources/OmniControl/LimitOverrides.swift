@@ -46,6 +46,7 @@ extension ControlServer {
             let position = min(max(current.maxLong, current.maxShort), o.maxPosition)
             if qty == current.maxOrderQuantity && position == max(current.maxLong, current.maxShort) {
                 overrides.withLock { $0[symbol] = nil }
+                await forgetOverride(symbol)
                 await audit(who: "system", role: "system", action: "revert limit override", endpoint: "(override expired)", before: before, after: before,
                             symbol: symbol, outcome: "200 the override by \(o.by) expired: \(symbol)'s limits are already at or below it, nothing sent")
                 continue
@@ -55,6 +56,7 @@ extension ControlServer {
                 let ack = try await command(Int32(OMNI_CMD_SET_LIMITS), locate: o.locate, UInt64(qty), UInt64(position), what: "\(symbol) limits (override expired)")
                 outcome = "200 the override by \(o.by) expired: \(symbol) max_order_qty \(qty), max_position \(position)"
                 overrides.withLock { $0[symbol] = nil }
+                await forgetOverride(symbol)
                 log("control     \(outcome.dropFirst(4)) (version \(ack.version))")
                 await audit(who: "system", role: "system", action: "revert limit override", endpoint: "(override expired)", before: before,
                             after: await snapshot(atLeast: ack.version), symbol: symbol, outcome: outcome)
@@ -63,6 +65,7 @@ extension ControlServer {
             } catch {
                 // The loop refused the values (it no longer has limits for the instrument): nothing to retry.
                 overrides.withLock { $0[symbol] = nil }
+                await forgetOverride(symbol)
                 let e = error as? APIError
                 log("control     \(symbol): the expired override NOT reverted: \(error)")
                 await audit(who: "system", role: "system", action: "revert limit override", endpoint: "(override expired)", before: before,

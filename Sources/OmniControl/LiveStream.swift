@@ -183,9 +183,11 @@ extension ControlServer {
                 ControlServer.jsonText(AlertMessage(alert: alerts.raise(a.kind, check: a.check, refusals: a.refusals, message: a.message, at: Date())))
             }
             let (messages, latest) = tape.read(s, symbols: symbols)
-            let fills = drainJournal().map { ControlServer.jsonText(FillMessage($0)) }
+            drainJournal()
+            let fills = blotter.takeUnstreamed().map { ControlServer.jsonText(FillMessage($0)) }
             hub.publish(raised + fills + messages, latest: s.summary.publishedNs == 0 ? nil : latest)
             await revertExpired(now: now)
+            await noteKillSwitch(s)
             try? await Task.sleep(nanoseconds: watchEveryNs)
         }
     }

@@ -84,6 +84,8 @@ public final class OrderBlotter: Sendable {
         var open: [UInt64: BlotterOrder] = [:]
         var fills: [OrderEventRecord] = []
         var unstored: [OrderEventRecord] = []
+        /// Executions not yet on the stream (whoever read them off the ring: the watcher, or a GET).
+        var unstreamed: [OrderEventRecord] = []
         var events: UInt64 = 0, notStored: UInt64 = 0
     }
     let state = Mutex(State())
@@ -100,7 +102,7 @@ public final class OrderBlotter: Sendable {
     }
 
     /// Reads every event waiting in `port`'s journal; `symbol` names a locate. Returns the new
-    /// executions, oldest first.
+    /// executions, oldest first (the stream takes them with `takeUnstreamed`, whoever drained).
     func drain(_ port: ControlPort, symbol: (UInt16) -> String, at: Date) -> [OrderEventRecord] {
         // Under the lock: the ring has one consumer at a time (the watcher, or the last reading at stop).
         state.withLock { s in
@@ -119,6 +121,8 @@ public final class OrderBlotter: Sendable {
             }
             s.fills.append(contentsOf: fills)
             if s.fills.count > Self.recentFills { s.fills.removeFirst(s.fills.count - Self.recentFills) }
+            s.unstreamed.append(contentsOf: fills)
+            if s.unstreamed.count > Self.recentFills { s.unstreamed.removeFirst(s.unstreamed.count - Self.recentFills) }
             if storing {
                 s.unstored.append(contentsOf: read)
                 if s.unstored.count > maxUnstored {
@@ -150,6 +154,11 @@ public final class OrderBlotter: Sendable {
     /// The rows read since the last call, for the store (and the count lost to a full buffer).
     func takeUnstored() -> [OrderEventRecord] {
         state.withLock { s in defer { s.unstored = [] }; return s.unstored }
+    }
+
+    /// The executions read since the last call, for the stream (at most the last 256).
+    func takeUnstreamed() -> [OrderEventRecord] {
+        state.withLock { s in defer { s.unstreamed = [] }; return s.unstreamed }
     }
 
     /// Rows the store did not take (it failed): counted, not kept.

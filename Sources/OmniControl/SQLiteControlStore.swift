@@ -90,6 +90,31 @@ public final class SQLiteControlStore: ControlStore {
                 CREATE INDEX order_event_run ON order_event(run, id);
                 """)
         }
+        // What a restart must not forget: the kill switch's turns (the last row is its state) and the
+        // raised limits not yet expired (one row per instrument).
+        m.registerMigration("v3 kill switch, limit overrides") { db in
+            try db.execute(sql: """
+                CREATE TABLE kill_switch_event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run TEXT NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    engaged INTEGER NOT NULL,          -- 1 on, 0 reset
+                    reason TEXT NOT NULL,              -- why it turned on; '' for a reset
+                    who TEXT NOT NULL
+                );
+                CREATE TABLE limit_override (
+                    symbol TEXT PRIMARY KEY,
+                    max_order_qty INTEGER NOT NULL,    -- as raised
+                    max_position INTEGER NOT NULL,
+                    reverts_to_max_order_qty INTEGER NOT NULL,
+                    reverts_to_max_position INTEGER NOT NULL,
+                    expires_at_ms INTEGER NOT NULL,
+                    by TEXT NOT NULL,
+                    run TEXT NOT NULL,
+                    at_ms INTEGER NOT NULL
+                );
+                """)
+        }
         return m
     }
 
@@ -263,6 +288,62 @@ public final class SQLiteControlStore: ControlStore {
             try Row.fetchAll(db, sql: "SELECT * FROM daily_pnl WHERE day = ? ORDER BY run, symbol", arguments: [day]).map { r in
                 DailyPnL(day: r["day"], run: r["run"], symbol: r["symbol"], realised: r["realised"], unrealised: r["unrealised"], fees: r["fees"],
                          position: r["position"], fills: UInt64(max(r["fills"] as Int64, 0)), at: Self.date(r["at_ms"]))
+            }
+        }
+    }
+
+    // MARK: - Kill switch and limit overrides (v2)
+
+    @discardableResult
+    public func recordKillSwitch(_ record: KillSwitchRecord) async throws -> KillSwitchRecord {
+        var r = record
+        r.at = Self.date(AuditRecord.milliseconds(record.at))
+        let normalised = r
+        return try await write("record kill switch") { db in
+            try db.execute(sql: "INSERT INTO kill_switch_event (run, at_ms, engaged, reason, who) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [normalised.run, AuditRecord.milliseconds(normalised.at), normalised.engaged, normalised.reason, normalised.who])
+            var k = normalised
+            k.id = db.lastInsertedRowID
+            return k
+        }
+    }
+
+    public func lastKillSwitch() async throws -> KillSwitchRecord? {
+        try await read("last kill switch") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM kill_switch_event ORDER BY id DESC LIMIT 1").map { r in
+                var k = KillSwitchRecord(run: r["run"], at: Self.date(r["at_ms"]), engaged: r["engaged"], reason: r["reason"], who: r["who"])
+                k.id = r["id"]
+                return k
+            }
+        }
+    }
+
+    public func saveLimitOverride(_ o: StoredLimitOverride) async throws {
+        try await write("save limit override") { db in
+            try db.execute(sql: """
+                INSERT INTO limit_override (symbol, max_order_qty, max_position, reverts_to_max_order_qty, reverts_to_max_position, expires_at_ms, by, run, at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (symbol) DO UPDATE SET max_order_qty = excluded.max_order_qty, max_position = excluded.max_position,
+                    reverts_to_max_order_qty = excluded.reverts_to_max_order_qty, reverts_to_max_position = excluded.reverts_to_max_position,
+                    expires_at_ms = excluded.expires_at_ms, by = excluded.by, run = excluded.run, at_ms = excluded.at_ms
+                """, arguments: [o.symbol, Int64(o.maxOrderQty), o.maxPosition, Int64(o.revertsToMaxOrderQty), o.revertsToMaxPosition,
+                                 AuditRecord.milliseconds(o.expiresAt), o.by, o.run, AuditRecord.milliseconds(o.at)])
+        }
+    }
+
+    public func removeLimitOverride(symbol: String) async throws {
+        try await write("remove limit override") { db in
+            try db.execute(sql: "DELETE FROM limit_override WHERE symbol = ?", arguments: [symbol])
+        }
+    }
+
+    public func limitOverrides() async throws -> [StoredLimitOverride] {
+        try await read("read limit overrides") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM limit_override ORDER BY symbol").map { r in
+                StoredLimitOverride(symbol: r["symbol"], maxOrderQty: UInt32(clamping: r["max_order_qty"] as Int64), maxPosition: r["max_position"],
+                                    revertsToMaxOrderQty: UInt32(clamping: r["reverts_to_max_order_qty"] as Int64),
+                                    revertsToMaxPosition: r["reverts_to_max_position"], expiresAt: Self.date(r["expires_at_ms"]), by: r["by"],
+                                    run: r["run"], at: Self.date(r["at_ms"]))
             }
         }
     }

@@ -62,6 +62,8 @@ import OmniStrategy
 ///   store: /var/lib/omni/control.sqlite   # config versions, audit, fills, daily PnL (default $TMPDIR/omni-run/control.sqlite), or off
 ///   rate: 50                    # requests a second per token, on average (more: 429 with Retry-After)
 ///   burst: 100                  # requests per token at once
+///   tls_cert: /etc/omni/control.pem   # HTTPS and WSS with this certificate chain (PEM) and tls_key; both or neither
+///   tls_key: /etc/omni/control.key    # its private key (PEM)
 /// status_every: 1               # seconds between status lines
 /// strategy: inventory_skew      # inventory_skew | avellaneda_stoikov | glft | trigger (every instrument)
 /// model:                        # the two market makers' parameters (ignored by inventory_skew)
@@ -208,6 +210,9 @@ public struct RunConfig: Sendable, Equatable {
         public var store: String? = RunConfig.dataFolder + "/control.sqlite"
         /// Each token's rate limit (`rate`, `burst`).
         public var requestRate = RequestRate(perSecond: 50, burst: 100)
+        /// HTTPS and WSS: the certificate chain and its private key, PEM files (`tls_cert`, `tls_key`; both or neither).
+        public var tlsCert: String?
+        public var tlsKey: String?
         public init() {}
     }
 
@@ -329,7 +334,7 @@ extension ConfigReader {
             if isOff(n) {
                 c.control.listen = nil
             } else {
-                let m = try mapping(n, "control", known: ["listen", "tokens", "store", "rate", "burst"])
+                let m = try mapping(n, "control", known: ["listen", "tokens", "store", "rate", "burst", "tls_cert", "tls_key"])
                 if let x = m["listen"] {
                     if isOff(x) { c.control.listen = nil } else {
                         let v = try scalar(x, "control.listen", "HOST:PORT or off")
@@ -341,6 +346,8 @@ extension ConfigReader {
                 }
                 if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
                 if let x = m["store"] { c.control.store = isOff(x) ? nil : try name(x, "control.store", max: 4096) }
+                if let x = m["tls_cert"] { c.control.tlsCert = try name(x, "control.tls_cert", max: 4096) }
+                if let x = m["tls_key"] { c.control.tlsKey = try name(x, "control.tls_key", max: 4096) }
                 if let x = m["rate"] { c.control.requestRate.perSecond = try positive(x, "control.rate") }
                 if let x = m["burst"] {
                     let b = try positive(x, "control.burst")

@@ -55,12 +55,33 @@ public protocol RunOptions {
     var control: String? { get }
     var controlTokens: String? { get }
     var controlStore: String? { get }
+    var controlTlsCert: String? { get }
+    var controlTlsKey: String? { get }
     var stageStamps: Bool { get }
     var hdrOut: String? { get }
     var plot: String? { get }
 }
 
 extension RunOptions {
+    /// The control plane's TLS files: both or neither, each a readable file; a refusal names the
+    /// option, the configuration key and the file.
+    static func checkTLSFiles(_ c: RunConfig.Control) throws {
+        switch (c.tlsCert, c.tlsKey) {
+        case (nil, nil): return
+        case (let cert?, nil):
+            throw CommandError.refused("--control-tls-key / control.tls_key missing: the certificate \(cert) is given without its private key (both or neither)")
+        case (nil, let key?):
+            throw CommandError.refused("--control-tls-cert / control.tls_cert missing: the private key \(key) is given without its certificate (both or neither)")
+        case (let cert?, let key?):
+            for (option, path) in [("--control-tls-cert / control.tls_cert", cert), ("--control-tls-key / control.tls_key", key)] {
+                var st = stat()
+                guard stat(path, &st) == 0 else { throw CommandError.refused("\(option) \(path): \(String(cString: strerror(errno)))") }
+                guard (st.st_mode & S_IFMT) == S_IFREG else { throw CommandError.refused("\(option) \(path): not a file") }
+                guard access(path, R_OK) == 0 else { throw CommandError.refused("\(option) \(path): not readable: \(String(cString: strerror(errno)))") }
+            }
+        }
+    }
+
     /// The file (or the default), then the command line's overrides.
     public func resolved() throws -> RunConfig {
         var c: RunConfig
@@ -159,6 +180,9 @@ extension RunOptions {
             guard !v.isEmpty else { throw CommandError.refused("--control-store: a file, or off") }
             c.control.store = v == "off" ? nil : v
         }
+        if let v = controlTlsCert { c.control.tlsCert = v }
+        if let v = controlTlsKey { c.control.tlsKey = v }
+        if c.control.listen != nil { try Self.checkTLSFiles(c.control) }
         if let v = maxDailyLoss {
             guard let p = Price(Substring(v)), p.raw >= 0 else { throw CommandError.refused("--max-daily-loss: '\(v)' is not a dollar amount") }
             c.risk.maxDailyLoss = p.raw

@@ -4,9 +4,11 @@ import OmniControl
 
 /// The options every `omni ctl` command shares: where the control plane is, the token, the output.
 struct CtlOptions: ParsableArguments {
-    @Option(help: "The control plane, HOST:PORT (omni run's --control).") var control = "127.0.0.1:8470"
+    @Option(help: "The control plane, HOST:PORT (omni run's --control), or https://HOST:PORT when it serves TLS (omni run --control-tls-cert).") var control = "127.0.0.1:8470"
     @Option(name: .customLong("token-file"), help: "A file holding the API token (default: $OMNI_CTL_TOKEN, else the token omni run generated, \(ControlPlane.defaultTokenFile)).")
     var tokenFile: String?
+    @Option(help: "For an https:// --control: the CA certificate (PEM) the server's certificate must chain to (default: $OMNI_CTL_CACERT, else the system's trusted roots).")
+    var cacert: String?
     @Flag(help: "Print the answer's raw JSON.") var json = false
 }
 

@@ -118,7 +118,9 @@ struct Run: ParsableCommand {
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
     @Option(help: "The control plane's HTTP API, HOST:PORT, or off (control.listen; default 127.0.0.1:8470).") var control: String?
     @Option(name: .customLong("control-tokens"), help: "The control plane's tokens file (YAML: name, role, bcrypt); without it one admin token is generated at start (control.tokens).") var controlTokens: String?
-    @Option(name: .customLong("control-store"), help: "The control plane's store (SQLite): config versions, the audit, fills, daily PnL; a restart resumes its last config. PATH or off (control.store; default $TMPDIR/omni-run/control.sqlite).") var controlStore: String?
+    @Option(name: .customLong("control-store"), help: "The control plane's store (SQLite): config versions, the audit, fills, daily PnL, the kill switch, limit raises; a restart resumes its last config, the kill switch and unexpired raises. PATH or off (control.store; default $TMPDIR/omni-run/control.sqlite).") var controlStore: String?
+    @Option(name: .customLong("control-tls-cert"), help: "Serve the control plane over HTTPS and WSS with this certificate chain, a PEM file; with --control-tls-key (control.tls_cert).") var controlTlsCert: String?
+    @Option(name: .customLong("control-tls-key"), help: "The private key of --control-tls-cert, a PEM file (control.tls_key).") var controlTlsKey: String?
     @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?

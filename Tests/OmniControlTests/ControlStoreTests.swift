@@ -27,7 +27,7 @@ import Testing
         let tables = try await DatabaseQueue(path: path).read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["audit", "config_version", "daily_pnl", "order_event"])
+        #expect(tables == ["audit", "config_version", "daily_pnl", "kill_switch_event", "limit_override", "order_event"])
         try await store.appendAudit(entry(1))
         // Opened again: nothing migrated twice, nothing lost.
         let again = try SQLiteControlStore(path: path)

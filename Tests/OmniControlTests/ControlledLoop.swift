@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import HummingbirdBcrypt
 import Logging
+import NIOSSL
 import OmniBook
 import OmniControl
 import OmniCore
@@ -66,9 +67,9 @@ final class ControlledLoop: @unchecked Sendable {
 
     deinit { pause(); entry.venue.feed.deallocate() }
 
-    /// Starts the HTTP server and the loop's thread; waits for the loop's first snapshot.
-    func serve() async throws {
-        httpPort = try await server.start(host: "127.0.0.1", port: 0)
+    /// Starts the HTTP server (on `port`, 0: any free one) and the loop's thread; waits for the loop's first snapshot.
+    func serve(port listenPort: UInt16 = 0, tls: TLSConfiguration? = nil) async throws {
+        httpPort = try await server.start(host: "127.0.0.1", port: listenPort, tls: tls)
         resume()
         try await wait("the first snapshot") { self.port.snapshot.read().summary.publishedNs != 0 }
     }

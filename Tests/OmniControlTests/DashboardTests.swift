@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdBcrypt
 import OmniControl
+import OmniCore
+import OmniVenue
 import SharedTestData
 import Testing
 
@@ -122,6 +124,89 @@ import Testing
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.artefacts + "/" + shot)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(shot): \(size) bytes")
             print("DashboardTests: screenshot \(Self.artefacts)/\(shot) (\(size) bytes)")
+        }
+    }
+
+    /// The page's parameter form and quoting buttons, pressed by the page's own handlers (the
+    /// fragment fills the form and names the button), against the trading loop over the
+    /// in-process venue, where only our orders rest: what the venue holds is read from its own book
+    /// with the loop paused. A trader's change moves our bid and offer at the venue to the new
+    /// distance from the mid with the new size (the other instrument untouched); a viewer's press
+    /// is shown as the server's 403 and changes nothing; stop quoting leaves the venue holding none
+    /// of the instrument's orders, start quoting puts them back. Screenshots in
+    /// .build/artefacts/dashboard-params.
+    @Test func theDashboardsParameterFormChangesOurQuotesAtTheVenue() async throws {
+        guard Self.chromium != nil else {
+            print("DashboardTests SKIPPED: no chromium at /usr/bin/chromium (Debian's chromium package; `make setup` installs it)")
+            try Test.cancel("chromium not installed (apt-get install chromium, or make setup), skipping")
+        }
+        let artefacts = Self.root + "/.build/artefacts/dashboard-params"
+        try? FileManager.default.removeItem(atPath: artefacts)
+        try FileManager.default.createDirectory(atPath: artefacts, withIntermediateDirectories: true)
+        let dir = TestScratch.directory("dashboard-params")
+        let c = try ControlledLoop()
+        try await c.serve(port: UInt16(45_000 + Int(getpid() % 200))) // 45000-45199: this test's range
+        let (aapl, msft) = (ControlledLoop.specs[0], ControlledLoop.specs[1])
+        try await c.wait("both instruments quoted at the venue") { c.port.snapshot.read().summary.openOrders == 4 }
+        /// The venue's best order on `side` of `locate` (only ours rest there), read with the loop paused.
+        func venue(_ locate: UInt16, _ side: Side) -> (price: UInt32, shares: UInt64)? {
+            c.entry.venue.book(locate)?.depth(side).first.map { ($0.price, $0.shares) }
+        }
+        func atVenue(_ what: String, _ check: () -> Bool) async throws {
+            for _ in 0..<100 {
+                c.pause()
+                let ok = check()
+                c.resume()
+                if ok { return }
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            c.pause()
+            Issue.record("not at the venue within 2 s: \(what): AAPL \(String(describing: venue(1, .bid))) / \(String(describing: venue(1, .ask))), MSFT \(String(describing: venue(2, .bid))) / \(String(describing: venue(2, .ask)))")
+            c.resume()
+        }
+        let ref = (aapl: aapl.referencePrice, msft: msft.referencePrice)
+        try await atVenue("2 ticks from the mid, 100 shares") {
+            venue(1, .bid)?.price == ref.aapl - 200 && venue(1, .ask)?.price == ref.aapl + 200 && venue(1, .bid)?.shares == 100
+        }
+        let url = "http://127.0.0.1:\(c.httpPort)/"
+        _ = try await browse(url + "#token=trader-token&symbol=AAPL", "--screenshot=\(artefacts)/dashboard-params-before.png", scratch: dir)
+
+        // A viewer's press: the server's 403 as it is; nothing changes at the venue.
+        let refused = try await browse(url + "#token=viewer-token&symbol=AAPL&spread_ticks=9&press=params", "--dump-dom", scratch: dir)
+        #expect(refused.contains(#"id="params-result" data-status="403""#) && refused.contains("403 Forbidden: viewer (viewer) may not trade (change NOT applied)"),
+                "\(refused.suffix(3_000))")
+        try await Task.sleep(nanoseconds: 100_000_000)
+        try await atVenue("a viewer's press applies nothing") { venue(1, .bid)?.price == ref.aapl - 200 && venue(1, .ask)?.price == ref.aapl + 200 }
+
+        // A trader's press: spread_ticks 6 and size 250 for AAPL through the page's form.
+        let changed = try await browse(url + "#token=trader-token&symbol=AAPL&spread_ticks=6&size=250&press=params", "--dump-dom", scratch: dir)
+        #expect(changed.contains(#"id="params-result" data-status="200""#) && changed.contains("AAPL: spread_ticks 6, size 250, config version 3"),
+                "\(changed.suffix(3_000))")
+        try await atVenue("AAPL 6 ticks from the mid, 250 shares, each side; MSFT as it was") {
+            venue(1, .bid).map { $0 == (ref.aapl - 600, 250) } == true && venue(1, .ask).map { $0 == (ref.aapl + 600, 250) } == true
+                && venue(2, .bid).map { $0 == (ref.msft - 200, 100) } == true && venue(2, .ask).map { $0 == (ref.msft + 200, 100) } == true
+        }
+        let shown = try await browse(url + "#token=trader-token&symbol=AAPL", "--dump-dom", scratch: dir)
+        #expect(shown.contains(#"<td id="now-spread_ticks">6</td>"#) && shown.contains(#"<td id="now-size">250</td>"#), "the page shows the new values")
+        _ = try await browse(url + "#token=trader-token&symbol=AAPL", "--screenshot=\(artefacts)/dashboard-params-changed.png", scratch: dir)
+
+        // Stop quoting AAPL from the page: the venue holds none of its orders; MSFT goes on. Start: back, as set.
+        let off = try await browse(url + "#token=trader-token&symbol=AAPL&press=quoting-off", "--dump-dom", scratch: dir)
+        #expect(off.contains(#"id="params-result" data-status="200""#) && off.contains("AAPL: quoting off, config version 4"), "\(off.suffix(3_000))")
+        try await atVenue("no AAPL order of ours at the venue, MSFT still quoted") {
+            venue(1, .bid) == nil && venue(1, .ask) == nil && venue(2, .bid) != nil && venue(2, .ask) != nil
+        }
+        _ = try await browse(url + "#token=trader-token&symbol=AAPL", "--screenshot=\(artefacts)/dashboard-quoting-off.png", scratch: dir)
+        let on = try await browse(url + "#token=trader-token&symbol=AAPL&press=quoting-on", "--dump-dom", scratch: dir)
+        #expect(on.contains(#"id="params-result" data-status="200""#) && on.contains("AAPL: quoting on, config version 5"), "\(on.suffix(3_000))")
+        try await atVenue("AAPL quoted again at 6 ticks, 250 shares") {
+            venue(1, .bid).map { $0 == (ref.aapl - 600, 250) } == true && venue(1, .ask).map { $0 == (ref.aapl + 600, 250) } == true
+        }
+        await c.close()
+        for shot in ["dashboard-params-before.png", "dashboard-params-changed.png", "dashboard-quoting-off.png"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: artefacts + "/" + shot)[.size] as? Int) ?? 0
+            #expect(size > 10_000, "\(shot): \(size) bytes")
+            print("DashboardTests: screenshot \(artefacts)/\(shot) (\(size) bytes)")
         }
     }
 }

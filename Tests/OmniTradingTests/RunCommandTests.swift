@@ -88,7 +88,9 @@ import Testing
         #expect(log.contains("on core 1, feed on core 0 (ring of 1024)"), "\(log)")
     }
 
-    /// omni sim (generator on) and omni run --seconds 4 on `via`; the run's log.
+    /// omni sim (generator on) and omni run --seconds 4 on `via`; the run's log. The run has a
+    /// control store of its own: the default one ($TMPDIR/omni-run) is every run's of this user,
+    /// and a kill switch left on there would start this run killed.
     @discardableResult
     func quoteTheSim(via: String, name: String, ports base: Int, topology: String? = nil) throws -> String {
         let dir = TestScratch.directory("run-\(name)")
@@ -101,7 +103,7 @@ import Testing
         try """
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
         feed: {line_a: "239.192.78.1:\(mold)", line_b: "239.192.78.2:\(mold)", retransmit: "127.0.0.1:\(mold)", via: \(via)}
-        control: {listen: "127.0.0.1:0"}
+        control: {listen: "127.0.0.1:0", store: \(dir)/control.sqlite}
         \(topology.map { "topology: \($0)" } ?? "")
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
         let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "12"], out: dir + "/sim.log")
