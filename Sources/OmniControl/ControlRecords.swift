@@ -1,6 +1,7 @@
 import CEvent
 import Foundation
 import Hummingbird
+import Logging
 import OmniStrategy
 import OmniTrading
 import Synchronization
@@ -120,7 +121,7 @@ extension ControlServer {
             try await store.appendAudit(AuditEntry(at: now, who: who, role: role, action: action, endpoint: endpoint,
                                                    before: auditedState(before, symbol: symbol), after: auditedState(after, symbol: symbol), outcome: outcome))
         } catch {
-            log("control store: the audit row of \(endpoint) by \(who) (\(role)) NOT written: \(error)")
+            log.error("store: the audit row of \(endpoint) by \(who) (\(role)) NOT written: \(error)", metadata: ["endpoint": "\(endpoint)", "who": "\(who)"])
         }
     }
 
@@ -182,7 +183,7 @@ extension ControlServer {
         guard let store else { return }
         let note = await resume()
         resumed.withLock { $0 = note }
-        log("control     store \(store.location): \(note)")
+        log.log(level: note.contains("NOT") || note.hasPrefix("not ") ? .warning : .info, "store \(store.location): \(note)")
         var tape = FillTape(run: run)
         var failing = false
         func read() async {
@@ -192,7 +193,7 @@ extension ControlServer {
                 try await store.recordDailyPnL(pnl)
                 failing = false
             } catch {
-                if !failing { log("control store: fills and PnL NOT recorded: \(error)") } // once, until it works again
+                if !failing { log.error("store: fills and PnL NOT recorded: \(error)") } // once, until it works again
                 failing = true
             }
         }

@@ -76,8 +76,8 @@ public final class ControlServer: Sendable {
     public let resumed = Mutex<String?>(nil)
     /// Seconds between two readings of the snapshot into the fills tape and the day's PnL.
     let recordEveryNs: UInt64
-    /// Where the server's few lines go (omni run: standard output).
-    let log: @Sendable (String) -> Void
+    /// The server's log lines (swift-log; omni run: standard output).
+    let log: Logger
     /// /metrics: the loop's snapshot as Prometheus series.
     let metrics = LoopMetrics()
     /// Rate limits per token name.
@@ -94,14 +94,14 @@ public final class ControlServer: Sendable {
     let watching = Mutex<Task<Void, Never>?>(nil)
 
     /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
-    /// most; `alertLogger`: where alerts are logged (swift-log).
+    /// most; `alertLogger`: where alerts are logged, `logger` the server's other lines (swift-log).
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken], store: (any ControlStore)? = nil,
                 recordEveryNs: UInt64 = 1_000_000_000, requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate, streamSubscribers: Int = 16,
                 alertLogger: Logger = Logger(label: "omni.control.alerts"), watchEveryNs: UInt64 = 100_000_000,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                logger: Logger = Logger(label: "omni.control")) {
         self.store = store
         self.recordEveryNs = recordEveryNs
-        self.log = log
+        log = logger
         budget = RequestBudget(requestRate)
         alerts = AlertLog(logger: alertLogger)
         hub = StreamHub(capacity: streamSubscribers)

@@ -130,7 +130,7 @@ struct Run: ParsableCommand {
         try log.apply()
         try running {
             try trade(startControl: { cfg, hotCores in
-                try ControlPlane.start(cfg, hotCores: hotCores) { print($0) }.map { ($0.port, $0.stop) }
+                try ControlPlane.start(cfg, hotCores: hotCores).map { ($0.port, $0.stop) }
             }, openDpdk: { listener, board, cfg in
                 let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
                 var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])
