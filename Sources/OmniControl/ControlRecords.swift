@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import OmniStrategy
 import OmniTrading
+import ServiceLifecycle
 import Synchronization
 
 // What the control server writes to its store: the configuration the loop applied (after every
@@ -177,11 +178,12 @@ extension ControlServer {
         return what
     }
 
-    /// The store's side of a run: the resume, then a reading of the snapshot every `everyNs` into
-    /// the fills tape and the day's PnL, and a last one when the server stops.
+    /// The store's side of a run (the record keeper, a service of the server's group): the resume,
+    /// then a reading of the snapshot every `everyNs` into the fills tape and the day's PnL, and a
+    /// last one at the group's graceful shutdown (`stop`), once the HTTP server and the watcher have stopped.
     func keepRecords(everyNs: UInt64) async {
         guard let store else { return }
-        let note = await resume()
+        let note = await cancelWhenGracefulShutdown { await self.resume() }
         resumed.withLock { $0 = note }
         log.log(level: note.contains("NOT") || note.hasPrefix("not ") ? .warning : .info, "store \(store.location): \(note)")
         var tape = FillTape(run: run)
@@ -198,7 +200,8 @@ extension ControlServer {
             }
         }
         while !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: everyNs)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: everyNs) } // ended at once by the shutdown
+            if Task.isShuttingDownGracefully { break }
             await read()
         }
         await read()

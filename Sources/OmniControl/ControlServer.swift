@@ -64,14 +64,13 @@ public final class ControlServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     /// The thread the server's tasks run on.
     let executor = ControlExecutor()
-    /// The running service group and the task running it.
+    /// The running service group (the HTTP server, the alert watcher and, with a store, the record
+    /// keeper: `start`) and the task running it.
     let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
     /// Where configuration versions, the audit, fills and the day's PnL are kept (nil: nowhere).
     public let store: (any ControlStore)?
     /// This run's name in the store (its start, UTC, and the process).
     public let run: String
-    /// The task keeping the store's records (`keepRecords`) while the server runs.
-    let records = Mutex<Task<Void, Never>?>(nil)
     /// What the resume at start did, once it is done (nil before, or without a store).
     public let resumed = Mutex<String?>(nil)
     /// Seconds between two readings of the snapshot into the fills tape and the day's PnL.
@@ -90,8 +89,6 @@ public final class ControlServer: Sendable {
     let overrides = Mutex<[String: LimitOverride]>([:])
     /// Nanoseconds between two readings of the snapshot for alerts, the stream and expired overrides.
     let watchEveryNs: UInt64
-    /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
-    let watching = Mutex<Task<Void, Never>?>(nil)
 
     /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
     /// most; `alertLogger`: where alerts are logged, `logger` the server's other lines (swift-log).
@@ -136,18 +133,23 @@ public final class ControlServer: Sendable {
                               configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        // A graceful shutdown (stop) ends the services in the reverse order of this list: the HTTP
+        // server stops taking requests first, then the alert watcher, then the record keeper takes
+        // its last reading of fills and PnL and writes it.
+        var list: [any Service] = []
+        if store != nil {
+            let every = recordEveryNs
+            list.append(ControlService("record keeper") { await self.keepRecords(everyNs: every) })
+        }
+        list.append(ControlService("alert watcher") { await cancelWhenGracefulShutdown { await self.watch() } })
+        list.append(app)
+        let services = ServiceGroup(configuration: .init(services: list, gracefulShutdownSignals: [], logger: logger))
         if let e = executor.startFailure { throw APIError(.internalServerError, "the control plane's thread: \(e)") }
         let failure = Mutex<String?>(nil)
         let task = Task.detached(executorPreference: executor) {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
         }
         running.withLock { $0 = (services, task) }
-        watching.withLock { $0 = Task.detached(executorPreference: executor) { await self.watch() } }
-        if store != nil {
-            let every = recordEveryNs
-            records.withLock { $0 = Task.detached(executorPreference: executor) { await self.keepRecords(everyNs: every) } }
-        }
         // Listening or failed is looked at before the clock: this task may wake late on a busy host.
         let end = csys_monotonic_ns() + 30_000_000_000
         while true {
@@ -158,16 +160,9 @@ public final class ControlServer: Sendable {
         }
     }
 
-    /// Stops the server (gracefully: requests in flight are answered).
+    /// Stops the server: the service group's graceful shutdown (requests in flight are answered,
+    /// then the watcher stops, then the last reading of fills and PnL is written), waited for.
     public func stop() async {
-        if let w = watching.withLock({ w in defer { w = nil }; return w }) {
-            w.cancel()
-            await w.value
-        }
-        if let r = records.withLock({ r in defer { r = nil }; return r }) {
-            r.cancel()
-            await r.value // the last reading of fills and PnL written
-        }
         if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
             await services.triggerGracefulShutdown()
             await task.value

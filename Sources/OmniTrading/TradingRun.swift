@@ -161,6 +161,7 @@ extension RunOptions {
     public func trade<D: TradingFeed & ~Copyable>(startControl: (RunConfig, _ hotCores: [Int]) throws -> (port: ControlPort, stop: () -> Void)?,
                                                   openDpdk: (consuming MoldListener<BoardSink>, QuoteBoard, RunConfig) throws -> D) throws {
         let cfg = try resolved()
+        // SIGINT / SIGTERM stay ours, not ServiceLifecycle's: the pinned loop polls them between passes; its end stops the control plane's ServiceGroup gracefully (control?.stop()).
         _ = StopSignals.install()
         _ = KillSignals.install()
         KillSignals.reset()
