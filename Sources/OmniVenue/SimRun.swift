@@ -1,5 +1,6 @@
 import CSys
 import Histogram
+import Logging
 import OmniConfig
 import OmniCore
 import OmniEngine
@@ -91,8 +92,10 @@ extension SimOptions {
           retransmit  \(grouped(s.retransmitRequests)) requests, \(grouped(s.retransmitPackets)) packets
         """)
         if s.recordedPackets > 0 { print("  recorded    \(grouped(s.recordedPackets)) packets -> \(c.record ?? "")") }
-        if s.feedSendErrors > 0 { stderrLine("warning: \(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))") }
-        if s.feedOverflow > 0 { stderrLine("warning: \(s.feedOverflow) ITCH messages did not fit the feed buffer") }
+        if s.feedSendErrors > 0 {
+            sim.log.warning("\(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))", metadata: ["send_errors": "\(s.feedSendErrors)"])
+        }
+        if s.feedOverflow > 0 { sim.log.warning("\(s.feedOverflow) ITCH messages did not fit the feed buffer", metadata: ["overflow": "\(s.feedOverflow)"]) }
         if let r = sim.triggerReport { try printTriggers(r) }
     }
 
