@@ -133,7 +133,7 @@ extension ControlServer {
     func resume() async -> String {
         guard let store else { return "no store" }
         while port.snapshot.read().summary.publishedNs == 0 {
-            if Task.isCancelled { return "not resumed: the server stopped before the loop started" }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return "not resumed: the server stopped before the loop started" }
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
         let start = port.snapshot.read()
@@ -183,7 +183,7 @@ extension ControlServer {
     /// last one at the group's graceful shutdown (`stop`), once the HTTP server and the watcher have stopped.
     func keepRecords(everyNs: UInt64) async {
         guard let store else { return }
-        let note = await cancelWhenGracefulShutdown { await self.resume() }
+        let note = await resume()
         resumed.withLock { $0 = note }
         log.log(level: note.contains("NOT") || note.hasPrefix("not ") ? .warning : .info, "store \(store.location): \(note)")
         var tape = FillTape(run: run)
@@ -200,7 +200,13 @@ extension ControlServer {
             }
         }
         while !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(nanoseconds: everyNs) } // ended at once by the shutdown
+            // Slices of at most 100 ms: the group's graceful shutdown (stop) is seen within one.
+            var waited: UInt64 = 0
+            while waited < everyNs && !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let step = min(everyNs - waited, 100_000_000)
+                try? await Task.sleep(nanoseconds: step)
+                waited += step
+            }
             if Task.isShuttingDownGracefully { break }
             await read()
         }

@@ -141,7 +141,7 @@ public final class ControlServer: Sendable {
             let every = recordEveryNs
             list.append(ControlService("record keeper") { await self.keepRecords(everyNs: every) })
         }
-        list.append(ControlService("alert watcher") { await cancelWhenGracefulShutdown { await self.watch() } })
+        list.append(ControlService("alert watcher") { await self.watch() })
         list.append(app)
         let services = ServiceGroup(configuration: .init(services: list, gracefulShutdownSignals: [], logger: logger))
         if let e = executor.startFailure { throw APIError(.internalServerError, "the control plane's thread: \(e)") }
