@@ -84,7 +84,8 @@ let package = Package(
         .target(name: "CDpdk", dependencies: ["CNet"], path: "CKernels/CDpdk", cSettings: dpdkFlags, linkerSettings: dpdkLibraries),
 
         // Shared by both sides: types, configuration, sockets, protocol sessions, the engine.
-        .target(name: "OmniCore"),
+        // Shared types, report lines and the log lines' one handler (swift-log).
+        .target(name: "OmniCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The one YAML reader of every configuration file: unknown and duplicate keys refused by name and line.
         .target(name: "OmniConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Every socket: UDP / multicast, io_uring, TCP (one helper), poll sets, pcap writing, namespaces.
@@ -114,6 +115,7 @@ let package = Package(
             "OmniBook", "OmniConfig", "OmniCore", "OmniEngine", "OmniFeed", "OmniGateway", "OmniNet", "OmniOrders", "OmniRisk", "OmniStrategy", "OmniWire",
             "CEvent", "CRing", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The control plane (slow path): HTTP API with roles over the loop's command and acknowledgement
         // rings and its published snapshot; never linked into the loop's hot code.
@@ -142,6 +144,7 @@ let package = Package(
         .target(name: "OmniVenue", dependencies: [
             "OmniCore", "OmniConfig", "OmniNet", "OmniWire", "OmniEngine", "CEvent", "CWire", "CNet", "CSys",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Tools, which may use both sides.
@@ -159,6 +162,7 @@ let package = Package(
             "OmniLab", "OmniBench", "OmniControl", "OmniTrading", "CSys", "CWire", "CNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "omni-dpdk-probe", dependencies: [
             "OmniDpdk", "CDpdk", "CSys",
@@ -177,7 +181,7 @@ let package = Package(
         .testTarget(name: "CRingTests", dependencies: ["SharedTestData", "CEvent", "CRing", "CSys"]),
         .testTarget(name: "CBookTests", dependencies: ["CBook", "CWire", "OmniBook", "OmniCore"]),
         .testTarget(name: "CNetTests", dependencies: ["CNet", "CSys", "OmniNet"]),
-        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"]),
+        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OmniConfigTests", dependencies: ["OmniConfig"]),
         .testTarget(name: "OmniNetTests", dependencies: ["OmniNet", "CNet"]),
         .testTarget(name: "OmniEngineTests", dependencies: ["OmniEngine", "CEvent", "CRing", "CSys"]),

@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import HummingbirdBcrypt
 import HummingbirdTLS
+import Logging
 import NIOSSL
 import OmniConfig
 import OmniTrading
@@ -31,9 +32,10 @@ public final class ControlPlane {
     /// Starts the control plane of `cfg` (nil when `control` is off). `hotCores`: the cores the loop
     /// (and a feed thread of its own) will pin themselves to; the calling thread leaves them first
     /// (csys_avoid_core), so the server's threads, which inherit the calling thread's affinity,
-    /// never run there. `say` prints a line.
-    public static func start(_ cfg: RunConfig, hotCores: [Int], say: (String) -> Void) throws(ControlPlaneError) -> ControlPlane? {
+    /// never run there. Its lines are log lines ("omni.control").
+    public static func start(_ cfg: RunConfig, hotCores: [Int]) throws(ControlPlaneError) -> ControlPlane? {
         guard let listen = cfg.control.listen else { return nil }
+        let log = Logger(label: "omni.control")
         let tokens: [AccessToken]
         if let path = cfg.control.tokens {
             do { tokens = try TokenFile.read(path) } catch { throw ControlPlaneError(problem: "control.tokens \(path): \(error)") }
@@ -42,7 +44,7 @@ public final class ControlPlane {
             let path = defaultTokenFile
             do { try TokenFile.writePrivate(token + "\n", to: path) } catch { throw ControlPlaneError(problem: "\(error)") }
             tokens = [AccessToken(name: "admin", role: .admin, bcrypt: Bcrypt.hash(token, cost: 10))]
-            say("control     no tokens file: one admin token generated, written to \(path) (mode 0600)")
+            log.notice("no tokens file: one admin token generated, written to \(path) (mode 0600)", metadata: ["token_file": "\(path)"])
         }
         var affinity = "not pinned: the scheduler places its threads"
         if !hotCores.isEmpty {
@@ -57,10 +59,7 @@ public final class ControlPlane {
             do { store = try SQLiteControlStore(path: path) } catch { throw ControlPlaneError(problem: "control.store: \(error)") }
         }
         let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens, store: store,
-                                   requestRate: cfg.control.requestRate) {
-            print($0)
-            fflush(nil)
-        }
+                                   requestRate: cfg.control.requestRate, logger: log)
         let tls = try cfg.control.tlsCert.map { cert throws(ControlPlaneError) in try serverTLS(cert: cert, key: cfg.control.tlsKey ?? "") }
         let bound: UInt16
         do { bound = try runBlocking { try await server.start(host: listen.host, port: listen.port, tls: tls) } } catch {
@@ -68,9 +67,10 @@ public final class ControlPlane {
             throw ControlPlaneError(problem: "\(listen): \(error)")
         }
         let endpoint = "\(listen.host):\(bound)"
-        say("control     store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
-        say("control     \(tls == nil ? "http" : "https")://\(endpoint) (\(tls == nil ? "" : "TLS: \(cfg.control.tlsCert!); ")dashboard at /, GET /openapi.json, GET /metrics, WebSocket /v1/stream; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", ")); "
-            + "\(String(format: "%g", cfg.control.requestRate.perSecond)) requests/s per token, burst \(String(format: "%g", cfg.control.requestRate.burst))), \(affinity)")
+        log.info("store: \(store?.location ?? "off (nothing kept: no audit, no config versions, no resume)")")
+        let serving = "\(tls == nil ? "http" : "https")://\(endpoint) (\(tls == nil ? "" : "TLS: \(cfg.control.tlsCert!); ")dashboard at /, GET /openapi.json, GET /metrics, WebSocket /v1/stream; roles \(Set(tokens.map(\.role.rawValue)).sorted().joined(separator: ", ")); "
+            + "\(String(format: "%g", cfg.control.requestRate.perSecond)) requests/s per token, burst \(String(format: "%g", cfg.control.requestRate.burst))), \(affinity)"
+        log.info("\(serving)", metadata: ["endpoint": "\(endpoint)"])
         return ControlPlane(port: port, server: server, endpoint: endpoint)
     }
 

@@ -1,8 +1,10 @@
 import CEvent
 import Foundation
 import Hummingbird
+import Logging
 import OmniStrategy
 import OmniTrading
+import ServiceLifecycle
 import Synchronization
 
 // What the control server writes to its store: the configuration the loop applied (after every
@@ -102,7 +104,7 @@ extension ControlServer {
             try await store.appendAudit(AuditEntry(at: now, who: who, role: role, action: action, endpoint: endpoint,
                                                    before: auditedState(before, symbol: symbol), after: auditedState(after, symbol: symbol), outcome: outcome))
         } catch {
-            log("control store: the audit row of \(endpoint) by \(who) (\(role)) NOT written: \(error)")
+            log.error("store: the audit row of \(endpoint) by \(who) (\(role)) NOT written: \(error)", metadata: ["endpoint": "\(endpoint)", "who": "\(who)"])
         }
     }
 
@@ -115,7 +117,7 @@ extension ControlServer {
     func resume() async -> String {
         guard let store else { return "no store" }
         while port.snapshot.read().summary.publishedNs == 0 {
-            if Task.isCancelled { return "not resumed: the server stopped before the loop started" }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return "not resumed: the server stopped before the loop started" }
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
         let start = port.snapshot.read()
@@ -189,14 +191,15 @@ extension ControlServer {
         return what
     }
 
-    /// The store's side of a run: the resume, then every `everyNs` the order events the journal
-    /// gave since the last time and the day's PnL as the snapshot shows it; a last round when the
-    /// server stops.
+    /// The store's side of a run (the record keeper, a service of the server's group): the resume,
+    /// then every `everyNs` the order events the journal gave since the last time and the day's PnL
+    /// as the snapshot shows it, and a last round at the group's graceful shutdown (`stop`), once the
+    /// HTTP server and the watcher have stopped.
     func keepRecords(everyNs: UInt64) async {
         guard let store else { return }
         let note = await resume()
         resumed.withLock { $0 = note }
-        log("control     store \(store.location): \(note)")
+        log.log(level: note.contains("NOT") || note.hasPrefix("not ") ? .warning : .info, "store \(store.location): \(note)")
         var failing = false
         func write() async {
             let events = blotter.takeUnstored()
@@ -207,12 +210,19 @@ extension ControlServer {
                 failing = false
             } catch {
                 blotter.lost(events.count)
-                if !failing { log("control store: \(events.count) order events and the PnL NOT recorded: \(error)") } // once, until it works again
+                if !failing { log.error("store: \(events.count) order events and the PnL NOT recorded: \(error)") } // once, until it works again
                 failing = true
             }
         }
-        while true {
-            do { try await Task.sleep(nanoseconds: everyNs) } catch { break } // cancelled: the stop
+        while !Task.isCancelled {
+            // Slices of at most 100 ms: the group's graceful shutdown (stop) is seen within one.
+            var waited: UInt64 = 0
+            while waited < everyNs && !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let step = min(everyNs - waited, 100_000_000)
+                try? await Task.sleep(nanoseconds: step)
+                waited += step
+            }
+            if Task.isShuttingDownGracefully { break }
             await write()
         }
         drainJournal() // what the loop journaled after the watcher's last reading

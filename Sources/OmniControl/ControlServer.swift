@@ -66,20 +66,19 @@ public final class ControlServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     /// The thread the server's tasks run on.
     let executor = ControlExecutor()
-    /// The running service group and the task running it.
+    /// The running service group (the HTTP server, the alert watcher and, with a store, the record
+    /// keeper: `start`) and the task running it.
     let running = Mutex<(ServiceGroup, Task<Void, Never>)?>(nil)
     /// Where configuration versions, the audit, fills and the day's PnL are kept (nil: nowhere).
     public let store: (any ControlStore)?
     /// This run's name in the store (its start, UTC, and the process).
     public let run: String
-    /// The task keeping the store's records (`keepRecords`) while the server runs.
-    let records = Mutex<Task<Void, Never>?>(nil)
     /// What the resume at start did, once it is done (nil before, or without a store).
     public let resumed = Mutex<String?>(nil)
     /// Seconds between two readings of the snapshot into the fills tape and the day's PnL.
     let recordEveryNs: UInt64
-    /// Where the server's few lines go (omni run: standard output).
-    let log: @Sendable (String) -> Void
+    /// The server's log lines (swift-log; omni run: standard output).
+    let log: Logger
     /// /metrics: the loop's snapshot as Prometheus series.
     let metrics = LoopMetrics()
     /// Rate limits per token name.
@@ -94,22 +93,20 @@ public final class ControlServer: Sendable {
     let watchEveryNs: UInt64
     /// The open orders and last executions from the loop's order journal, and its rows for the store.
     let blotter: OrderBlotter
-    /// The task reading the snapshot every `watchEveryNs` (`watch`) while the server runs.
-    let watching = Mutex<Task<Void, Never>?>(nil)
     /// Writes the kill switch's turns to the store, in order.
     let killKeeper = KillSwitchKeeper()
     /// What `start` found of the kill switch in the store (nil without a store).
     public let killSwitchResumed = Mutex<String?>(nil)
 
     /// `requestRate`: each token's rate limit; `streamSubscribers`: GET /v1/stream's subscribers at
-    /// most; `alertLogger`: where alerts are logged (swift-log).
+    /// most; `alertLogger`: where alerts are logged, `logger` the server's other lines (swift-log).
     public init(port: ControlPort, symbols: [String], strategy: String, tokens: [AccessToken], store: (any ControlStore)? = nil,
                 recordEveryNs: UInt64 = 1_000_000_000, requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate, streamSubscribers: Int = 16,
                 alertLogger: Logger = Logger(label: "omni.control.alerts"), watchEveryNs: UInt64 = 100_000_000,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                logger: Logger = Logger(label: "omni.control")) {
         self.store = store
         self.recordEveryNs = recordEveryNs
-        self.log = log
+        log = logger
         budget = RequestBudget(requestRate)
         alerts = AlertLog(logger: alertLogger)
         hub = StreamHub(capacity: streamSubscribers)
@@ -138,7 +135,7 @@ public final class ControlServer: Sendable {
         // The kill switch as the last run left it, on the ring before the loop's first pass.
         if let note = await resumeKillSwitch() {
             killSwitchResumed.withLock { $0 = note }
-            log("control     \(note)")
+            log.log(level: note.contains("starts killed") || note.contains("NOT") ? .critical : .info, "\(note)")
         }
         let router = Router(context: BasicRequestContext.self)
         routes(router)
@@ -152,18 +149,23 @@ public final class ControlServer: Sendable {
                               configuration: .init(address: .hostname(host, port: Int(listenPort)), serverName: "omni-control"),
                               onServerRunning: { ch in bound.withLock { $0 = ch.localAddress?.port ?? 0 } },
                               eventLoopGroupProvider: .shared(group), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        // A graceful shutdown (stop) ends the services in the reverse order of this list: the HTTP
+        // server stops taking requests first, then the alert watcher, then the record keeper takes
+        // its last reading of fills and PnL and writes it.
+        var list: [any Service] = []
+        if store != nil {
+            let every = recordEveryNs
+            list.append(ControlService("record keeper") { await self.keepRecords(everyNs: every) })
+        }
+        list.append(ControlService("alert watcher") { await self.watch() })
+        list.append(app)
+        let services = ServiceGroup(configuration: .init(services: list, gracefulShutdownSignals: [], logger: logger))
         if let e = executor.startFailure { throw APIError(.internalServerError, "the control plane's thread: \(e)") }
         let failure = Mutex<String?>(nil)
         let task = Task.detached(executorPreference: executor) {
             do { try await services.run() } catch { failure.withLock { $0 = "\(error)" } }
         }
         running.withLock { $0 = (services, task) }
-        watching.withLock { $0 = Task.detached(executorPreference: executor) { await self.watch() } }
-        if store != nil {
-            let every = recordEveryNs
-            records.withLock { $0 = Task.detached(executorPreference: executor) { await self.keepRecords(everyNs: every) } }
-        }
         // Listening or failed is looked at before the clock: this task may wake late on a busy host.
         let end = csys_monotonic_ns() + 30_000_000_000
         while true {
@@ -174,17 +176,9 @@ public final class ControlServer: Sendable {
         }
     }
 
-    /// Stops the server (gracefully: requests in flight are answered).
+    /// Stops the server: the service group's graceful shutdown (requests in flight are answered,
+    /// then the watcher stops, then the last reading of fills and PnL is written), waited for.
     public func stop() async {
-        if let w = watching.withLock({ w in defer { w = nil }; return w }) {
-            w.cancel()
-            await w.value
-            await noteKillSwitch(port.snapshot.read()) // a trigger since the last reading
-        }
-        if let r = records.withLock({ r in defer { r = nil }; return r }) {
-            r.cancel()
-            await r.value // the last reading of fills and PnL written
-        }
         if let (services, task) = running.withLock({ r in defer { r = nil }; return r }) {
             await services.triggerGracefulShutdown()
             await task.value

@@ -1,6 +1,7 @@
 import CEvent
 import CSys
 import Foundation
+import Logging
 import OmniRisk
 import OmniTrading
 
@@ -57,17 +58,17 @@ extension ControlServer {
                 outcome = "200 the override by \(o.by) expired: \(symbol) max_order_qty \(qty), max_position \(position)"
                 overrides.withLock { $0[symbol] = nil }
                 await forgetOverride(symbol)
-                log("control     \(outcome.dropFirst(4)) (version \(ack.version))")
+                log.notice("\(outcome.dropFirst(4)) (version \(ack.version))", metadata: ["symbol": "\(symbol)"])
                 await audit(who: "system", role: "system", action: "revert limit override", endpoint: "(override expired)", before: before,
                             after: await snapshot(atLeast: ack.version), symbol: symbol, outcome: outcome)
             } catch let e as APIError where e.status == .serviceUnavailable || e.status == .gatewayTimeout {
-                log("control     \(symbol): the expired override NOT reverted yet (tried again): \(e.message)")
+                log.warning("\(symbol): the expired override NOT reverted yet (tried again): \(e.message)", metadata: ["symbol": "\(symbol)"])
             } catch {
                 // The loop refused the values (it no longer has limits for the instrument): nothing to retry.
                 overrides.withLock { $0[symbol] = nil }
                 await forgetOverride(symbol)
                 let e = error as? APIError
-                log("control     \(symbol): the expired override NOT reverted: \(error)")
+                log.error("\(symbol): the expired override NOT reverted: \(error)", metadata: ["symbol": "\(symbol)"])
                 await audit(who: "system", role: "system", action: "revert limit override", endpoint: "(override expired)", before: before,
                             after: port.snapshot.read(), symbol: symbol, outcome: "\(e?.status.code ?? 500) \(error)")
             }

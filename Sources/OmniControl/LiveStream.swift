@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOWebSocket
 import OmniTrading
+import ServiceLifecycle
 import Synchronization
 
 // GET /v1/stream: a WebSocket of JSON messages, one object each, told apart by "type":
@@ -171,12 +172,13 @@ extension ControlServer {
         })
     }
 
-    /// While the server runs: a reading of the snapshot every `watchEveryNs` into alerts (logged,
-    /// kept, streamed), the stream's messages, and the reverts of expired limit overrides.
+    /// While the server runs (the alert watcher, a service of its group, until the group's graceful
+    /// shutdown): a reading of the snapshot every `watchEveryNs` into alerts (logged, kept,
+    /// streamed), the stream's messages, and the reverts of expired limit overrides.
     func watch() async {
         var rules = AlertWatch()
         var tape = StreamTape()
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let s = port.snapshot.read()
             let now = csys_monotonic_ns()
             let raised = rules.read(s, now: now).map { a in
@@ -190,6 +192,7 @@ extension ControlServer {
             await noteKillSwitch(s)
             try? await Task.sleep(nanoseconds: watchEveryNs)
         }
+        await noteKillSwitch(port.snapshot.read()) // a trigger since the last reading
     }
 
     /// The control plane's own counts for /metrics.

@@ -56,7 +56,7 @@ extension ControlServer {
         do {
             try await store.appendAudit(AuditEntry(at: Date(), who: "omni run", role: "system", action: "resume kill switch", endpoint: "(start)",
                                                    before: #"{"killed":true}"#, after: #"{"killed":true}"#, outcome: outcome))
-        } catch { log("control store: the audit row of the kill switch's resume NOT written: \(error)") }
+        } catch { log.error("store: the audit row of the kill switch's resume NOT written: \(error)") }
         return String(outcome.dropFirst(4))
     }
 
@@ -67,7 +67,7 @@ extension ControlServer {
         let record = KillSwitchRecord(run: run, at: Date(), engaged: true, reason: reason.name, who: "omni run (\(reason.name))")
         do {
             try await killKeeper.write(record, to: store) { self.port.snapshot.read().summary.killReason != 0 }
-        } catch { log("control store: the kill switch's turn on (\(reason.name)) NOT written: \(error)") }
+        } catch { log.error("store: the kill switch's turn on (\(reason.name)) NOT written: \(error)") }
     }
 
     /// A person's kill or reset, applied by the loop at `version`: written before the request is
@@ -90,13 +90,13 @@ extension ControlServer {
             try await store.saveLimitOverride(StoredLimitOverride(symbol: symbol, maxOrderQty: raisedQty, maxPosition: raisedPosition,
                                                                   revertsToMaxOrderQty: o.maxOrderQty, revertsToMaxPosition: o.maxPosition,
                                                                   expiresAt: o.expiresAt, by: o.by, run: run, at: Date()))
-        } catch { log("control store: \(symbol)'s limit override NOT kept (a restart will not resume it): \(error)") }
+        } catch { log.error("store: \(symbol)'s limit override NOT kept (a restart will not resume it): \(error)", metadata: ["symbol": "\(symbol)"]) }
     }
 
     /// Forgets `symbol`'s override in the store (reverted, or dropped).
     func forgetOverride(_ symbol: String) async {
         guard let store else { return }
-        do { try await store.removeLimitOverride(symbol: symbol) } catch { log("control store: \(symbol)'s reverted override NOT removed: \(error)") }
+        do { try await store.removeLimitOverride(symbol: symbol) } catch { log.error("store: \(symbol)'s reverted override NOT removed: \(error)", metadata: ["symbol": "\(symbol)"]) }
     }
 
     /// An override kept by an earlier run, held again until `expiresAt` (the time left of it).

@@ -1,5 +1,6 @@
 import CEvent
 import CSys
+import Logging
 import OmniBook
 import OmniCore
 import OmniEngine
@@ -201,6 +202,7 @@ extension RunOptions {
     public func trade<D: TradingFeed & ~Copyable>(startControl: (RunConfig, _ hotCores: [Int]) throws -> (port: ControlPort, stop: () -> Void)?,
                                                   openDpdk: (consuming MoldListener<BoardSink>, QuoteBoard, RunConfig) throws -> D) throws {
         let cfg = try resolved()
+        // SIGINT / SIGTERM stay ours, not ServiceLifecycle's: the pinned loop polls them between passes; its end stops the control plane's ServiceGroup gracefully (control?.stop()).
         _ = StopSignals.install()
         _ = KillSignals.install()
         KillSignals.reset()
@@ -441,14 +443,27 @@ extension RunOptions {
         board.forgetStamp() // the directory wait's changes are quoted on the first pass, not measured
         var watch = KillSwitchWatch(staleAfterNs: cfg.feed.staleAfterNs)
         var recovery = GatewayRecovery()
+        // Log lines (swift-log) of the run's events, made once here: a line is formatted only on a
+        // rare event (a disconnect, a reconnect, the kill switch, a lost gap), between passes.
+        var gatewayLog = Logger(label: "omni.gateway")
+        gatewayLog[metadataKey: "endpoint"] = "\(cfg.venue.proto == .ouch ? cfg.venue.ouch : cfg.venue.fix)"
+        let riskLog = Logger(label: "omni.risk"), feedLog = Logger(label: "omni.feed")
+        var gatewayUp = entry.isUp, feedStale = false, gapsLost: UInt64 = 0
         func recover(_ now: UInt64) {
+            let up = entry.isUp
+            if up != gatewayUp {
+                gatewayUp = up
+                if !up { gatewayLog.error("disconnected: \(entry.problem)") }
+            }
             guard let news = recovery.step(loop, now: now) else { return }
             switch news {
-            case .attemptFailed(let n, let e): print("gateway     reconnect attempt \(n) failed: \(e); again in \(recovery.intervalNs / 1_000_000) ms")
-            case .reconnected(let what): print("gateway     \(what); recovering (nothing sent until the venue's replay has ended)")
-            case .recovered(let lost, let asked): print("gateway     recovered: the venue's answers applied, \(lost) request\(lost == 1 ? "" : "s") lost with the connection answered here\(asked > 0 ? ", the status of \(asked) open order\(asked == 1 ? "" : "s") asked" : ""); kill switch stays on until a person resets it")
+            case .attemptFailed(let n, let e):
+                gatewayLog.warning("reconnect attempt \(n) failed: \(e); again in \(recovery.intervalNs / 1_000_000) ms", metadata: ["attempt": "\(n)"])
+            case .reconnected(let what): gatewayLog.notice("\(what); recovering (nothing sent until the venue's replay has ended)")
+            case .recovered(let lost, let asked):
+                gatewayLog.notice("recovered: the venue's answers applied, \(lost) request\(lost == 1 ? "" : "s") lost with the connection answered here\(asked > 0 ? ", the status of \(asked) open order\(asked == 1 ? "" : "s") asked" : ""); kill switch stays on until a person resets it",
+                                  metadata: ["lost_requests": "\(lost)", "status_requests": "\(asked)"])
             }
-            fflush(nil)
         }
         var nextStatus = csys_monotonic_ns() + cfg.statusEveryNs
         var idle = 0
@@ -460,21 +475,31 @@ extension RunOptions {
                 if control.drain(loop, now: now) > 0 && watch.trigger != nil && !loop.risk.isKilled {
                     KillSignals.reset()
                     watch.rearm()
-                    print("kill switch reset by the control plane: risk passes orders again, quoting resumes")
-                    fflush(nil)
+                    riskLog.notice("kill switch reset by the control plane: risk passes orders again, quoting resumes")
                 }
             }
             loop.pass(now: now)
             control?.publish(loop, now: now, feed: feed.health, stale: feed.isStale, gatewayUp: entry.isUp)
             if let t = watch.check(loop, signal: KillSignals.received != 0, connected: entry.isUp, disconnectReason: entry.problem,
                                    lastPacketNs: feed.lastPacketNs, sessionStale: feed.isStale, now: now) {
-                print("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT or a reset (POST /v1/kill/reset)")
-                fflush(nil)
+                riskLog.critical("KILL SWITCH ON: \(t) -> risk refuses everything, \(loop.ledger.table.open) open orders being canceled; quoting nothing until SIGINT or a reset (POST /v1/kill/reset)",
+                                 metadata: ["trigger": "\(t)", "open_orders": "\(loop.ledger.table.open)"])
             }
             recover(now)
             if now >= nextStatus {
                 nextStatus = now + cfg.statusEveryNs
-                print(statusLine(loop, locates: locates, feed: feed.health))
+                let health = feed.health
+                // The feed's notes, looked at with the status line: a gap declared lost, stale or live again.
+                if health.gapsLost > gapsLost {
+                    feedLog.warning("\(health.gapsLost - gapsLost) gap\(health.gapsLost - gapsLost == 1 ? "" : "s") declared lost (messages never recovered)",
+                                    metadata: ["gaps_lost": "\(health.gapsLost)", "gaps_opened": "\(health.gapsOpened)"])
+                    gapsLost = health.gapsLost
+                }
+                if feed.isStale != feedStale {
+                    feedStale.toggle()
+                    if feedStale { feedLog.error("the MoldUDP64 session is stale", metadata: ["gaps_lost": "\(health.gapsLost)"]) } else { feedLog.notice("the MoldUDP64 session is live again") }
+                }
+                print(statusLine(loop, locates: locates, feed: health))
                 fflush(nil)
             }
             if n == 0 { idle += 1; if idle & 63 == 0 { feed.idle(ns: 200_000) } } else { idle = 0 }

@@ -4,6 +4,7 @@ import OmniConfig
 import CSys
 import CWire
 import Glibc
+import Logging
 import OmniCore
 
 /// The venue's event sink: forwards to the sim, which answers on the owning session.
@@ -79,28 +80,46 @@ extension SimVenue {
         if !acceptor.send(m, to: compID) { counters.fixUndeliverable += 1 }
     }
 
-    /// Cancel on disconnect: every resting order of the session, as one venue mass cancel.
-    func cancelOnDisconnect(_ session: SessionID) {
-        guard config.cancelOnDisconnect, !ending, !finished else { return }
+    /// Cancel on disconnect: every resting order of the session, as one venue mass cancel; how many it canceled.
+    @discardableResult func cancelOnDisconnect(_ session: SessionID) -> Int {
+        guard config.cancelOnDisconnect, !ending, !finished else { return 0 }
         venue.now = clock()
-        counters.canceledOnDisconnect += venue.massCancel(session: session)
+        let n = venue.massCancel(session: session)
+        counters.canceledOnDisconnect += n
         publishFeed()
+        return n
     }
 
     /// The trigger trader's login arms the triggers (it logs in once it has the stock directory).
     func ouchLoggedIn(_ user: SoupUser) {
+        log.info("OUCH \(soup.name(of: user)) logged in", metadata: ["user": "\(soup.name(of: user))"])
         if let t = triggers, soup.name(of: user) == t.config.trader { t.arm(user) }
     }
 
     func ouchDisconnected(_ user: SoupUser) {
-        guard let s = ouchSessions[user.index] else { return }
-        cancelOnDisconnect(s)
+        let name = soup.name(of: user)
+        guard let s = ouchSessions[user.index] else {
+            log.info("OUCH \(name) disconnected", metadata: ["user": "\(name)"])
+            return
+        }
+        let canceled = cancelOnDisconnect(s)
+        log.info("OUCH \(name) disconnected\(ending || finished ? "" : config.cancelOnDisconnect ? ": \(canceled) resting order\(canceled == 1 ? "" : "s") canceled" : ": its orders kept")",
+                 metadata: ["user": "\(name)", "canceled": "\(canceled)"])
         releaseIfIdle(s)
     }
 
+    func fixLoggedOn(_ compID: String) {
+        log.info("FIX \(compID) logged on", metadata: ["comp_id": "\(compID)"])
+    }
+
     func fixSessionEnded(_ compID: String) {
-        guard let s = fixSessions[compID] else { return }
-        cancelOnDisconnect(s)
+        guard let s = fixSessions[compID] else {
+            log.info("FIX \(compID) session ended", metadata: ["comp_id": "\(compID)"])
+            return
+        }
+        let canceled = cancelOnDisconnect(s)
+        log.info("FIX \(compID) session ended\(ending || finished ? "" : config.cancelOnDisconnect ? ": \(canceled) resting order\(canceled == 1 ? "" : "s") canceled" : ": its orders kept")",
+                 metadata: ["comp_id": "\(compID)", "canceled": "\(canceled)"])
         releaseIfIdle(s)
     }
 
@@ -527,5 +546,6 @@ final class SimFixEntry: FixVenue {
     func orderStatus(_ request: FixOrderStatusRequest, session: String, into out: inout [FixVenueResponse]) {
         sim.orderStatus(request, session: session, into: &out)
     }
+    func sessionLoggedOn(session: String) { sim.fixLoggedOn(session) }
     func sessionEnded(session: String) { sim.fixSessionEnded(session) }
 }

@@ -1,5 +1,6 @@
 import CSys
 import Histogram
+import Logging
 import OmniConfig
 import OmniCore
 import OmniNet
@@ -110,8 +111,10 @@ extension SimOptions {
         """)
         if let b = sim.backgroundReport { print("  background  \(grouped(b.sent)) messages replayed, \(grouped(b.loops)) passes of the file") }
         if s.recordedPackets > 0 { print("  recorded    \(grouped(s.recordedPackets)) packets -> \(c.record ?? "")") }
-        if s.feedSendErrors > 0 { stderrLine("warning: \(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))") }
-        if s.feedOverflow > 0 { stderrLine("warning: \(s.feedOverflow) ITCH messages did not fit the feed buffer") }
+        if s.feedSendErrors > 0 {
+            sim.log.warning("\(s.feedSendErrors) MoldUDP64 send errors (last: \(sim.lastFeedError.map { "\($0)" } ?? "-"))", metadata: ["send_errors": "\(s.feedSendErrors)"])
+        }
+        if s.feedOverflow > 0 { sim.log.warning("\(s.feedOverflow) ITCH messages did not fit the feed buffer", metadata: ["overflow": "\(s.feedOverflow)"]) }
         if let r = sim.triggerReport { try printTriggers(r) }
     }
 

@@ -4,6 +4,7 @@ import CNet
 import CSys
 import CWire
 import Glibc
+import Logging
 import OmniCore
 import OmniEngine
 import OmniNet
@@ -113,6 +114,8 @@ public final class SimVenue: @unchecked Sendable {
     var lastClock: UInt64 = 0
     var lastActivityNs: UInt64 = 0
     var counters = SimSummary()
+    /// The sessions' log lines (logins, logouts, disconnects: rare events, logged from the sim's thread as they happen).
+    let log = Logger(label: "omni.sim")
     /// Executions per client (OUCH login name or FIX CompID) and instrument; read it once the sim stopped.
     var executionsByClient: [String: [Locate: ClientExecutions]] = [:]
     /// New orders received per client (OUCH Enter Order, FIX NewOrderSingle), accepted or not.

@@ -8,6 +8,12 @@ struct Omni: ParsableCommand {
         abstract: "OmniAlpha: a low-latency trading core: market data, books, a venue simulator, a market maker.",
         subcommands: [Replay.self, Gen.self, Bench.self, Publish.self, Listen.self, Sim.self, Run.self, Ctl.self]
     )
+
+    /// Our log handler for every Logger of the process (OMNI_LOG_LEVEL, OMNI_LOG_FORMAT), then the command.
+    static func main() {
+        LogLines.bootstrap()
+        main(nil)
+    }
 }
 
 /// Runs a module's side of a command: its CommandError becomes ArgumentParser's (a refusal of

@@ -124,6 +124,7 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false
     @Option(name: .customLong("hdr-out"), help: "At the end, write the tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var hdrOut: String?
     @Option(help: "At the end, write an SVG plot of the tick-to-trade percentiles to FILE.") var plot: String?
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -131,9 +132,10 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        try log.apply()
         try running {
             try trade(startControl: { cfg, hotCores in
-                try ControlPlane.start(cfg, hotCores: hotCores) { print($0) }.map { ($0.port, $0.stop) }
+                try ControlPlane.start(cfg, hotCores: hotCores).map { ($0.port, $0.stop) }
             }, openDpdk: { listener, board, cfg in
                 let vdev = try cfg.feed.dpdkVdev ?? "net_pcap0,iface=\(interfaceName(cfg.feed.interface))"
                 var eal = EALOptions(cores: String(cfg.feed.dpdkCore), memoryMB: 256, vdevs: [vdev])

@@ -47,12 +47,16 @@ struct Sim: ParsableCommand {
     @Option(name: .customLong("trigger-count"), help: "Triggers in all (default 100000).") var triggerCount = 100_000
     @Option(name: .customLong("trigger-trader"), help: "The OUCH login whose answers count (default OMNIMM, omni run's).") var triggerTrader = "OMNIMM"
     @Option(name: .customLong("trigger-hdr"), help: "At the end, write the triggers' tick-to-trade histogram (HdrHistogram percentile text, ns) to FILE.tick-to-trade.hgrm.") var triggerHdr: String?
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
     }
 
-    func run() throws { try running { try runSim() } }
+    func run() throws {
+        try log.apply()
+        try running { try runSim() }
+    }
 }
 
 extension Sim: SimOptions {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import OmniControl
 import OmniTrading
+import OmniVenue
 import SharedTestData
 import Testing
 
@@ -161,6 +162,35 @@ import Testing
         let rows = try await store.audit(after: 0, limit: 100)
         #expect(rows.last?.entry.action == "resume configuration" && rows.last?.entry.outcome.contains("AAPL spread_ticks=6") == true, "\(rows.last?.entry.outcome ?? "")")
         #expect(try await store.verifyAudit().intact)
+    }
+
+    /// stop() is the service group's graceful shutdown: the HTTP server stops, then the watcher, then
+    /// the record keeper writes the fills it has not written and takes its last reading of the PnL, after the last request.
+    @Test func stopWritesTheLastReadingOfFillsAndPnLAfterTheServerHasStopped() async throws {
+        let (store, _) = try newStore("store-stop")
+        let c = try ControlledLoop(store: store, recordEveryNs: 3_600_000_000_000) // no reading but the last
+        try await c.serve()
+        try await c.wait("the resume at start") { c.server.resumed.withLock { $0 } != nil }
+        try await c.wait("our quotes") { c.port.snapshot.read().summary.openOrders == 4 }
+        // Another session sells 100 into our AAPL bid (two ticks under the mid).
+        c.pause()
+        let aapl = ControlledLoop.specs[0]
+        _ = c.entry.venue.submit(session: 2, order: NewOrder(locate: aapl.locate, side: .ask, kind: .immediateOrCancel, price: aapl.referencePrice - 200, quantity: 100))
+        c.resume()
+        try await c.wait("the fill in the snapshot") { c.port.snapshot.read().instruments[0].fills == 1 }
+        let lastRequest = Date()
+        #expect(try await c.call("GET", "/v1/status", role: .viewer).status == 200)
+        #expect(try await store.orderEvents(run: c.server.run, event: "fill").isEmpty, "nothing written yet: the keeper writes once an hour")
+        await c.close()
+
+        let fills = try await store.orderEvents(run: c.server.run, event: "fill")
+        #expect(fills.count == 1 && fills.first?.symbol == "AAPL" && fills.first?.side == "buy" && fills.first?.shares == 100, "\(fills)")
+        let pnl = try await store.dailyPnL(day: DailyPnL.day(Date())).filter { $0.run == c.server.run }
+        #expect(pnl.map(\.symbol).sorted() == ["AAPL", "MSFT"] && pnl.first { $0.symbol == "AAPL" }?.fills == 1, "\(pnl)")
+        // Stored to the millisecond: the PnL taken after the last request.
+        #expect(pnl.allSatisfy { $0.at >= lastRequest.addingTimeInterval(-0.001) })
+        // The server answers no more.
+        await #expect(throws: (any Error).self) { try await c.call("GET", "/v1/health", role: nil) }
     }
 
     @Test func orderEventsAndTheDaysPnLRoundTrip() async throws {

@@ -37,9 +37,10 @@ final class ControlledLoop: @unchecked Sendable {
     let feedStale = Atomic<Bool>(false)
     let gatewayUp = Atomic<Bool>(true)
 
-    /// `store`: the server's store (its fills and PnL read every 50 ms), nil for none; the rest as
+    /// `store`: the server's store (its fills and PnL read every `recordEveryNs`, 50 ms), nil for none; the rest as
     /// ControlServer's.
-    init(strategy: String = "inventory_skew", store: (any ControlStore)? = nil, requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate,
+    init(strategy: String = "inventory_skew", store: (any ControlStore)? = nil, recordEveryNs: UInt64 = 50_000_000,
+         requestRate: RunConfig.RequestRate = RunConfig.Control().requestRate,
          streamSubscribers: Int = 16, alertLogger: Logger = Logger(label: "omni.control.alerts")) throws {
         entry = VenueOrderEntry(instruments: Self.specs, feed: DayFileBuffer(capacity: 1 << 20), session: 1, orderSlots: 1 << 10)
         entry.advance(to: 34_200_000_000_000)
@@ -61,7 +62,7 @@ final class ControlledLoop: @unchecked Sendable {
         loop.journal = port.journalTap()
         let tokens = Self.roles.map { AccessToken(name: $0.key.rawValue, role: $0.key, bcrypt: Bcrypt.hash($0.value, cost: 4)) }
         server = ControlServer(port: port, symbols: Self.specs.map(\.symbol.description), strategy: strategy, tokens: tokens, store: store,
-                               recordEveryNs: 50_000_000, requestRate: requestRate, streamSubscribers: streamSubscribers, alertLogger: alertLogger)
+                               recordEveryNs: recordEveryNs, requestRate: requestRate, streamSubscribers: streamSubscribers, alertLogger: alertLogger)
         for s in Self.specs { loop.quote(s.locate) }
     }
 

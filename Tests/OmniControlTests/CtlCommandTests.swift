@@ -24,11 +24,13 @@ import Testing
 
     func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    /// The control plane's HOST:PORT from the first lines of the run's log at `path` (waits up to 15 s), nil when none.
+    /// The control plane's HOST:PORT from the first lines of the run's log at `path` (waits up to 15 s), nil when none:
+    /// its log line "TIME info omni.control: http://HOST:PORT (...)".
     func controlEndpoint(log path: String) async throws -> String? {
         for _ in 0..<300 {
-            if let line = log(path).split(separator: "\n").first(where: { $0.hasPrefix("control     http://") }) {
-                return String(line.dropFirst("control     http://".count).prefix { $0 != " " })
+            if let line = log(path).split(separator: "\n").first(where: { $0.contains(" info omni.control: http://") }),
+               let url = line.components(separatedBy: "omni.control: http://").dropFirst().first {
+                return String(url.prefix { $0 != " " })
             }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
@@ -93,9 +95,9 @@ import Testing
         run.waitUntilExit() // the exit status recorded
         let text = log(dir + "/run.log")
         #expect(run.terminationStatus == 0, "\(text)")
-        #expect(text.contains("KILL SWITCH ON: command") && text.contains("kill switch reset by the control plane"), "\(text)")
+        #expect(text.contains("critical omni.risk: KILL SWITCH ON: command") && text.contains("notice omni.risk: kill switch reset by the control plane"), "\(text)")
         #expect(text.contains("open orders 0 left at the end"), "\(text)")
-        #expect(text.contains("control     store sqlite \(dir)/omni-run/control.sqlite: nothing to resume"), "\(text)")
+        #expect(text.contains("info omni.control: store sqlite \(dir)/omni-run/control.sqlite: nothing to resume"), "\(text)")
 
         // A second run on the same store (the default, in the run's data folder) starts with the
         // first one's last configuration, re-applied through the command ring.
@@ -106,7 +108,7 @@ import Testing
         again.waitUntilExit()
         let second = log(dir + "/run2.log")
         #expect(again.terminationStatus == 0, "\(second)")
-        let resumed = second.split(separator: "\n").first { $0.hasPrefix("control     store sqlite") } ?? ""
+        let resumed = second.split(separator: "\n").first { $0.contains("omni.control: store sqlite") } ?? ""
         #expect(resumed.contains("resumed: AAPL spread_ticks=6, AAPL size=150, MSFT quoting off") && !resumed.contains("NOT"), "\(second)")
     }
 }

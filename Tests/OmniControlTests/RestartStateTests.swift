@@ -195,7 +195,7 @@ import Testing
         #expect(status2.out.contains(#""killed":true"#) && status2.out.contains(#""open_orders":0"#), "\(status2.out)")
         try await waitForExit(run2, "run 2", seconds: 40)
         let log2 = ctl.log(dir + "/run2.log")
-        #expect(log2.contains("control     kill switch on since") && log2.contains("(command, by admin (admin)") && log2.contains("the loop starts killed"), "\(log2)")
+        #expect(log2.contains("critical omni.control: kill switch on since") && log2.contains("(command, by admin (admin)") && log2.contains("the loop starts killed"), "\(log2)")
         #expect(log2.contains("orders      0 entered"), "run 2 sent nothing: \(log2)")
         simB.terminate() // or it ends at --seconds (a test process may block the signal in its children)
         try await waitForExit(simB, "venue B", seconds: 40)

@@ -160,7 +160,7 @@ import Testing
         var line: Substring?
         for _ in 0..<300 where line == nil {
             try await Task.sleep(nanoseconds: 50_000_000)
-            line = ctl.log(dir + "/run.log").split(separator: "\n").first { $0.hasPrefix("control     https://127.0.0.1:\(port) (TLS: \(dir)/server.pem;") }
+            line = ctl.log(dir + "/run.log").split(separator: "\n").first { $0.contains(" info omni.control: https://127.0.0.1:\(port) (TLS: \(dir)/server.pem;") }
         }
         try #require(line != nil, "no https control line:\n\(ctl.log(dir + "/run.log"))")
         let token = dir + "/omni-run/control-token"
