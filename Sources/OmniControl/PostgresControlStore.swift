@@ -383,7 +383,8 @@ actor PostgresLink {
     nonisolated func serially<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         await acquire()
         do {
-            let c = try await connected()
+            let c: PostgresConnection
+            do { c = try await connected() } catch { throw ConnectFailure(underlying: error) }
             let v = try await body(c)
             await release()
             return v
@@ -393,9 +394,13 @@ actor PostgresLink {
         }
     }
 
+    /// The connection could not be opened (not the statement's fault).
+    struct ConnectFailure: Error { let underlying: any Error }
+
     /// The database's own words: SQLSTATE, message, detail and hint; or the connection's error.
     static func describe(_ error: any Error) -> String {
         if let e = error as? ControlStoreError { return e.problem }
+        if let e = error as? ConnectFailure { return "cannot connect: \(describe(e.underlying))" }
         guard let e = error as? PSQLError else { return String(describing: error) }
         if let info = e.serverInfo {
             var s = "\(info[.severity] ?? "ERROR") \(info[.sqlState] ?? "?"): \(info[.message] ?? "(no message)")"
