@@ -2,12 +2,12 @@ import Foundation
 import Testing
 
 /// A throwaway PostgreSQL server for the tests that need a real one (Debian's `postgresql`, which
-/// `make setup` installs): `initdb` into a folder under the test process's scratch folder, `pg_ctl
-/// start` on 127.0.0.1 at a port in 44000-44999 (and a unix socket in that folder), password
-/// authentication over TCP. One per test process, started on first use; stopped and removed when
-/// the process exits, whatever the tests did (at exit, or by a watchdog when the runner skips its
-/// atexit handlers or is killed). As root it runs as the `postgres`
-/// system user (initdb refuses root), else as `nobody`, the folder given to that user.
+/// `make setup` installs): `initdb` into a temporary folder, `pg_ctl start` on 127.0.0.1 at a port
+/// in 44000-44999 (and a unix socket in that folder), password authentication over TCP. One per
+/// test process, started on first use; stopped and removed when the process exits, whatever the
+/// tests did (at exit, or by a watchdog when the runner skips its atexit handlers or is killed).
+/// As root (initdb refuses root) it runs as the `postgres` system user, else `nobody`, in a folder
+/// of /tmp given to that user; otherwise as the test's own user in its scratch folder.
 public final class PostgresCluster: @unchecked Sendable {
     /// The superuser the cluster is made with, and its password.
     public static let user = "omni"
@@ -62,8 +62,17 @@ public final class PostgresCluster: @unchecked Sendable {
 
     init(bin: String, port wanted: Int? = nil) throws {
         self.bin = bin
-        folder = TestScratch.directory("postgres")
         runAs = getuid() == 0 ? (getpwnam("postgres") != nil ? "postgres" : "nobody") : nil
+        // Another user must reach the folder: the test scratch folder may sit in a root-only
+        // TMPDIR (make test's mktemp -d is 0700), so then a folder of its own in /tmp.
+        if runAs != nil {
+            var template = Array("/tmp/omni-pg-\(getpid())-XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template) else { throw ClusterError("mkdtemp in /tmp: \(String(cString: strerror(errno)))") }
+            folder = String(cString: made)
+            chmod(folder, 0o755)
+        } else {
+            folder = TestScratch.directory("postgres")
+        }
         try FileManager.default.createDirectory(atPath: folder + "/socket", withIntermediateDirectories: true)
         try (Self.password + "\n").write(toFile: folder + "/pwfile", atomically: false, encoding: .utf8)
         if let who = runAs, let pw = getpwnam(who) {
