@@ -225,6 +225,8 @@ public final class PostgresControlStore: ControlStore {
 
     public func verifyAudit() async throws -> AuditCheck {
         try await transaction("verify audit") { c in
+            // One snapshot for every page: rows appended meanwhile are not half seen.
+            try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: PostgresLink.logger)
             var previous = AuditRecord.genesis
             var expected: Int64 = 1
             var rows = 0
