@@ -6,7 +6,7 @@ import PostgresNIO
 
 /// The `ControlStore` a fleet shares: one PostgreSQL database (postgres-nio) that several hosts'
 /// runs write at once. The same rows and semantics as `SQLiteControlStore`: each method one
-/// transaction; versioned migrations (applied once, in order, named in `control_migration`, the
+/// transaction (BEGIN ... COMMIT, or one statement sent alone, which is a transaction of its own); versioned migrations (applied once, in order, named in `control_migration`, the
 /// same names as SQLite's); the audit refuses UPDATE, DELETE and TRUNCATE by trigger, and its chain
 /// is `AuditRecord.chainHash`, computed here, so `verifyAudit` reads it as SQLite's does.
 ///
@@ -120,10 +120,13 @@ public final class PostgresControlStore: ControlStore {
     }
 
     /// Runs `body` in one transaction (BEGIN ... COMMIT, ROLLBACK when it throws); an error names
-    /// the operation, the server and the database's own words.
-    func transaction<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(ControlStoreError) -> T {
+    /// the operation, the server and the database's own words. `oneStatement`: `body` runs a single
+    /// statement, which outside BEGIN is a transaction of its own: two round trips fewer.
+    func transaction<T: Sendable>(_ what: String, oneStatement: Bool = false,
+                                  _ body: (PostgresConnection) async throws -> T) async throws(ControlStoreError) -> T {
         do {
             return try await link.serially { c in
+                if oneStatement { return try await body(c) }
                 try await c.query("BEGIN", logger: PostgresLink.logger)
                 do {
                     let v = try await body(c)
@@ -140,7 +143,7 @@ public final class PostgresControlStore: ControlStore {
     }
 
     public func migrations() async throws -> [String] {
-        try await transaction("migrations") { try await Self.applied($0) }
+        try await transaction("migrations", oneStatement: true) { try await Self.applied($0) }
     }
 
     // MARK: - Configuration versions
@@ -148,7 +151,7 @@ public final class PostgresControlStore: ControlStore {
     @discardableResult
     public func recordConfig(_ config: AppliedConfig) async throws -> AppliedConfig {
         let json = String(decoding: try JSONEncoder().encode(config.instruments), as: UTF8.self)
-        let id = try await transaction("record config") { c -> Int64 in
+        let id = try await transaction("record config", oneStatement: true) { c -> Int64 in
             let rows = try await c.query("""
                 INSERT INTO config_version (run, loop_version, at_ms, who, instruments)
                 VALUES (\(config.run), \(Int64(clamping: config.loopVersion)), \(AuditRecord.milliseconds(config.at)), \(config.who), \(json)) RETURNING id
@@ -162,7 +165,7 @@ public final class PostgresControlStore: ControlStore {
     }
 
     public func lastConfig() async throws -> AppliedConfig? {
-        let found = try await transaction("last config") { c -> (AppliedConfig, String)? in
+        let found = try await transaction("last config", oneStatement: true) { c -> (AppliedConfig, String)? in
             let rows = try await c.query("SELECT id, run, loop_version, at_ms, who, instruments FROM config_version ORDER BY id DESC LIMIT 1",
                                          logger: PostgresLink.logger)
             for try await (id, run, version, at, who, instruments) in rows.decode((Int64, String, Int64, Int64, String, String).self) {
@@ -204,6 +207,8 @@ public final class PostgresControlStore: ControlStore {
         }
     }
 
+    static let rowsPerInsert = 1_000
+
     static let auditColumns = "seq, at_ms, who, role, action, endpoint, before, after, outcome, hash"
 
     static func records(_ rows: PostgresRowSequence) async throws -> [AuditRecord] {
@@ -217,7 +222,7 @@ public final class PostgresControlStore: ControlStore {
     }
 
     public func audit(after: Int64, limit: Int) async throws -> [AuditRecord] {
-        try await transaction("read audit") { c in
+        try await transaction("read audit", oneStatement: true) { c in
             try await Self.records(try await c.query("SELECT \(unescaped: Self.auditColumns) FROM audit WHERE seq > \(after) ORDER BY seq LIMIT \(Int64(limit))",
                                                      logger: PostgresLink.logger))
         }
@@ -257,11 +262,12 @@ public final class PostgresControlStore: ControlStore {
 
     public func recordFills(_ fills: [FillSample]) async throws {
         guard !fills.isEmpty else { return }
-        try await transaction("record fills") { c in
-            // One INSERT of up to 1000 rows at a time (9 parameters a row, under the protocol's 65535).
+        // Up to 1,000 rows are one INSERT, a transaction of its own; more, several in one transaction.
+        try await transaction("record fills", oneStatement: fills.count <= Self.rowsPerInsert) { c in
+            // One INSERT of up to 1,000 rows at a time (9 parameters a row, under the protocol's 65,535).
             var i = 0
             while i < fills.count {
-                let chunk = fills[i..<min(i + 1_000, fills.count)]
+                let chunk = fills[i..<min(i + Self.rowsPerInsert, fills.count)]
                 var q = PostgresQuery(unsafeSQL: "")
                 var sql = "INSERT INTO fill_sample (run, at_ms, symbol, fills, bought_shares, sold_shares, position, realised, fees) VALUES "
                 var n = 0
@@ -287,7 +293,7 @@ public final class PostgresControlStore: ControlStore {
     }
 
     public func fills(run: String) async throws -> [FillSample] {
-        try await transaction("read fills") { c in
+        try await transaction("read fills", oneStatement: true) { c in
             var out: [FillSample] = []
             let rows = try await c.query("""
                 SELECT at_ms, symbol, fills, bought_shares, sold_shares, position, realised, fees FROM fill_sample WHERE run = \(run) ORDER BY id
@@ -302,7 +308,7 @@ public final class PostgresControlStore: ControlStore {
 
     public func recordDailyPnL(_ rows: [DailyPnL]) async throws {
         guard !rows.isEmpty else { return }
-        try await transaction("record daily pnl") { c in
+        try await transaction("record daily pnl", oneStatement: rows.count == 1) { c in
             for p in rows {
                 try await c.query("""
                     INSERT INTO daily_pnl (day, run, symbol, realised, unrealised, fees, position, fills, at_ms)
@@ -315,7 +321,7 @@ public final class PostgresControlStore: ControlStore {
     }
 
     public func dailyPnL(day: String) async throws -> [DailyPnL] {
-        try await transaction("read daily pnl") { c in
+        try await transaction("read daily pnl", oneStatement: true) { c in
             var out: [DailyPnL] = []
             let rows = try await c.query("""
                 SELECT run, symbol, realised, unrealised, fees, position, fills, at_ms FROM daily_pnl WHERE day = \(day) ORDER BY run, symbol
@@ -330,7 +336,7 @@ public final class PostgresControlStore: ControlStore {
 
     /// The server's durability settings, "fsync=on, synchronous_commit=on, ..." (for a benchmark's conditions).
     public func durabilitySettings() async throws -> String {
-        try await transaction("read settings") { c in
+        try await transaction("read settings", oneStatement: true) { c in
             var out: [String] = []
             let rows = try await c.query("""
                 SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay') ORDER BY name
