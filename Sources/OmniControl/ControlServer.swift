@@ -463,6 +463,8 @@ public final class ControlServer: Sendable {
         router.post("/v1/kill/reset") { req, _ in
             try await self.mutation(req, .resetKill) { _, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+                // As the other mutations: the audit's "after" and the config version are read once the loop has published the reset.
+                _ = await self.snapshot(atLeast: ack.version)
                 return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
             }
         }
