@@ -6,9 +6,10 @@ import PostgresNIO
 
 /// The `ControlStore` a fleet shares: one PostgreSQL database (postgres-nio) that several hosts'
 /// runs write at once. The same rows and semantics as `SQLiteControlStore`: each method one
-/// transaction (BEGIN ... COMMIT, or one statement sent alone, which is a transaction of its own); versioned migrations (applied once, in order, named in `control_migration`, the
-/// same names as SQLite's); the audit refuses UPDATE, DELETE and TRUNCATE by trigger, and its chain
-/// is `AuditRecord.chainHash`, computed here, so `verifyAudit` reads it as SQLite's does.
+/// transaction (BEGIN ... COMMIT, or one statement sent alone, which is a transaction of its own);
+/// versioned migrations (applied once, in order, named in `control_migration`, the same names as
+/// SQLite's); the audit refuses UPDATE, DELETE and TRUNCATE by trigger, and its chain is
+/// `AuditRecord.chainHash`, computed here, so `verifyAudit` reads it as SQLite's does.
 ///
 /// One connection per store, its transactions one at a time (a run's control plane writes a few
 /// rows a second); it is opened again on the next call when the server dropped it. Plain TCP: no
