@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-# Debian packages the build and the tests need (chromium: the dashboard in headless Chromium); installed by `make setup` only when missing.
-DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev libsqlite3-dev g++ valgrind verilator chromium
+# Debian packages the build and the tests need (chromium: the dashboard in headless Chromium; postgresql: the server the
+# control store's PostgreSQL tests start a throwaway cluster of); installed by `make setup` only when missing.
+DEB_PACKAGES := pkg-config zlib1g-dev liburing-dev libnuma-dev libdpdk-dev python3-venv libquickfix-dev libsqlite3-dev g++ valgrind verilator chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 OMNI_DATA ?= $(abspath ../shared/data)
 export OMNI_DATA

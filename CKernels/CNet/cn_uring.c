@@ -1,6 +1,7 @@
 // CNet io_uring multishot receive into a provided buffer ring. See cn_uring.h.
 #define _GNU_SOURCE
 #include "cn_uring.h"
+#include "cn_uring_sqpoll.h"
 #include "cn_udp.h"
 #include "csys_clock.h"
 
@@ -73,14 +74,7 @@ int cn_uring_rx_open(int fd, const cn_uring_config *cfg, cn_uring_rx **out) {
     // completions never overflow (overflowed ones wait in a kernel list until the next enter).
     p.flags |= IORING_SETUP_CQSIZE;
     p.cq_entries = 2 * n > 2 * cfg->sq_entries ? 2 * n : 2 * cfg->sq_entries;
-    if (cfg->flags & CN_URING_SQPOLL) {
-        p.flags |= IORING_SETUP_SQPOLL;
-        p.sq_thread_idle = cfg->sqpoll_idle_ms;
-        if (cfg->sqpoll_cpu >= 0) {
-            p.flags |= IORING_SETUP_SQ_AFF;
-            p.sq_thread_cpu = (uint32_t)cfg->sqpoll_cpu;
-        }
-    }
+    cn_uring_set_sqpoll(&p, cfg);
     if (cfg->flags & CN_URING_DEFER_TASKRUN) {
         if (cfg->flags & CN_URING_SQPOLL) { rc = -EINVAL; goto fail; }
         p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;

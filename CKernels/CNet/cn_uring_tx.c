@@ -1,6 +1,7 @@
 // CNet io_uring send, at most one in flight. See cn_uring_tx.h.
 #define _GNU_SOURCE
 #include "cn_uring_tx.h"
+#include "cn_uring_sqpoll.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -24,15 +25,7 @@ int cn_uring_tx_open(int fd, const cn_uring_config *cfg, cn_uring_tx **out) {
     t->fd = fd;
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
-    if (cfg->flags & CN_URING_SQPOLL) {
-        p.flags |= IORING_SETUP_SQPOLL;
-        p.sq_thread_idle = cfg->sqpoll_idle_ms;
-        if (cfg->sqpoll_cpu >= 0) {
-            p.flags |= IORING_SETUP_SQ_AFF;
-            p.sq_thread_cpu = (uint32_t)cfg->sqpoll_cpu;
-        }
-        t->sqpoll = 1;
-    }
+    t->sqpoll = cn_uring_set_sqpoll(&p, cfg);
     int rc = io_uring_queue_init_params(cfg->sq_entries, &t->ring, &p);
     if (rc < 0) { free(t); return rc; }
     *out = t;

@@ -137,15 +137,22 @@ extension ControlBenchOptions {
     }
 }
 
-/// `omni bench control --store-fills`: fill rows (order events) per second into a new SQLite
-/// control store, a transaction per fill and in batches of `batch`.
-public func measureStoreWrites(fills n: Int, batch: Int) throws {
-    let path = RunConfig.dataFolder + "/bench-store-\(getpid()).sqlite"
-    defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
-    let store = try SQLiteControlStore(path: path)
+/// `omni bench control --store-fills`: fill rows (order events) per second into a control store, a transaction per
+/// fill and in batches of `batch`. `address`: a SQLite path or a postgres:// URL
+/// (`ControlStoreAddress`); nil: a new SQLite file under $TMPDIR, removed at the end. In a given
+/// store the bench's rows stay (run "bench-PID"): the store is append-only; give it a database of its own.
+public func measureStoreWrites(fills n: Int, batch: Int, store address: String? = nil) throws {
+    let temporary = RunConfig.dataFolder + "/bench-store-\(getpid()).sqlite"
+    defer { if address == nil { for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) } } }
+    let text = address ?? temporary
+    guard let opened = try runBlocking({ try await ControlStoreAddress.open(text) }) else {
+        throw ControlStoreError("--store-fills needs a store, not off")
+    }
+    let store = opened
+    let run = "bench-\(getpid())"
     let rates = try runBlocking { () async throws -> (single: Double, batched: Double) in
         func fill(_ i: Int) -> OrderEventRecord {
-            OrderEventRecord(run: "bench", at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", event: "fill", clientOrderID: UInt64(i), side: i & 1 == 0 ? "buy" : "sell",
+            OrderEventRecord(run: run, at: Date(), symbol: i & 1 == 0 ? "AAPL" : "MSFT", event: "fill", clientOrderID: UInt64(i), side: i & 1 == 0 ? "buy" : "sell",
                              price: 2_000_000 + UInt32(i % 100), shares: 100, leaves: 0, matchNumber: UInt64(i), liquidity: "added", venueNs: 34_200_000_000_000 + UInt64(i))
         }
         var t0 = csys_monotonic_ns()
@@ -160,7 +167,9 @@ public func measureStoreWrites(fills n: Int, batch: Int) throws {
         }
         return (single, Double(n) * 1e9 / Double(csys_monotonic_ns() - t0))
     }
-    print("omni bench control --store-fills: \(store.location) (WAL, synchronous=NORMAL), \(n) fill rows per mode, one writer")
+    var settings = "WAL, synchronous=NORMAL"
+    if let pg = store as? PostgresControlStore { settings = try runBlocking { try await pg.durabilitySettings() } }
+    print("omni bench control --store-fills: \(store.location) (\(settings)), \(n) fill rows per mode, one writer")
     print("  one transaction per fill:   \(Int(rates.single)) rows/s")
     print("  \(batch) fills per transaction: \(Int(rates.batched)) rows/s")
 }

@@ -80,7 +80,9 @@ struct OpenOrderBody: Codable {
 
 /// The last executions (at most 256), oldest first.
 struct Fills: Codable { var fills: [FillBody] }
+/// One execution of ours: in GET /v1/fills and, as it happens, on the stream.
 struct FillBody: Codable {
+    var type = "fill"
     /// When the control plane read it off the journal.
     var at: String
     var symbol: String
@@ -91,6 +93,11 @@ struct FillBody: Codable {
     var shares: UInt32, leaves: UInt32
     var liquidity: String
     var matchNumber: UInt64
+
+    init(_ r: OrderEventRecord) {
+        at = timestamp(r.at); symbol = r.symbol; clientOrderId = r.clientOrderID; side = r.side; price = dollars(Int64(r.price)); shares = r.shares
+        leaves = r.leaves; liquidity = r.liquidity; matchNumber = r.matchNumber
+    }
 }
 
 struct PnLBody: Codable { var symbol: String; var realised: Double; var unrealised: Double; var fees: Double; var net: Double }

@@ -55,8 +55,8 @@ public final class ControlPlane {
         let port: ControlPort
         do { port = try ControlPort(instruments: cfg.instruments.count) } catch { throw ControlPlaneError(problem: "\(error)") }
         var store: (any ControlStore)?
-        if let path = cfg.control.store {
-            do { store = try SQLiteControlStore(path: path) } catch { throw ControlPlaneError(problem: "control.store: \(error)") }
+        if let text = cfg.control.store {
+            do { store = try runBlocking { try await ControlStoreAddress.open(text) } } catch { throw ControlPlaneError(problem: "control.store: \(error)") }
         }
         let server = ControlServer(port: port, symbols: cfg.instruments.map(\.symbol), strategy: cfg.strategy.rawValue, tokens: tokens, store: store,
                                    requestRate: cfg.control.requestRate, logger: log)

@@ -476,6 +476,7 @@ public final class ControlServer: Sendable {
         router.post("/v1/kill/reset") { req, _ in
             try await self.mutation(req, .resetKill) { who, _ in
                 let ack = try await self.command(Int32(OMNI_CMD_KILL_RESET), what: "kill reset")
+                // As the other mutations: the audit's "after" and the config version are read once the loop has published the reset.
                 _ = await self.snapshot(atLeast: ack.version)
                 try await self.recordKillSwitch(engaged: false, who: "\(who.name) (\(who.role.rawValue))", version: ack.version)
                 return Self.json(KillState(killed: false, reason: nil, configVersion: ack.version))
@@ -507,10 +508,7 @@ public final class ControlServer: Sendable {
         router.get("/v1/fills") { req, _ in
             _ = try self.require(req, .read)
             self.drainJournal()
-            return Self.json(Fills(fills: self.blotter.recentFills.map { r in
-                FillBody(at: timestamp(r.at), symbol: r.symbol, clientOrderId: r.clientOrderID, side: r.side, price: dollars(Int64(r.price)),
-                         shares: r.shares, leaves: r.leaves, liquidity: r.liquidity, matchNumber: r.matchNumber)
-            }))
+            return Self.json(Fills(fills: self.blotter.recentFills.map(FillBody.init)))
         }
         router.get("/v1/pnl") { req, _ in
             _ = try self.require(req, .read)

@@ -1,11 +1,13 @@
 import Crypto
 import Foundation
+import OmniTrading
 
 // What the control plane keeps across runs (issue 14, item 4): the configuration versions the loop
 // applied, the hash-chained audit of every change asked for, every order event the loop's journal
 // gives (our requests, the venue's answers, the fills) and the day's PnL as its snapshot shows it.
 // One protocol, `ControlStore`; SQLite through GRDB is the default
-// (`SQLiteControlStore`); a PostgreSQL store implements the same methods over the same rows, and
+// (`SQLiteControlStore`); PostgreSQL (`PostgresControlStore`, postgres-nio) implements the same
+// methods over the same rows for a fleet of hosts sharing one store, and
 // the audit chain's hash (`AuditRecord.chainHash`) is computed here, in Swift, never by the
 // database, so every store writes and verifies the same chain.
 
@@ -44,6 +46,17 @@ public struct AppliedConfig: Codable, Sendable, Equatable {
 
     public init(run: String, loopVersion: UInt64, at: Date, who: String, instruments: [InstrumentConfig]) {
         self.run = run; self.loopVersion = loopVersion; self.at = at; self.who = who; self.instruments = instruments
+    }
+}
+
+extension AppliedConfig {
+    /// A stored configuration with its instruments read back from their JSON text (every store keeps them so).
+    static func stored(_ c: AppliedConfig, instruments text: String) throws(ControlStoreError) -> AppliedConfig {
+        var c = c
+        do { c.instruments = try JSONDecoder().decode([InstrumentConfig].self, from: Data(text.utf8)) } catch {
+            throw ControlStoreError("config version \(c.id): its instruments are not readable: \(error)")
+        }
+        return c
     }
 }
 
@@ -174,7 +187,7 @@ public struct ControlStoreError: Error, CustomStringConvertible, Sendable {
 /// The control plane's store. Every method is one transaction; writes are appended, never
 /// changed (config versions, audit, order events), except the day's PnL row, which each reading replaces.
 public protocol ControlStore: Sendable {
-    /// Where it is, for the log ("sqlite /path", "postgres host/db").
+    /// Where it is, for the log ("sqlite /path", "postgres HOST:PORT/DB": never a password).
     var location: String { get }
     /// The migrations applied, oldest first.
     func migrations() async throws -> [String]
@@ -219,5 +232,21 @@ extension DailyPnL {
     public static func day(_ date: Date) -> String {
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
         return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+    }
+}
+
+extension ControlStoreAddress {
+    /// The one way from `control.store` / `--control-store` to a store: "off" is nil, a
+    /// postgres:// URL connects to that server and migrates it, anything else is a SQLite file
+    /// (created and migrated). A malformed URL, an unreachable server and a failed migration are
+    /// each a `ControlStoreError` naming it.
+    public static func open(_ text: String) async throws(ControlStoreError) -> (any ControlStore)? {
+        let address: ControlStoreAddress?
+        do { address = try parse(text) } catch { throw ControlStoreError(error.problem) }
+        switch address {
+        case nil: return nil
+        case .sqlite(let path)?: return try SQLiteControlStore(path: path)
+        case .postgres(let a)?: return try await PostgresControlStore.open(a)
+        }
     }
 }

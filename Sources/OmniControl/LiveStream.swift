@@ -10,7 +10,7 @@ import Synchronization
 // GET /v1/stream: a WebSocket of JSON messages, one object each, told apart by "type":
 //   quote  {symbol, bid, ask, our_bid, our_ask}: the touch and our best quote (dollars; a side
 //          absent when empty), on change, at most once per reading (100 ms) per instrument;
-//   fill   {symbol, client_order_id, side, price, shares, leaves, liquidity, match_number}: one
+//   fill   {at, symbol, client_order_id, side, price, shares, leaves, liquidity, match_number}: one
 //          execution of ours, from the loop's order journal, read every 100 ms;
 //   pnl    {realised, unrealised, fees, net}: the run's totals, on change;
 //   alert  an Alert (ControlAlerts.swift).
@@ -20,23 +20,6 @@ struct QuoteMessage: Encodable, Equatable {
     var type = "quote"
     var symbol: String
     var bid: Double?, ask: Double?, ourBid: Double?, ourAsk: Double?
-}
-
-struct FillMessage: Encodable {
-    var type = "fill"
-    var symbol: String
-    var clientOrderId: UInt64
-    var side: String
-    /// Dollars.
-    var price: Double
-    var shares: UInt32, leaves: UInt32
-    var liquidity: String
-    var matchNumber: UInt64
-
-    init(_ r: OrderEventRecord) {
-        symbol = r.symbol; clientOrderId = r.clientOrderID; side = r.side; price = dollars(Int64(r.price)); shares = r.shares; leaves = r.leaves
-        liquidity = r.liquidity; matchNumber = r.matchNumber
-    }
 }
 
 struct PnLMessage: Encodable, Equatable {
@@ -186,7 +169,7 @@ extension ControlServer {
             }
             let (messages, latest) = tape.read(s, symbols: symbols)
             drainJournal()
-            let fills = blotter.takeUnstreamed().map { ControlServer.jsonText(FillMessage($0)) }
+            let fills = blotter.takeUnstreamed().map { ControlServer.jsonText(FillBody($0)) }
             hub.publish(raised + fills + messages, latest: s.summary.publishedNs == 0 ? nil : latest)
             await revertExpired(now: now)
             await noteKillSwitch(s)

@@ -145,8 +145,8 @@ public enum OpenAPIDocument {
                   "state": {"type": "string", "enum": ["pending new", "live", "pending cancel", "pending replace"]}}}},
                 "journal_dropped": {"type": "integer", "minimum": 0}}},
               "Fills": {"type": "object", "required": ["fills"], "properties": {
-                "fills": {"type": "array", "items": {"type": "object", "required": ["at", "symbol", "client_order_id", "side", "price", "shares", "leaves", "liquidity", "match_number"], "properties": {
-                  "at": {"type": "string", "format": "date-time"}, "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0},
+                "fills": {"type": "array", "items": {"type": "object", "required": ["type", "at", "symbol", "client_order_id", "side", "price", "shares", "leaves", "liquidity", "match_number"], "properties": {
+                  "type": {"type": "string", "enum": ["fill"]}, "at": {"type": "string", "format": "date-time"}, "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0},
                   "side": {"type": "string", "enum": ["buy", "sell"]}, "price": {"type": "number"}, "shares": {"type": "integer", "minimum": 0},
                   "leaves": {"type": "integer", "minimum": 0}, "liquidity": {"type": "string", "enum": ["added", "removed", "unknown"]},
                   "match_number": {"type": "integer", "minimum": 0}}}}}},

@@ -173,11 +173,7 @@ public final class SQLiteControlStore: ControlStore {
             return (c, row["instruments"])
         }
         guard let (found, text) = found else { return nil }
-        var c = found
-        do { c.instruments = try JSONDecoder().decode([InstrumentConfig].self, from: Data(text.utf8)) } catch {
-            throw ControlStoreError("config version \(c.id): its instruments are not readable: \(error)")
-        }
-        return c
+        return try AppliedConfig.stored(found, instruments: text)
     }
 
     // MARK: - Audit

@@ -59,7 +59,8 @@ import OmniStrategy
 /// control:                     # the control plane's HTTP API (or `control: off`)
 ///   listen: 127.0.0.1:8470      # HOST:PORT (port 0: any free one, printed at start), or off
 ///   tokens: /etc/omni/tokens.yaml   # API tokens (name, role, bcrypt); without it one admin token is made at start
-///   store: /var/lib/omni/control.sqlite   # config versions, audit, fills, daily PnL (default $TMPDIR/omni-run/control.sqlite), or off
+///   store: /var/lib/omni/control.sqlite   # config versions, audit, fills, daily PnL (default $TMPDIR/omni-run/control.sqlite),
+///                                         # postgres://USER[:PASSWORD]@HOST[:PORT]/DB (a server several hosts share), or off
 ///   rate: 50                    # requests a second per token, on average (more: 429 with Retry-After)
 ///   burst: 100                  # requests per token at once
 ///   tls_cert: /etc/omni/control.pem   # HTTPS and WSS with this certificate chain (PEM) and tls_key; both or neither
@@ -206,7 +207,8 @@ public struct RunConfig: Sendable, Equatable {
     public struct Control: Sendable, Equatable {
         public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8470)
         public var tokens: String?
-        /// The store's SQLite file (nil: none, `off`); by default in the run's data folder.
+        /// The store: a SQLite file or a postgres:// URL (`ControlStoreAddress`; nil: none, `off`); by
+        /// default a SQLite file in the run's data folder.
         public var store: String? = RunConfig.dataFolder + "/control.sqlite"
         /// Each token's rate limit (`rate`, `burst`).
         public var requestRate = RequestRate(perSecond: 50, burst: 100)
@@ -345,7 +347,13 @@ extension ConfigReader {
                     }
                 }
                 if let x = m["tokens"] { c.control.tokens = try name(x, "control.tokens", max: 4096) }
-                if let x = m["store"] { c.control.store = isOff(x) ? nil : try name(x, "control.store", max: 4096) }
+                if let x = m["store"] {
+                    if isOff(x) { c.control.store = nil } else {
+                        let v = try name(x, "control.store", max: 4096)
+                        do { _ = try ControlStoreAddress.parse(v) } catch { throw fail("control.store", error.problem, x) }
+                        c.control.store = v
+                    }
+                }
                 if let x = m["tls_cert"] { c.control.tlsCert = try name(x, "control.tls_cert", max: 4096) }
                 if let x = m["tls_key"] { c.control.tlsKey = try name(x, "control.tls_key", max: 4096) }
                 if let x = m["rate"] { c.control.requestRate.perSecond = try positive(x, "control.rate") }

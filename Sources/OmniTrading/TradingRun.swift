@@ -178,7 +178,7 @@ extension RunOptions {
         }
         if let v = controlTokens { c.control.tokens = v }
         if let v = controlStore {
-            guard !v.isEmpty else { throw CommandError.refused("--control-store: a file, or off") }
+            do { _ = try ControlStoreAddress.parse(v) } catch { throw CommandError.refused("--control-store: \(error.problem)") }
             c.control.store = v == "off" ? nil : v
         }
         if let v = controlTlsCert { c.control.tlsCert = v }

@@ -18,9 +18,11 @@ struct BenchControl: ParsableCommand {
         --idle-ns: the loop sleeps this long every 64 idle iterations, as omni run's socket feed \
         does (200000); 0 busy-polls.
 
-        --store-fills N: instead, the control store's write rate for fills (SQLite through GRDB, \
-        WAL, synchronous=NORMAL, a new file under $TMPDIR): N fill rows one transaction each, \
-        then N rows in transactions of --store-batch; rows per second of each.
+        --store-fills N: instead, the control store's write rate for fills: N fill rows one \
+        transaction each, then N rows in transactions of --store-batch; rows per second of each. \
+        The store: a new SQLite file under $TMPDIR (GRDB, WAL, synchronous=NORMAL), or \
+        --control-store's (a SQLite PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB, migrated \
+        first; the bench's rows stay there, as run "bench-PID": give it a database of its own).
         """
     )
 
@@ -31,10 +33,11 @@ struct BenchControl: ParsableCommand {
     @Option(help: "The loop's core (default: the last online core).") var core: Int?
     @Option(name: .customLong("store-fills"), help: "Measure the control store's fill writes instead: this many rows per mode.") var storeFills = 0
     @Option(name: .customLong("store-batch"), help: "Fill rows per transaction in --store-fills' batched mode.") var storeBatch = 100
+    @Option(name: .customLong("control-store"), help: "--store-fills' store: a SQLite PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB (default: a new SQLite file under $TMPDIR).") var controlStore: String?
 
     func run() throws {
         guard storeBatch > 0 else { throw ValidationError("--store-batch must be positive") }
-        if storeFills > 0 { try measureStoreWrites(fills: storeFills, batch: storeBatch) } else { try measureControl() }
+        if storeFills > 0 { try measureStoreWrites(fills: storeFills, batch: storeBatch, store: controlStore) } else { try measureControl() }
     }
 }
 

@@ -64,7 +64,10 @@ struct Run: ParsableCommand {
         --control-store (default $TMPDIR/omni-run/control.sqlite, or off) keeps the configuration \
         versions the loop applied, a hash-chained audit of every change asked for, the fills and \
         the day's PnL as the snapshot shows them; a run started on the same store re-applies its \
-        last configuration (limits, quoting parameters, quoting on / off) through the command ring.
+        last configuration (limits, quoting parameters, quoting on / off) through the command ring. \
+        A SQLite file serves one host; postgres://USER[:PASSWORD]@HOST[:PORT]/DB (or \
+        postgresql://, plain TCP, no TLS) is a PostgreSQL database several hosts share: the run \
+        migrates it at start, and their audit rows join one chain.
 
         Reconnect: after a gateway disconnect the session logs in again every second (OUCH: from \
         the next sequence number, so the venue replays every answer and fill we missed; FIX: \
@@ -118,7 +121,7 @@ struct Run: ParsableCommand {
     @Option(help: "The strategy: inventory_skew, avellaneda_stoikov, glft, or trigger (the answer to omni sim --triggers) (strategy).") var strategy: String?
     @Option(help: "The control plane's HTTP API, HOST:PORT, or off (control.listen; default 127.0.0.1:8470).") var control: String?
     @Option(name: .customLong("control-tokens"), help: "The control plane's tokens file (YAML: name, role, bcrypt); without it one admin token is generated at start (control.tokens).") var controlTokens: String?
-    @Option(name: .customLong("control-store"), help: "The control plane's store (SQLite): config versions, the audit, fills, daily PnL, the kill switch, limit raises; a restart resumes its last config, the kill switch and unexpired raises. PATH or off (control.store; default $TMPDIR/omni-run/control.sqlite).") var controlStore: String?
+    @Option(name: .customLong("control-store"), help: "The control plane's store: config versions, the audit, orders and fills, daily PnL, the kill switch, limit raises; a restart resumes its last config, the kill switch and unexpired raises. A SQLite PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or off (control.store; default $TMPDIR/omni-run/control.sqlite).") var controlStore: String?
     @Option(name: .customLong("control-tls-cert"), help: "Serve the control plane over HTTPS and WSS with this certificate chain, a PEM file; with --control-tls-key (control.tls_cert).") var controlTlsCert: String?
     @Option(name: .customLong("control-tls-key"), help: "The private key of --control-tls-cert, a PEM file (control.tls_key).") var controlTlsKey: String?
     @Flag(name: .customLong("stage-stamps"), help: "Stamp each quote's stages (rx, books, strategy, risk, encoded, sent) and print where tick-to-trade goes (costs four TSC reads per request).") var stageStamps = false

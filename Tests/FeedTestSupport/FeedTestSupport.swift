@@ -38,7 +38,8 @@ public func replayDay(_ day: [UInt8]) throws -> (ITCHReplay, [String]) {
 
 /// A synthetic day of 20 symbols (OmniLab's SyntheticDay), as bytes.
 public func syntheticDay(messages: Int = 50_000, seed: UInt64 = 3) throws -> [UInt8] {
-    let path = TestScratch.path("syn-\(seed)-\(messages).itch")
+    // A file of this call's own: tests running side by side ask for the same day at once.
+    let path = TestScratch.path("syn-\(seed)-\(messages)-\(UInt64.random(in: 0...UInt64.max)).itch")
     defer { try? FileManager.default.removeItem(atPath: path) }
     do {
         let w = try FileWriter(path: path)

@@ -37,10 +37,22 @@ import Testing
         return nil
     }
 
-    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"))
-    func omniCtlChangesKillsAndResetsARunningLoop() async throws {
+    /// On each store kind (SQLite: the default file in the run's data folder; PostgreSQL: a database
+    /// of its own in the test process's cluster, through control.store): the second run resumes.
+    @Test(.enabled(if: present, "omni not built at .build/debug/omni (swift build)"), arguments: StoreKind.available)
+    func omniCtlChangesKillsAndResetsARunningLoop(_ kind: StoreKind) async throws {
         let dir = TestScratch.directory("ctl")
-        let base = 61_000 + Int(getpid() % 1_400) * 3 // above the other tests' ports and the kernel's ephemeral range
+        // Ports above the other tests' and the kernel's ephemeral range; the PostgreSQL case 3 further on.
+        let base = 61_000 + Int(getpid() % 700) * 6 + (kind == .postgres ? 3 : 0)
+        var storeLine = "info omni.control: store sqlite \(dir)/omni-run/control.sqlite"
+        var storeKey = ""
+        if kind == .postgres {
+            let cluster = try PostgresCluster.shared()
+            let db = "ctl_\(UInt32.random(in: 0...UInt32.max))"
+            try cluster.createDatabase(db)
+            storeKey = ", store: \"\(cluster.url(db))\""
+            storeLine = "info omni.control: store postgres 127.0.0.1:\(cluster.port)/\(db)"
+        }
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         try """
         mold: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit_port: \(mold)}
@@ -51,7 +63,7 @@ import Testing
         venue: {ouch: "127.0.0.1:\(ouch)", fix: "127.0.0.1:\(fix)", fix_store: \(dir)/run-fix}
         feed: {line_a: "239.192.79.1:\(mold)", line_b: off, retransmit: "127.0.0.1:\(mold)"}
         instruments: [{symbol: AAPL}, {symbol: MSFT}]
-        control: {listen: "127.0.0.1:0"}
+        control: {listen: "127.0.0.1:0"\(storeKey)}
         """.write(toFile: dir + "/run.yaml", atomically: false, encoding: .utf8)
         let sim = try launch(["sim", "--config", dir + "/sim.yaml", "--seconds", "150"], out: dir + "/sim.log", tmp: dir)
         defer { if sim.isRunning { sim.terminate() }; sim.waitUntilExit() } // SIGTERM: a test process may block SIGINT in its children
@@ -97,9 +109,10 @@ import Testing
         #expect(run.terminationStatus == 0, "\(text)")
         #expect(text.contains("critical omni.risk: KILL SWITCH ON: command") && text.contains("notice omni.risk: kill switch reset by the control plane"), "\(text)")
         #expect(text.contains("open orders 0 left at the end"), "\(text)")
-        #expect(text.contains("info omni.control: store sqlite \(dir)/omni-run/control.sqlite: nothing to resume"), "\(text)")
+        #expect(text.contains("\(storeLine): nothing to resume"), "\(text)")
+        #expect(!text.contains(PostgresCluster.password), "the store's password never printed")
 
-        // A second run on the same store (the default, in the run's data folder) starts with the
+        // A second run on the same store (SQLite: the default, in the run's data folder) starts with the
         // first one's last configuration, re-applied through the command ring.
         let again = try launch(["run", "--config", dir + "/run.yaml", "--seconds", "4", "--status-every", "60"], out: dir + "/run2.log", tmp: dir)
         let end2 = Date().addingTimeInterval(40)
@@ -108,7 +121,7 @@ import Testing
         again.waitUntilExit()
         let second = log(dir + "/run2.log")
         #expect(again.terminationStatus == 0, "\(second)")
-        let resumed = second.split(separator: "\n").first { $0.contains("omni.control: store sqlite") } ?? ""
+        let resumed = second.split(separator: "\n").first { $0.contains(storeLine) } ?? ""
         #expect(resumed.contains("resumed: AAPL spread_ticks=6, AAPL size=150, MSFT quoting off") && !resumed.contains("NOT"), "\(second)")
     }
 }

@@ -209,6 +209,20 @@ import Testing
         }
     }
 
+    /// control.store: a SQLite file, a postgres:// URL, or off; a malformed URL is refused by key, its password not shown.
+    @Test func theControlStoreIsAFileAPostgresURLOrOff() throws {
+        #expect(try RunConfig(yaml: "control:\n  store: /var/lib/omni/c.sqlite\n").control.store == "/var/lib/omni/c.sqlite")
+        #expect(try RunConfig(yaml: "control:\n  store: off\n").control.store == nil)
+        let url = "postgresql://omni:pw@db.example:5433/fleet"
+        #expect(try RunConfig(yaml: "control:\n  store: \"\(url)\"\n").control.store == url)
+        do {
+            _ = try RunConfig(yaml: "control:\n  store: \"postgres://omni:pw@db.example\"\n")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.key == "control.store" && "\(error)".contains("no database") && !"\(error)".contains(":pw"), "\(error)")
+        }
+    }
+
     @Test func aMissingFileIsNamed() {
         do {
             _ = try RunConfig(contentsOf: "/nonexistent/run.yaml")
