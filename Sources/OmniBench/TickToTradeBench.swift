@@ -171,9 +171,15 @@ extension TickToTradeOptions {
         let traderStatus = trader.wait()
         let venueStatus = venue.wait()
         let v = readText("\(dir)/\(tag).venue.log"), t = readText("\(dir)/\(tag).trader.log")
-        guard venueStatus == 0, traderStatus == 0, let ttt = figures(v, after: "tick-to-trade  "), let lag = figures(v, after: "send lag       "),
-              let counts = triggerCounts(v) else {
+        guard venueStatus == 0, traderStatus == 0, let lag = figures(v, after: "send lag       "), let counts = triggerCounts(v) else {
             throw ValidationError("\(tag): the venue (exit \(venueStatus)) or the trader (exit \(traderStatus)) failed; see \(dir)/\(tag).venue.log and .trader.log")
+        }
+        guard let ttt = figures(v, after: "tick-to-trade  ") else {
+            // Both ran, nothing was answered: a finding about the path (a trader that could not keep up), not a failed run.
+            let why = t.split(separator: "\n").first { $0.contains("kill switch on (") }.map { "; the trader's \($0.drop { $0 == " " })" } ?? ""
+            let verdict = "no trigger answered\(why)"
+            return TickToTradeRow(line: "\(path.padding(toLength: 24, withPad: " ", startingAt: 0)) \(grouped(UInt64(rate)))/s  answered 0 of \(grouped(counts.sent)): \(verdict); see \(dir)/\(tag).trader.log",
+                                  csv: "\(round),\(path),\(Int(rate)),\(counts.sent),0,\(counts.sent),0,0,0,0,0,\(lag[0]),\(lag.count > 2 ? lag[2] : 0),0,0,\(String(verdict.map { $0 == "," ? ";" : $0 }))")
         }
         let inProcess = figures(t, after: "latency     tick-to-trade ") ?? []
         let late = (lag.first ?? 0) > 50_000
