@@ -43,7 +43,7 @@ import Testing
                 return LiveStreamTests.object(t)["type"] as? String == "fill"
             }
         }
-        try await c.wait("subscribed", seconds: 10) { !seen.all.isEmpty } // the latest quotes come first
+        try await c.wait("subscribed", seconds: 30) { !seen.all.isEmpty } // the latest quotes come first (seconds, beside the whole suite)
         _ = c.entry.venue.submit(session: 2, order: NewOrder(locate: aapl.locate, side: .ask, kind: .immediateOrCancel, price: bid.price, quantity: 100))
         c.resume()
         try await c.wait("the fill in the loop") { c.port.snapshot.read().summary.fills == 1 }
@@ -57,8 +57,10 @@ import Testing
         #expect(f["symbol"] as? String == "AAPL" && f["side"] as? String == "buy" && f["price"] as? Double == Double(bid.price) / 10_000
                 && f["shares"] as? Int == 100 && f["leaves"] as? Int == 0 && f["liquidity"] as? String == "added", "\(f)")
         let filled = f["client_order_id"] as? UInt64 ?? 0
-        _ = try await stream.value
-        let streamed = seen.all.map { LiveStreamTests.object($0.text) }.first { $0["type"] as? String == "fill" } ?? [:]
+        func streamedFill() -> [String: Any]? { seen.all.map { LiveStreamTests.object($0.text) }.first { $0["type"] as? String == "fill" } }
+        try await c.wait("the fill on the stream", seconds: 30) { streamedFill() != nil }
+        stream.cancel()
+        let streamed = streamedFill() ?? [:]
         #expect(streamed["client_order_id"] as? UInt64 == filled && streamed["price"] as? Double == Double(bid.price) / 10_000
                 && streamed["shares"] as? Int == 100 && streamed["match_number"] as? UInt64 == f["match_number"] as? UInt64, "the stream's fill: \(streamed)")
         await c.close() // the record keeper's last round: every event read and written
