@@ -72,5 +72,4 @@ void cn_uring_tx_close(cn_uring_tx *t) {
     free(t);
 }
 
-int cn_uring_tx_in_flight(const cn_uring_tx *t) { return t->in_flight; }
 cn_uring_tx_stats cn_uring_tx_stats_get(const cn_uring_tx *t) { return t->st; }

@@ -29,6 +29,14 @@ public protocol TickToTradeOptions {
 /// One configuration's report line and CSV row.
 struct TickToTradeRow { let line: String, csv: String }
 
+/// One configuration's paths: the market data's receive path, the orders' way out, the background
+/// flow's speed (as given; nil: none).
+struct TickToTradePath {
+    let receive: String, orders: String, backgroundSpeed: String?
+    /// As the report, the CSV and the files name it: "socket", "socket+io_uring", "memif+bg8x", ...
+    var name: String { (orders == "send" ? receive : "\(receive)+\(orders)") + (backgroundSpeed.map { "+bg\($0)x" } ?? "") }
+}
+
 extension TickToTradeOptions {
     /// `omni bench tick-to-trade`: every configuration measured in `omni sim --triggers` and `omni run --strategy trigger` processes, reported.
     public func measureTickToTrade() throws {
@@ -52,10 +60,8 @@ extension TickToTradeOptions {
         if speeds.contains(where: { $0.value > 0 }), access(flowFile, R_OK) != 0 {
             throw ValidationError("--background-file \(flowFile): \(String(cString: strerror(errno))) (set OMNI_DATA, or name a real ITCH day file)")
         }
-        // A configuration is a receive path, an order path and a background: "socket" (send, none),
-        // "socket+io_uring", "socket+bg8x", ...
-        let pathList = receivePaths.flatMap { r in orderList.flatMap { o in speeds.map { b in
-            (o == "send" ? r : "\(r)+\(o)") + (b.value > 0 ? "+bg\(b.text)x" : "")
+        let configurations = receivePaths.flatMap { r in orderList.flatMap { o in speeds.map { b in
+            TickToTradePath(receive: r, orders: o, backgroundSpeed: b.value > 0 ? b.text : nil)
         } } }
         let veth = receivePaths.contains { $0.hasSuffix("-veth") }
         if veth { try VethPair.setUp() }
@@ -77,7 +83,7 @@ extension TickToTradeOptions {
         var rows: [String] = ["round,path,rate,sent,answered,unanswered,p50_ns,p90_ns,p99_ns,p99_9_ns,max_ns,send_lag_p50_ns,send_lag_p99_ns,in_process_p50_ns,in_process_p99_ns,verdict"]
         for round in 0..<rounds {
             for rate in rateList {
-                for path in round % 2 == 0 ? pathList : pathList.reversed() {
+                for path in round % 2 == 0 ? configurations : configurations.reversed() {
                     let r = try measure(omni: omni, path: path, rate: rate, round: round, hostBusy: hostBusy, flowFile: flowFile)
                     print(r.line)
                     rows.append(r.csv)
@@ -88,7 +94,7 @@ extension TickToTradeOptions {
         // The plot: the last round's histogram of each configuration, read back from the venue's files.
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
         var curves: [LatencyCurve] = []
-        for (i, path) in pathList.enumerated() {
+        for (i, path) in configurations.map(\.name).enumerated() {
             for (j, rate) in rateList.enumerated() {
                 guard let h = readHistogram(hgrm: "\(out)/\(path)-\(Int(rate)).tick-to-trade.hgrm") else { continue }
                 curves.append(LatencyCurve(name: "\(path)-\(Int(rate))", label: "\(path) \(grouped(UInt64(rate)))/s (\(grouped(h.totalCount)))",
@@ -125,13 +131,11 @@ extension TickToTradeOptions {
         return Double(b.busy - a.busy) / Double(b.total - a.total)
     }
 
-    func measure(omni: String, path: String, rate: Double, round: Int, hostBusy: Bool, flowFile: String) throws -> TickToTradeRow {
+    func measure(omni: String, path configuration: TickToTradePath, rate: Double, round: Int, hostBusy: Bool, flowFile: String) throws -> TickToTradeRow {
+        let path = configuration.name
         let tag = "\(path)-\(Int(rate))"
-        let parts = path.split(separator: "+").map(String.init)
-        let receivePath = parts[0]
-        let orderPath = parts.dropFirst().first { !$0.hasPrefix("bg") } ?? "send"
-        let speed = parts.first { $0.hasPrefix("bg") }.map { String($0.dropFirst(2).dropLast()) }
-        let backgroundFlow = speed.map { ["--background", flowFile, "--background-speed", $0] } ?? []
+        let (receivePath, orderPath) = (configuration.receive, configuration.orders)
+        let backgroundFlow = configuration.backgroundSpeed.map { ["--background", flowFile, "--background-speed", $0] } ?? []
         let base = 32_000 + Int(getpid() % 8_000)
         let (ouch, fix, mold) = (base, base + 1, base + 2)
         let dir = out

@@ -66,6 +66,8 @@ struct Orders: Codable {
     /// Order events the journal's ring had no room for (the control plane fell behind): the open
     /// orders and the store may miss them; the counts above do not.
     var journalDropped: UInt64
+    /// Order events read off the journal that the store never got (it failed, or fell behind): logged, counted here.
+    var notStored: UInt64
 }
 struct OpenOrderBody: Codable {
     var symbol: String

@@ -503,7 +503,7 @@ public final class ControlServer: Sendable {
             }
             return Self.json(Orders(openOrders: m.openOrders, requests: m.requests, refusedByRisk: m.refusedByRisk, notSent: m.notSent,
                                     venueRejected: m.venueRejected, fills: m.fills, rejectsByReason: reasons, open: open,
-                                    journalDropped: self.port.journalCounts.dropped))
+                                    journalDropped: self.port.journalCounts.dropped, notStored: self.blotter.notStored))
         }
         router.get("/v1/fills") { req, _ in
             _ = try self.require(req, .read)

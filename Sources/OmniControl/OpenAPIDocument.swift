@@ -135,7 +135,7 @@ public enum OpenAPIDocument {
                 "instruments": {"type": "array", "items": {"type": "object", "required": ["symbol", "position", "bought_shares", "sold_shares", "fills", "working_buy", "working_sell"], "properties": {
                   "symbol": {"type": "string"}, "position": {"type": "integer"}, "bought_shares": {"type": "integer"}, "sold_shares": {"type": "integer"},
                   "fills": {"type": "integer"}, "working_buy": {"type": "integer"}, "working_sell": {"type": "integer"}}}}}},
-              "Orders": {"type": "object", "required": ["open_orders", "requests", "refused_by_risk", "not_sent", "venue_rejected", "fills", "rejects_by_reason", "open", "journal_dropped"], "properties": {
+              "Orders": {"type": "object", "required": ["open_orders", "requests", "refused_by_risk", "not_sent", "venue_rejected", "fills", "rejects_by_reason", "open", "journal_dropped", "not_stored"], "properties": {
                 "open_orders": {"type": "integer"}, "requests": {"type": "integer"}, "refused_by_risk": {"type": "integer"}, "not_sent": {"type": "integer"},
                 "venue_rejected": {"type": "integer"}, "fills": {"type": "integer"},
                 "rejects_by_reason": {"type": "object", "additionalProperties": {"type": "integer"}},
@@ -143,7 +143,7 @@ public enum OpenAPIDocument {
                   "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0}, "side": {"type": "string", "enum": ["buy", "sell"]},
                   "price": {"type": "number"}, "shares": {"type": "integer", "minimum": 0},
                   "state": {"type": "string", "enum": ["pending new", "live", "pending cancel", "pending replace"]}}}},
-                "journal_dropped": {"type": "integer", "minimum": 0}}},
+                "journal_dropped": {"type": "integer", "minimum": 0}, "not_stored": {"type": "integer", "minimum": 0}}},
               "Fills": {"type": "object", "required": ["fills"], "properties": {
                 "fills": {"type": "array", "items": {"type": "object", "required": ["type", "at", "symbol", "client_order_id", "side", "price", "shares", "leaves", "liquidity", "match_number"], "properties": {
                   "type": {"type": "string", "enum": ["fill"]}, "at": {"type": "string", "format": "date-time"}, "symbol": {"type": "string"}, "client_order_id": {"type": "integer", "minimum": 0},

@@ -86,7 +86,8 @@ public final class OrderBlotter: Sendable {
         var unstored: [OrderEventRecord] = []
         /// Executions not yet on the stream (whoever read them off the ring: the watcher, or a GET).
         var unstreamed: [OrderEventRecord] = []
-        var events: UInt64 = 0, notStored: UInt64 = 0
+        /// Order events the store never got (it failed, or fell a million rows behind).
+        var notStored: UInt64 = 0
     }
     let state = Mutex(State())
     /// Executions kept for GET /v1/fills.
@@ -113,7 +114,6 @@ public final class OrderBlotter: Sendable {
                 if let r = OrderEventRecord(e, run: run, symbol: symbol(e.locate), at: at) { read.append(r) }
             }
             guard !read.isEmpty else { return [] }
-            s.events &+= UInt64(read.count)
             var fills: [OrderEventRecord] = []
             for r in read {
                 Self.apply(r, to: &s.open)
@@ -166,8 +166,8 @@ public final class OrderBlotter: Sendable {
 
     var openOrders: [BlotterOrder] { state.withLock { s in s.open.values.sorted { $0.clientOrderID < $1.clientOrderID } } }
     var recentFills: [OrderEventRecord] { state.withLock { $0.fills } }
-    /// Events read off the journal, and rows the store never got.
-    var counts: (events: UInt64, notStored: UInt64) { state.withLock { ($0.events, $0.notStored) } }
+    /// Order events the store never got.
+    var notStored: UInt64 { state.withLock { $0.notStored } }
 }
 
 extension ControlServer {

@@ -31,11 +31,12 @@ public enum LogLines {
 
     /// Installs our handler for every `Logger` of the process (once; later calls change nothing),
     /// its threshold and format taken from OMNI_LOG_LEVEL and OMNI_LOG_FORMAT when set and valid.
-    public static func bootstrap() {
+    /// `now`: the wall clock in ns since the epoch, CSys's one clock (OmniCore imports no C of ours).
+    public static func bootstrap(now: @escaping @Sendable () -> UInt64) {
         guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if let v = getenv("OMNI_LOG_LEVEL").map({ String(cString: $0) }), let l = level(v) { threshold.store(l.index, ordering: .relaxed) }
         if let v = getenv("OMNI_LOG_FORMAT").map({ String(cString: $0) }), let f = LogFormat(rawValue: v.lowercased()) { format.store(f == .json ? 1 : 0, ordering: .relaxed) }
-        LoggingSystem.bootstrap { label in LogLineHandler(label: label) }
+        LoggingSystem.bootstrap { label in LogLineHandler(label: label, now: now) }
     }
 
     /// A command's `--log-level` / `--log-format` (nil: keep the environment's or the default);
@@ -136,8 +137,10 @@ public struct LogLineHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     /// A logger's own threshold (nil: the process's).
     var ownLevel: Logger.Level?
+    /// The wall clock, ns since the epoch (`LogLines.bootstrap`'s).
+    let now: @Sendable () -> UInt64
 
-    public init(label: String) { self.label = label }
+    public init(label: String, now: @escaping @Sendable () -> UInt64) { self.label = label; self.now = now }
 
     public var logLevel: Logger.Level {
         get { ownLevel ?? LogLines.currentLevel }
@@ -150,11 +153,10 @@ public struct LogLineHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        let ns = now()
         let all = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         // print takes standard output's lock for the whole line, as the reports' own prints do.
-        print(LogLines.line(LogLines.currentFormat, at: (now.tv_sec, now.tv_nsec), level: event.level, label: label,
+        print(LogLines.line(LogLines.currentFormat, at: (Int(ns / 1_000_000_000), Int(ns % 1_000_000_000)), level: event.level, label: label,
                             message: "\(event.message)", metadata: all))
         fflush(nil)
     }

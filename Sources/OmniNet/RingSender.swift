@@ -42,7 +42,6 @@ public final class RingSender {
         return cn_uring_tx_reap(tx, &r) == 1 ? r : nil
     }
 
-    public var inFlight: Bool { cn_uring_tx_in_flight(tx) != 0 }
     public var stats: RingSenderStats {
         let s = cn_uring_tx_stats_get(tx)
         return RingSenderStats(sends: s.sends, bytes: s.bytes, wakeups: s.wakeups, enters: s.enters)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSys
 import OmniCore
 
 @main
@@ -11,7 +12,7 @@ struct Omni: ParsableCommand {
 
     /// Our log handler for every Logger of the process (OMNI_LOG_LEVEL, OMNI_LOG_FORMAT), then the command.
     static func main() {
-        LogLines.bootstrap()
+        LogLines.bootstrap(now: { csys_realtime_ns() })
         main(nil)
     }
 }

@@ -15,8 +15,6 @@ final class DpdkFeedBypass: DatagramBypass {
     static let frameCapacity = 2048
     /// The destination group, parsed at its first packet (line A's is the only one).
     var group: (name: String, address: UInt32)?
-    /// Packets the driver's ring had no room for at once (sent after waiting).
-    private(set) var waits: UInt64 = 0
 
     init(vdev: String, core: Int, source: String, sourcePort: UInt16) throws {
         var eal = EALOptions(cores: String(core), memoryMB: 256, vdevs: [vdev])
@@ -49,7 +47,6 @@ final class DpdkFeedBypass: DatagramBypass {
         // A full ring (the peer behind) drains in microseconds; no peer yet (memif before its client connects) fails the send, counted by the caller.
         while !port.send(frame: f) {
             tries += 1
-            if tries == 1 { waits += 1 }
             if tries > 10_000 { throw .send(group: g.group, port: g.port, interface: label, code: ENOBUFS) }
         }
     }

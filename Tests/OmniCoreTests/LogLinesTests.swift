@@ -30,12 +30,12 @@ struct LogLinesTests {
     }
 
     @Test func aLoggerFollowsTheProcessThresholdUnlessItSetsItsOwn() {
-        var own = LogLineHandler(label: "t")
+        var own = LogLineHandler(label: "t", now: { 0 })
         let was = LogLines.currentLevel
         defer { LogLines.configure(level: was, format: nil) }
         LogLines.configure(level: .error, format: nil)
         #expect(own.logLevel == .error)
         own.logLevel = .debug
-        #expect(own.logLevel == .debug && LogLineHandler(label: "u").logLevel == .error)
+        #expect(own.logLevel == .debug && LogLineHandler(label: "u", now: { 0 }).logLevel == .error)
     }
 }

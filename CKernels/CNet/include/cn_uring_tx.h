@@ -31,7 +31,6 @@ int cn_uring_tx_send(cn_uring_tx *t, const void *buf, uint32_t len);
 // errno such as -EAGAIN: nothing sent, send again), 0 while it is in flight or none is.
 int cn_uring_tx_reap(cn_uring_tx *t, int32_t *result);
 
-int cn_uring_tx_in_flight(const cn_uring_tx *t);
 cn_uring_tx_stats cn_uring_tx_stats_get(const cn_uring_tx *t);
 
 #endif
